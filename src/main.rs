@@ -1,0 +1,5 @@
+//! The `piimask` binary.
+
+fn main() -> std::process::ExitCode {
+    piimask::cli::run()
+}

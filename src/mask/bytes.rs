@@ -1,0 +1,241 @@
+//! Byte-level scans and classifications shared by the detectors.
+//!
+//! These are the innermost loops of the engine. The digit search uses SSE2
+//! (baseline on x86-64) to test 16 bytes per step; everything else goes
+//! through `memchr`. Nothing here allocates. Must not depend on anything
+//! above `mask`.
+
+/// Returns the index of the first ASCII digit in `hay[from..]`.
+#[inline(never)]
+pub fn find_digit(hay: &[u8], from: usize) -> Option<usize> {
+    find_digit_body(hay, from)
+}
+
+#[inline(always)]
+fn find_digit_body(hay: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of the x86-64 baseline, and every load reads
+        // 16 bytes that lie inside `hay` (`i + 16 <= hay.len()`).
+        unsafe {
+            use std::arch::x86_64::*;
+            let below = _mm_set1_epi8((b'0' - 1) as i8);
+            let above = _mm_set1_epi8((b'9' + 1) as i8);
+            while i + 16 <= hay.len() {
+                let v = _mm_loadu_si128(hay.as_ptr().add(i) as *const __m128i);
+                // Signed compares: bytes >= 0x80 are negative, so they fail
+                // the `> '0'-1` test and are never reported as digits.
+                let digits = _mm_and_si128(_mm_cmpgt_epi8(v, below), _mm_cmplt_epi8(v, above));
+                let mask = _mm_movemask_epi8(digits) as u32;
+                if mask != 0 {
+                    return Some(i + mask.trailing_zeros() as usize);
+                }
+                i += 16;
+            }
+        }
+    }
+    while i < hay.len() {
+        if hay[i].is_ascii_digit() {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Returns the index of the first byte in `hay[from..]` that ends a run of
+/// plain JSON string content: `"`, `\` or a control byte (< 0x20).
+#[inline(never)]
+pub fn find_string_special(hay: &[u8], from: usize) -> Option<usize> {
+    find_string_special_body(hay, from)
+}
+
+#[inline(always)]
+fn find_string_special_body(hay: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of the x86-64 baseline, and every load reads
+        // 16 bytes that lie inside `hay` (`i + 16 <= hay.len()`).
+        unsafe {
+            use std::arch::x86_64::*;
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let control_max = _mm_set1_epi8(0x1F);
+            while i + 16 <= hay.len() {
+                let v = _mm_loadu_si128(hay.as_ptr().add(i) as *const __m128i);
+                // Unsigned `v <= 0x1F` is `max(v, 0x1F) == 0x1F`.
+                let control = _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max);
+                let special =
+                    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
+                let mask = _mm_movemask_epi8(special) as u32;
+                if mask != 0 {
+                    return Some(i + mask.trailing_zeros() as usize);
+                }
+                i += 16;
+            }
+        }
+    }
+    while i < hay.len() {
+        let b = hay[i];
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Returns the end of the run of ASCII digits starting at `from`.
+#[inline(always)]
+pub fn digit_run_end(hay: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i < hay.len() && hay[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
+/// Whether the byte at `i` is an ASCII letter or digit; positions outside the
+/// hay count as "not alphanumeric" (a segment edge is a word boundary).
+#[inline(always)]
+pub fn is_alnum_at(hay: &[u8], i: Option<usize>) -> bool {
+    match i {
+        Some(i) if i < hay.len() => hay[i].is_ascii_alphanumeric(),
+        _ => false,
+    }
+}
+
+/// The byte at `i`, if `i` is inside the hay.
+#[inline(always)]
+pub fn byte_at(hay: &[u8], i: usize) -> Option<u8> {
+    hay.get(i).copied()
+}
+
+/// The byte before `i`, if any.
+#[inline(always)]
+pub fn byte_before(hay: &[u8], i: usize) -> Option<u8> {
+    i.checked_sub(1).and_then(|j| hay.get(j).copied())
+}
+
+/// Whether a word-ish character ends just before `i`: an ASCII alphanumeric,
+/// `_`, or any non-ASCII byte (letters of other scripts).
+#[inline(always)]
+pub fn word_char_before(hay: &[u8], i: usize) -> bool {
+    matches!(byte_before(hay, i), Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
+}
+
+/// Whether a word-ish character starts at `i` (see [`word_char_before`]).
+#[inline(always)]
+pub fn word_char_at(hay: &[u8], i: usize) -> bool {
+    matches!(byte_at(hay, i), Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
+}
+
+/// Decodes the UTF-8 scalar that ends just before `end`, looking back at most
+/// four bytes and never before `floor`. Returns the char and its start.
+pub fn char_before(hay: &[u8], end: usize, floor: usize) -> Option<(char, usize)> {
+    let lowest = end.saturating_sub(4).max(floor);
+    let mut start = end.checked_sub(1)?;
+    if start < lowest {
+        return None;
+    }
+    while start > lowest && hay[start] & 0xC0 == 0x80 {
+        start -= 1;
+    }
+    let s = std::str::from_utf8(&hay[start..end]).ok()?;
+    let mut chars = s.chars();
+    let c = chars.next()?;
+    chars.next().is_none().then_some((c, start))
+}
+
+/// Decodes the UTF-8 scalar starting at `start`. Returns the char and its
+/// length in bytes.
+pub fn char_at(hay: &[u8], start: usize) -> Option<(char, usize)> {
+    let first = *hay.get(start)?;
+    let len = match first {
+        0x00..=0x7F => return Some((first as char, 1)),
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    let bytes = hay.get(start..start + len)?;
+    let c = std::str::from_utf8(bytes).ok()?.chars().next()?;
+    Some((c, len))
+}
+
+/// Case-insensitive ASCII search for any of `words` in `hay`, each required
+/// to start at a word boundary. Used for context words, off the hot path.
+pub fn contains_word(hay: &[u8], words: &[String]) -> bool {
+    words.iter().any(|w| {
+        let w = w.as_bytes();
+        if w.is_empty() || w.len() > hay.len() {
+            return false;
+        }
+        (0..=hay.len() - w.len()).any(|i| {
+            hay[i..i + w.len()].eq_ignore_ascii_case(w)
+                && !(i > 0 && hay[i - 1].is_ascii_alphabetic() && w[0].is_ascii_alphabetic())
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_digit_matches_a_scalar_search_at_every_offset() {
+        let mut hay = Vec::new();
+        for i in 0..200u32 {
+            hay.push(match i % 37 {
+                0 => b'7',
+                5 => 0xC3,
+                6 => 0xA9,
+                _ => b'a' + (i % 26) as u8,
+            });
+        }
+        for from in 0..hay.len() {
+            let expected = hay[from..].iter().position(|b| b.is_ascii_digit()).map(|p| p + from);
+            assert_eq!(find_digit(&hay, from), expected, "from {from}");
+        }
+    }
+
+    #[test]
+    fn find_digit_ignores_high_bytes_and_neighbours_of_digits() {
+        let hay = b"/:\xff\x80\xb0\xb9////////////////////////9";
+        assert_eq!(find_digit(hay, 0), Some(hay.len() - 1));
+    }
+
+    #[test]
+    fn find_string_special_matches_a_scalar_search_at_every_offset() {
+        let hay: Vec<u8> = (0..300u32)
+            .map(|i| match i % 41 {
+                0 => b'"',
+                13 => b'\\',
+                27 => 0x1F,
+                30 => 0xFF,
+                _ => b'x',
+            })
+            .collect();
+        for from in 0..hay.len() {
+            let expected = hay[from..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|p| p + from);
+            assert_eq!(find_string_special(&hay, from), expected, "from {from}");
+        }
+    }
+
+    #[test]
+    fn char_before_and_at_decode_multibyte_scalars() {
+        let s = "a桃b".as_bytes();
+        assert_eq!(char_before(s, 4, 0), Some(('桃', 1)));
+        assert_eq!(char_at(s, 1), Some(('桃', 3)));
+        assert_eq!(char_before(s, 4, 2), None);
+    }
+
+    #[test]
+    fn contains_word_needs_a_word_start() {
+        let words = vec!["tel".to_string()];
+        assert!(contains_word(b"Tel: ", &words));
+        assert!(!contains_word(b"hotel ", &words));
+    }
+}

@@ -1,0 +1,204 @@
+//! Email addresses: dot-atoms with plus-addressing, internationalised local
+//! parts and IDN domains (Unicode or `xn--` punycode).
+//!
+//! Anchored on `@` (found with `memchr`): the local part is walked left from
+//! the anchor (at most 64 bytes, never before the scan position), the domain
+//! right over labels (at most 255 bytes). The last label must look like a
+//! top-level domain: letters, `xn--…`, or Unicode letters, and not one of the
+//! file extensions that make `icon@2x.png` look like an address.
+
+use super::{DetectorId, Hay, Match};
+use crate::mask::bytes::{char_at, char_before};
+
+const MAX_LOCAL: usize = 64;
+const MAX_DOMAIN: usize = 255;
+const MAX_LABEL: usize = 63;
+
+#[derive(Debug)]
+pub struct EmailDetector {
+    id: DetectorId,
+    /// Lower-case last labels that are file extensions, not domains.
+    denied_tlds: Vec<Vec<u8>>,
+}
+
+impl EmailDetector {
+    pub const MAX_LEN: usize = MAX_LOCAL + 1 + MAX_DOMAIN;
+
+    pub fn new(id: DetectorId, denied_tlds: &[String]) -> EmailDetector {
+        let denied_tlds = denied_tlds.iter().map(|t| t.to_ascii_lowercase().into_bytes()).collect();
+        EmailDetector { id, denied_tlds }
+    }
+
+    pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
+        let bytes = hay.bytes;
+        // An address that starts before `limit` has its `@` at most
+        // MAX_LOCAL bytes further on.
+        let search_end = bytes.len().min(limit + MAX_LOCAL + 1);
+        let mut from = pos;
+        while from < search_end {
+            let at = from + memchr::memchr(b'@', &bytes[from..search_end])?;
+            from = at + 1;
+            let Some(start) = local_part_start(bytes, at, pos) else {
+                continue;
+            };
+            // Starts only grow with the anchor: a local part never spans an `@`.
+            if start >= limit {
+                return None;
+            }
+            if let Some(end) = self.domain_end(bytes, at + 1) {
+                return Some(Match { start, end, detector: self.id });
+            }
+        }
+        None
+    }
+
+    /// The end of the longest run of labels after `from` that forms a domain
+    /// with a plausible top-level label.
+    fn domain_end(&self, bytes: &[u8], from: usize) -> Option<usize> {
+        let cap = bytes.len().min(from + MAX_DOMAIN);
+        let mut i = from;
+        let mut labels = 0;
+        let mut best = None;
+        loop {
+            let label_start = i;
+            let mut tld_like = Tld::Letters;
+            while i < cap {
+                let b = bytes[i];
+                if b.is_ascii_alphabetic() {
+                    i += 1;
+                } else if b.is_ascii_digit() || b == b'-' {
+                    tld_like = Tld::No;
+                    i += 1;
+                } else if b >= 0x80 {
+                    match char_at(bytes, i) {
+                        Some((c, n)) if c.is_alphanumeric() && i + n <= cap => {
+                            if !c.is_alphabetic() {
+                                tld_like = Tld::No;
+                            }
+                            i += n;
+                        }
+                        _ => break,
+                    }
+                } else {
+                    break;
+                }
+            }
+            let label = &bytes[label_start..i];
+            if label.is_empty() || label.len() > MAX_LABEL || label[0] == b'-' || label[label.len() - 1] == b'-' {
+                return best;
+            }
+            labels += 1;
+            if labels >= 2 && self.is_top_level(label, tld_like) {
+                best = Some(i);
+            }
+            let next_is_label = matches!(bytes.get(i + 1), Some(&b) if b.is_ascii_alphanumeric() || b >= 0x80);
+            if i < cap && bytes[i] == b'.' && next_is_label {
+                i += 1;
+            } else {
+                return best;
+            }
+        }
+    }
+
+    fn is_top_level(&self, label: &[u8], tld_like: Tld) -> bool {
+        let punycode = label.len() > 4 && label[..4].eq_ignore_ascii_case(b"xn--");
+        let letters = tld_like == Tld::Letters && label.len() >= 2;
+        (letters || punycode) && !self.denied_tlds.iter().any(|d| d.eq_ignore_ascii_case(label))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tld {
+    Letters,
+    No,
+}
+
+/// ASCII bytes allowed in a local part (the practical subset of RFC 5322
+/// atext that addresses use; `=`, `/` and quotes would swallow `key=` and
+/// quoting around an address).
+#[inline(always)]
+fn is_local_ascii(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+/// Walks left from the `@` at `at` over the local part; returns where it
+/// starts, or `None` when there is no valid local part. Never goes before
+/// `floor` and never takes more than 64 bytes. A doubled dot ends the walk
+/// (the part after it is taken); a trailing dot makes the candidate invalid.
+fn local_part_start(bytes: &[u8], at: usize, floor: usize) -> Option<usize> {
+    let lowest = at.saturating_sub(MAX_LOCAL).max(floor);
+    let mut i = at;
+    let mut prev_dot = false;
+    while i > lowest {
+        let b = bytes[i - 1];
+        if b < 0x80 {
+            if !is_local_ascii(b) {
+                break;
+            }
+            if b == b'.' {
+                if i == at {
+                    return None;
+                }
+                if prev_dot {
+                    i += 1;
+                    break;
+                }
+            }
+            prev_dot = b == b'.';
+            i -= 1;
+        } else {
+            match char_before(bytes, i, lowest) {
+                Some((c, start)) if c.is_alphanumeric() => {
+                    prev_dot = false;
+                    i = start;
+                }
+                _ => break,
+            }
+        }
+    }
+    while i < at && bytes[i] == b'.' {
+        i += 1;
+    }
+    (i < at).then_some(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::detect::{Engine, testing::matches};
+
+    fn emails(text: &str) -> Vec<String> {
+        matches(Engine::Email(EmailDetector::new(0, &["png".into(), "jpg".into()])), text, "")
+    }
+
+    #[test]
+    fn finds_dot_atoms_plus_addressing_and_idn() {
+        assert_eq!(emails("mail john.doe+tag@example.co.uk now"), ["john.doe+tag@example.co.uk"]);
+        assert_eq!(emails("桃子.阿部@example.jp"), ["桃子.阿部@example.jp"]);
+        assert_eq!(emails("user@xn--80ak6aa92e.com"), ["user@xn--80ak6aa92e.com"]);
+        assert_eq!(emails("ivan@пример.рф"), ["ivan@пример.рф"]);
+    }
+
+    #[test]
+    fn trims_sentence_punctuation_and_quotes() {
+        assert_eq!(emails("write to <a@b.io>."), ["a@b.io"]);
+        assert_eq!(emails("'x@y.org'"), ["x@y.org"]);
+        assert_eq!(emails("..lead@dots.com"), ["lead@dots.com"]);
+        assert_eq!(emails("a..b@dots.com"), ["b@dots.com"]);
+    }
+
+    #[test]
+    fn rejects_non_addresses() {
+        assert!(emails("icon@2x.png").is_empty());
+        assert!(emails("pkg@1.2.3").is_empty());
+        assert!(emails("user@localhost").is_empty());
+        assert!(emails("trailing.@dot.com").is_empty());
+        assert!(emails("@handle on x.com").is_empty());
+    }
+
+    #[test]
+    fn local_part_is_capped_at_64_bytes() {
+        let long = format!("{}@example.com", "a".repeat(100));
+        assert_eq!(emails(&long), [format!("{}@example.com", "a".repeat(64))]);
+    }
+}

@@ -1,0 +1,238 @@
+//! Detectors: find PII inside a segment of text (a text body, or one decoded
+//! JSON string value).
+//!
+//! # The windowing contract
+//!
+//! Every detector decides whether a match starts at position `s` from the
+//! bytes in `[s - LOOKBEHIND, s + max_len() + 1]` only, and picks its
+//! leftmost match from a given position. [`DetectorSet::scan`] combines them
+//! into one leftmost-first pass. Because decisions are local, a segment that
+//! arrives in pieces can be scanned through a bounded window
+//! ([`crate::mask::segment`]) and gives exactly the matches that one pass over
+//! the whole segment gives; that is what makes the output independent of how
+//! a body is chunked.
+//!
+//! Must not depend on anything outside `mask`.
+
+pub mod custom;
+pub mod email;
+pub mod iban;
+pub mod ipv6;
+pub mod numbering_plan;
+pub mod numeric;
+pub mod phone;
+
+use self::custom::{KeywordDetector, RegexDetector};
+use self::email::EmailDetector;
+use self::ipv6::Ipv6Detector;
+use self::numeric::NumericDetector;
+
+/// Index of a detector in its [`crate::mask::Masker`]'s detector table.
+pub type DetectorId = u16;
+
+/// How far back of a candidate's start a detector may read (context words,
+/// boundaries, an email's local part). Windows keep this many bytes of
+/// already-emitted text.
+pub const LOOKBEHIND: usize = 128;
+
+/// A match: `bytes[start..end]` is PII found by `detector`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Match {
+    pub start: usize,
+    pub end: usize,
+    pub detector: DetectorId,
+}
+
+/// The bytes a detector looks at, and what surrounds them.
+#[derive(Clone, Copy, Debug)]
+pub struct Hay<'a> {
+    pub bytes: &'a [u8],
+    /// `bytes` ends where the segment ends (the body's end, or the closing
+    /// quote of a JSON string).
+    pub complete: bool,
+    /// The JSON key the segment is the value of (empty in text).
+    pub key: &'a [u8],
+}
+
+impl Hay<'_> {
+    /// Candidates that start at or after this position can't be decided yet:
+    /// the bytes they depend on may not all be here.
+    #[inline(always)]
+    fn limit(&self, max_len: usize) -> usize {
+        if self.complete { self.bytes.len() } else { self.bytes.len().saturating_sub(max_len + 2) }
+    }
+}
+
+/// A cheap summary of a short segment, so detectors whose anchor byte is
+/// absent are not called at all.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Prefilter {
+    pub at_signs: u32,
+    pub digits: u32,
+    pub colons: u32,
+}
+
+impl Prefilter {
+    /// Segments longer than this skip the prefilter: the detectors' own
+    /// memchr scans are faster than a byte loop there.
+    pub const MAX_LEN: usize = 256;
+
+    #[inline(always)]
+    pub fn of(bytes: &[u8]) -> Prefilter {
+        let mut p = Prefilter::default();
+        for &b in bytes {
+            p.digits += b.is_ascii_digit() as u32;
+            p.at_signs += (b == b'@') as u32;
+            p.colons += (b == b':') as u32;
+        }
+        p
+    }
+}
+
+/// One kind of scan over a segment.
+#[derive(Debug)]
+pub enum Engine {
+    Email(EmailDetector),
+    Numeric(Box<NumericDetector>),
+    Ipv6(Ipv6Detector),
+    Regex(RegexDetector),
+    Keywords(KeywordDetector),
+}
+
+impl Engine {
+    fn max_len(&self) -> usize {
+        match self {
+            Engine::Email(_) => EmailDetector::MAX_LEN,
+            Engine::Numeric(_) => NumericDetector::MAX_LEN,
+            Engine::Ipv6(_) => Ipv6Detector::MAX_LEN,
+            Engine::Regex(d) => d.max_len(),
+            Engine::Keywords(d) => d.max_len(),
+        }
+    }
+
+    /// False when the prefilter proves this engine has nothing to find.
+    #[inline(always)]
+    fn may_match(&self, p: &Prefilter) -> bool {
+        match self {
+            Engine::Email(_) => p.at_signs > 0,
+            Engine::Numeric(_) => p.digits >= NumericDetector::MIN_DIGITS,
+            Engine::Ipv6(_) => p.colons >= 2,
+            Engine::Regex(_) | Engine::Keywords(_) => true,
+        }
+    }
+
+    /// The leftmost match that starts in `[pos, limit)`.
+    #[inline(always)]
+    fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
+        match self {
+            Engine::Email(d) => d.find(hay, pos, limit),
+            Engine::Numeric(d) => d.find(hay, pos, limit),
+            Engine::Ipv6(d) => d.find(hay, pos, limit),
+            Engine::Regex(d) => d.find(hay, pos, limit),
+            Engine::Keywords(d) => d.find(hay, pos, limit),
+        }
+    }
+}
+
+/// What an engine said last, kept while it stays true.
+#[derive(Clone, Copy, Debug)]
+pub enum Found {
+    /// Nothing cached; ask again.
+    Stale,
+    Match(Match),
+    /// No match starts before this position.
+    NoneBefore(usize),
+}
+
+/// The detectors of one profile, in priority order (ties go to the first).
+#[derive(Debug, Default)]
+pub struct DetectorSet {
+    engines: Vec<Engine>,
+    max_len: usize,
+}
+
+impl DetectorSet {
+    pub fn new(engines: Vec<Engine>) -> DetectorSet {
+        let max_len = engines.iter().map(Engine::max_len).max().unwrap_or(0);
+        DetectorSet { engines, max_len }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.engines.is_empty()
+    }
+
+    /// The longest match any engine can make: the carry-over a window needs.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Scans `hay` from `pos`, calling `on_match` for each match in order.
+    /// Returns the position up to which the segment is resolved: everything
+    /// before it that was not matched can be emitted as it is. For a
+    /// complete hay that is its length.
+    ///
+    /// `found` is scratch space owned by the caller, so the scan does not
+    /// allocate.
+    #[inline(never)]
+    pub fn scan(&self, hay: &Hay, mut pos: usize, found: &mut Vec<Found>, on_match: &mut dyn FnMut(Match)) -> usize {
+        let len = hay.bytes.len();
+        let prefilter = (hay.complete && len - pos <= Prefilter::MAX_LEN).then(|| Prefilter::of(&hay.bytes[pos..]));
+        found.clear();
+        found.resize(self.engines.len(), Found::Stale);
+        for (engine, slot) in self.engines.iter().zip(found.iter_mut()) {
+            if let Some(p) = &prefilter
+                && !engine.may_match(p)
+            {
+                *slot = Found::NoneBefore(len);
+            }
+        }
+        loop {
+            let mut best: Option<Match> = None;
+            let mut horizon = len;
+            for (engine, slot) in self.engines.iter().zip(found.iter_mut()) {
+                let still_true = match *slot {
+                    Found::Stale => false,
+                    Found::Match(m) => m.start >= pos,
+                    Found::NoneBefore(q) => q > pos || q == len,
+                };
+                if !still_true {
+                    let limit = hay.limit(engine.max_len()).max(pos);
+                    *slot = match engine.find(hay, pos, limit) {
+                        Some(m) => Found::Match(m),
+                        None => Found::NoneBefore(limit),
+                    };
+                }
+                match *slot {
+                    Found::Match(m) => {
+                        if best.is_none_or(|b| m.start < b.start) {
+                            best = Some(m);
+                        }
+                    }
+                    Found::NoneBefore(q) => horizon = horizon.min(q),
+                    Found::Stale => {}
+                }
+            }
+            match best {
+                Some(m) if m.start < horizon => {
+                    on_match(m);
+                    pos = m.end;
+                }
+                _ => return horizon.max(pos).min(len),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers for detector unit tests: run one engine over a whole string.
+    use super::*;
+
+    pub fn matches(engine: Engine, text: &str, key: &str) -> Vec<String> {
+        let set = DetectorSet::new(vec![engine]);
+        let hay = Hay { bytes: text.as_bytes(), complete: true, key: key.as_bytes() };
+        let mut out = Vec::new();
+        set.scan(&hay, 0, &mut Vec::new(), &mut |m| out.push(text[m.start..m.end].to_string()));
+        out
+    }
+}

@@ -1,0 +1,147 @@
+//! Numbering-plan facts (country calling codes, national prefixes, lengths
+//! and valid leading digits per region), derived once from Google's
+//! libphonenumber metadata as the `phonenumber` crate embeds it.
+//!
+//! We do not call that crate's parser in the scan: it locks a shared regex
+//! cache on every call. Instead each region's "general description" pattern
+//! is compiled here, on first use, into an anchored `regex::Regex`; after
+//! that, validation is a length check and one regex match on at most 17
+//! ASCII digits, with no lock and no allocation.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock};
+
+use regex::{Regex, RegexBuilder};
+
+/// One region of the plan (`GB`, `US`, or `001` for non-geographic codes).
+#[derive(Debug)]
+pub struct Region {
+    pub id: String,
+    pub code: u16,
+    pub national_prefix: Option<String>,
+    lengths: Vec<u16>,
+    pattern_source: String,
+    pattern: OnceLock<Option<Regex>>,
+}
+
+impl Region {
+    /// Whether `nsn` (national significant number, digits only) is a valid
+    /// number of this region.
+    pub fn is_valid(&self, nsn: &[u8]) -> bool {
+        if !self.lengths.is_empty() && !self.lengths.contains(&(nsn.len() as u16)) {
+            return false;
+        }
+        let Ok(nsn) = std::str::from_utf8(nsn) else {
+            return false;
+        };
+        let pattern = self.pattern.get_or_init(|| {
+            RegexBuilder::new(&format!("^(?:{})$", self.pattern_source)).ignore_whitespace(true).build().ok()
+        });
+        pattern.as_ref().is_some_and(|p| p.is_match(nsn))
+    }
+
+    /// Whether `digits`, written nationally, is a valid number of this
+    /// region. Where the region has a trunk prefix (`0` in GB, FR, DE, JP)
+    /// national format includes it, so it is required: `1700000000` is not
+    /// a GB number as written, `01700 000000` is. NANP's trunk `1` is the
+    /// exception: `415 555 2671` is how Americans write numbers.
+    pub fn is_valid_national(&self, digits: &[u8]) -> bool {
+        match self.national_prefix.as_deref() {
+            Some(prefix) if digits.starts_with(prefix.as_bytes()) => {
+                self.is_valid(&digits[prefix.len()..]) || (self.code == 1 && self.is_valid(digits))
+            }
+            Some(_) if self.code != 1 => false,
+            _ => self.is_valid(digits),
+        }
+    }
+}
+
+/// The whole plan, indexed by calling code and by region id.
+#[derive(Debug)]
+pub struct NumberingPlan {
+    regions: Vec<Region>,
+    by_code: HashMap<u16, Vec<usize>>,
+    by_id: HashMap<String, usize>,
+}
+
+static PLAN: LazyLock<NumberingPlan> = LazyLock::new(NumberingPlan::from_metadata);
+
+impl NumberingPlan {
+    /// The process-wide plan (built on first use, shared by every masker).
+    pub fn get() -> &'static NumberingPlan {
+        &PLAN
+    }
+
+    fn from_metadata() -> NumberingPlan {
+        let mut regions = Vec::new();
+        for meta in phonenumber::metadata::DATABASE.iter() {
+            let general = meta.descriptors().general();
+            regions.push(Region {
+                id: meta.id().to_string(),
+                code: meta.country_code(),
+                national_prefix: meta.national_prefix().map(str::to_string),
+                lengths: general.possible_length().to_vec(),
+                pattern_source: general.national_number().as_str().to_string(),
+                pattern: OnceLock::new(),
+            });
+        }
+        regions.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut by_code: HashMap<u16, Vec<usize>> = HashMap::new();
+        let mut by_id = HashMap::new();
+        for (i, r) in regions.iter().enumerate() {
+            by_code.entry(r.code).or_default().push(i);
+            by_id.insert(r.id.clone(), i);
+        }
+        NumberingPlan { regions, by_code, by_id }
+    }
+
+    pub fn region(&self, id: &str) -> Option<&Region> {
+        self.by_id.get(&id.to_ascii_uppercase()).map(|&i| &self.regions[i])
+    }
+
+    /// Splits `digits` (written internationally, without `+` or `00`) into
+    /// a calling code and the rest. Calling codes are prefix-free, so at most
+    /// one split exists.
+    pub fn split_country_code<'d>(&self, digits: &'d [u8]) -> Option<(u16, &'d [u8])> {
+        (1..=3).filter(|&n| digits.len() > n).find_map(|n| {
+            let code = digits[..n].iter().fold(0u16, |acc, d| acc * 10 + (d - b'0') as u16);
+            self.by_code.contains_key(&code).then(|| (code, &digits[n..]))
+        })
+    }
+
+    /// Whether `digits` written internationally is a valid number.
+    pub fn is_valid_international(&self, digits: &[u8]) -> bool {
+        let Some((code, nsn)) = self.split_country_code(digits) else {
+            return false;
+        };
+        self.by_code.get(&code).is_some_and(|rs| rs.iter().any(|&i| self.regions[i].is_valid(nsn)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_international_numbers_against_the_metadata() {
+        let plan = NumberingPlan::get();
+        assert!(plan.is_valid_international(b"442079460958"));
+        assert!(plan.is_valid_international(b"14155552671"));
+        assert!(plan.is_valid_international(b"819012345678"));
+        // A UK number one digit short, and a US number with area code 123.
+        assert!(!plan.is_valid_international(b"44207946095"));
+        assert!(!plan.is_valid_international(b"11235552671"));
+    }
+
+    #[test]
+    fn validates_national_numbers_with_trunk_prefixes() {
+        let plan = NumberingPlan::get();
+        let gb = plan.region("GB").expect("GB in metadata");
+        assert!(gb.is_valid_national(b"01614960066"));
+        assert!(!gb.is_valid_national(b"1700000000"));
+        let fr = plan.region("fr").expect("FR in metadata");
+        assert!(fr.is_valid_national(b"0612345678"));
+        let jp = plan.region("JP").expect("JP in metadata");
+        assert!(jp.is_valid_national(b"09012345678"));
+    }
+}

@@ -1,0 +1,441 @@
+//! Digit-anchored detectors: phone numbers, payment cards (Luhn), US SSNs,
+//! IPv4 addresses and IBANs (mod-97).
+//!
+//! They share one scan: the next digit is found 16 bytes at a time
+//! ([`find_digit`]); from a digit that starts a number (not the middle of a
+//! word, a decimal, a date or an id) the span of digit groups and separators
+//! is tokenised once, then each enabled kind validates it. Most digit runs in
+//! real JSON (ids, timestamps, prices) are rejected by the span shape before
+//! any table is consulted.
+
+use super::iban::IbanDetector;
+use super::phone::PhoneDetector;
+use super::{DetectorId, Hay, Match};
+use crate::mask::bytes::{byte_at, byte_before, contains_word, digit_run_end, find_digit};
+
+/// Separator kinds seen in a span (bit set).
+pub const SEP_SPACE: u8 = 1;
+pub const SEP_DASH: u8 = 2;
+pub const SEP_DOT: u8 = 4;
+pub const SEP_PAREN: u8 = 8;
+
+const MAX_DIGITS: usize = 19;
+const MAX_GROUPS: usize = 8;
+
+/// A run of digit groups and separators, such as `+1 (415) 555-2671`.
+#[derive(Clone, Debug)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub digits: [u8; MAX_DIGITS],
+    pub n_digits: usize,
+    pub groups: [u8; MAX_GROUPS],
+    pub n_groups: usize,
+    pub seps: u8,
+    pub plus: bool,
+}
+
+impl Span {
+    pub fn digits(&self) -> &[u8] {
+        &self.digits[..self.n_digits]
+    }
+
+    pub fn groups(&self) -> &[u8] {
+        &self.groups[..self.n_groups]
+    }
+
+    /// Tokenises the span that starts at `start` (a `+`, `(` or digit).
+    /// `None` when it is too long to be any of our kinds or its parentheses
+    /// don't pair up.
+    fn parse(b: &[u8], start: usize) -> Option<Span> {
+        let mut s = Span {
+            start,
+            end: start,
+            digits: [0; MAX_DIGITS],
+            n_digits: 0,
+            groups: [0; MAX_GROUPS],
+            n_groups: 0,
+            seps: 0,
+            plus: false,
+        };
+        let cap = b.len().min(start + NumericDetector::MAX_LEN);
+        let mut i = start;
+        if b[i] == b'+' {
+            s.plus = true;
+            i += 1;
+        }
+        let mut open = false;
+        if b.get(i) == Some(&b'(') {
+            open = true;
+            s.seps |= SEP_PAREN;
+            i += 1;
+        }
+        loop {
+            let g = i;
+            while i < cap && b[i].is_ascii_digit() {
+                if s.n_digits == MAX_DIGITS {
+                    return None;
+                }
+                s.digits[s.n_digits] = b[i];
+                s.n_digits += 1;
+                i += 1;
+            }
+            if i == g || s.n_groups == MAX_GROUPS || (i == cap && cap < b.len() && b[i].is_ascii_digit()) {
+                return None;
+            }
+            s.groups[s.n_groups] = (i - g) as u8;
+            s.n_groups += 1;
+            s.end = i;
+            // Separator run: at most one space, one of `-`/`.`, and a paren.
+            let sep_start = i;
+            let mut spaces = 0;
+            let mut marks = 0;
+            let mut seps = 0;
+            let mut still_open = open;
+            while i < cap && i - sep_start < 3 {
+                match b[i] {
+                    b' ' => {
+                        spaces += 1;
+                        seps |= SEP_SPACE;
+                    }
+                    b'-' => {
+                        marks += 1;
+                        seps |= SEP_DASH;
+                    }
+                    b'.' => {
+                        marks += 1;
+                        seps |= SEP_DOT;
+                    }
+                    b')' if still_open && i == sep_start => {
+                        still_open = false;
+                        seps |= SEP_PAREN;
+                    }
+                    b'(' if !still_open && !open => {
+                        still_open = true;
+                        seps |= SEP_PAREN;
+                    }
+                    _ => break,
+                }
+                i += 1;
+            }
+            let continues =
+                i > sep_start && spaces <= 1 && marks <= 1 && i < cap && b[i].is_ascii_digit() && !(still_open && open);
+            if !continues {
+                // A paren closed right after the last group belongs to it.
+                if open && b.get(sep_start) == Some(&b')') {
+                    return None;
+                }
+                return (!open).then_some(s);
+            }
+            s.seps |= seps;
+            open = still_open;
+        }
+    }
+
+    /// Whether the bytes after the span end it: not a letter or digit, and
+    /// not a separator that continues into more digits (a decimal, a date,
+    /// a time, a longer id).
+    fn ends_cleanly(&self, b: &[u8]) -> bool {
+        match byte_at(b, self.end) {
+            None => true,
+            Some(c) if c.is_ascii_alphanumeric() || c == b'_' || c == b'@' => false,
+            Some(b'.' | b',' | b'-' | b'/' | b':') => {
+                !matches!(byte_at(b, self.end + 1), Some(d) if d.is_ascii_digit())
+            }
+            Some(_) => true,
+        }
+    }
+}
+
+/// The Social Security number detector's settings.
+#[derive(Debug)]
+pub struct SsnDetector {
+    pub id: DetectorId,
+    /// Key tokens and words that admit an unformatted 9-digit SSN.
+    pub context_keys: Vec<String>,
+    pub context_words: Vec<String>,
+}
+
+/// IPv4's settings.
+#[derive(Debug)]
+pub struct Ipv4Detector {
+    pub id: DetectorId,
+    /// Words just before that make `1.2.3.4` a version, not an address.
+    pub negative_words: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct NumericDetector {
+    pub phone: Option<PhoneDetector>,
+    pub card: Option<DetectorId>,
+    pub ssn: Option<SsnDetector>,
+    pub ipv4: Option<Ipv4Detector>,
+    pub iban: Option<IbanDetector>,
+}
+
+impl NumericDetector {
+    pub const MAX_LEN: usize = 64;
+    /// No kind matches fewer digits (an IPv4 address has four).
+    pub const MIN_DIGITS: u32 = 4;
+
+    pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
+        let b = hay.bytes;
+        let mut i = pos;
+        while let Some(d) = find_digit(b, i) {
+            // Every candidate anchored at `d` starts at `d - 2` or later.
+            if d >= limit + 2 {
+                return None;
+            }
+            if let Some(iban) = &self.iban
+                && d >= pos + 2
+                && d - 2 < limit
+                && let Some(end) = iban.match_at(b, d - 2)
+            {
+                return Some(Match { start: d - 2, end, detector: iban.id });
+            }
+            i = digit_run_end(b, d);
+            if let Some(start) = number_start(b, d, pos) {
+                if start >= limit {
+                    return None;
+                }
+                if let Some(span) = Span::parse(b, start) {
+                    if let Some(id) = self.classify(hay, &span) {
+                        return Some(Match { start: span.start, end: span.end, detector: id });
+                    }
+                    // A rejected span is consumed whole: part of an invalid
+                    // `+44 …` is not a national number.
+                    i = i.max(span.end);
+                }
+            }
+        }
+        None
+    }
+
+    fn classify(&self, hay: &Hay, span: &Span) -> Option<DetectorId> {
+        if !span.ends_cleanly(hay.bytes) {
+            // `203.0.113.7:8443` is an address and a port.
+            let port = byte_at(hay.bytes, span.end) == Some(b':');
+            return self.ipv4.as_ref().filter(|ip| port && is_ipv4(hay, span, ip)).map(|ip| ip.id);
+        }
+        if let Some(ssn) = &self.ssn
+            && is_ssn(hay, span, ssn)
+        {
+            return Some(ssn.id);
+        }
+        if let Some(id) = self.card
+            && is_card(span)
+        {
+            return Some(id);
+        }
+        if let Some(ip) = &self.ipv4
+            && is_ipv4(hay, span, ip)
+        {
+            return Some(ip.id);
+        }
+        self.phone.as_ref().filter(|p| p.accepts(hay, span)).map(|p| p.id)
+    }
+}
+
+/// Where a number anchored at the digit `d` starts (taking a leading `+` or
+/// `(`), or `None` when `d` is inside something else: a word (`abc123`), a
+/// decimal or date (`1.5`, `2024-01`), a time, an id (`#123`), a handle.
+fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
+    let mut start = d;
+    if let Some(p @ (b'+' | b'(')) = byte_before(b, start) {
+        start -= 1;
+        if p == b'(' && byte_before(b, start) == Some(b'+') {
+            start -= 1;
+        }
+    }
+    if start < floor {
+        return None;
+    }
+    match byte_before(b, start) {
+        None => Some(start),
+        Some(c) if c.is_ascii_alphanumeric() || c >= 0x80 => None,
+        Some(b'_' | b'.' | b'-' | b'/' | b':' | b'#' | b'$' | b'@' | b'+' | b'\\') => None,
+        Some(b',') if matches!(byte_before(b, start - 1), Some(c) if c.is_ascii_digit()) => None,
+        Some(_) => Some(start),
+    }
+}
+
+/// Key tokens of a JSON key: split at non-alphanumerics and camelCase
+/// humps, compared lower-case. A listed word matches a token equal to it,
+/// and, for words of five letters or more, a token containing it
+/// (`cellphone`, `phonenumber`).
+pub fn key_matches(key: &[u8], words: &[String]) -> bool {
+    if key.is_empty() {
+        return false;
+    }
+    let mut token = [0u8; 64];
+    let mut n = 0;
+    let check = |t: &[u8]| {
+        !t.is_empty()
+            && words.iter().any(|w| {
+                let w = w.as_bytes();
+                t == w || (w.len() >= 5 && t.windows(w.len()).any(|x| x == w))
+            })
+    };
+    let mut prev_lower = false;
+    for &c in key.iter().take(256) {
+        let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower);
+        if boundary {
+            if check(&token[..n]) {
+                return true;
+            }
+            n = 0;
+        }
+        if c.is_ascii_alphanumeric() && n < token.len() {
+            token[n] = c.to_ascii_lowercase();
+            n += 1;
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+    }
+    check(&token[..n])
+}
+
+/// The `len` bytes before `start` (fewer at the segment's start).
+pub fn before(b: &[u8], start: usize, len: usize) -> &[u8] {
+    &b[start.saturating_sub(len)..start]
+}
+
+fn is_ssn(hay: &Hay, s: &Span, det: &SsnDetector) -> bool {
+    if s.n_digits != 9 || s.plus || s.seps & (SEP_DOT | SEP_PAREN) != 0 {
+        return false;
+    }
+    let formatted = s.groups() == [3, 2, 4] && (s.seps == SEP_DASH || s.seps == SEP_SPACE);
+    let bare = s.n_groups == 1
+        && (key_matches(hay.key, &det.context_keys)
+            || contains_word(before(hay.bytes, s.start, 32), &det.context_words));
+    if !(formatted || bare) {
+        return false;
+    }
+    let d = s.digits();
+    let area = &d[..3];
+    area != b"000" && area != b"666" && area[0] != b'9' && &d[3..5] != b"00" && &d[5..] != b"0000"
+}
+
+fn is_card(s: &Span) -> bool {
+    let n = s.n_digits;
+    if !(13..=19).contains(&n) || s.plus || s.seps & (SEP_DOT | SEP_PAREN) != 0 {
+        return false;
+    }
+    if s.seps == SEP_SPACE | SEP_DASH {
+        return false;
+    }
+    let g = s.groups();
+    let grouped = g.len() == 1
+        || (g[..g.len() - 1].iter().all(|&x| x == 4) && g[g.len() - 1] <= 4)
+        || g == [4, 6, 5]
+        || g == [4, 6, 4];
+    grouped && card_brand_accepts(s.digits()) && luhn_valid(s.digits())
+}
+
+/// Issuer prefixes and lengths of the major card brands.
+fn card_brand_accepts(d: &[u8]) -> bool {
+    let n = d.len();
+    let prefix = |k: usize| d[..k].iter().fold(0u32, |a, &c| a * 10 + (c - b'0') as u32);
+    let (p1, p2, p3, p4, p6) = (prefix(1), prefix(2), prefix(3), prefix(4), prefix(6));
+    (p1 == 4 && matches!(n, 13 | 16 | 19))
+        || (((51..=55).contains(&p2) || (2221..=2720).contains(&p4)) && n == 16)
+        || (matches!(p2, 34 | 37) && n == 15)
+        || ((p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || (622126..=622925).contains(&p6))
+            && (16..=19).contains(&n))
+        || ((3528..=3589).contains(&p4) && (16..=19).contains(&n))
+        || (((300..=305).contains(&p3) || matches!(p2, 36 | 38 | 39)) && (14..=19).contains(&n))
+        || (p2 == 62 && (16..=19).contains(&n))
+}
+
+pub fn luhn_valid(d: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, &c) in d.iter().rev().enumerate() {
+        let mut v = (c - b'0') as u32;
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum.is_multiple_of(10)
+}
+
+fn is_ipv4(hay: &Hay, s: &Span, det: &Ipv4Detector) -> bool {
+    if s.n_groups != 4 || s.seps != SEP_DOT || s.plus {
+        return false;
+    }
+    let mut k = 0;
+    for &len in s.groups() {
+        let g = &s.digits()[k..k + len as usize];
+        k += len as usize;
+        let v = g.iter().fold(0u32, |a, &c| a * 10 + (c - b'0') as u32);
+        if len > 3 || v > 255 || (len > 1 && g[0] == b'0') {
+            return false;
+        }
+    }
+    !contains_word(before(hay.bytes, s.start, 24), &det.negative_words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::detect::{Engine, testing::matches};
+
+    fn numeric() -> NumericDetector {
+        NumericDetector {
+            card: Some(1),
+            ssn: Some(SsnDetector { id: 2, context_keys: vec!["ssn".into()], context_words: vec!["ssn".into()] }),
+            ipv4: Some(Ipv4Detector { id: 3, negative_words: vec!["version".into()] }),
+            ..NumericDetector::default()
+        }
+    }
+
+    fn found(text: &str) -> Vec<String> {
+        matches(Engine::Numeric(Box::new(numeric())), text, "")
+    }
+
+    #[test]
+    fn cards_need_a_brand_prefix_luhn_and_card_grouping() {
+        assert_eq!(found("card 4111 1111 1111 1111."), ["4111 1111 1111 1111"]);
+        assert_eq!(found("amex 3782-822463-10005"), ["3782-822463-10005"]);
+        assert_eq!(found("5500005555555559"), ["5500005555555559"]);
+        assert!(found("4111 1111 1111 1112").is_empty(), "Luhn");
+        assert!(found("1700000000000").is_empty(), "epoch ms");
+        assert!(found("41 1111 1111 1111 11").is_empty(), "grouping");
+    }
+
+    #[test]
+    fn ssns_need_the_dashed_shape_or_context() {
+        assert_eq!(found("SSN 123-45-6789"), ["123-45-6789"]);
+        assert_eq!(found("ssn: 123456789"), ["123456789"]);
+        assert!(found("id 123456789").is_empty());
+        assert!(found("666-45-6789 000-12-3456").is_empty());
+    }
+
+    #[test]
+    fn ipv4_octets_are_checked_and_versions_skipped() {
+        assert_eq!(found("from 192.168.10.200:443"), ["192.168.10.200"]);
+        assert!(found("version 1.2.3.4").is_empty());
+        assert!(found("v1.2.3.4").is_empty());
+        assert!(found("10.0.19041.1234").is_empty());
+        assert!(found("256.1.1.1").is_empty());
+    }
+
+    #[test]
+    fn numbers_inside_words_dates_and_decimals_are_not_starts() {
+        assert!(found("ORD4111111111111111").is_empty());
+        assert!(found("x-4111111111111111").is_empty());
+        assert!(found("4111111111111111.5").is_empty());
+    }
+
+    #[test]
+    fn key_tokens_split_camel_case_and_separators() {
+        let words = vec!["phone".to_string(), "tel".to_string()];
+        assert!(key_matches(b"phoneNumber", &words));
+        assert!(key_matches(b"home_tel", &words));
+        assert!(key_matches(b"cellphone", &words));
+        assert!(!key_matches(b"hotel_id", &words));
+        assert!(!key_matches(b"telemetry", &words));
+    }
+}

@@ -1,0 +1,185 @@
+//! Phone numbers, international and national, validated against the
+//! numbering plan rather than guessed from digit counts.
+//!
+//! Precision comes from layers, cheapest first: the span's shape (digit
+//! count, grouping, a date is not a phone), then context, then the plan.
+//! - `+CC …` and `00 CC …` are validated internationally, no context needed.
+//! - A formatted national number (several groups: `(0161) 496 0066`,
+//!   `090-1234-5678`) is validated against the configured regions, unless
+//!   words or the JSON key just before say it is an order, an id or a date.
+//! - A bare run of digits (`4155552671`) is admitted only with context: a
+//!   JSON key such as `phone` or `mobile`, or a word such as "call" or "tel"
+//!   just before it. Nothing else admits it: epoch timestamps and order ids
+//!   are bare digit runs too.
+
+use super::numbering_plan::{NumberingPlan, Region};
+use super::numeric::{SEP_DOT, Span, before, key_matches};
+use super::{DetectorId, Hay};
+use crate::mask::bytes::contains_word;
+
+/// How far back context words are looked for.
+const CONTEXT_WINDOW: usize = 40;
+
+#[derive(Debug)]
+pub struct PhoneDetector {
+    pub id: DetectorId,
+    regions: Vec<&'static Region>,
+    plan: &'static NumberingPlan,
+    context_keys: Vec<String>,
+    context_words: Vec<String>,
+    negative_keys: Vec<String>,
+    negative_words: Vec<String>,
+}
+
+/// What a phone detector is built from (read from `patterns/phone.yaml`,
+/// possibly overridden by a profile).
+#[derive(Clone, Debug, Default)]
+pub struct PhoneSettings {
+    pub regions: Vec<String>,
+    pub context_keys: Vec<String>,
+    pub context_words: Vec<String>,
+    pub negative_keys: Vec<String>,
+    pub negative_words: Vec<String>,
+}
+
+impl PhoneDetector {
+    /// Fails with the first region id the numbering plan does not know.
+    pub fn new(id: DetectorId, s: &PhoneSettings) -> Result<PhoneDetector, String> {
+        let plan = NumberingPlan::get();
+        let regions =
+            s.regions.iter().map(|r| plan.region(r).ok_or_else(|| r.clone())).collect::<Result<Vec<_>, _>>()?;
+        let lower = |v: &[String]| v.iter().map(|w| w.to_lowercase()).collect::<Vec<_>>();
+        Ok(PhoneDetector {
+            id,
+            regions,
+            plan,
+            context_keys: lower(&s.context_keys),
+            context_words: lower(&s.context_words),
+            negative_keys: lower(&s.negative_keys),
+            negative_words: lower(&s.negative_words),
+        })
+    }
+
+    pub fn accepts(&self, hay: &Hay, s: &Span) -> bool {
+        let digits = s.digits();
+        if !(7..=15).contains(&digits.len()) {
+            return false;
+        }
+        if s.plus {
+            return self.plan.is_valid_international(digits);
+        }
+        let context = key_matches(hay.key, &self.context_keys)
+            || contains_word(before(hay.bytes, s.start, CONTEXT_WINDOW), &self.context_words);
+        let formatted = s.n_groups >= 2 && plausible_grouping(s);
+        if !(formatted || context) || looks_like_date(s) {
+            return false;
+        }
+        if !context
+            && (key_matches(hay.key, &self.negative_keys)
+                || contains_word(before(hay.bytes, s.start, CONTEXT_WINDOW), &self.negative_words))
+        {
+            return false;
+        }
+        if digits.starts_with(b"00") && self.plan.is_valid_international(&digits[2..]) {
+            return true;
+        }
+        if self.regions.iter().any(|r| r.is_valid_national(digits)) {
+            return true;
+        }
+        context && digits.len() >= 10 && self.plan.is_valid_international(digits)
+    }
+}
+
+/// Groups as people write phone numbers: a short first group, no group over
+/// eight digits, a last group of two or more; dotted forms have at least
+/// three groups of at most four (`415.555.2671`, `06.12.34.56.78`), which
+/// keeps decimals and coordinates out.
+fn plausible_grouping(s: &Span) -> bool {
+    let g = s.groups();
+    let last = g[g.len() - 1];
+    if g[0] > 5 || g.iter().any(|&x| x > 8) || last < 2 {
+        return false;
+    }
+    if s.seps & SEP_DOT != 0 {
+        return g.len() >= 3 && g.iter().all(|&x| x <= 4);
+    }
+    true
+}
+
+/// `2024-01-15`, `2024 01 15 10`, `15-01-2024`, `01.02.1999`: a year group
+/// next to one- or two-digit groups.
+fn looks_like_date(s: &Span) -> bool {
+    let g = s.groups();
+    if g.len() < 3 {
+        return false;
+    }
+    let d = s.digits();
+    let is_year = |at: usize| matches!(&d[at..at + 2], b"19" | b"20");
+    let year_first = g[0] == 4 && is_year(0) && g[1] <= 2 && g[2] <= 2;
+    let year_third = g[0] <= 2 && g[1] <= 2 && g[2] == 4 && is_year((g[0] + g[1]) as usize);
+    year_first || year_third
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::detect::numeric::NumericDetector;
+    use crate::mask::detect::{Engine, testing::matches};
+
+    fn phones(text: &str, key: &str) -> Vec<String> {
+        let settings = PhoneSettings {
+            regions: ["US", "GB", "FR", "DE", "JP"].map(String::from).to_vec(),
+            context_keys: vec!["phone".into(), "tel".into(), "mobile".into()],
+            context_words: vec!["call".into(), "tel".into(), "phone".into()],
+            negative_keys: vec!["id".into(), "order".into()],
+            negative_words: vec!["order".into(), "invoice".into()],
+        };
+        let det = NumericDetector { phone: Some(PhoneDetector::new(0, &settings).unwrap()), ..Default::default() };
+        matches(Engine::Numeric(Box::new(det)), text, key)
+    }
+
+    #[test]
+    fn international_forms_are_found_without_context() {
+        assert_eq!(phones("ring +44 20 7946 0958 now", ""), ["+44 20 7946 0958"]);
+        assert_eq!(phones("+441414960077", ""), ["+441414960077"]);
+        assert_eq!(phones("us: +1 (415) 555-2671.", ""), ["+1 (415) 555-2671"]);
+        assert_eq!(phones("0044 20 7946 0958", ""), ["0044 20 7946 0958"]);
+    }
+
+    #[test]
+    fn formatted_national_numbers_of_configured_regions_are_found() {
+        assert_eq!(phones("(0161) 496 0066", ""), ["(0161) 496 0066"]);
+        assert_eq!(phones("06 12 34 56 78", ""), ["06 12 34 56 78"]);
+        assert_eq!(phones("090-1234-5678", ""), ["090-1234-5678"]);
+        assert_eq!(phones("(415) 555-2671", ""), ["(415) 555-2671"]);
+    }
+
+    #[test]
+    fn bare_digits_need_a_key_or_a_word() {
+        assert!(phones("4155552671", "").is_empty());
+        assert_eq!(phones("4155552671", "phone"), ["4155552671"]);
+        assert_eq!(phones("please call 4155552671", ""), ["4155552671"]);
+        assert!(phones("4155552671", "order_id").is_empty());
+    }
+
+    #[test]
+    fn timestamps_dates_ids_and_invalid_numbers_survive() {
+        for s in [
+            "1700000000",
+            "1700000000123",
+            "2024-01-15",
+            "2024-01-15 10:30:00",
+            "15/01/2024",
+            "+44 20 7946 09581",
+            "+1 123 555 2671",
+            "978-3-16-148410-0",
+            "order 415-555-2671",
+            "37.7749295",
+            "-122.4194155",
+            "v10.0.19041.1234",
+            "550e8400-e29b-41d4-a716-446655440000",
+        ] {
+            assert!(phones(s, "").is_empty(), "{s}");
+        }
+    }
+}

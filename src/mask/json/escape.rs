@@ -1,0 +1,117 @@
+//! Decoding JSON string escapes one byte at a time, so an escape split
+//! across chunks decodes the same as a whole one. Lone surrogates are
+//! refused (as serde_json does): they have no UTF-8 form.
+
+/// A partial escape sequence (`\n`, `\u00e9`, `\ud83d\ude00`).
+#[derive(Debug, Default)]
+pub struct Escape {
+    buf: [u8; 12],
+    len: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum EscapeStatus {
+    NeedMore,
+    /// The decoded UTF-8 bytes.
+    Done([u8; 4], usize),
+    Invalid,
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |acc, &c| Some(acc * 16 + (c as char).to_digit(16)?))
+}
+
+fn utf8(cp: u32) -> EscapeStatus {
+    match char::from_u32(cp) {
+        Some(c) => {
+            let mut buf = [0u8; 4];
+            let n = c.encode_utf8(&mut buf).len();
+            EscapeStatus::Done(buf, n)
+        }
+        None => EscapeStatus::Invalid,
+    }
+}
+
+impl Escape {
+    /// Starts a new sequence; the next byte pushed is the backslash.
+    pub fn start(&mut self) {
+        self.len = 0;
+    }
+
+    /// The raw bytes of the sequence so far.
+    pub fn raw(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn push(&mut self, b: u8) -> EscapeStatus {
+        if self.len == self.buf.len() {
+            return EscapeStatus::Invalid;
+        }
+        self.buf[self.len] = b;
+        self.len += 1;
+        let simple = |c: u8| EscapeStatus::Done([c, 0, 0, 0], 1);
+        match self.len {
+            1 if b == b'\\' => EscapeStatus::NeedMore,
+            2 => match b {
+                b'"' | b'\\' | b'/' => simple(b),
+                b'b' => simple(0x08),
+                b'f' => simple(0x0C),
+                b'n' => simple(b'\n'),
+                b'r' => simple(b'\r'),
+                b't' => simple(b'\t'),
+                b'u' => EscapeStatus::NeedMore,
+                _ => EscapeStatus::Invalid,
+            },
+            3..=6 | 9..=12 if !b.is_ascii_hexdigit() => EscapeStatus::Invalid,
+            6 => match hex4(&self.buf[2..6]) {
+                Some(0xD800..=0xDBFF) => EscapeStatus::NeedMore,
+                Some(0xDC00..=0xDFFF) | None => EscapeStatus::Invalid,
+                Some(cp) => utf8(cp),
+            },
+            7 if b == b'\\' => EscapeStatus::NeedMore,
+            8 if b == b'u' => EscapeStatus::NeedMore,
+            3..=5 | 9..=11 => EscapeStatus::NeedMore,
+            12 => match (hex4(&self.buf[2..6]), hex4(&self.buf[8..12])) {
+                (Some(hi), Some(lo @ 0xDC00..=0xDFFF)) => utf8(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)),
+                _ => EscapeStatus::Invalid,
+            },
+            _ => EscapeStatus::Invalid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(s: &str) -> EscapeStatus {
+        let mut e = Escape::default();
+        e.start();
+        let mut last = EscapeStatus::NeedMore;
+        for b in s.bytes() {
+            last = e.push(b);
+            if last != EscapeStatus::NeedMore {
+                break;
+            }
+        }
+        last
+    }
+
+    #[test]
+    fn decodes_simple_unicode_and_surrogate_pairs() {
+        assert_eq!(decode(r"\n"), EscapeStatus::Done([b'\n', 0, 0, 0], 1));
+        assert_eq!(decode(r"\u0040"), EscapeStatus::Done([b'@', 0, 0, 0], 1));
+        let mut smile = [0u8; 4];
+        '😀'.encode_utf8(&mut smile);
+        assert_eq!(decode(r"\ud83d\ude00"), EscapeStatus::Done(smile, 4));
+    }
+
+    #[test]
+    fn refuses_lone_surrogates_and_bad_escapes() {
+        assert_eq!(decode(r"\ude00"), EscapeStatus::Invalid);
+        assert_eq!(decode(r"\ud83dx"), EscapeStatus::Invalid);
+        assert_eq!(decode(r"\ud83d\u0041"), EscapeStatus::Invalid);
+        assert_eq!(decode(r"\x"), EscapeStatus::Invalid);
+        assert_eq!(decode(r"\u00g0"), EscapeStatus::Invalid);
+    }
+}

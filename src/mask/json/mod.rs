@@ -1,0 +1,872 @@
+//! Streaming JSON (and NDJSON) masking.
+//!
+//! A byte-level lexer tracks the path of the current value and hands each
+//! string value to the detectors (keys are kept as they are). Escapes are
+//! decoded before detection, so `john\u0040example.com` is an email. Field
+//! rules act on whole values (strings, numbers, objects, arrays). Output is
+//! copied from the input in slices wherever nothing changes, so the common
+//! case costs a SIMD scan to the end of each string and a few comparisons per
+//! structural byte.
+//!
+//! Malformed input (bad syntax, raw control bytes in strings, lone
+//! surrogates, too deep or too long tokens) switches to text scanning for the
+//! rest of the body, or for NDJSON the rest of the line: never to
+//! pass-through.
+
+pub mod escape;
+pub mod path;
+
+use self::escape::{Escape, EscapeStatus};
+use self::path::Segment;
+use super::action::{Action, StreamingHash, StreamingMask};
+use super::bytes::find_string_special;
+use super::detect::Hay;
+use super::segment::{Encoding, ScanScratch, Window, mask_segment, write_json_escaped};
+use super::{Counters, Masker};
+
+/// Containers nested deeper than this are treated as malformed.
+const MAX_DEPTH: usize = 512;
+/// Decoded key bytes kept for rules and context; longer keys match no rule.
+const MAX_KEY: usize = 256;
+/// Numbers and literals longer than this are treated as malformed.
+const MAX_TOKEN: usize = 256;
+/// Tentative output (a member that a `drop` rule may remove) held at most.
+const MAX_HELD: usize = 64 * 1024;
+/// Stands for a key too long to match any rule (never valid UTF-8).
+const OVERLONG_KEY: &[u8] = &[0xFF];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Expecting a value.
+    Value,
+    /// Just after `[`: a value or `]`.
+    ValueOrClose,
+    /// After a value: `,`, a closing bracket, or (at the root) another value.
+    AfterValue,
+    /// Just after `{`: a key or `}`.
+    KeyOrClose,
+    /// After `,` in an object.
+    Key,
+    Colon,
+    /// Inside a string (key or value), see `target`.
+    InString,
+    /// Inside `\…` within a string.
+    InEscape,
+    /// Inside a number or literal.
+    InToken,
+    /// Inside a container that a field rule took as a whole.
+    Skip,
+    /// Malformed: scanning as text.
+    Text,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    object: bool,
+    /// Next element index (arrays).
+    index: u64,
+    /// This frame's key in `keys` (an array inherits its parent's).
+    key_start: usize,
+    key_len: usize,
+    /// Members written so far (to know whether a held `,` is needed).
+    written: u64,
+}
+
+/// Where the content of the current string goes.
+#[derive(Debug)]
+enum Target {
+    Key,
+    /// Detectors, through the window.
+    Scan,
+    /// Dropped or redacted: content goes nowhere.
+    Discard,
+    /// Passed through unscanned.
+    Keep,
+    Hash(Box<StreamingHash>),
+    Mask(StreamingMask),
+}
+
+/// How a skipped container's bytes are treated.
+#[derive(Debug)]
+enum SkipMode {
+    Discard,
+    Keep,
+    Hash(Box<StreamingHash>),
+}
+
+#[derive(Debug)]
+struct Skip {
+    mode: SkipMode,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+/// What a field rule decided for the value that starts here.
+#[derive(Clone, Copy, Debug)]
+enum Plan {
+    Scan,
+    Rule(usize),
+}
+
+/// The JSON half of a [`super::MaskStream`].
+#[derive(Debug)]
+pub struct JsonMasker {
+    ndjson: bool,
+    state: State,
+    frames: Vec<Frame>,
+    keys: Vec<u8>,
+    /// NFA states per depth (`words` each; level 0 is the root).
+    states: Vec<u64>,
+    next_states: Vec<u64>,
+    words: usize,
+    key_buf: Vec<u8>,
+    key_overlong: bool,
+    target: Target,
+    /// The current value is being dropped (its quotes too).
+    dropping: bool,
+    escape: Escape,
+    window: Window,
+    token: Vec<u8>,
+    token_plan: Plan,
+    skip: Option<Skip>,
+    held: Vec<u8>,
+    holding: bool,
+    fallback: Window,
+    scratch: ScanScratch,
+    token_out: Vec<u8>,
+}
+
+/// Writes to the held buffer while a member is tentative, else to `out`.
+fn dest<'a>(held: &'a mut Vec<u8>, holding: bool, out: &'a mut Vec<u8>) -> &'a mut Vec<u8> {
+    if holding { held } else { out }
+}
+
+/// The key the current value belongs to (for arrays, the array's key).
+fn context_key<'a>(frames: &[Frame], keys: &'a [u8]) -> &'a [u8] {
+    match frames.last() {
+        Some(f) => &keys[f.key_start..f.key_start + f.key_len],
+        None => &[],
+    }
+}
+
+impl JsonMasker {
+    pub fn new(masker: &Masker, ndjson: bool) -> JsonMasker {
+        let states = masker.rules.root();
+        JsonMasker {
+            ndjson,
+            state: State::Value,
+            frames: Vec::new(),
+            keys: Vec::new(),
+            words: states.len(),
+            states,
+            next_states: Vec::new(),
+            key_buf: Vec::new(),
+            key_overlong: false,
+            target: Target::Scan,
+            dropping: false,
+            escape: Escape::default(),
+            window: Window::default(),
+            token: Vec::new(),
+            token_plan: Plan::Scan,
+            skip: None,
+            held: Vec::new(),
+            holding: false,
+            fallback: Window::default(),
+            scratch: ScanScratch::default(),
+            token_out: Vec::new(),
+        }
+    }
+
+    /// Bytes held across calls (window, fallback, held output, key).
+    pub fn held_bytes(&self) -> usize {
+        self.window.held() + self.fallback.held() + self.held.len() + self.key_buf.len() + self.token.len()
+    }
+
+    /// Writes `input[*cf..to]` to the current destination.
+    #[inline(always)]
+    fn flush(&mut self, input: &[u8], cf: &mut usize, to: usize, out: &mut Vec<u8>) {
+        if to > *cf {
+            dest(&mut self.held, self.holding, out).extend_from_slice(&input[*cf..to]);
+            *cf = to;
+        }
+    }
+
+    pub fn feed(&mut self, m: &Masker, input: &[u8], out: &mut Vec<u8>, c: &mut Counters) {
+        let mut i = 0;
+        let mut cf = 0;
+        while i < input.len() {
+            match self.state {
+                State::Value
+                | State::ValueOrClose
+                | State::AfterValue
+                | State::KeyOrClose
+                | State::Key
+                | State::Colon => {
+                    i = self.structural(m, input, i, &mut cf, out, c);
+                }
+                State::InString => i = self.in_string(m, input, i, &mut cf, out, c),
+                State::InEscape => i = self.in_escape(m, input, i, &mut cf, out, c),
+                State::InToken => {
+                    let start = i;
+                    while i < input.len() && is_token_byte(input[i]) {
+                        i += 1;
+                    }
+                    self.token.extend_from_slice(&input[start..i]);
+                    cf = i;
+                    if self.token.len() > MAX_TOKEN {
+                        self.enter_text(m, out, c);
+                        continue;
+                    }
+                    if i < input.len() {
+                        self.end_token(m, out, c);
+                    }
+                }
+                State::Skip => i = self.in_skip(input, i, &mut cf, out),
+                State::Text => {
+                    self.flush(input, &mut cf, i, out);
+                    i = self.text(m, input, i, out, c);
+                    cf = i;
+                }
+            }
+            if self.holding && self.held.len() > MAX_HELD {
+                self.flush(input, &mut cf, i, out);
+                self.enter_text(m, out, c);
+            }
+        }
+        self.flush(input, &mut cf, input.len(), out);
+        if self.state == State::InString
+            && let Target::Scan = self.target
+        {
+            let key = context_key(&self.frames, &self.keys);
+            self.window.process(m, key, false, Encoding::JsonString, out, c, &mut self.scratch);
+        }
+    }
+
+    pub fn finish(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+        match self.state {
+            State::InString | State::InEscape => {
+                if let Target::Scan = self.target {
+                    let key = context_key(&self.frames, &self.keys);
+                    self.window.process(m, key, true, Encoding::JsonString, out, c, &mut self.scratch);
+                }
+            }
+            State::InToken => self.end_token(m, out, c),
+            State::Text => {
+                self.fallback.process(m, &[], true, Encoding::Raw, out, c, &mut self.scratch);
+            }
+            _ => {}
+        }
+        if self.holding {
+            out.append(&mut self.held);
+            self.holding = false;
+        }
+    }
+
+    /// Whitespace, punctuation and the starts of keys and values.
+    fn structural(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        mut i: usize,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        while i < input.len() {
+            let b = input[i];
+            if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                i += 1;
+                continue;
+            }
+            match (self.state, b) {
+                (State::Value | State::ValueOrClose, _) => {
+                    if b == b']' && self.state == State::ValueOrClose {
+                        return self.close(m, input, i, cf, out, c);
+                    }
+                    return self.begin_value(m, input, i, cf, out, c);
+                }
+                (State::AfterValue, b',') => {
+                    let Some(f) = self.frames.last() else {
+                        return self.malformed_at(m, input, i, cf, out, c);
+                    };
+                    self.state = if f.object { State::Key } else { State::Value };
+                    if m.rules.has_drop() {
+                        self.flush(input, cf, i, out);
+                        self.holding = true;
+                    }
+                    return i + 1;
+                }
+                (State::AfterValue, b'}' | b']') => return self.close(m, input, i, cf, out, c),
+                (State::AfterValue, _) if self.frames.is_empty() => {
+                    // Another document (NDJSON, concatenated JSON).
+                    self.state = State::Value;
+                }
+                (State::KeyOrClose, b'}') => return self.close(m, input, i, cf, out, c),
+                (State::KeyOrClose | State::Key, b'"') => return self.begin_key(input, i),
+                (State::Colon, b':') => {
+                    self.state = State::Value;
+                    return i + 1;
+                }
+                _ => return self.malformed_at(m, input, i, cf, out, c),
+            }
+        }
+        i
+    }
+
+    fn begin_key(&mut self, input: &[u8], i: usize) -> usize {
+        // `dropping` describes a value; a key is never dropped on its own.
+        self.dropping = false;
+        let start = i + 1;
+        // Fast path: the whole key is here and has no escapes.
+        if let Some(j) = find_string_special(input, start)
+            && input[j] == b'"'
+        {
+            let key = &input[start..j];
+            self.set_key(if key.len() > MAX_KEY { OVERLONG_KEY } else { key });
+            self.state = State::Colon;
+            return j + 1;
+        }
+        self.key_buf.clear();
+        self.key_overlong = false;
+        self.target = Target::Key;
+        self.state = State::InString;
+        start
+    }
+
+    fn set_key(&mut self, key: &[u8]) {
+        if let Some(f) = self.frames.last_mut() {
+            self.keys.truncate(f.key_start);
+            self.keys.extend_from_slice(key);
+            f.key_len = key.len();
+        }
+    }
+
+    /// Decides what a field rule says of the value starting now, steps the
+    /// path states, and settles any held (tentative) output.
+    fn plan_value(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) -> Plan {
+        let plan = match self.frames.last() {
+            Some(f) if !m.rules.is_empty() => {
+                let depth = self.frames.len() - 1;
+                let parent = &self.states[depth * self.words..(depth + 1) * self.words];
+                let seg = if f.object {
+                    Segment::Key(&self.keys[f.key_start..f.key_start + f.key_len])
+                } else {
+                    Segment::Index(f.index)
+                };
+                match m.rules.step(parent, seg, &mut self.next_states) {
+                    Some(r) => Plan::Rule(r),
+                    None => Plan::Scan,
+                }
+            }
+            _ => Plan::Scan,
+        };
+        if let Plan::Rule(r) = plan {
+            c.rules[r] += 1;
+        }
+        let drop = matches!(plan, Plan::Rule(r) if matches!(m.rules.action(r), Action::Drop));
+        self.dropping = drop;
+        let holding = std::mem::replace(&mut self.holding, false);
+        if let Some(f) = self.frames.last_mut() {
+            f.index += 1;
+            if holding && !drop {
+                let skip_comma = f.written == 0 && self.held.first() == Some(&b',');
+                out.extend_from_slice(&self.held[skip_comma as usize..]);
+            }
+            f.written += !drop as u64;
+        }
+        self.held.clear();
+        if drop && self.frames.is_empty() {
+            out.extend_from_slice(b"null");
+        }
+        plan
+    }
+
+    fn begin_value(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        i: usize,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        let b = input[i];
+        if !(matches!(b, b'"' | b'{' | b'[' | b'-' | b't' | b'f' | b'n') || b.is_ascii_digit()) {
+            return self.malformed_at(m, input, i, cf, out, c);
+        }
+        self.flush(input, cf, i, out);
+        let plan = self.plan_value(m, out, c);
+        match b {
+            b'"' => self.begin_string(m, plan, input, i, cf, out, c),
+            b'{' | b'[' => self.begin_container(m, plan, input, i, cf, out, c),
+            _ => {
+                self.token.clear();
+                self.token_plan = plan;
+                self.state = State::InToken;
+                i
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn begin_string(
+        &mut self,
+        m: &Masker,
+        plan: Plan,
+        input: &[u8],
+        i: usize,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        let start = i + 1;
+        self.target = match plan {
+            Plan::Scan => {
+                if let Some(j) = find_string_special(input, start)
+                    && input[j] == b'"'
+                {
+                    // Fast path: the whole string is here, unescaped.
+                    self.flush(input, cf, start, out);
+                    let key = context_key(&self.frames, &self.keys);
+                    let hay = Hay { bytes: &input[start..j], complete: true, key };
+                    mask_segment(m, &hay, 0, Encoding::Raw, out, c, &mut self.scratch);
+                    *cf = j;
+                    self.state = State::AfterValue;
+                    return j + 1;
+                }
+                Target::Scan
+            }
+            Plan::Rule(r) => match m.rules.action(r) {
+                Action::Keep => Target::Keep,
+                Action::Drop => Target::Discard,
+                Action::Redact { placeholder } => {
+                    out.push(b'"');
+                    write_json_escaped(placeholder.as_bytes(), out);
+                    Target::Discard
+                }
+                Action::Mask { keep_last } => {
+                    out.push(b'"');
+                    Target::Mask(StreamingMask::new(*keep_last))
+                }
+                Action::Hash { key, label } => {
+                    out.push(b'"');
+                    Target::Hash(Box::new(StreamingHash::new(key.clone(), label.clone())))
+                }
+            },
+        };
+        match self.target {
+            Target::Scan | Target::Keep => self.flush(input, cf, start, out),
+            _ => *cf = start,
+        }
+        self.state = State::InString;
+        start
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn begin_container(
+        &mut self,
+        m: &Masker,
+        plan: Plan,
+        input: &[u8],
+        i: usize,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        let object = input[i] == b'{';
+        let Plan::Rule(r) = plan else {
+            if self.frames.len() >= MAX_DEPTH {
+                return self.malformed_at(m, input, i, cf, out, c);
+            }
+            let (key_start, key_len) = match (object, self.frames.last()) {
+                (false, Some(p)) => (p.key_start, p.key_len),
+                _ => (self.keys.len(), 0),
+            };
+            if self.words > 0 && !self.frames.is_empty() {
+                self.states.truncate(self.frames.len() * self.words);
+                self.states.extend_from_slice(&self.next_states);
+            }
+            self.frames.push(Frame { object, index: 0, key_start, key_len, written: 0 });
+            self.state = if object { State::KeyOrClose } else { State::ValueOrClose };
+            self.flush(input, cf, i + 1, out);
+            self.holding = m.rules.has_drop();
+            return i + 1;
+        };
+        let mode = match m.rules.action(r) {
+            Action::Keep => SkipMode::Keep,
+            Action::Drop => SkipMode::Discard,
+            Action::Redact { placeholder } => {
+                write_quoted(placeholder.as_bytes(), out);
+                SkipMode::Discard
+            }
+            // A container has no characters to keep: mask is redact.
+            Action::Mask { .. } => {
+                write_quoted(b"[REDACTED]", out);
+                SkipMode::Discard
+            }
+            Action::Hash { key, label } => {
+                let mut h = StreamingHash::new(key.clone(), label.clone());
+                h.push(&input[i..i + 1]);
+                SkipMode::Hash(Box::new(h))
+            }
+        };
+        match mode {
+            SkipMode::Keep => self.flush(input, cf, i + 1, out),
+            _ => *cf = i + 1,
+        }
+        self.skip = Some(Skip { mode, depth: 1, in_string: false, escaped: false });
+        self.state = State::Skip;
+        i + 1
+    }
+
+    fn close(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        i: usize,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        let want_object = input[i] == b'}';
+        if self.frames.last().map(|f| f.object) != Some(want_object) {
+            return self.malformed_at(m, input, i, cf, out, c);
+        }
+        self.flush(input, cf, i, out);
+        if std::mem::replace(&mut self.holding, false) {
+            out.append(&mut self.held);
+        }
+        if let Some(f) = self.frames.pop()
+            && f.object
+        {
+            self.keys.truncate(f.key_start);
+        }
+        self.state = State::AfterValue;
+        i + 1
+    }
+
+    /// A run of string content, then the quote, backslash or control byte
+    /// that ends it.
+    fn in_string(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        i: usize,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        let j = find_string_special(input, i).unwrap_or(input.len());
+        self.deliver(&input[i..j], out);
+        if !matches!(self.target, Target::Key | Target::Keep) {
+            *cf = j;
+        }
+        let Some(&b) = input.get(j) else {
+            return j;
+        };
+        match b {
+            b'"' => {
+                self.end_string(m, out, c);
+                if self.dropping {
+                    *cf = j + 1;
+                }
+                j + 1
+            }
+            b'\\' => {
+                self.escape.start();
+                self.state = State::InEscape;
+                j
+            }
+            _ => self.malformed_at(m, input, j, cf, out, c),
+        }
+    }
+
+    fn in_escape(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        mut i: usize,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        let passes_raw = matches!(self.target, Target::Key | Target::Keep);
+        while i < input.len() {
+            let status = self.escape.push(input[i]);
+            i += 1;
+            match status {
+                EscapeStatus::NeedMore => {}
+                EscapeStatus::Done(bytes, n) => {
+                    self.deliver(&bytes[..n], out);
+                    if !passes_raw {
+                        *cf = i;
+                    }
+                    self.state = State::InString;
+                    return i;
+                }
+                EscapeStatus::Invalid => {
+                    if !passes_raw {
+                        *cf = i;
+                    }
+                    self.enter_text(m, out, c);
+                    return i;
+                }
+            }
+        }
+        if !passes_raw {
+            *cf = i;
+        }
+        i
+    }
+
+    /// Hands decoded string content to the current target.
+    fn deliver(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        match &mut self.target {
+            Target::Key => {
+                if self.key_buf.len() + bytes.len() > MAX_KEY {
+                    self.key_overlong = true;
+                } else {
+                    self.key_buf.extend_from_slice(bytes);
+                }
+            }
+            Target::Scan => self.window.push(bytes),
+            Target::Discard | Target::Keep => {}
+            Target::Hash(h) => h.push(bytes),
+            Target::Mask(mk) => {
+                self.token_out.clear();
+                mk.push(bytes, &mut self.token_out);
+                write_json_escaped(&self.token_out, out);
+            }
+        }
+    }
+
+    fn end_string(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+        self.state = State::AfterValue;
+        match std::mem::replace(&mut self.target, Target::Scan) {
+            Target::Key => {
+                let key = std::mem::take(&mut self.key_buf);
+                self.set_key(if self.key_overlong { OVERLONG_KEY } else { &key });
+                self.key_buf = key;
+                self.state = State::Colon;
+            }
+            Target::Scan => {
+                let key = context_key(&self.frames, &self.keys);
+                self.window.process(m, key, true, Encoding::JsonString, out, c, &mut self.scratch);
+            }
+            Target::Discard | Target::Keep => {}
+            Target::Hash(h) => {
+                self.token_out.clear();
+                h.finish(&mut self.token_out);
+                write_json_escaped(&self.token_out, out);
+            }
+            Target::Mask(mk) => {
+                self.token_out.clear();
+                mk.finish(&mut self.token_out);
+                write_json_escaped(&self.token_out, out);
+            }
+        }
+    }
+
+    fn end_token(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+        let token = std::mem::take(&mut self.token);
+        let literal = matches!(token.as_slice(), b"true" | b"false" | b"null");
+        if !literal && !is_number(&token) {
+            self.token = token;
+            self.enter_text(m, out, c);
+            return;
+        }
+        self.state = State::AfterValue;
+        match self.token_plan {
+            Plan::Scan if !literal => {
+                self.token_out.clear();
+                let key = context_key(&self.frames, &self.keys);
+                let hay = Hay { bytes: &token, complete: true, key };
+                mask_segment(m, &hay, 0, Encoding::Raw, &mut self.token_out, c, &mut self.scratch);
+                if self.token_out == token {
+                    out.extend_from_slice(&token);
+                } else {
+                    // A masked number becomes a string, so the JSON stays valid.
+                    write_quoted(&self.token_out, out);
+                }
+            }
+            Plan::Scan => out.extend_from_slice(&token),
+            Plan::Rule(r) => match m.rules.action(r) {
+                Action::Keep => out.extend_from_slice(&token),
+                Action::Drop => {}
+                action => {
+                    self.token_out.clear();
+                    action.render(&token, &mut self.token_out);
+                    write_quoted(&self.token_out, out);
+                }
+            },
+        }
+        self.token = token;
+        self.token.clear();
+    }
+
+    fn in_skip(&mut self, input: &[u8], mut i: usize, cf: &mut usize, out: &mut Vec<u8>) -> usize {
+        let Some(skip) = self.skip.as_mut() else {
+            self.state = State::AfterValue;
+            return i;
+        };
+        let start = i;
+        let mut done = false;
+        while i < input.len() {
+            let b = input[i];
+            i += 1;
+            if skip.in_string {
+                if skip.escaped {
+                    skip.escaped = false;
+                } else if b == b'\\' {
+                    skip.escaped = true;
+                } else if b == b'"' {
+                    skip.in_string = false;
+                }
+            } else {
+                match b {
+                    b'"' => skip.in_string = true,
+                    b'{' | b'[' => skip.depth += 1,
+                    b'}' | b']' => {
+                        skip.depth -= 1;
+                        if skip.depth == 0 {
+                            done = true;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        match &mut skip.mode {
+            SkipMode::Keep => {}
+            SkipMode::Discard => *cf = i,
+            SkipMode::Hash(h) => {
+                h.push(&input[start..i]);
+                *cf = i;
+            }
+        }
+        if done {
+            if let Some(Skip { mode: SkipMode::Hash(h), .. }) = self.skip.take() {
+                self.token_out.clear();
+                h.finish(&mut self.token_out);
+                write_quoted(&self.token_out, out);
+            }
+            self.state = State::AfterValue;
+        }
+        i
+    }
+
+    fn malformed_at(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        i: usize,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        self.flush(input, cf, i, out);
+        self.enter_text(m, out, c);
+        i
+    }
+
+    /// Switches to text scanning. What was tentative or half-read goes into
+    /// the text window first, so it is scanned too; nothing passes through.
+    fn enter_text(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+        if std::mem::replace(&mut self.holding, false) {
+            self.fallback.push(&self.held);
+            self.held.clear();
+        }
+        match self.state {
+            State::InString | State::InEscape => {
+                if let Target::Scan = self.target {
+                    let key = context_key(&self.frames, &self.keys);
+                    self.window.process(m, key, true, Encoding::JsonString, out, c, &mut self.scratch);
+                }
+                if self.state == State::InEscape && !matches!(self.target, Target::Key | Target::Keep) {
+                    self.fallback.push(self.escape.raw());
+                }
+            }
+            State::InToken => self.fallback.push(&self.token),
+            _ => {}
+        }
+        self.token.clear();
+        self.target = Target::Scan;
+        self.skip = None;
+        self.state = State::Text;
+    }
+
+    /// Text scanning after malformed input: to the end of the body, or for
+    /// NDJSON to the end of the line (then JSON again).
+    fn text(&mut self, m: &Masker, input: &[u8], i: usize, out: &mut Vec<u8>, c: &mut Counters) -> usize {
+        if self.ndjson
+            && let Some(nl) = memchr::memchr(b'\n', &input[i..])
+        {
+            let nl = i + nl;
+            self.fallback.push(&input[i..nl]);
+            self.fallback.process(m, &[], true, Encoding::Raw, out, c, &mut self.scratch);
+            out.push(b'\n');
+            self.frames.clear();
+            self.keys.clear();
+            self.states.truncate(self.words);
+            self.state = State::Value;
+            return nl + 1;
+        }
+        self.fallback.push(&input[i..]);
+        self.fallback.process(m, &[], false, Encoding::Raw, out, c, &mut self.scratch);
+        input.len()
+    }
+}
+
+fn write_quoted(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    write_json_escaped(bytes, out);
+    out.push(b'"');
+}
+
+#[inline(always)]
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')
+}
+
+/// JSON number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+fn is_number(t: &[u8]) -> bool {
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while *i < t.len() && t[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i > s
+    };
+    if t.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match t.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            digits(&mut i);
+        }
+        _ => return false,
+    }
+    if t.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    if matches!(t.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(t.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    i == t.len()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,235 @@
+//! Field rules: JSONPath-like selectors compiled into one small NFA that is
+//! stepped once per path segment as the lexer enters values.
+//!
+//! Supported: `$` root, `.name` and `['name']` children, `.*` and `[*]` any
+//! child, `[N]` array index, `..name` and `..*` any depth.
+
+use super::super::{Action, FieldRuleConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PathError {
+    #[error("path `{path}` must start with `$`")]
+    NoRoot { path: String },
+    #[error("path `{path}`, at byte {at}: {what}")]
+    Syntax { path: String, at: usize, what: &'static str },
+    #[error("path `{path}` selects the whole document; give at least one step")]
+    RootOnly { path: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Child(Vec<u8>),
+    AnyChild,
+    Index(u64),
+    /// `..name` / `..*`: any number of segments, then this one.
+    Descendant(Option<Vec<u8>>),
+}
+
+/// One segment of the current path.
+#[derive(Clone, Copy, Debug)]
+pub enum Segment<'a> {
+    Key(&'a [u8]),
+    Index(u64),
+}
+
+impl Step {
+    fn accepts(&self, seg: Segment) -> bool {
+        match (self, seg) {
+            (Step::Child(n), Segment::Key(k)) => n == k,
+            (Step::AnyChild, _) | (Step::Descendant(None), _) => true,
+            (Step::Index(i), Segment::Index(j)) => *i == j,
+            (Step::Descendant(Some(n)), Segment::Key(k)) => n == k,
+            _ => false,
+        }
+    }
+}
+
+fn parse(path: &str) -> Result<Vec<Step>, PathError> {
+    let err = |at, what| PathError::Syntax { path: path.to_string(), at, what };
+    let b = path.as_bytes();
+    if b.first() != Some(&b'$') {
+        return Err(PathError::NoRoot { path: path.to_string() });
+    }
+    let name_end = |from: usize| (from..b.len()).find(|&i| matches!(b[i], b'.' | b'[')).unwrap_or(b.len());
+    let mut steps = Vec::new();
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'.' if b.get(i + 1) == Some(&b'.') => {
+                let s = i + 2;
+                if b.get(s) == Some(&b'*') {
+                    steps.push(Step::Descendant(None));
+                    i = s + 1;
+                } else {
+                    let e = name_end(s);
+                    if e == s {
+                        return Err(err(s, "expected a name or `*` after `..`"));
+                    }
+                    steps.push(Step::Descendant(Some(b[s..e].to_vec())));
+                    i = e;
+                }
+            }
+            b'.' => {
+                let s = i + 1;
+                if b.get(s) == Some(&b'*') {
+                    steps.push(Step::AnyChild);
+                    i = s + 1;
+                } else {
+                    let e = name_end(s);
+                    if e == s {
+                        return Err(err(s, "expected a name or `*` after `.`"));
+                    }
+                    steps.push(Step::Child(b[s..e].to_vec()));
+                    i = e;
+                }
+            }
+            b'[' => {
+                let close = path[i..].find(']').map(|c| i + c).ok_or_else(|| err(i, "unclosed `[`"))?;
+                let inner = &path[i + 1..close];
+                if inner == "*" {
+                    steps.push(Step::AnyChild);
+                } else if let Some(q) = inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+                    steps.push(Step::Child(q.as_bytes().to_vec()));
+                } else if let Ok(n) = inner.parse::<u64>() {
+                    steps.push(Step::Index(n));
+                } else {
+                    return Err(err(i + 1, "expected `*`, an index or a quoted name inside `[]`"));
+                }
+                i = close + 1;
+            }
+            _ => return Err(err(i, "expected `.`, `..` or `[`")),
+        }
+    }
+    if steps.is_empty() {
+        return Err(PathError::RootOnly { path: path.to_string() });
+    }
+    Ok(steps)
+}
+
+/// All rules of a profile, as one NFA whose states are bits: state
+/// `offset[r] + k` means "rule r has matched its first k steps".
+#[derive(Debug, Default)]
+pub struct FieldRules {
+    rules: Vec<(String, Vec<Step>, Action)>,
+    offsets: Vec<usize>,
+    words: usize,
+}
+
+/// The active NFA states at one depth.
+pub type States = Vec<u64>;
+
+impl FieldRules {
+    pub fn new(configs: &[FieldRuleConfig]) -> Result<FieldRules, super::super::BuildError> {
+        let mut rules = Vec::new();
+        let mut offsets = Vec::new();
+        let mut total = 0;
+        for c in configs {
+            let steps = parse(&c.path).map_err(|source| super::super::BuildError::Path { id: c.id.clone(), source })?;
+            offsets.push(total);
+            total += steps.len() + 1;
+            rules.push((c.id.clone(), steps, c.action.clone()));
+        }
+        Ok(FieldRules { rules, offsets, words: total.div_ceil(64) })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn has_drop(&self) -> bool {
+        self.rules.iter().any(|(_, _, a)| matches!(a, Action::Drop))
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.rules.iter().map(|(id, _, _)| id.clone()).collect()
+    }
+
+    pub fn action(&self, rule: usize) -> &Action {
+        &self.rules[rule].2
+    }
+
+    /// The states at the document root: every rule at step 0.
+    pub fn root(&self) -> States {
+        let mut s = vec![0; self.words];
+        for &o in &self.offsets {
+            s[o / 64] |= 1 << (o % 64);
+        }
+        s
+    }
+
+    /// Steps `from` over `seg` into `to`; returns the first rule (in
+    /// config order) that now matches the whole path.
+    pub fn step(&self, from: &[u64], seg: Segment, to: &mut States) -> Option<usize> {
+        to.clear();
+        to.resize(self.words, 0);
+        let mut accepted = None;
+        for (r, (_, steps, _)) in self.rules.iter().enumerate() {
+            let o = self.offsets[r];
+            for (k, step) in steps.iter().enumerate() {
+                let bit = o + k;
+                if from[bit / 64] & (1 << (bit % 64)) == 0 {
+                    continue;
+                }
+                if let Step::Descendant(_) = step {
+                    to[bit / 64] |= 1 << (bit % 64);
+                }
+                if step.accepts(seg) {
+                    let next = bit + 1;
+                    to[next / 64] |= 1 << (next % 64);
+                    if k + 1 == steps.len() && accepted.is_none() {
+                        accepted = Some(r);
+                    }
+                }
+            }
+        }
+        accepted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(paths: &[&str]) -> FieldRules {
+        let cfg: Vec<_> = paths
+            .iter()
+            .map(|p| FieldRuleConfig { id: p.to_string(), path: p.to_string(), action: Action::Keep })
+            .collect();
+        FieldRules::new(&cfg).unwrap()
+    }
+
+    fn walk(r: &FieldRules, path: &[Segment]) -> Option<usize> {
+        let mut states = r.root();
+        let mut next = Vec::new();
+        let mut hit = None;
+        for seg in path {
+            hit = r.step(&states, *seg, &mut next);
+            std::mem::swap(&mut states, &mut next);
+        }
+        hit
+    }
+
+    #[test]
+    fn child_descendant_wildcard_and_index_steps() {
+        let r = rules(&["$.email", "$..phone", "$.items[*].card", "$.a[1]", "$['odd key']"]);
+        use Segment::*;
+        assert_eq!(walk(&r, &[Key(b"email")]), Some(0));
+        assert_eq!(walk(&r, &[Key(b"user"), Key(b"email")]), None);
+        assert_eq!(walk(&r, &[Key(b"x"), Index(3), Key(b"phone")]), Some(1));
+        assert_eq!(walk(&r, &[Key(b"phone")]), Some(1));
+        assert_eq!(walk(&r, &[Key(b"items"), Index(7), Key(b"card")]), Some(2));
+        assert_eq!(walk(&r, &[Key(b"items"), Key(b"card")]), None);
+        assert_eq!(walk(&r, &[Key(b"a"), Index(1)]), Some(3));
+        assert_eq!(walk(&r, &[Key(b"a"), Index(2)]), None);
+        assert_eq!(walk(&r, &[Key(b"odd key")]), Some(4));
+    }
+
+    #[test]
+    fn bad_paths_name_the_problem() {
+        assert!(matches!(parse("email"), Err(PathError::NoRoot { .. })));
+        assert!(matches!(parse("$"), Err(PathError::RootOnly { .. })));
+        assert!(matches!(parse("$.a[x]"), Err(PathError::Syntax { at: 4, .. })));
+        assert!(matches!(parse("$.items[*"), Err(PathError::Syntax { .. })));
+        assert!(matches!(parse("$.."), Err(PathError::Syntax { .. })));
+    }
+}

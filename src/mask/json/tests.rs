@@ -1,0 +1,196 @@
+//! JSON masking: shape, escapes, field rules, malformed input, and output
+//! that does not depend on where chunks are cut.
+
+use std::sync::Arc;
+
+use crate::mask::{Action, ContentKind, FieldRuleConfig, HashKey, MaskStream, Masker, MaskerConfig};
+use crate::patterns::default_config;
+
+fn masker_with(fields: &[(&str, Action)]) -> Arc<Masker> {
+    let mut config: MaskerConfig = default_config();
+    config.fields = fields
+        .iter()
+        .map(|(p, a)| FieldRuleConfig { id: p.to_string(), path: p.to_string(), action: a.clone() })
+        .collect();
+    Arc::new(Masker::new(&config).expect("builds"))
+}
+
+/// Masks `body` fed in pieces cut at `cuts`.
+fn run_cut(m: &Arc<Masker>, kind: ContentKind, body: &[u8], cuts: &[usize]) -> Vec<u8> {
+    let mut s = MaskStream::new(m.clone(), kind);
+    let mut out = Vec::new();
+    let mut from = 0;
+    for &c in cuts {
+        s.feed(&body[from..c], &mut out);
+        from = c;
+    }
+    s.feed(&body[from..], &mut out);
+    s.finish(&mut out);
+    out
+}
+
+fn run(m: &Arc<Masker>, body: &str) -> String {
+    String::from_utf8(run_cut(m, ContentKind::Json, body.as_bytes(), &[])).unwrap()
+}
+
+/// The whole-body output, checked equal for every single and every pair of
+/// adjacent cut points, and for one-byte feeding.
+fn run_every_split(m: &Arc<Masker>, kind: ContentKind, body: &str) -> String {
+    let b = body.as_bytes();
+    let whole = run_cut(m, kind, b, &[]);
+    for i in 0..=b.len() {
+        assert_eq!(run_cut(m, kind, b, &[i]), whole, "split at {i} of {body:?}");
+        if i < b.len() {
+            assert_eq!(run_cut(m, kind, b, &[i, i + 1]), whole, "splits {i},{} of {body:?}", i + 1);
+        }
+    }
+    let bytes: Vec<usize> = (1..b.len()).collect();
+    assert_eq!(run_cut(m, kind, b, &bytes), whole, "byte by byte {body:?}");
+    String::from_utf8(whole).unwrap()
+}
+
+fn same_shape(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_shape(v, w)))
+        }
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_shape(v, w)),
+        (Object(_) | Array(_), _) | (_, Object(_) | Array(_)) => false,
+        _ => true,
+    }
+}
+
+#[test]
+fn strings_are_masked_keys_kept_and_shape_preserved() {
+    let m = masker_with(&[]);
+    let body = r#"{"email":"ana@example.com","note":"call +44 20 7946 0958 or mail bo@ex.io","ana@example.com":1,"n":[1,2.5,-3e2,true,null],"t":"2024-01-15T10:30:00Z"}"#;
+    let out = run_every_split(&m, ContentKind::Json, body);
+    assert_eq!(
+        out,
+        r#"{"email":"[EMAIL]","note":"call [PHONE] or mail [EMAIL]","ana@example.com":1,"n":[1,2.5,-3e2,true,null],"t":"2024-01-15T10:30:00Z"}"#
+    );
+    let (a, b): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_str(body).unwrap(), serde_json::from_str(&out).unwrap());
+    assert!(same_shape(&a, &b));
+}
+
+#[test]
+fn escaped_pii_is_found_and_output_stays_valid_json() {
+    let m = masker_with(&[]);
+    let body = r#"{"a":"john\u0040example.com","b":"say \"x@y.org\"\n","c":"\ud83d\ude00 +1 (415) 555\u002d2671","d":"caf\u00e9 \/ ok"}"#;
+    let out = run_every_split(&m, ContentKind::Json, body);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON out");
+    assert_eq!(v["a"], "[EMAIL]");
+    assert_eq!(v["b"], "say \"[EMAIL]\"\n");
+    assert_eq!(v["c"], "😀 [PHONE]");
+    assert_eq!(v["d"], "café / ok");
+}
+
+#[test]
+fn numbers_under_phone_keys_become_masked_strings() {
+    let m = masker_with(&[]);
+    let out =
+        run_every_split(&m, ContentKind::Json, r#"{"phone":4155552671,"order_id":4155552671,"ts":1700000000123}"#);
+    assert_eq!(out, r#"{"phone":"[PHONE]","order_id":4155552671,"ts":1700000000123}"#);
+}
+
+#[test]
+fn field_rules_act_on_whole_values_of_every_type() {
+    let key = Arc::new(HashKey::new("k1", b"test-secret".to_vec()));
+    let m = masker_with(&[
+        ("$.user.name", Action::Redact { placeholder: "[NAME]".into() }),
+        ("$..card", Action::Mask { keep_last: 4 }),
+        ("$.items[*].sku", Action::Keep),
+        ("$.meta", Action::Redact { placeholder: "[META]".into() }),
+        ("$.uid", Action::Hash { key, label: "UID".into() }),
+        ("$.age", Action::Redact { placeholder: "[AGE]".into() }),
+    ]);
+    let body = r#"{"user":{"name":"Ana Lopez","card":"4111-1111-1111-1111"},"items":[{"sku":"a@b.io"},{"card":"5500 0055 5555 5559"}],"meta":{"x":[1,{"y":"}"}]},"uid":"u-1","age":41}"#;
+    let out = run_every_split(&m, ContentKind::Json, body);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON out");
+    assert_eq!(v["user"]["name"], "[NAME]");
+    assert_eq!(v["user"]["card"], "****-****-****-1111");
+    assert_eq!(v["items"][0]["sku"], "a@b.io", "keep skips detectors");
+    assert_eq!(v["items"][1]["card"], "**** **** **** 5559");
+    assert_eq!(v["meta"], "[META]");
+    assert!(v["uid"].as_str().unwrap().starts_with("[UID:k1:"));
+    assert_eq!(v["age"], "[AGE]");
+}
+
+#[test]
+fn drop_removes_members_and_elements_with_their_commas() {
+    let m = masker_with(&[("$..password", Action::Drop), ("$.tags[1]", Action::Drop), ("$.gone", Action::Drop)]);
+    for (body, want) in [
+        (r#"{"password":"x","a":1}"#, r#"{"a":1}"#),
+        (r#"{"a":1,"password":"x"}"#, r#"{"a":1}"#),
+        (r#"{"a":1,"password":{"k":[1,2]},"b":2}"#, r#"{"a":1,"b":2}"#),
+        (r#"{"password":1,"gone":[1],"password":true}"#, r#"{}"#),
+        (r#"{"tags":["a","b","c"]}"#, r#"{"tags":["a","c"]}"#),
+        ("{\n  \"password\": \"x\",\n  \"a\": 1\n}", "{\n  \"a\": 1\n}"),
+        (r#"[{"u":{"password":"p","e":"x@y.org"}}]"#, r#"[{"u":{"e":"[EMAIL]"}}]"#),
+    ] {
+        assert_eq!(run_every_split(&m, ContentKind::Json, body), want, "{body}");
+    }
+}
+
+#[test]
+fn malformed_json_falls_back_to_text_and_never_leaks() {
+    let m = masker_with(&[]);
+    for body in [
+        r#"{"a": "ok", oops "x@y.org" +44 20 7946 0958}"#,
+        r#"{"a": "x@y.org" "b"}"#,
+        "{\"a\": \"raw\tcontrol x@y.org\"}",
+        r#"{"a": "\ud800 lone x@y.org"}"#,
+        r#"{"a": 12ab x@y.org}"#,
+        r#"{"a": "x@y.org"]"#,
+        r#"{"a": ["x@y.org""#,
+    ] {
+        let out = run_every_split(&m, ContentKind::Json, body);
+        assert!(!out.contains("x@y.org") && !out.contains("7946"), "{body} -> {out}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_scanned_as_text() {
+    let m = masker_with(&[]);
+    let body = format!("{}\"x@y.org\"{}", "[".repeat(600), "]".repeat(600));
+    let out = run(&m, &body);
+    assert!(!out.contains("x@y.org"));
+}
+
+#[test]
+fn ndjson_recovers_at_the_next_line() {
+    let m = masker_with(&[("$.secret", Action::Drop)]);
+    let body = "{\"e\":\"a@b.io\",\"secret\":1}\nnot json a@b.io\n{\"e\":\"c@d.io\"}\n";
+    let out = run_every_split(&m, ContentKind::Ndjson, body);
+    assert_eq!(out, "{\"e\":\"[EMAIL]\"}\nnot json [EMAIL]\n{\"e\":\"[EMAIL]\"}\n");
+}
+
+#[test]
+fn long_strings_across_chunks_match_whole_scanning() {
+    let m = masker_with(&[]);
+    let filler = "lorem ipsum dolor sit amet ".repeat(40);
+    let body = format!(r#"{{"text":"{filler} reach me at ana.maria@example.com or +33 6 12 34 56 78 {filler}"}}"#);
+    let whole = run(&m, &body);
+    assert!(whole.contains("[EMAIL]") && whole.contains("[PHONE]"));
+    for step in [1, 7, 64, 333] {
+        let cuts: Vec<usize> = (step..body.len()).step_by(step).collect();
+        assert_eq!(run_cut(&m, ContentKind::Json, body.as_bytes(), &cuts), whole.as_bytes(), "step {step}");
+    }
+}
+
+#[test]
+fn stats_count_per_detector_and_rule() {
+    let m = masker_with(&[("$.n", Action::Redact { placeholder: "[N]".into() })]);
+    let mut s = MaskStream::new(m, ContentKind::Json);
+    let mut out = Vec::new();
+    let body = br#"{"a":"x@y.org z@w.io","b":"+44 20 7946 0958","n":"q"}"#;
+    s.feed(body, &mut out);
+    let stats = s.finish(&mut out);
+    assert_eq!(stats.count("email"), 2);
+    assert_eq!(stats.count("phone"), 1);
+    assert_eq!(stats.count("$.n"), 1);
+    assert_eq!(stats.bytes_in, body.len() as u64);
+    assert_eq!(stats.bytes_out, out.len() as u64);
+}

@@ -1,0 +1,148 @@
+//! Turning detector matches into output, for a whole segment at once or
+//! for a segment that arrives in pieces (through a bounded window).
+//!
+//! A window keeps the unresolved tail of the segment (at most the longest
+//! match any detector can make) plus [`LOOKBEHIND`] bytes of context, so a
+//! 10 GB text body costs what a 10 KB one costs.
+
+use super::detect::{Found, Hay, LOOKBEHIND};
+use super::{Counters, Masker};
+
+/// How segment bytes are written out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// As they are (text bodies, raw JSON string content).
+    Raw,
+    /// Inside a JSON string: `"`, `\` and control bytes escaped.
+    JsonString,
+}
+
+/// Writes `bytes` in `enc`.
+#[inline(always)]
+pub fn write_encoded(enc: Encoding, bytes: &[u8], out: &mut Vec<u8>) {
+    match enc {
+        Encoding::Raw => out.extend_from_slice(bytes),
+        Encoding::JsonString => write_json_escaped(bytes, out),
+    }
+}
+
+/// Escapes for the inside of a JSON string. Decoded text from valid JSON
+/// only contains `"`, `\` or control bytes where the input escaped them, so
+/// raw runs come out byte for byte.
+pub fn write_json_escaped(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0C => b"\\f",
+            0x00..=0x1F => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[from..i]);
+        if esc.is_empty() {
+            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+        } else {
+            out.extend_from_slice(esc);
+        }
+        from = i + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
+}
+
+/// Scans `hay` from `pos`, writing unmatched bytes and replacements to
+/// `out`. Returns the position up to which output was written.
+pub fn mask_segment(
+    masker: &Masker,
+    hay: &Hay,
+    pos: usize,
+    enc: Encoding,
+    out: &mut Vec<u8>,
+    counters: &mut Counters,
+    scratch: &mut ScanScratch,
+) -> usize {
+    let mut emitted = pos;
+    let bytes = hay.bytes;
+    let ScanScratch { found, replacement } = scratch;
+    let resolved = masker.detectors.scan(hay, pos, found, &mut |m| {
+        write_encoded(enc, &bytes[emitted..m.start], out);
+        let action = &masker.detector_actions[m.detector as usize];
+        replacement.clear();
+        action.render(&bytes[m.start..m.end], replacement);
+        write_encoded(enc, replacement, out);
+        counters.detectors[m.detector as usize] += 1;
+        emitted = m.end;
+    });
+    write_encoded(enc, &bytes[emitted..resolved], out);
+    resolved
+}
+
+/// Reusable buffers for [`mask_segment`], so scanning does not allocate.
+#[derive(Debug, Default)]
+pub struct ScanScratch {
+    found: Vec<Found>,
+    replacement: Vec<u8>,
+}
+
+/// A segment arriving in pieces.
+#[derive(Debug, Default)]
+pub struct Window {
+    buf: Vec<u8>,
+    /// `buf[..emitted]` is already written out (kept as context only).
+    emitted: usize,
+}
+
+impl Window {
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Masks what can be decided; with `complete`, everything, and the
+    /// window is reset for the next segment.
+    #[allow(clippy::too_many_arguments)]
+    pub fn process(
+        &mut self,
+        masker: &Masker,
+        key: &[u8],
+        complete: bool,
+        enc: Encoding,
+        out: &mut Vec<u8>,
+        counters: &mut Counters,
+        scratch: &mut ScanScratch,
+    ) {
+        let hay = Hay { bytes: &self.buf, complete, key };
+        self.emitted = mask_segment(masker, &hay, self.emitted, enc, out, counters, scratch);
+        if complete {
+            self.buf.clear();
+            self.emitted = 0;
+        } else if self.emitted > 2 * LOOKBEHIND + 4096 {
+            let drop = self.emitted - LOOKBEHIND;
+            self.buf.drain(..drop);
+            self.emitted -= drop;
+        }
+    }
+
+    /// Bytes held (for tests of the memory bound).
+    pub fn held(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escaping_round_trips_through_serde() {
+        let s = "a\"b\\c\n\t\u{1}é\u{7f}";
+        let mut out = b"\"".to_vec();
+        write_json_escaped(s.as_bytes(), &mut out);
+        out.push(b'"');
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, s);
+    }
+}

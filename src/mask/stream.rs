@@ -1,0 +1,115 @@
+//! [`MaskStream`]: one body through the engine, and what it found.
+
+use std::sync::Arc;
+
+use super::json::JsonMasker;
+use super::segment::{Encoding, ScanScratch, Window};
+use super::{Counters, Masker};
+
+/// How a body is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentKind {
+    Json,
+    /// One JSON document per line; a malformed line is scanned as text and
+    /// the next line is JSON again.
+    Ndjson,
+    /// Anything textual: text/*, forms, logs.
+    Text,
+}
+
+/// What a stream masked, reported once at its end.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Matches per detector name, in the masker's detector order.
+    pub detectors: Vec<(String, u64)>,
+    /// Values per field rule id, in the masker's rule order.
+    pub rules: Vec<(String, u64)>,
+}
+
+impl Stats {
+    /// Values masked by detectors and rules together.
+    pub fn total(&self) -> u64 {
+        self.detectors.iter().chain(&self.rules).map(|(_, n)| n).sum()
+    }
+
+    /// The count for one detector or rule, by name.
+    pub fn count(&self, name: &str) -> u64 {
+        self.detectors.iter().chain(&self.rules).filter(|(n, _)| n == name).map(|(_, c)| c).sum()
+    }
+}
+
+#[derive(Debug)]
+enum Inner {
+    Json(Box<JsonMasker>),
+    Text { window: Window, scratch: ScanScratch },
+}
+
+/// Masks one body. Feed chunks as they arrive; call [`MaskStream::finish`]
+/// at the end. Output is identical for any chunking of the same body.
+#[derive(Debug)]
+pub struct MaskStream {
+    masker: Arc<Masker>,
+    inner: Inner,
+    counters: Counters,
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+impl MaskStream {
+    pub fn new(masker: Arc<Masker>, kind: ContentKind) -> MaskStream {
+        let inner = match kind {
+            ContentKind::Json => Inner::Json(Box::new(JsonMasker::new(&masker, false))),
+            ContentKind::Ndjson => Inner::Json(Box::new(JsonMasker::new(&masker, true))),
+            ContentKind::Text => Inner::Text { window: Window::default(), scratch: ScanScratch::default() },
+        };
+        let counters =
+            Counters { detectors: vec![0; masker.detector_names.len()], rules: vec![0; masker.rules.ids().len()] };
+        MaskStream { masker, inner, counters, bytes_in: 0, bytes_out: 0 }
+    }
+
+    /// Masks `input`, appending what can already be written to `out`.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let before = out.len();
+        self.bytes_in += input.len() as u64;
+        let m = &*self.masker;
+        match &mut self.inner {
+            Inner::Json(j) => j.feed(m, input, out, &mut self.counters),
+            Inner::Text { window, scratch } => {
+                window.push(input);
+                window.process(m, &[], false, Encoding::Raw, out, &mut self.counters, scratch);
+            }
+        }
+        self.bytes_out += (out.len() - before) as u64;
+    }
+
+    /// Writes the rest and returns what the stream masked.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Stats {
+        let before = out.len();
+        let m = &*self.masker;
+        match &mut self.inner {
+            Inner::Json(j) => j.finish(m, out, &mut self.counters),
+            Inner::Text { window, scratch } => {
+                window.process(m, &[], true, Encoding::Raw, out, &mut self.counters, scratch);
+            }
+        }
+        self.bytes_out += (out.len() - before) as u64;
+        let named = |names: &[String], counts: &[u64]| names.iter().cloned().zip(counts.iter().copied()).collect();
+        Stats {
+            bytes_in: self.bytes_in,
+            bytes_out: self.bytes_out,
+            detectors: named(&self.masker.detector_names, &self.counters.detectors),
+            rules: named(&self.masker.rules.ids(), &self.counters.rules),
+        }
+    }
+
+    /// Bytes the stream holds between calls: the carry-over that bounds its
+    /// memory whatever the body size.
+    pub fn held_bytes(&self) -> usize {
+        match &self.inner {
+            Inner::Json(j) => j.held_bytes(),
+            Inner::Text { window, .. } => window.held(),
+        }
+    }
+}

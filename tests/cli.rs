@@ -1,0 +1,184 @@
+//! `piimask mask` as a user runs it: the real binary, real files and pipes.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_piimask");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn piimask(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn piimask");
+    let mut sin = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = sin.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    }
+}
+
+const PLANTED: &[&str] = &[
+    "ana.lopez+orders@example.com",
+    "+44 20 7946 0958",
+    "07946095800",
+    "(0161) 496 0066",
+    "4111 1111 1111 1111",
+    "GB82WEST12345698765432",
+    "123-45-6789",
+    "203.0.113.42",
+    "taro.yamada@example.jp",
+    "(415) 555-2671",
+    "jean\\u002edupont\\u0040exemple.fr",
+    "06 12 34 56 78",
+    "01 23 45 67 89",
+];
+const UNTOUCHED: &[&str] = &[
+    "1700000000123",
+    "550e8400-e29b-41d4-a716-446655440000",
+    "ORD-2024-000123",
+    "2024-01-15T10:30:00Z",
+    "1299.99",
+    "978-3-16-148410-0",
+    "\"order_id\": 4155552671",
+    "53.4808, -2.2426",
+    "10.0.19041.1234",
+    "d41d8cd98f00b204e9800998ecf8427e",
+    "INV-2024-004211",
+];
+
+#[test]
+fn the_readme_example_masks_every_planted_value_and_nothing_else() {
+    let r = piimask(&["mask", "tests/data/customers.json"], b"", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let input: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("tests/data/customers.json").unwrap()).unwrap();
+    let output: serde_json::Value = serde_json::from_str(&r.stdout).expect("valid JSON out");
+    assert_eq!(input["customers"].as_array().unwrap().len(), output["customers"].as_array().unwrap().len());
+    for pii in PLANTED {
+        assert!(!r.stdout.contains(pii), "{pii} leaked:\n{}", r.stdout);
+    }
+    for keep in UNTOUCHED {
+        assert!(r.stdout.contains(keep), "{keep} was altered:\n{}", r.stdout);
+    }
+    assert!(r.stderr.is_empty(), "piped stderr stays quiet: {}", r.stderr);
+}
+
+#[test]
+fn the_example_profile_loads_and_applies_its_actions() {
+    let env = [("PIIMASK_HASH_KEY", "an-example-key-of-32-bytes-long!")];
+    let r =
+        piimask(&["mask", "--config", "tests/data/profile.yaml", "--stats", "tests/data/customers.json"], b"", &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let c0 = &v["customers"][0];
+    assert!(c0["email"].as_str().unwrap().starts_with("[EMAIL:k2026:"));
+    assert_eq!(c0["phone"], "+** ** **** 0958");
+    assert_eq!(c0["card"], "**** **** **** 1111");
+    assert_eq!(c0["name"], "[NAME]");
+    assert!(v["customers"][1]["note"].as_str().unwrap().contains("[TICKET]"));
+    // Same value, same key: same token.
+    let again = piimask(&["mask", "--config", "tests/data/profile.yaml", "tests/data/customers.json"], b"", &env);
+    assert_eq!(again.stdout, r.stdout);
+    assert!(r.stderr.contains("values masked") && r.stderr.contains("email: 3"), "{}", r.stderr);
+    let strict = piimask(
+        &["mask", "--config", "tests/data/profile.yaml", "--profile", "strict", "tests/data/customers.json"],
+        b"",
+        &env,
+    );
+    let v: serde_json::Value = serde_json::from_str(&strict.stdout).unwrap();
+    assert_eq!(v["customers"][0]["address"], "[REDACTED]");
+    let check = piimask(&["check", "--config", "tests/data/profile.yaml"], b"", &env);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+}
+
+#[test]
+fn stdin_text_and_detector_selection() {
+    let text = b"mail ana@example.com or call +33 6 12 34 56 78, card 4111111111111111\n";
+    let r = piimask(&["mask"], text, &[]);
+    assert_eq!(r.stdout, "mail [EMAIL] or call [PHONE], card [CARD]\n");
+    let r = piimask(&["mask", "--detectors", "email"], text, &[]);
+    assert_eq!(r.stdout, "mail [EMAIL] or call +33 6 12 34 56 78, card 4111111111111111\n");
+    let r = piimask(&["mask", "--content-type", "ndjson"], b"{\"e\":\"a@b.io\"}\n{bad a@b.io\n", &[]);
+    assert_eq!(r.stdout, "{\"e\":\"[EMAIL]\"}\n{bad [EMAIL]\n");
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_and_a_failure_exit() {
+    for (args, want) in [
+        (vec!["mask", "no/such/file.json"], "cannot open no/such/file.json"),
+        (vec!["mask", "--detectors", "emial"], "unknown detector `emial`"),
+        (vec!["mask", "--profile", "strict"], "--profile strict needs --config"),
+        (vec!["mask", "--config", "no/such.yaml"], "no/such.yaml: cannot read"),
+        (vec!["check", "--config", "tests/data/customers.json"], "tests/data/customers.json: "),
+    ] {
+        let r = piimask(&args, b"", &[]);
+        assert_ne!(r.code, 0, "{args:?}");
+        assert_eq!(r.stderr.trim_end().lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.starts_with("piimask: error: ") && r.stderr.contains(want), "{args:?}: {}", r.stderr);
+    }
+}
+
+/// Peak resident memory of a running process, from /proc.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn memory_stays_flat_while_a_large_body_streams_through() {
+    let mut child = Command::new(BIN)
+        .args(["mask", "--content-type", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        let (mut total, mut leaks) = (0u64, 0u64);
+        loop {
+            let n = stdout.read(&mut buf).unwrap();
+            if n == 0 {
+                return (total, leaks);
+            }
+            total += n as u64;
+            leaks += buf[..n].windows(6).filter(|w| w == b"@ex.io").count() as u64;
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    // One JSON array of ~96 MiB: a single document, so nothing can be
+    // flushed "between documents".
+    let record =
+        br#"{"email":"someone@ex.io","phone":"+44 20 7946 0958","note":"lorem ipsum dolor sit amet, consectetur"},"#;
+    let block: Vec<u8> = record.iter().copied().cycle().take(record.len() * 4096).collect();
+    stdin.write_all(b"[").unwrap();
+    let mut sent = 0;
+    while sent < 96 << 20 {
+        stdin.write_all(&block).unwrap();
+        sent += block.len();
+    }
+    let peak = peak_rss_kib(child.id());
+    stdin.write_all(b"{}]").unwrap();
+    drop(stdin);
+    let (total, leaks) = reader.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(leaks, 0);
+    assert!(total > (sent as u64) / 2, "output was produced");
+    assert!(peak < 32 * 1024, "peak RSS {peak} KiB while streaming {sent} bytes");
+}
