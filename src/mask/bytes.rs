@@ -44,15 +44,46 @@ fn find_digit_body(hay: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Returns the index of the first byte in `hay[from..]` that ends a run of
-/// plain JSON string content: `"`, `\` or a control byte (< 0x20).
+/// Where a run of plain JSON string content ends, and what it holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StringRun {
+    /// Index of the first `"`, `\` or control byte (< 0x20) at or after
+    /// the start, or the hay's length.
+    pub end: usize,
+    /// Anchor bytes in the run, for the detectors' prefilter.
+    pub digits: u32,
+    pub at_signs: u32,
+    pub colons: u32,
+    pub dots: u32,
+}
+
+/// Scans plain JSON string content from `from`: finds where it ends and
+/// counts the detectors' anchor bytes on the way, in one pass.
+///
+/// Baseline x86-64 has no `popcnt` instruction and `count_ones` becomes a
+/// dozen shifts and adds per mask; CPUs that have it (all from the last
+/// decade) get a build of the loop that uses it, picked at run time.
 #[inline(never)]
-pub fn find_string_special(hay: &[u8], from: usize) -> Option<usize> {
-    find_string_special_body(hay, from)
+pub fn scan_string(hay: &[u8], from: usize) -> StringRun {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU supports popcnt, checked just above.
+            return unsafe { scan_string_popcnt(hay, from) };
+        }
+    }
+    scan_string_body(hay, from)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn scan_string_popcnt(hay: &[u8], from: usize) -> StringRun {
+    scan_string_body(hay, from)
 }
 
 #[inline(always)]
-fn find_string_special_body(hay: &[u8], from: usize) -> Option<usize> {
+fn scan_string_body(hay: &[u8], from: usize) -> StringRun {
+    let mut run = StringRun { end: hay.len(), ..StringRun::default() };
     let mut i = from;
     #[cfg(target_arch = "x86_64")]
     {
@@ -63,15 +94,33 @@ fn find_string_special_body(hay: &[u8], from: usize) -> Option<usize> {
             let quote = _mm_set1_epi8(b'"' as i8);
             let backslash = _mm_set1_epi8(b'\\' as i8);
             let control_max = _mm_set1_epi8(0x1F);
+            let at = _mm_set1_epi8(b'@' as i8);
+            let colon = _mm_set1_epi8(b':' as i8);
+            let dot = _mm_set1_epi8(b'.' as i8);
+            let below = _mm_set1_epi8((b'0' - 1) as i8);
+            let above = _mm_set1_epi8((b'9' + 1) as i8);
             while i + 16 <= hay.len() {
                 let v = _mm_loadu_si128(hay.as_ptr().add(i) as *const __m128i);
                 // Unsigned `v <= 0x1F` is `max(v, 0x1F) == 0x1F`.
                 let control = _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max);
                 let special =
                     _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
-                let mask = _mm_movemask_epi8(special) as u32;
-                if mask != 0 {
-                    return Some(i + mask.trailing_zeros() as usize);
+                let special = _mm_movemask_epi8(special) as u32;
+                // Signed compares: bytes >= 0x80 are negative, never digits.
+                let digits = _mm_and_si128(_mm_cmpgt_epi8(v, below), _mm_cmplt_epi8(v, above));
+                let digits = _mm_movemask_epi8(digits) as u32;
+                let ats = _mm_movemask_epi8(_mm_cmpeq_epi8(v, at)) as u32;
+                let colons = _mm_movemask_epi8(_mm_cmpeq_epi8(v, colon)) as u32;
+                let dots = _mm_movemask_epi8(_mm_cmpeq_epi8(v, dot)) as u32;
+                // Count only the bytes before the end of the run.
+                let keep = if special != 0 { (1u32 << special.trailing_zeros()) - 1 } else { 0xFFFF };
+                run.digits += (digits & keep).count_ones();
+                run.at_signs += (ats & keep).count_ones();
+                run.colons += (colons & keep).count_ones();
+                run.dots += (dots & keep).count_ones();
+                if special != 0 {
+                    run.end = i + special.trailing_zeros() as usize;
+                    return run;
                 }
                 i += 16;
             }
@@ -80,11 +129,24 @@ fn find_string_special_body(hay: &[u8], from: usize) -> Option<usize> {
     while i < hay.len() {
         let b = hay[i];
         if b == b'"' || b == b'\\' || b < 0x20 {
-            return Some(i);
+            run.end = i;
+            return run;
         }
+        run.digits += b.is_ascii_digit() as u32;
+        run.at_signs += (b == b'@') as u32;
+        run.colons += (b == b':') as u32;
+        run.dots += (b == b'.') as u32;
         i += 1;
     }
-    None
+    run
+}
+
+/// Returns the index of the first byte in `hay[from..]` that ends a run of
+/// plain JSON string content: `"`, `\` or a control byte (< 0x20).
+#[inline(always)]
+pub fn find_string_special(hay: &[u8], from: usize) -> Option<usize> {
+    let end = scan_string(hay, from).end;
+    (end < hay.len()).then_some(end)
 }
 
 /// Returns the end of the run of ASCII digits starting at `from`.
@@ -205,6 +267,16 @@ mod tests {
     fn find_digit_ignores_high_bytes_and_neighbours_of_digits() {
         let hay = b"/:\xff\x80\xb0\xb9////////////////////////9";
         assert_eq!(find_digit(hay, 0), Some(hay.len() - 1));
+    }
+
+    #[test]
+    fn scan_string_counts_anchors_before_the_end_only() {
+        let hay = b"ab1@:2\"3@:4 and more text past the end 567";
+        let run = scan_string(hay, 0);
+        assert_eq!((run.end, run.digits, run.at_signs, run.colons), (6, 2, 1, 1));
+        let long = [b"x1@:".repeat(10), b"\"9@".to_vec()].concat();
+        let run = scan_string(&long, 0);
+        assert_eq!((run.end, run.digits, run.at_signs, run.colons), (40, 10, 10, 10));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! match any detector can make) plus [`LOOKBEHIND`] bytes of context, so a
 //! 10 GB text body costs what a 10 KB one costs.
 
-use super::detect::{Found, Hay, LOOKBEHIND};
+use super::detect::{Found, Hay, LOOKBEHIND, Match, Prefilter};
 use super::{Counters, Masker};
 
 /// How segment bytes are written out.
@@ -54,8 +54,32 @@ pub fn write_json_escaped(bytes: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&bytes[from..]);
 }
 
+/// Scans `hay` from `pos` and calls `on_match` with each match and its
+/// rendered replacement (not yet encoded). Returns the resolved position
+/// (see [`crate::mask::detect::DetectorSet::scan`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn for_each_match(
+    masker: &Masker,
+    hay: &Hay,
+    pos: usize,
+    prefilter: Option<Prefilter>,
+    counters: &mut Counters,
+    scratch: &mut ScanScratch,
+    on_match: &mut dyn FnMut(Match, &[u8]),
+) -> usize {
+    let bytes = hay.bytes;
+    let ScanScratch { found, replacement } = scratch;
+    masker.detectors.scan(hay, pos, prefilter, found, &mut |m| {
+        replacement.clear();
+        masker.detector_actions[m.detector as usize].render(&bytes[m.start..m.end], replacement);
+        counters.detectors[m.detector as usize] += 1;
+        on_match(m, replacement);
+    })
+}
+
 /// Scans `hay` from `pos`, writing unmatched bytes and replacements to
-/// `out`. Returns the position up to which output was written.
+/// `out` in `enc`. Returns the position up to which output was written.
 pub fn mask_segment(
     masker: &Masker,
     hay: &Hay,
@@ -67,14 +91,9 @@ pub fn mask_segment(
 ) -> usize {
     let mut emitted = pos;
     let bytes = hay.bytes;
-    let ScanScratch { found, replacement } = scratch;
-    let resolved = masker.detectors.scan(hay, pos, found, &mut |m| {
+    let resolved = for_each_match(masker, hay, pos, None, counters, scratch, &mut |m, replacement| {
         write_encoded(enc, &bytes[emitted..m.start], out);
-        let action = &masker.detector_actions[m.detector as usize];
-        replacement.clear();
-        action.render(&bytes[m.start..m.end], replacement);
         write_encoded(enc, replacement, out);
-        counters.detectors[m.detector as usize] += 1;
         emitted = m.end;
     });
     write_encoded(enc, &bytes[emitted..resolved], out);

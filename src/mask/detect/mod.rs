@@ -70,6 +70,7 @@ pub struct Prefilter {
     pub at_signs: u32,
     pub digits: u32,
     pub colons: u32,
+    pub dots: u32,
 }
 
 impl Prefilter {
@@ -84,8 +85,15 @@ impl Prefilter {
             p.digits += b.is_ascii_digit() as u32;
             p.at_signs += (b == b'@') as u32;
             p.colons += (b == b':') as u32;
+            p.dots += (b == b'.') as u32;
         }
         p
+    }
+
+    /// The counts a JSON string scan already made.
+    #[inline(always)]
+    pub fn from_run(run: &crate::mask::bytes::StringRun) -> Prefilter {
+        Prefilter { at_signs: run.at_signs, digits: run.digits, colons: run.colons, dots: run.dots }
     }
 }
 
@@ -115,7 +123,7 @@ impl Engine {
     fn may_match(&self, p: &Prefilter) -> bool {
         match self {
             Engine::Email(_) => p.at_signs > 0,
-            Engine::Numeric(_) => p.digits >= NumericDetector::MIN_DIGITS,
+            Engine::Numeric(d) => d.may_match(p),
             Engine::Ipv6(_) => p.colons >= 2,
             Engine::Regex(_) | Engine::Keywords(_) => true,
         }
@@ -161,9 +169,21 @@ impl DetectorSet {
         self.engines.is_empty()
     }
 
+    /// Whether the profile has user-defined detectors (which may match
+    /// anything, such as a short number).
+    pub fn has_custom(&self) -> bool {
+        self.engines.iter().any(|e| matches!(e, Engine::Regex(_) | Engine::Keywords(_)))
+    }
+
     /// The longest match any engine can make: the carry-over a window needs.
     pub fn max_len(&self) -> usize {
         self.max_len
+    }
+
+    /// Whether any engine could match in a segment with this summary.
+    #[inline(always)]
+    pub fn may_match(&self, p: &Prefilter) -> bool {
+        self.engines.iter().any(|e| e.may_match(p))
     }
 
     /// Scans `hay` from `pos`, calling `on_match` for each match in order.
@@ -171,12 +191,21 @@ impl DetectorSet {
     /// before it that was not matched can be emitted as it is. For a
     /// complete hay that is its length.
     ///
-    /// `found` is scratch space owned by the caller, so the scan does not
-    /// allocate.
+    /// `prefilter` summarises `hay[pos..]` when the caller already has it;
+    /// short complete segments are otherwise summarised here. `found` is
+    /// scratch space owned by the caller, so the scan does not allocate.
     #[inline(never)]
-    pub fn scan(&self, hay: &Hay, mut pos: usize, found: &mut Vec<Found>, on_match: &mut dyn FnMut(Match)) -> usize {
+    pub fn scan(
+        &self,
+        hay: &Hay,
+        mut pos: usize,
+        prefilter: Option<Prefilter>,
+        found: &mut Vec<Found>,
+        on_match: &mut dyn FnMut(Match),
+    ) -> usize {
         let len = hay.bytes.len();
-        let prefilter = (hay.complete && len - pos <= Prefilter::MAX_LEN).then(|| Prefilter::of(&hay.bytes[pos..]));
+        let prefilter = prefilter
+            .or_else(|| (hay.complete && len - pos <= Prefilter::MAX_LEN).then(|| Prefilter::of(&hay.bytes[pos..])));
         found.clear();
         found.resize(self.engines.len(), Found::Stale);
         for (engine, slot) in self.engines.iter().zip(found.iter_mut()) {
@@ -232,7 +261,7 @@ pub(crate) mod testing {
         let set = DetectorSet::new(vec![engine]);
         let hay = Hay { bytes: text.as_bytes(), complete: true, key: key.as_bytes() };
         let mut out = Vec::new();
-        set.scan(&hay, 0, &mut Vec::new(), &mut |m| out.push(text[m.start..m.end].to_string()));
+        set.scan(&hay, 0, None, &mut Vec::new(), &mut |m| out.push(text[m.start..m.end].to_string()));
         out
     }
 }

@@ -1,6 +1,7 @@
 //! Numbering-plan facts (country calling codes, national prefixes, lengths
 //! and valid leading digits per region), derived once from Google's
-//! libphonenumber metadata as the `phonenumber` crate embeds it.
+//! libphonenumber metadata as the `phonenumber` crate embeds it; `build.rs`
+//! extracts them into a static table, so start-up costs nothing.
 //!
 //! We do not call that crate's parser in the scan: it locks a shared regex
 //! cache on every call. Instead each region's "general description" pattern
@@ -13,14 +14,26 @@ use std::sync::{LazyLock, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 
+/// One region as `build.rs` extracted it.
+#[derive(Debug)]
+pub struct RegionData {
+    pub id: &'static str,
+    pub code: u16,
+    pub national_prefix: Option<&'static str>,
+    pub lengths: &'static [u16],
+    pub pattern: &'static str,
+}
+
+include!(concat!(env!("OUT_DIR"), "/numbering_plan_data.rs"));
+
 /// One region of the plan (`GB`, `US`, or `001` for non-geographic codes).
 #[derive(Debug)]
 pub struct Region {
-    pub id: String,
+    pub id: &'static str,
     pub code: u16,
-    pub national_prefix: Option<String>,
-    lengths: Vec<u16>,
-    pattern_source: String,
+    pub national_prefix: Option<&'static str>,
+    lengths: &'static [u16],
+    pattern_source: &'static str,
     pattern: OnceLock<Option<Regex>>,
 }
 
@@ -46,7 +59,7 @@ impl Region {
     /// a GB number as written, `01700 000000` is. NANP's trunk `1` is the
     /// exception: `415 555 2671` is how Americans write numbers.
     pub fn is_valid_national(&self, digits: &[u8]) -> bool {
-        match self.national_prefix.as_deref() {
+        match self.national_prefix {
             Some(prefix) if digits.starts_with(prefix.as_bytes()) => {
                 self.is_valid(&digits[prefix.len()..]) || (self.code == 1 && self.is_valid(digits))
             }
@@ -61,7 +74,7 @@ impl Region {
 pub struct NumberingPlan {
     regions: Vec<Region>,
     by_code: HashMap<u16, Vec<usize>>,
-    by_id: HashMap<String, usize>,
+    by_id: HashMap<&'static str, usize>,
 }
 
 static PLAN: LazyLock<NumberingPlan> = LazyLock::new(NumberingPlan::from_metadata);
@@ -73,30 +86,28 @@ impl NumberingPlan {
     }
 
     fn from_metadata() -> NumberingPlan {
-        let mut regions = Vec::new();
-        for meta in phonenumber::metadata::DATABASE.iter() {
-            let general = meta.descriptors().general();
-            regions.push(Region {
-                id: meta.id().to_string(),
-                code: meta.country_code(),
-                national_prefix: meta.national_prefix().map(str::to_string),
-                lengths: general.possible_length().to_vec(),
-                pattern_source: general.national_number().as_str().to_string(),
+        let regions: Vec<Region> = REGIONS
+            .iter()
+            .map(|r| Region {
+                id: r.id,
+                code: r.code,
+                national_prefix: r.national_prefix,
+                lengths: r.lengths,
+                pattern_source: r.pattern,
                 pattern: OnceLock::new(),
-            });
-        }
-        regions.sort_by(|a, b| a.id.cmp(&b.id));
+            })
+            .collect();
         let mut by_code: HashMap<u16, Vec<usize>> = HashMap::new();
         let mut by_id = HashMap::new();
         for (i, r) in regions.iter().enumerate() {
             by_code.entry(r.code).or_default().push(i);
-            by_id.insert(r.id.clone(), i);
+            by_id.insert(r.id, i);
         }
         NumberingPlan { regions, by_code, by_id }
     }
 
     pub fn region(&self, id: &str) -> Option<&Region> {
-        self.by_id.get(&id.to_ascii_uppercase()).map(|&i| &self.regions[i])
+        self.by_id.get(id.to_ascii_uppercase().as_str()).map(|&i| &self.regions[i])
     }
 
     /// Splits `digits` (written internationally, without `+` or `00`) into
@@ -121,6 +132,18 @@ impl NumberingPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_region_pattern_compiles() {
+        let plan = NumberingPlan::get();
+        assert!(plan.regions.len() > 240, "{} regions", plan.regions.len());
+        for r in &plan.regions {
+            assert!(!r.lengths.is_empty(), "region {} has no lengths", r.id);
+            let probe = vec![b'0'; r.lengths[0] as usize];
+            r.is_valid(&probe);
+            assert!(r.pattern.get().is_some_and(Option::is_some), "region {} pattern", r.id);
+        }
+    }
 
     #[test]
     fn validates_international_numbers_against_the_metadata() {

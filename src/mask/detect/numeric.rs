@@ -175,8 +175,14 @@ pub struct NumericDetector {
 
 impl NumericDetector {
     pub const MAX_LEN: usize = 64;
-    /// No kind matches fewer digits (an IPv4 address has four).
-    pub const MIN_DIGITS: u32 = 4;
+
+    /// Whether a segment with these anchor counts can hold a match: every
+    /// kind needs seven digits (a phone) or more, except IPv4, which needs
+    /// four digits and three dots.
+    #[inline(always)]
+    pub fn may_match(&self, p: &super::Prefilter) -> bool {
+        p.digits >= 7 || (self.ipv4.is_some() && p.digits >= 4 && p.dots >= 3)
+    }
 
     pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
         let b = hay.bytes;

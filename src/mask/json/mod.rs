@@ -19,9 +19,9 @@ pub mod path;
 use self::escape::{Escape, EscapeStatus};
 use self::path::Segment;
 use super::action::{Action, StreamingHash, StreamingMask};
-use super::bytes::find_string_special;
-use super::detect::Hay;
-use super::segment::{Encoding, ScanScratch, Window, mask_segment, write_json_escaped};
+use super::bytes::{find_string_special, scan_string};
+use super::detect::{Hay, Prefilter};
+use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped};
 use super::{Counters, Masker};
 
 /// Containers nested deeper than this are treated as malformed.
@@ -34,6 +34,9 @@ const MAX_TOKEN: usize = 256;
 const MAX_HELD: usize = 64 * 1024;
 /// Stands for a key too long to match any rule (never valid UTF-8).
 const OVERLONG_KEY: &[u8] = &[0xFF];
+/// The shortest number a built-in detector can match (a 7-digit phone);
+/// shorter numbers skip detection unless the profile has custom detectors.
+const MIN_MATCHING_NUMBER: usize = 7;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -100,6 +103,16 @@ struct Skip {
     depth: usize,
     in_string: bool,
     escaped: bool,
+}
+
+/// What becomes of a number or literal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TokenOut {
+    Unchanged,
+    /// Replaced by `token_out` (a quoted JSON string).
+    Replaced,
+    Removed,
+    Malformed,
 }
 
 /// What a field rule decided for the value that starts here.
@@ -376,9 +389,6 @@ impl JsonMasker {
             f.written += !drop as u64;
         }
         self.held.clear();
-        if drop && self.frames.is_empty() {
-            out.extend_from_slice(b"null");
-        }
         plan
     }
 
@@ -395,16 +405,48 @@ impl JsonMasker {
         if !(matches!(b, b'"' | b'{' | b'[' | b'-' | b't' | b'f' | b'n') || b.is_ascii_digit()) {
             return self.malformed_at(m, input, i, cf, out, c);
         }
-        self.flush(input, cf, i, out);
+        // Tentative output must be settled before the plan; otherwise raw
+        // bytes stay pending, so unchanged values cost no copy.
+        if self.holding {
+            self.flush(input, cf, i, out);
+        }
         let plan = self.plan_value(m, out, c);
+        if self.dropping && self.frames.is_empty() {
+            self.flush(input, cf, i, out);
+            out.extend_from_slice(b"null");
+        }
         match b {
             b'"' => self.begin_string(m, plan, input, i, cf, out, c),
-            b'{' | b'[' => self.begin_container(m, plan, input, i, cf, out, c),
+            b'{' | b'[' => {
+                self.flush(input, cf, i, out);
+                self.begin_container(m, plan, input, i, cf, out, c)
+            }
             _ => {
-                self.token.clear();
                 self.token_plan = plan;
-                self.state = State::InToken;
-                i
+                let end = input[i..].iter().position(|&b| !is_token_byte(b)).map(|p| i + p);
+                let Some(end) = end.filter(|&e| e - i <= MAX_TOKEN) else {
+                    // The token continues in the next chunk: buffer it.
+                    self.flush(input, cf, i, out);
+                    self.token.clear();
+                    self.state = State::InToken;
+                    return i;
+                };
+                // Fast path: the whole token is here; judge it in place.
+                match self.judge_token(m, &input[i..end], c) {
+                    TokenOut::Unchanged => {}
+                    TokenOut::Replaced => {
+                        self.flush(input, cf, i, out);
+                        out.extend_from_slice(&self.token_out);
+                        *cf = end;
+                    }
+                    TokenOut::Removed => {
+                        self.flush(input, cf, i, out);
+                        *cf = end;
+                    }
+                    TokenOut::Malformed => return self.malformed_at(m, input, i, cf, out, c),
+                }
+                self.state = State::AfterValue;
+                end
             }
         }
     }
@@ -423,33 +465,42 @@ impl JsonMasker {
         let start = i + 1;
         self.target = match plan {
             Plan::Scan => {
-                if let Some(j) = find_string_special(input, start)
-                    && input[j] == b'"'
-                {
-                    // Fast path: the whole string is here, unescaped.
-                    self.flush(input, cf, start, out);
-                    let key = context_key(&self.frames, &self.keys);
-                    let hay = Hay { bytes: &input[start..j], complete: true, key };
-                    mask_segment(m, &hay, 0, Encoding::Raw, out, c, &mut self.scratch);
-                    *cf = j;
+                let run = scan_string(input, start);
+                if run.end < input.len() && input[run.end] == b'"' {
+                    // Fast path: the whole string is here, unescaped. It
+                    // stays pending raw input unless a detector matches.
+                    let prefilter = Prefilter::from_run(&run);
+                    if m.detectors.may_match(&prefilter) {
+                        let key = context_key(&self.frames, &self.keys);
+                        let hay = Hay { bytes: &input[start..run.end], complete: true, key };
+                        for_each_match(m, &hay, 0, Some(prefilter), c, &mut self.scratch, &mut |mt, replacement| {
+                            out.extend_from_slice(&input[*cf..start + mt.start]);
+                            write_json_escaped(replacement, out);
+                            *cf = start + mt.end;
+                        });
+                    }
                     self.state = State::AfterValue;
-                    return j + 1;
+                    return run.end + 1;
                 }
+                self.flush(input, cf, start, out);
                 Target::Scan
             }
             Plan::Rule(r) => match m.rules.action(r) {
                 Action::Keep => Target::Keep,
                 Action::Drop => Target::Discard,
                 Action::Redact { placeholder } => {
+                    self.flush(input, cf, i, out);
                     out.push(b'"');
                     write_json_escaped(placeholder.as_bytes(), out);
                     Target::Discard
                 }
                 Action::Mask { keep_last } => {
+                    self.flush(input, cf, i, out);
                     out.push(b'"');
                     Target::Mask(StreamingMask::new(*keep_last))
                 }
                 Action::Hash { key, label } => {
+                    self.flush(input, cf, i, out);
                     out.push(b'"');
                     Target::Hash(Box::new(StreamingHash::new(key.clone(), label.clone())))
                 }
@@ -457,7 +508,10 @@ impl JsonMasker {
         };
         match self.target {
             Target::Scan | Target::Keep => self.flush(input, cf, start, out),
-            _ => *cf = start,
+            _ => {
+                self.flush(input, cf, i, out);
+                *cf = start;
+            }
         }
         self.state = State::InString;
         start
@@ -668,41 +722,64 @@ impl JsonMasker {
         }
     }
 
+    /// A number or literal that was buffered across chunks.
     fn end_token(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
         let token = std::mem::take(&mut self.token);
-        let literal = matches!(token.as_slice(), b"true" | b"false" | b"null");
-        if !literal && !is_number(&token) {
-            self.token = token;
-            self.enter_text(m, out, c);
-            return;
-        }
-        self.state = State::AfterValue;
-        match self.token_plan {
-            Plan::Scan if !literal => {
-                self.token_out.clear();
-                let key = context_key(&self.frames, &self.keys);
-                let hay = Hay { bytes: &token, complete: true, key };
-                mask_segment(m, &hay, 0, Encoding::Raw, &mut self.token_out, c, &mut self.scratch);
-                if self.token_out == token {
-                    out.extend_from_slice(&token);
-                } else {
-                    // A masked number becomes a string, so the JSON stays valid.
-                    write_quoted(&self.token_out, out);
-                }
+        let verdict = self.judge_token(m, &token, c);
+        self.token = token;
+        match verdict {
+            TokenOut::Unchanged => out.extend_from_slice(&self.token),
+            TokenOut::Replaced => out.extend_from_slice(&self.token_out),
+            TokenOut::Removed => {}
+            TokenOut::Malformed => {
+                self.enter_text(m, out, c);
+                return;
             }
-            Plan::Scan => out.extend_from_slice(&token),
+        }
+        self.token.clear();
+        self.state = State::AfterValue;
+    }
+
+    /// Decides what becomes of a whole number or literal; a replacement is
+    /// left in `token_out`, quoted (a masked number becomes a string so the
+    /// JSON stays valid).
+    fn judge_token(&mut self, m: &Masker, token: &[u8], c: &mut Counters) -> TokenOut {
+        let literal = matches!(token, b"true" | b"false" | b"null");
+        if !literal && !is_number(token) {
+            return TokenOut::Malformed;
+        }
+        self.token_out.clear();
+        match self.token_plan {
+            Plan::Scan if literal || (!m.detectors.has_custom() && !could_be_pii_number(token)) => TokenOut::Unchanged,
+            Plan::Scan => {
+                let key = context_key(&self.frames, &self.keys);
+                let hay = Hay { bytes: token, complete: true, key };
+                let out = &mut self.token_out;
+                let mut emitted = 0;
+                out.push(b'"');
+                for_each_match(m, &hay, 0, None, c, &mut self.scratch, &mut |mt, replacement| {
+                    write_json_escaped(&token[emitted..mt.start], out);
+                    write_json_escaped(replacement, out);
+                    emitted = mt.end;
+                });
+                if emitted == 0 {
+                    return TokenOut::Unchanged;
+                }
+                write_json_escaped(&token[emitted..], out);
+                out.push(b'"');
+                TokenOut::Replaced
+            }
             Plan::Rule(r) => match m.rules.action(r) {
-                Action::Keep => out.extend_from_slice(&token),
-                Action::Drop => {}
+                Action::Keep => TokenOut::Unchanged,
+                Action::Drop => TokenOut::Removed,
                 action => {
-                    self.token_out.clear();
-                    action.render(&token, &mut self.token_out);
-                    write_quoted(&self.token_out, out);
+                    let mut rendered = Vec::new();
+                    action.render(token, &mut rendered);
+                    write_quoted(&rendered, &mut self.token_out);
+                    TokenOut::Replaced
                 }
             },
         }
-        self.token = token;
-        self.token.clear();
     }
 
     fn in_skip(&mut self, input: &[u8], mut i: usize, cf: &mut usize, out: &mut Vec<u8>) -> usize {
@@ -817,6 +894,15 @@ impl JsonMasker {
         self.fallback.process(m, &[], false, Encoding::Raw, out, c, &mut self.scratch);
         input.len()
     }
+}
+
+/// Built-in detectors only match integers of seven digits or more in a
+/// JSON number (a phone under a phone key, a card); prices, coordinates
+/// and small ids skip detection.
+#[inline(always)]
+fn could_be_pii_number(token: &[u8]) -> bool {
+    let digits = token.strip_prefix(b"-").unwrap_or(token);
+    digits.len() >= MIN_MATCHING_NUMBER && digits.iter().all(u8::is_ascii_digit)
 }
 
 fn write_quoted(bytes: &[u8], out: &mut Vec<u8>) {

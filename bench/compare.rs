@@ -1,0 +1,88 @@
+//! The `piimask mask` CLI on a few hundred MB of JSON with ~1% PII, against
+//! the naive baseline (one email and one phone `replace_all`) on the same
+//! file, alternating in one run and reported as a ratio, because this
+//! machine is shared and absolute times drift.
+//!
+//! `cargo bench --bench compare` (PIIMASK_BENCH_MB sets the size, default 300;
+//! PIIMASK_BENCH_ROUNDS the rounds, default 3).
+//!
+//! Throughput counts input bytes per second of the whole pass. The CLI is
+//! timed as a process (start-up, reading the file, writing to /dev/null); the
+//! baseline in-process with the file already read, which favours it.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+// The generator is shared with the criterion bench, which uses all of it.
+#[path = "corpus.rs"]
+#[allow(dead_code)]
+mod corpus;
+#[path = "naive.rs"]
+mod naive;
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let mb: usize = std::env::var("PIIMASK_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let rounds: usize = std::env::var("PIIMASK_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let path = corpus_file(mb);
+    let bytes = std::fs::metadata(&path).expect("corpus").len() as f64;
+    let body = std::fs::read_to_string(&path).expect("read corpus");
+    let naive = naive::Naive::new();
+    let bin = env!("CARGO_BIN_EXE_piimask");
+
+    let (mut cli, mut base) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let t = Instant::now();
+        let status = Command::new(bin)
+            .args(["mask", "--content-type", "json"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run piimask");
+        assert!(status.success());
+        cli.push(bytes / t.elapsed().as_secs_f64() / 1e6);
+
+        let t = Instant::now();
+        let masked = naive.mask(&body);
+        std::hint::black_box(masked.len());
+        base.push(bytes / t.elapsed().as_secs_f64() / 1e6);
+        eprintln!("round {round}: piimask {:.0} MB/s, naive regex {:.0} MB/s", cli[round], base[round]);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (c, b) = (median(&mut cli), median(&mut base));
+    println!("corpus: {} ({:.0} MB JSON, ~1% PII)", path.display(), bytes / 1e6);
+    println!("piimask mask (CLI, 1 thread): {c:.0} MB/s");
+    println!("naive regex replace_all:      {b:.0} MB/s");
+    println!("ratio: {:.1}x", c / b);
+}
+
+fn corpus_file(mb: usize) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).expect("bench data dir");
+    let path = dir.join(format!("corpus-{mb}m.json"));
+    if !path.exists() {
+        let mut w = BufWriter::new(File::create(&path).expect("create corpus"));
+        let mut rng = corpus::Rng::new(42);
+        let mut line = String::new();
+        let (mut written, mut i) = (1usize, 0u64);
+        w.write_all(b"[").unwrap();
+        while written < mb << 20 {
+            line.clear();
+            if i > 0 {
+                line.push_str(",\n");
+            }
+            corpus::record(&mut rng, i, &mut line);
+            w.write_all(line.as_bytes()).unwrap();
+            written += line.len();
+            i += 1;
+        }
+        w.write_all(b"]\n").unwrap();
+    }
+    path
+}

@@ -1,0 +1,136 @@
+//! Deterministic benchmark corpora: API-like JSON records (ids, UUIDs,
+//! epoch and ISO timestamps, prices, SKUs, coordinates, free text) where
+//! about 1% of the bytes are PII (emails and phone numbers in fields and in
+//! notes). Shared by the criterion benches and the CLI comparison.
+
+/// xorshift64*: fast, deterministic, good enough to vary records.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const FIRST: &[&str] = &["maria", "john", "aiko", "pierre", "fatima", "li", "olga", "diego", "amara", "noah"];
+const LAST: &[&str] = &["garcia", "smith", "tanaka", "dubois", "khan", "wei", "ivanova", "lopez", "okafor", "brown"];
+const CITY: &[&str] = &["Lyon", "Osaka", "Leeds", "Austin", "Porto", "Lagos", "Pune", "Graz", "Perth", "Quito"];
+const STATUS: &[&str] = &["pending", "paid", "shipped", "delivered", "returned"];
+const NOTES: &[&str] = &[
+    "Leave the parcel at the front door",
+    "Gift wrap, no invoice in the box",
+    "Customer asked for delivery after 5pm",
+    "Fragile: contains glassware",
+    "Replacement for order shipped last week",
+];
+const PHONES: &[&str] =
+    &["+44 20 7946 0958", "+1 (415) 555-2671", "+33 6 12 34 56 78", "+81 90-1234-5678", "06 12 34 56 78"];
+
+/// One JSON record (no trailing newline).
+pub fn record(rng: &mut Rng, i: u64, out: &mut String) {
+    use std::fmt::Write;
+    let (first, last) = (rng.pick(FIRST), rng.pick(LAST));
+    let ts = 1_700_000_000 + rng.below(40_000_000);
+    let _ = write!(
+        out,
+        r#"{{"id":{i},"uuid":"{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}","created_at":"2024-{:02}-{:02}T{:02}:{:02}:{:02}Z","updated_ms":{}{:03},"status":"{}","customer":{{"name":"{} {}","city":"{}","tier":"gold","lat":{}.{:04},"lon":-{}.{:04}}}"#,
+        rng.next() as u32,
+        rng.below(0xffff),
+        rng.below(0xfff),
+        rng.below(0xfff),
+        rng.next() & 0xffff_ffff_ffff,
+        1 + rng.below(12),
+        1 + rng.below(28),
+        rng.below(24),
+        rng.below(60),
+        rng.below(60),
+        ts,
+        rng.below(1000),
+        rng.pick(STATUS),
+        first,
+        last,
+        rng.pick(CITY),
+        rng.below(90),
+        rng.below(10000),
+        rng.below(180),
+        rng.below(10000),
+    );
+    // PII in about one record in eight, as a field or inside the note.
+    match rng.below(16) {
+        0 => {
+            let _ = write!(out, r#","email":"{first}.{last}{}@example.com""#, rng.below(100));
+        }
+        1 => {
+            let _ = write!(out, r#","phone":"{}""#, rng.pick(PHONES));
+        }
+        _ => {}
+    }
+    let _ = write!(out, r#","items":["#);
+    for k in 0..1 + rng.below(3) {
+        if k > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            r#"{{"sku":"SKU-{}-{}","qty":{},"price":{}.{:02}}}"#,
+            rng.below(100000),
+            (b'A' + rng.below(26) as u8) as char,
+            1 + rng.below(5),
+            rng.below(500),
+            rng.below(100)
+        );
+    }
+    let note = rng.pick(NOTES);
+    let _ = match rng.below(16) {
+        0 => write!(out, r#"],"note":"{note}; contact {first}@mail.example.org""#),
+        1 => write!(out, r#"],"note":"{note}; call {}""#, rng.pick(PHONES)),
+        _ => write!(out, r#"],"note":"{note}""#),
+    };
+    let _ = write!(out, r#","total":{}.{:02},"currency":"EUR","tags":["web","v2"]}}"#, rng.below(2000), rng.below(100));
+}
+
+/// A JSON array of records, about `bytes` long.
+pub fn json(bytes: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut out = String::with_capacity(bytes + 1024);
+    out.push('[');
+    let mut i = 0;
+    while out.len() < bytes {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        record(&mut rng, i, &mut out);
+        i += 1;
+    }
+    out.push_str("]\n");
+    out
+}
+
+/// Log-like text lines with the same PII density.
+pub fn text(bytes: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut out = String::with_capacity(bytes + 1024);
+    let mut line = String::new();
+    let mut i = 0;
+    while out.len() < bytes {
+        line.clear();
+        record(&mut rng, i, &mut line);
+        out.push_str("2024-05-01T10:00:00Z INFO handled request ");
+        out.push_str(&line.replace(['{', '}', '"'], " "));
+        out.push('\n');
+        i += 1;
+    }
+    out
+}
