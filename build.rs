@@ -38,12 +38,27 @@ fn main() {
         .collect();
         lengths.sort_unstable();
         lengths.dedup();
+        // Whether national format prints the trunk prefix (GB `020 …`, JP
+        // `090-…`) or not (US `(415) …`, BR `(11) 9…`): format the
+        // metadata's own example numbers and look.
+        let prefix_printed = meta.national_prefix().is_some_and(|prefix| {
+            let examples: Vec<String> = [d.fixed_line(), d.mobile()]
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.example())
+                .filter_map(|nsn| phonenumber::parse(None, format!("+{}{}", meta.country_code(), nsn)).ok())
+                .map(|n| n.format().mode(phonenumber::Mode::National).to_string())
+                .map(|s| s.chars().filter(char::is_ascii_digit).collect())
+                .collect();
+            !examples.is_empty() && examples.iter().all(|digits: &String| digits.starts_with(prefix))
+        });
         let _ = writeln!(
             out,
-            "    RegionData {{ id: {:?}, code: {}, national_prefix: {:?}, lengths: &{:?}, pattern: {:?} }},",
+            "    RegionData {{ id: {:?}, code: {}, national_prefix: {:?}, prefix_printed: {}, lengths: &{:?}, pattern: {:?} }},",
             meta.id(),
             meta.country_code(),
             meta.national_prefix(),
+            prefix_printed,
             lengths,
             pattern,
         );

@@ -20,6 +20,8 @@ pub struct RegionData {
     pub id: &'static str,
     pub code: u16,
     pub national_prefix: Option<&'static str>,
+    /// National format prints the trunk prefix (`020 7946 0958`).
+    pub prefix_printed: bool,
     pub lengths: &'static [u16],
     pub pattern: &'static str,
 }
@@ -32,6 +34,7 @@ pub struct Region {
     pub id: &'static str,
     pub code: u16,
     pub national_prefix: Option<&'static str>,
+    prefix_printed: bool,
     lengths: &'static [u16],
     pattern_source: &'static str,
     pattern: OnceLock<Option<Regex>>,
@@ -54,16 +57,16 @@ impl Region {
     }
 
     /// Whether `digits`, written nationally, is a valid number of this
-    /// region. Where the region has a trunk prefix (`0` in GB, FR, DE, JP)
-    /// national format includes it, so it is required: `1700000000` is not
-    /// a GB number as written, `01700 000000` is. NANP's trunk `1` is the
-    /// exception: `415 555 2671` is how Americans write numbers.
+    /// region. Where national format prints the trunk prefix (`0` in GB, FR,
+    /// DE, JP) it is required: `1700000000` is not a GB number as written,
+    /// `01700 000000` is. Where it does not (the US, Brazil), the prefix is
+    /// optional.
     pub fn is_valid_national(&self, digits: &[u8]) -> bool {
         match self.national_prefix {
             Some(prefix) if digits.starts_with(prefix.as_bytes()) => {
-                self.is_valid(&digits[prefix.len()..]) || (self.code == 1 && self.is_valid(digits))
+                self.is_valid(&digits[prefix.len()..]) || (!self.prefix_printed && self.is_valid(digits))
             }
-            Some(_) if self.code != 1 => false,
+            Some(_) if self.prefix_printed => false,
             _ => self.is_valid(digits),
         }
     }
@@ -92,6 +95,7 @@ impl NumberingPlan {
                 id: r.id,
                 code: r.code,
                 national_prefix: r.national_prefix,
+                prefix_printed: r.prefix_printed,
                 lengths: r.lengths,
                 pattern_source: r.pattern,
                 pattern: OnceLock::new(),
@@ -162,6 +166,10 @@ mod tests {
         let gb = plan.region("GB").expect("GB in metadata");
         assert!(gb.is_valid_national(b"01614960066"));
         assert!(!gb.is_valid_national(b"1700000000"));
+        let br = plan.region("BR").expect("BR in metadata");
+        assert!(br.is_valid_national(b"11969585190"), "BR national format has no trunk 0");
+        let us = plan.region("US").expect("US in metadata");
+        assert!(us.is_valid_national(b"4155552671") && us.is_valid_national(b"14155552671"));
         let fr = plan.region("fr").expect("FR in metadata");
         assert!(fr.is_valid_national(b"0612345678"));
         let jp = plan.region("JP").expect("JP in metadata");

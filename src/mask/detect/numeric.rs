@@ -139,9 +139,10 @@ impl Span {
         match byte_at(b, self.end) {
             None => true,
             Some(c) if c.is_ascii_alphanumeric() || c == b'_' || c == b'@' => false,
-            Some(b'.' | b',' | b'-' | b'/' | b':') => {
-                !matches!(byte_at(b, self.end + 1), Some(d) if d.is_ascii_digit())
-            }
+            // `1.5`, `2024-01`, `10:30`, and `0-678-73223-X` (an ISBN's check
+            // letter): the separator joins the span to more of the same token.
+            Some(b'.' | b',' | b':') => !matches!(byte_at(b, self.end + 1), Some(d) if d.is_ascii_digit()),
+            Some(b'-' | b'/') => !matches!(byte_at(b, self.end + 1), Some(d) if d.is_ascii_alphanumeric()),
             Some(_) => true,
         }
     }

@@ -19,6 +19,9 @@ use crate::mask::bytes::contains_word;
 
 /// How far back context words are looked for.
 const CONTEXT_WINDOW: usize = 40;
+/// How far back words that say "this is not a phone" are looked for; they
+/// also stop at the end of the previous sentence or clause.
+const NEGATIVE_WINDOW: usize = 24;
 
 #[derive(Debug)]
 pub struct PhoneDetector {
@@ -70,18 +73,28 @@ impl PhoneDetector {
         }
         let context = key_matches(hay.key, &self.context_keys)
             || contains_word(before(hay.bytes, s.start, CONTEXT_WINDOW), &self.context_words);
+        // `00 CC …` is the international form dialled from most countries:
+        // validated like `+`, written with at least one separator, the `00`
+        // inside the first group and a last group of two digits or more
+        // (`0-05-345604-1` is an ISBN, not Cuba).
+        let g = s.groups();
+        if g.len() >= 2
+            && g[0] >= 2
+            && g[g.len() - 1] >= 2
+            && digits.starts_with(b"00")
+            && self.plan.is_valid_international(&digits[2..])
+        {
+            return true;
+        }
         let formatted = s.n_groups >= 2 && plausible_grouping(s);
         if !(formatted || context) || looks_like_date(s) {
             return false;
         }
         if !context
             && (key_matches(hay.key, &self.negative_keys)
-                || contains_word(before(hay.bytes, s.start, CONTEXT_WINDOW), &self.negative_words))
+                || contains_word(same_clause(before(hay.bytes, s.start, NEGATIVE_WINDOW)), &self.negative_words))
         {
             return false;
-        }
-        if digits.starts_with(b"00") && self.plan.is_valid_international(&digits[2..]) {
-            return true;
         }
         if self.regions.iter().any(|r| r.is_valid_national(digits)) {
             return true;
@@ -90,14 +103,31 @@ impl PhoneDetector {
     }
 }
 
-/// Groups as people write phone numbers: a short first group, no group over
-/// eight digits, a last group of two or more; dotted forms have at least
-/// three groups of at most four (`415.555.2671`, `06.12.34.56.78`), which
-/// keeps decimals and coordinates out.
+/// The part of `text` after the last sentence or clause end.
+fn same_clause(text: &[u8]) -> &[u8] {
+    match text.iter().rposition(|&b| matches!(b, b'.' | b';' | b'!' | b'?' | b'\n')) {
+        Some(i) => &text[i + 1..],
+        None => text,
+    }
+}
+
+/// Groups as people write phone numbers: a short first group (up to five
+/// digits, six with a trunk `0` as in India's `074160 49642`; one digit
+/// only for NANP's `1-800-…`), no group over eight digits, a last group of
+/// two or more; dotted forms have at least three groups of at most four
+/// (`415.555.2671`, `06.12.34.56.78`), which keeps decimals and coordinates
+/// out.
 fn plausible_grouping(s: &Span) -> bool {
     let g = s.groups();
+    let d = s.digits();
     let last = g[g.len() - 1];
-    if g[0] > 5 || g.iter().any(|&x| x > 8) || last < 2 {
+    let first_ok = match g[0] {
+        1 => d[0] == b'1',
+        2..=5 => true,
+        6 => d[0] == b'0',
+        _ => false,
+    };
+    if !first_ok || g.iter().any(|&x| x > 8) || last < 2 {
         return false;
     }
     if s.seps & SEP_DOT != 0 {
