@@ -227,21 +227,6 @@ pub fn char_at(hay: &[u8], start: usize) -> Option<(char, usize)> {
     Some((c, len))
 }
 
-/// Case-insensitive ASCII search for any of `words` in `hay`, each required
-/// to start at a word boundary. Used for context words, off the hot path.
-pub fn contains_word(hay: &[u8], words: &[String]) -> bool {
-    words.iter().any(|w| {
-        let w = w.as_bytes();
-        if w.is_empty() || w.len() > hay.len() {
-            return false;
-        }
-        (0..=hay.len() - w.len()).any(|i| {
-            hay[i..i + w.len()].eq_ignore_ascii_case(w)
-                && !(i > 0 && hay[i - 1].is_ascii_alphabetic() && w[0].is_ascii_alphabetic())
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,12 +287,5 @@ mod tests {
         assert_eq!(char_before(s, 4, 0), Some(('桃', 1)));
         assert_eq!(char_at(s, 1), Some(('桃', 3)));
         assert_eq!(char_before(s, 4, 2), None);
-    }
-
-    #[test]
-    fn contains_word_needs_a_word_start() {
-        let words = vec!["tel".to_string()];
-        assert!(contains_word(b"Tel: ", &words));
-        assert!(!contains_word(b"hotel ", &words));
     }
 }

@@ -29,6 +29,7 @@ use self::detect::iban::IbanDetector;
 use self::detect::ipv6::Ipv6Detector;
 use self::detect::numeric::{Ipv4Detector, NumericDetector, SsnDetector};
 use self::detect::phone::PhoneDetector;
+use self::detect::words::WordList;
 use self::detect::{DetectorId, DetectorSet, Engine};
 use self::json::path::FieldRules;
 
@@ -128,15 +129,22 @@ impl Masker {
                     numeric_used = true;
                 }
                 DetectorSpec::Ssn { context_keys, context_words } => {
-                    let s =
-                        SsnDetector { id, context_keys: context_keys.clone(), context_words: context_words.clone() };
+                    let s = SsnDetector {
+                        id,
+                        context_keys: WordList::new(context_keys),
+                        context_words: WordList::new(context_words),
+                    };
                     if numeric.ssn.replace(s).is_some() {
                         return Err(dup("ssn"));
                     }
                     numeric_used = true;
                 }
                 DetectorSpec::Ipv4 { negative_words } => {
-                    if numeric.ipv4.replace(Ipv4Detector { id, negative_words: negative_words.clone() }).is_some() {
+                    if numeric
+                        .ipv4
+                        .replace(Ipv4Detector { id, negative_words: WordList::new(negative_words) })
+                        .is_some()
+                    {
                         return Err(dup("ipv4"));
                     }
                     numeric_used = true;

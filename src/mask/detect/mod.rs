@@ -21,6 +21,7 @@ pub mod ipv6;
 pub mod numbering_plan;
 pub mod numeric;
 pub mod phone;
+pub mod words;
 
 use self::custom::{KeywordDetector, RegexDetector};
 use self::email::EmailDetector;

@@ -10,8 +10,9 @@
 
 use super::iban::IbanDetector;
 use super::phone::PhoneDetector;
+use super::words::WordList;
 use super::{DetectorId, Hay, Match};
-use crate::mask::bytes::{byte_at, byte_before, contains_word, digit_run_end, find_digit};
+use crate::mask::bytes::{byte_at, byte_before, digit_run_end, find_digit};
 
 /// Separator kinds seen in a span (bit set).
 pub const SEP_SPACE: u8 = 1;
@@ -33,6 +34,13 @@ pub struct Span {
     pub n_groups: usize,
     pub seps: u8,
     pub plus: bool,
+    /// Where each group ends, the separators after it, and whether a
+    /// parenthesis is open there (for cutting the span shorter).
+    ends: [usize; MAX_GROUPS],
+    after: [u8; MAX_GROUPS],
+    open_at: [bool; MAX_GROUPS],
+    /// Separators before the first group (a leading `(`).
+    lead: u8,
 }
 
 impl Span {
@@ -57,6 +65,10 @@ impl Span {
             n_groups: 0,
             seps: 0,
             plus: false,
+            ends: [0; MAX_GROUPS],
+            after: [0; MAX_GROUPS],
+            open_at: [false; MAX_GROUPS],
+            lead: 0,
         };
         let cap = b.len().min(start + NumericDetector::MAX_LEN);
         let mut i = start;
@@ -68,6 +80,7 @@ impl Span {
         if b.get(i) == Some(&b'(') {
             open = true;
             s.seps |= SEP_PAREN;
+            s.lead = SEP_PAREN;
             i += 1;
         }
         loop {
@@ -84,6 +97,8 @@ impl Span {
                 return None;
             }
             s.groups[s.n_groups] = (i - g) as u8;
+            s.ends[s.n_groups] = i;
+            s.open_at[s.n_groups] = open;
             s.n_groups += 1;
             s.end = i;
             // Separator run: at most one space, one of `-`/`.`, and a paren.
@@ -121,15 +136,68 @@ impl Span {
             let continues =
                 i > sep_start && spaces <= 1 && marks <= 1 && i < cap && b[i].is_ascii_digit() && !(still_open && open);
             if !continues {
-                // A paren closed right after the last group belongs to it.
-                if open && b.get(sep_start) == Some(&b')') {
-                    return None;
-                }
                 return (!open).then_some(s);
             }
+            // The next group must fit (digits, groups, bytes); if it does not,
+            // a space ends this span before it (a number followed by another).
+            let next_end = (i..cap).find(|&j| !b[j].is_ascii_digit()).unwrap_or(cap);
+            let runs_past_cap = next_end == cap && matches!(b.get(cap), Some(d) if d.is_ascii_digit());
+            if s.n_groups == MAX_GROUPS || s.n_digits + (next_end - i) > MAX_DIGITS || runs_past_cap {
+                s.after[s.n_groups - 1] = seps;
+                return s.shorter(s.n_groups + 1).map(|j| s.sub(0, j));
+            }
             s.seps |= seps;
+            s.after[s.n_groups - 1] = seps;
             open = still_open;
         }
+    }
+
+    /// Groups `a..k` of the span (cut at spaces only, outside parentheses;
+    /// see [`Span::cuts`]).
+    fn sub(&self, a: usize, k: usize) -> Span {
+        let mut p = self.clone();
+        if a > 0 {
+            let first_digit = self.ends[a] - self.groups[a] as usize;
+            let paren = self.after[a - 1] & SEP_PAREN != 0;
+            p.start = first_digit - paren as usize;
+            p.plus = false;
+            p.lead = if paren { SEP_PAREN } else { 0 };
+            let skip: usize = self.groups[..a].iter().map(|&g| g as usize).sum();
+            p.digits.copy_within(skip..self.n_digits, 0);
+        }
+        p.groups.copy_within(a..k, 0);
+        p.ends.copy_within(a..k, 0);
+        p.after.copy_within(a..k, 0);
+        p.open_at.copy_within(a..k, 0);
+        p.n_groups = k - a;
+        p.end = self.ends[k - 1];
+        p.n_digits = p.groups[..p.n_groups].iter().map(|&g| g as usize).sum();
+        p.seps = p.after[..p.n_groups - 1].iter().fold(p.lead, |acc, &b| acc | b);
+        p
+    }
+
+    /// Whether the span may be cut after group `j - 1` (before group `j`):
+    /// a space there and no parenthesis open.
+    fn cut_ok(&self, j: usize) -> bool {
+        self.after[j - 1] & SEP_SPACE != 0 && !self.open_at[j - 1]
+    }
+
+    /// The candidates a rejected span is retried as, in order: for a
+    /// national-looking span its suffixes (`2021 020 7946 0958`), then its
+    /// prefixes (`020 7946 0958 2024-01-15`); an international one
+    /// (`+44 …`, `00 44 …`, `(0161) …`) keeps its head, so only prefixes.
+    fn cuts(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let n = self.n_groups;
+        let international = self.plus || self.lead != 0 || self.digits().starts_with(b"00");
+        let suffixes = (1..n).filter(move |&a| !international && self.cut_ok(a)).map(move |a| (a, n));
+        let prefixes = (1..n).rev().filter(move |&k| self.cut_ok(k)).map(|k| (0, k));
+        suffixes.chain(prefixes)
+    }
+
+    /// The longest prefix ending at a space, for a span whose next group
+    /// would not fit.
+    fn shorter(&self, k: usize) -> Option<usize> {
+        (1..k).rev().find(|&j| self.cut_ok(j))
     }
 
     /// Whether the bytes after the span end it: not a letter or digit, and
@@ -153,8 +221,8 @@ impl Span {
 pub struct SsnDetector {
     pub id: DetectorId,
     /// Key tokens and words that admit an unformatted 9-digit SSN.
-    pub context_keys: Vec<String>,
-    pub context_words: Vec<String>,
+    pub context_keys: WordList,
+    pub context_words: WordList,
 }
 
 /// IPv4's settings.
@@ -162,7 +230,7 @@ pub struct SsnDetector {
 pub struct Ipv4Detector {
     pub id: DetectorId,
     /// Words just before that make `1.2.3.4` a version, not an address.
-    pub negative_words: Vec<String>,
+    pub negative_words: WordList,
 }
 
 #[derive(Debug, Default)]
@@ -206,11 +274,18 @@ impl NumericDetector {
                     return None;
                 }
                 if let Some(span) = Span::parse(b, start) {
-                    if let Some(id) = self.classify(hay, &span) {
-                        return Some(Match { start: span.start, end: span.end, detector: id });
+                    // The whole span, then cuts at spaces: a number can sit
+                    // next to another one, separated by a space.
+                    let candidates = std::iter::once(None).chain(span.cuts().map(Some));
+                    for cut in candidates {
+                        let candidate = match cut {
+                            None => span.clone(),
+                            Some((a, k)) => span.sub(a, k),
+                        };
+                        if let Some(id) = self.classify(hay, &candidate) {
+                            return Some(Match { start: candidate.start, end: candidate.end, detector: id });
+                        }
                     }
-                    // A rejected span is consumed whole: part of an invalid
-                    // `+44 …` is not a national number.
                     i = i.max(span.end);
                 }
             }
@@ -266,41 +341,6 @@ fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
     }
 }
 
-/// Key tokens of a JSON key: split at non-alphanumerics and camelCase
-/// humps, compared lower-case. A listed word matches a token equal to it,
-/// and, for words of five letters or more, a token containing it
-/// (`cellphone`, `phonenumber`).
-pub fn key_matches(key: &[u8], words: &[String]) -> bool {
-    if key.is_empty() {
-        return false;
-    }
-    let mut token = [0u8; 64];
-    let mut n = 0;
-    let check = |t: &[u8]| {
-        !t.is_empty()
-            && words.iter().any(|w| {
-                let w = w.as_bytes();
-                t == w || (w.len() >= 5 && t.windows(w.len()).any(|x| x == w))
-            })
-    };
-    let mut prev_lower = false;
-    for &c in key.iter().take(256) {
-        let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower);
-        if boundary {
-            if check(&token[..n]) {
-                return true;
-            }
-            n = 0;
-        }
-        if c.is_ascii_alphanumeric() && n < token.len() {
-            token[n] = c.to_ascii_lowercase();
-            n += 1;
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-    }
-    check(&token[..n])
-}
-
 /// The `len` bytes before `start` (fewer at the segment's start).
 pub fn before(b: &[u8], start: usize, len: usize) -> &[u8] {
     &b[start.saturating_sub(len)..start]
@@ -312,8 +352,7 @@ fn is_ssn(hay: &Hay, s: &Span, det: &SsnDetector) -> bool {
     }
     let formatted = s.groups() == [3, 2, 4] && (s.seps == SEP_DASH || s.seps == SEP_SPACE);
     let bare = s.n_groups == 1
-        && (key_matches(hay.key, &det.context_keys)
-            || contains_word(before(hay.bytes, s.start, 32), &det.context_words));
+        && (det.context_keys.in_key(hay.key) || det.context_words.in_text(before(hay.bytes, s.start, 32)));
     if !(formatted || bare) {
         return false;
     }
@@ -381,7 +420,7 @@ fn is_ipv4(hay: &Hay, s: &Span, det: &Ipv4Detector) -> bool {
             return false;
         }
     }
-    !contains_word(before(hay.bytes, s.start, 24), &det.negative_words)
+    !det.negative_words.in_text(before(hay.bytes, s.start, 24))
 }
 
 #[cfg(test)]
@@ -392,8 +431,12 @@ mod tests {
     fn numeric() -> NumericDetector {
         NumericDetector {
             card: Some(1),
-            ssn: Some(SsnDetector { id: 2, context_keys: vec!["ssn".into()], context_words: vec!["ssn".into()] }),
-            ipv4: Some(Ipv4Detector { id: 3, negative_words: vec!["version".into()] }),
+            ssn: Some(SsnDetector {
+                id: 2,
+                context_keys: WordList::new(&["ssn".into()]),
+                context_words: WordList::new(&["ssn".into()]),
+            }),
+            ipv4: Some(Ipv4Detector { id: 3, negative_words: WordList::new(&["version".into()]) }),
             ..NumericDetector::default()
         }
     }
@@ -434,15 +477,5 @@ mod tests {
         assert!(found("ORD4111111111111111").is_empty());
         assert!(found("x-4111111111111111").is_empty());
         assert!(found("4111111111111111.5").is_empty());
-    }
-
-    #[test]
-    fn key_tokens_split_camel_case_and_separators() {
-        let words = vec!["phone".to_string(), "tel".to_string()];
-        assert!(key_matches(b"phoneNumber", &words));
-        assert!(key_matches(b"home_tel", &words));
-        assert!(key_matches(b"cellphone", &words));
-        assert!(!key_matches(b"hotel_id", &words));
-        assert!(!key_matches(b"telemetry", &words));
     }
 }

@@ -13,9 +13,9 @@
 //!   are bare digit runs too.
 
 use super::numbering_plan::{NumberingPlan, Region};
-use super::numeric::{SEP_DOT, Span, before, key_matches};
+use super::numeric::{SEP_DOT, Span, before};
+use super::words::WordList;
 use super::{DetectorId, Hay};
-use crate::mask::bytes::contains_word;
 
 /// How far back context words are looked for.
 const CONTEXT_WINDOW: usize = 40;
@@ -28,10 +28,10 @@ pub struct PhoneDetector {
     pub id: DetectorId,
     regions: Vec<&'static Region>,
     plan: &'static NumberingPlan,
-    context_keys: Vec<String>,
-    context_words: Vec<String>,
-    negative_keys: Vec<String>,
-    negative_words: Vec<String>,
+    context_keys: WordList,
+    context_words: WordList,
+    negative_keys: WordList,
+    negative_words: WordList,
 }
 
 /// What a phone detector is built from (read from `patterns/phone.yaml`,
@@ -51,15 +51,14 @@ impl PhoneDetector {
         let plan = NumberingPlan::get();
         let regions =
             s.regions.iter().map(|r| plan.region(r).ok_or_else(|| r.clone())).collect::<Result<Vec<_>, _>>()?;
-        let lower = |v: &[String]| v.iter().map(|w| w.to_lowercase()).collect::<Vec<_>>();
         Ok(PhoneDetector {
             id,
             regions,
             plan,
-            context_keys: lower(&s.context_keys),
-            context_words: lower(&s.context_words),
-            negative_keys: lower(&s.negative_keys),
-            negative_words: lower(&s.negative_words),
+            context_keys: WordList::new(&s.context_keys),
+            context_words: WordList::new(&s.context_words),
+            negative_keys: WordList::new(&s.negative_keys),
+            negative_words: WordList::new(&s.negative_words),
         })
     }
 
@@ -71,8 +70,8 @@ impl PhoneDetector {
         if s.plus {
             return self.plan.is_valid_international(digits);
         }
-        let context = key_matches(hay.key, &self.context_keys)
-            || contains_word(before(hay.bytes, s.start, CONTEXT_WINDOW), &self.context_words);
+        let context =
+            self.context_keys.in_key(hay.key) || self.context_words.in_text(before(hay.bytes, s.start, CONTEXT_WINDOW));
         // `00 CC …` is the international form dialled from most countries:
         // validated like `+`, written with at least one separator, the `00`
         // inside the first group and a last group of two digits or more
@@ -91,8 +90,8 @@ impl PhoneDetector {
             return false;
         }
         if !context
-            && (key_matches(hay.key, &self.negative_keys)
-                || contains_word(same_clause(before(hay.bytes, s.start, NEGATIVE_WINDOW)), &self.negative_words))
+            && (self.negative_keys.in_key(hay.key)
+                || self.negative_words.in_text(same_clause(before(hay.bytes, s.start, NEGATIVE_WINDOW))))
         {
             return false;
         }

@@ -63,6 +63,16 @@ enum State {
     Text,
 }
 
+impl State {
+    /// Between tokens: handled by the structural loop.
+    fn is_structural(self) -> bool {
+        matches!(
+            self,
+            State::Value | State::ValueOrClose | State::AfterValue | State::KeyOrClose | State::Key | State::Colon
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Frame {
     object: bool,
@@ -276,7 +286,11 @@ impl JsonMasker {
         }
     }
 
-    /// Whitespace, punctuation and the starts of keys and values.
+    /// Whitespace, punctuation and the starts of keys and values. Stays in
+    /// this loop while the lexer is between tokens (keys and values that
+    /// are whole in the chunk are handled without leaving it); returns when
+    /// a string, token or skipped value continues past the chunk, or on
+    /// malformed input.
     fn structural(
         &mut self,
         m: &Masker,
@@ -292,36 +306,35 @@ impl JsonMasker {
                 i += 1;
                 continue;
             }
-            match (self.state, b) {
-                (State::Value | State::ValueOrClose, _) => {
-                    if b == b']' && self.state == State::ValueOrClose {
-                        return self.close(m, input, i, cf, out, c);
+            i = match (self.state, b) {
+                (State::ValueOrClose, b']') => self.close(m, input, i, cf, out, c),
+                (State::Value | State::ValueOrClose, _) => self.begin_value(m, input, i, cf, out, c),
+                (State::AfterValue, b',') => match self.frames.last() {
+                    None => return self.malformed_at(m, input, i, cf, out, c),
+                    Some(f) => {
+                        self.state = if f.object { State::Key } else { State::Value };
+                        if m.rules.has_drop() {
+                            self.flush(input, cf, i, out);
+                            self.holding = true;
+                        }
+                        i + 1
                     }
-                    return self.begin_value(m, input, i, cf, out, c);
-                }
-                (State::AfterValue, b',') => {
-                    let Some(f) = self.frames.last() else {
-                        return self.malformed_at(m, input, i, cf, out, c);
-                    };
-                    self.state = if f.object { State::Key } else { State::Value };
-                    if m.rules.has_drop() {
-                        self.flush(input, cf, i, out);
-                        self.holding = true;
-                    }
-                    return i + 1;
-                }
-                (State::AfterValue, b'}' | b']') => return self.close(m, input, i, cf, out, c),
+                },
+                (State::AfterValue, b'}' | b']') | (State::KeyOrClose, b'}') => self.close(m, input, i, cf, out, c),
+                // Another document (NDJSON, concatenated JSON).
                 (State::AfterValue, _) if self.frames.is_empty() => {
-                    // Another document (NDJSON, concatenated JSON).
                     self.state = State::Value;
+                    i
                 }
-                (State::KeyOrClose, b'}') => return self.close(m, input, i, cf, out, c),
-                (State::KeyOrClose | State::Key, b'"') => return self.begin_key(input, i),
+                (State::KeyOrClose | State::Key, b'"') => self.begin_key(input, i),
                 (State::Colon, b':') => {
                     self.state = State::Value;
-                    return i + 1;
+                    i + 1
                 }
                 _ => return self.malformed_at(m, input, i, cf, out, c),
+            };
+            if !self.state.is_structural() {
+                return i;
             }
         }
         i

@@ -1,0 +1,97 @@
+//! Context words and key tokens, matched with one Aho-Corasick automaton
+//! per list (ASCII case-insensitive) instead of comparing every word at
+//! every position.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// A list of words, such as the phone detector's context words.
+#[derive(Debug)]
+pub struct WordList {
+    automaton: Option<AhoCorasick>,
+    lengths: Vec<usize>,
+}
+
+impl WordList {
+    pub fn new(words: &[String]) -> WordList {
+        let words: Vec<String> = words.iter().map(|w| w.to_lowercase()).filter(|w| !w.is_empty()).collect();
+        let automaton = (!words.is_empty())
+            .then(|| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&words)
+                    .ok()
+            })
+            .flatten();
+        WordList { automaton, lengths: words.iter().map(String::len).collect() }
+    }
+
+    /// Whether a listed word occurs in `text` starting at a word start (a
+    /// word that begins with a letter must not follow another letter:
+    /// `tel` is not found in `hotel`).
+    pub fn in_text(&self, text: &[u8]) -> bool {
+        let Some(ac) = &self.automaton else {
+            return false;
+        };
+        ac.find_overlapping_iter(text).any(|m| {
+            let s = m.start();
+            !(s > 0 && text[s - 1].is_ascii_alphabetic() && text[s].is_ascii_alphabetic())
+        })
+    }
+
+    /// Whether a JSON key names this list: a listed word equals one of the
+    /// key's tokens (split at non-alphanumerics and camelCase humps), or a
+    /// word of five letters or more occurs inside a token (`cellphone`,
+    /// `phonenumber`). `hotel_id` does not name `tel`.
+    pub fn in_key(&self, key: &[u8]) -> bool {
+        let Some(ac) = &self.automaton else {
+            return false;
+        };
+        let starts_token = |i: usize| {
+            i == 0
+                || !key[i - 1].is_ascii_alphanumeric()
+                || (key[i].is_ascii_uppercase() && key[i - 1].is_ascii_lowercase())
+        };
+        let ends_token = |i: usize| {
+            i == key.len()
+                || !key[i].is_ascii_alphanumeric()
+                || (key[i].is_ascii_uppercase() && key[i - 1].is_ascii_lowercase())
+        };
+        let key = &key[..key.len().min(256)];
+        ac.find_overlapping_iter(key)
+            .any(|m| self.lengths[m.pattern().as_usize()] >= 5 || (starts_token(m.start()) && ends_token(m.end())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(words: &[&str]) -> WordList {
+        WordList::new(&words.iter().map(|w| w.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn key_tokens_split_camel_case_and_separators() {
+        let l = list(&["phone", "tel", "id"]);
+        assert!(l.in_key(b"phoneNumber"));
+        assert!(l.in_key(b"home_tel"));
+        assert!(l.in_key(b"cellphone"));
+        assert!(l.in_key(b"TEL"));
+        assert!(l.in_key(b"orderId"));
+        assert!(l.in_key(b"hotel_id"), "id is a token of hotel_id");
+        assert!(!l.in_key(b"hotel"));
+        assert!(!l.in_key(b"telemetry"));
+        assert!(!l.in_key(b"valid"));
+    }
+
+    #[test]
+    fn words_in_text_need_a_word_start() {
+        let l = list(&["tel", "call", "#"]);
+        assert!(l.in_text(b"Tel: "));
+        assert!(l.in_text(b"please CALL "));
+        assert!(l.in_text(b"order #"));
+        assert!(!l.in_text(b"hotel "));
+        assert!(!list(&[]).in_text(b"anything"));
+    }
+}
