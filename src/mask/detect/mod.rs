@@ -170,6 +170,17 @@ impl DetectorSet {
         self.engines.is_empty()
     }
 
+    /// Whether a bare JSON integer under `key` could hold a match (see
+    /// [`NumericDetector::integer_may_match`]); user-defined detectors may
+    /// match anything.
+    pub fn integer_may_match(&self, digits: &[u8], key: &[u8]) -> bool {
+        self.engines.iter().any(|e| match e {
+            Engine::Numeric(n) => n.integer_may_match(digits, key),
+            Engine::Regex(_) | Engine::Keywords(_) => true,
+            Engine::Email(_) | Engine::Ipv6(_) => false,
+        })
+    }
+
     /// Whether the profile has user-defined detectors (which may match
     /// anything, such as a short number).
     pub fn has_custom(&self) -> bool {

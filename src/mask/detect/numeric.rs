@@ -293,6 +293,17 @@ impl NumericDetector {
         None
     }
 
+    /// Whether a bare JSON integer (digits only, already checked) could be
+    /// a match: only a card (brand prefix, length, Luhn) or, under a key
+    /// that says so, a phone or an SSN can be. Decides most numbers without
+    /// running the scan.
+    pub fn integer_may_match(&self, digits: &[u8], key: &[u8]) -> bool {
+        let n = digits.len();
+        (self.card.is_some() && (13..=19).contains(&n) && card_brand_accepts(digits) && luhn_valid(digits))
+            || (n == 9 && self.ssn.as_ref().is_some_and(|s| s.context_keys.in_key(key)))
+            || ((7..=15).contains(&n) && self.phone.as_ref().is_some_and(|p| p.has_key_context(key)))
+    }
+
     fn classify(&self, hay: &Hay, span: &Span) -> Option<DetectorId> {
         if !span.ends_cleanly(hay.bytes) {
             // `203.0.113.7:8443` is an address and a port.

@@ -62,6 +62,11 @@ impl PhoneDetector {
         })
     }
 
+    /// Whether a JSON key admits bare numbers as phones.
+    pub fn has_key_context(&self, key: &[u8]) -> bool {
+        self.context_keys.in_key(key)
+    }
+
     pub fn accepts(&self, hay: &Hay, s: &Span) -> bool {
         let digits = s.digits();
         if !(7..=15).contains(&digits.len()) {

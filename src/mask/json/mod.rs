@@ -753,6 +753,20 @@ impl JsonMasker {
         self.state = State::AfterValue;
     }
 
+    /// Whether a JSON number can hold a match at all. Built-in detectors
+    /// only match integers of seven digits or more (a card, or a phone or
+    /// SSN under a key that says so): prices, coordinates, timestamps under
+    /// other keys and small ids are decided here without a scan.
+    fn number_may_match(&self, m: &Masker, token: &[u8]) -> bool {
+        if m.detectors.has_custom() {
+            return true;
+        }
+        let digits = token.strip_prefix(b"-").unwrap_or(token);
+        digits.len() >= MIN_MATCHING_NUMBER
+            && digits.iter().all(u8::is_ascii_digit)
+            && m.detectors.integer_may_match(digits, context_key(&self.frames, &self.keys))
+    }
+
     /// Decides what becomes of a whole number or literal; a replacement is
     /// left in `token_out`, quoted (a masked number becomes a string so the
     /// JSON stays valid).
@@ -763,7 +777,7 @@ impl JsonMasker {
         }
         self.token_out.clear();
         match self.token_plan {
-            Plan::Scan if literal || (!m.detectors.has_custom() && !could_be_pii_number(token)) => TokenOut::Unchanged,
+            Plan::Scan if literal || !self.number_may_match(m, token) => TokenOut::Unchanged,
             Plan::Scan => {
                 let key = context_key(&self.frames, &self.keys);
                 let hay = Hay { bytes: token, complete: true, key };
@@ -907,15 +921,6 @@ impl JsonMasker {
         self.fallback.process(m, &[], false, Encoding::Raw, out, c, &mut self.scratch);
         input.len()
     }
-}
-
-/// Built-in detectors only match integers of seven digits or more in a
-/// JSON number (a phone under a phone key, a card); prices, coordinates
-/// and small ids skip detection.
-#[inline(always)]
-fn could_be_pii_number(token: &[u8]) -> bool {
-    let digits = token.strip_prefix(b"-").unwrap_or(token);
-    digits.len() >= MIN_MATCHING_NUMBER && digits.iter().all(u8::is_ascii_digit)
 }
 
 fn write_quoted(bytes: &[u8], out: &mut Vec<u8>) {
