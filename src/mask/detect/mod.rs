@@ -158,12 +158,39 @@ pub enum Found {
 pub struct DetectorSet {
     engines: Vec<Engine>,
     max_len: usize,
+    /// The least a segment must hold for any engine to match, folded from
+    /// the engines so the per-string check is a few compares.
+    gate: Gate,
+}
+
+/// [`DetectorSet::may_match`] precomputed: any user-defined engine opens
+/// it; otherwise an `@` (email), enough digits (numeric kinds, and IPv4's
+/// digits-and-dots), or two colons (IPv6).
+#[derive(Clone, Copy, Debug, Default)]
+struct Gate {
+    always: bool,
+    email: bool,
+    ipv6: bool,
+    numeric: bool,
+    ipv4: bool,
 }
 
 impl DetectorSet {
     pub fn new(engines: Vec<Engine>) -> DetectorSet {
         let max_len = engines.iter().map(Engine::max_len).max().unwrap_or(0);
-        DetectorSet { engines, max_len }
+        let mut gate = Gate::default();
+        for e in &engines {
+            match e {
+                Engine::Regex(_) | Engine::Keywords(_) => gate.always = true,
+                Engine::Email(_) => gate.email = true,
+                Engine::Ipv6(_) => gate.ipv6 = true,
+                Engine::Numeric(n) => {
+                    gate.numeric = true;
+                    gate.ipv4 |= n.ipv4.is_some();
+                }
+            }
+        }
+        DetectorSet { engines, max_len, gate }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -195,7 +222,11 @@ impl DetectorSet {
     /// Whether any engine could match in a segment with this summary.
     #[inline(always)]
     pub fn may_match(&self, p: &Prefilter) -> bool {
-        self.engines.iter().any(|e| e.may_match(p))
+        let g = &self.gate;
+        g.always
+            || (g.email && p.at_signs > 0)
+            || (g.numeric && (p.digits >= 7 || (g.ipv4 && p.digits >= 4 && p.dots >= 3)))
+            || (g.ipv6 && p.colons >= 2)
     }
 
     /// Scans `hay` from `pos`, calling `on_match` for each match in order.

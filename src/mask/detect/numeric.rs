@@ -276,14 +276,13 @@ impl NumericDetector {
                 if let Some(span) = Span::parse(b, start) {
                     // The whole span, then cuts at spaces: a number can sit
                     // next to another one, separated by a space.
-                    let candidates = std::iter::once(None).chain(span.cuts().map(Some));
-                    for cut in candidates {
-                        let candidate = match cut {
-                            None => span.clone(),
-                            Some((a, k)) => span.sub(a, k),
-                        };
-                        if let Some(id) = self.classify(hay, &candidate) {
-                            return Some(Match { start: candidate.start, end: candidate.end, detector: id });
+                    if let Some(id) = self.classify(hay, &span) {
+                        return Some(Match { start: span.start, end: span.end, detector: id });
+                    }
+                    for (a, k) in span.cuts() {
+                        let cut = span.sub(a, k);
+                        if let Some(id) = self.classify(hay, &cut) {
+                            return Some(Match { start: cut.start, end: cut.end, detector: id });
                         }
                     }
                     i = i.max(span.end);

@@ -371,6 +371,14 @@ impl JsonMasker {
     /// Decides what a field rule says of the value starting now, steps the
     /// path states, and settles any held (tentative) output.
     fn plan_value(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) -> Plan {
+        // No rules and nothing held: only the element index moves.
+        if m.rules.is_empty() && !self.holding {
+            if let Some(f) = self.frames.last_mut() {
+                f.index += 1;
+            }
+            self.dropping = false;
+            return Plan::Scan;
+        }
         let plan = match self.frames.last() {
             Some(f) if !m.rules.is_empty() => {
                 let depth = self.frames.len() - 1;

@@ -113,6 +113,8 @@ pub struct FieldRules {
     rules: Vec<(String, Vec<Step>, Action)>,
     offsets: Vec<usize>,
     words: usize,
+    /// Asked at every comma and value: computed once.
+    has_drop: bool,
 }
 
 /// The active NFA states at one depth.
@@ -129,15 +131,18 @@ impl FieldRules {
             total += steps.len() + 1;
             rules.push((c.id.clone(), steps, c.action.clone()));
         }
-        Ok(FieldRules { rules, offsets, words: total.div_ceil(64) })
+        let has_drop = rules.iter().any(|(_, _, a)| matches!(a, Action::Drop));
+        Ok(FieldRules { rules, offsets, words: total.div_ceil(64), has_drop })
     }
 
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
 
+    #[inline(always)]
     pub fn has_drop(&self) -> bool {
-        self.rules.iter().any(|(_, _, a)| matches!(a, Action::Drop))
+        self.has_drop
     }
 
     pub fn ids(&self) -> Vec<String> {
