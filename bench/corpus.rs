@@ -118,6 +118,91 @@ pub fn json(bytes: usize, seed: u64) -> String {
     out
 }
 
+const WORDS: &[&str] = &[
+    "the",
+    "order",
+    "arrived",
+    "late",
+    "and",
+    "the",
+    "box",
+    "was",
+    "damaged",
+    "please",
+    "send",
+    "a",
+    "replacement",
+    "thanks",
+    "for",
+    "your",
+    "help",
+    "we",
+    "have",
+    "updated",
+    "account",
+    "settings",
+    "invoice",
+    "attached",
+    "shipping",
+    "address",
+    "changed",
+    "yesterday",
+    "customer",
+    "support",
+    "ticket",
+    "resolved",
+    "after",
+    "second",
+    "contact",
+];
+
+/// Prose-heavy JSON: support tickets whose messages are a few hundred bytes
+/// of text, with the same ~1% of PII bytes (an address or number in a
+/// message, a contact field).
+pub fn json_prose(bytes: usize, seed: u64) -> String {
+    use std::fmt::Write;
+    let mut rng = Rng::new(seed);
+    let mut out = String::with_capacity(bytes + 4096);
+    out.push('[');
+    let mut i = 0u64;
+    while out.len() < bytes {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        let mut body = String::new();
+        for _ in 0..(60 + rng.below(80)) {
+            body.push_str(rng.pick(WORDS));
+            body.push(' ');
+        }
+        match rng.below(5) {
+            0 => {
+                let _ = write!(body, "reach me at {}.{}@example.org", rng.pick(FIRST), rng.pick(LAST));
+            }
+            1 => {
+                let _ = write!(body, "call {}", rng.pick(PHONES));
+            }
+            _ => body.push_str("regards"),
+        }
+        let _ = write!(
+            out,
+            r#"{{"id":{i},"created_at":"2024-{:02}-{:02}T10:00:00Z","subject":"Ticket about {} {}","status":"{}","author":{{"name":"{} {}","city":"{}"}},"message":"{}","tags":["support","{}"]}}"#,
+            1 + rng.below(12),
+            1 + rng.below(28),
+            rng.pick(WORDS),
+            rng.pick(WORDS),
+            rng.pick(STATUS),
+            rng.pick(FIRST),
+            rng.pick(LAST),
+            rng.pick(CITY),
+            body,
+            rng.pick(STATUS),
+        );
+        i += 1;
+    }
+    out.push_str("]\n");
+    out
+}
+
 /// Log-like text lines with the same PII density.
 pub fn text(bytes: usize, seed: u64) -> String {
     let mut rng = Rng::new(seed);

@@ -33,12 +33,17 @@ fn engine(c: &mut Criterion) {
     let masker = Arc::new(Masker::new(&piimask::patterns::default_config()).expect("default profile"));
     let naive = naive::Naive::new();
     let json = corpus::json(8 << 20, 7);
+    let prose = corpus::json_prose(8 << 20, 7);
     let text = corpus::text(8 << 20, 7);
     let mut out = Vec::with_capacity(CHUNK * 2);
 
     let mut group = c.benchmark_group("mask");
     group.sample_size(20);
-    for (name, kind, body) in [("json", ContentKind::Json, &json), ("text", ContentKind::Text, &text)] {
+    for (name, kind, body) in [
+        ("json", ContentKind::Json, &json),
+        ("json_prose", ContentKind::Json, &prose),
+        ("text", ContentKind::Text, &text),
+    ] {
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_with_input(BenchmarkId::new("piimask", name), body, |b, body| {
             b.iter(|| black_box(mask_all(&masker, kind, body.as_bytes(), &mut out)))

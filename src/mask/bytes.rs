@@ -44,6 +44,27 @@ fn find_digit_body(hay: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// The bytes of a 16-byte block that end plain JSON string content (`"`,
+/// `\\` and control bytes), as a bit mask.
+///
+/// # Safety
+/// The CPU must support SSE2 (the x86-64 baseline, so always true there).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn string_special_mask(v: std::arch::x86_64::__m128i) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 intrinsics on registers only.
+    unsafe {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        let control_max = _mm_set1_epi8(0x1F);
+        // Unsigned `v <= 0x1F` is `max(v, 0x1F) == 0x1F`.
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max);
+        let special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
+        _mm_movemask_epi8(special) as u32
+    }
+}
+
 /// Where a run of plain JSON string content ends, and what it holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StringRun {
@@ -91,9 +112,6 @@ fn scan_string_body(hay: &[u8], from: usize) -> StringRun {
         // 16 bytes that lie inside `hay` (`i + 16 <= hay.len()`).
         unsafe {
             use std::arch::x86_64::*;
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
-            let control_max = _mm_set1_epi8(0x1F);
             let at = _mm_set1_epi8(b'@' as i8);
             let colon = _mm_set1_epi8(b':' as i8);
             let dot = _mm_set1_epi8(b'.' as i8);
@@ -101,11 +119,7 @@ fn scan_string_body(hay: &[u8], from: usize) -> StringRun {
             let above = _mm_set1_epi8((b'9' + 1) as i8);
             while i + 16 <= hay.len() {
                 let v = _mm_loadu_si128(hay.as_ptr().add(i) as *const __m128i);
-                // Unsigned `v <= 0x1F` is `max(v, 0x1F) == 0x1F`.
-                let control = _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max);
-                let special =
-                    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
-                let special = _mm_movemask_epi8(special) as u32;
+                let special = string_special_mask(v);
                 // Signed compares: bytes >= 0x80 are negative, never digits.
                 let digits = _mm_and_si128(_mm_cmpgt_epi8(v, below), _mm_cmplt_epi8(v, above));
                 let digits = _mm_movemask_epi8(digits) as u32;
@@ -156,15 +170,9 @@ pub fn find_string_special(hay: &[u8], from: usize) -> Option<usize> {
         // 16 bytes that lie inside `hay` (`i + 16 <= hay.len()`).
         unsafe {
             use std::arch::x86_64::*;
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
-            let control_max = _mm_set1_epi8(0x1F);
             while i + 16 <= hay.len() {
                 let v = _mm_loadu_si128(hay.as_ptr().add(i) as *const __m128i);
-                let control = _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max);
-                let special =
-                    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
-                let mask = _mm_movemask_epi8(special) as u32;
+                let mask = string_special_mask(v);
                 if mask != 0 {
                     return Some(i + mask.trailing_zeros() as usize);
                 }
