@@ -194,3 +194,25 @@ fn stats_count_per_detector_and_rule() {
     assert_eq!(stats.bytes_in, body.len() as u64);
     assert_eq!(stats.bytes_out, out.len() as u64);
 }
+
+#[test]
+fn carry_over_stays_bounded_for_huge_strings_and_text() {
+    let m = masker_with(&[]);
+    let piece = "lorem ipsum x@y.org dolor +44 20 7946 0958 sit amet ".repeat(1200);
+    for (kind, open, close) in [(ContentKind::Json, "{\"note\":\"", "\"}"), (ContentKind::Text, "", "")] {
+        let mut s = MaskStream::new(m.clone(), kind);
+        let mut out = Vec::new();
+        s.feed(open.as_bytes(), &mut out);
+        let mut peak = 0;
+        // ~32 MB in one JSON string (or one text line), 64 KB at a time.
+        for _ in 0..500 {
+            s.feed(piece.as_bytes(), &mut out);
+            peak = peak.max(s.held_bytes());
+            assert!(!out.windows(7).any(|w| w == b"x@y.org"));
+            out.clear();
+        }
+        s.feed(close.as_bytes(), &mut out);
+        s.finish(&mut out);
+        assert!(peak < 16 * 1024, "{kind:?}: held {peak} bytes between chunks");
+    }
+}
