@@ -491,7 +491,7 @@ impl JsonMasker {
                     // Fast path: the whole string is here, unescaped. It
                     // stays pending raw input unless a detector matches.
                     let prefilter = Prefilter::from_run(&run);
-                    if m.detectors.may_match(&prefilter) {
+                    if m.detectors.may_match(&prefilter) && !m.detectors.skips_inert(&input[start..run.end]) {
                         let key = context_key(&self.frames, &self.keys);
                         let hay = Hay { bytes: &input[start..run.end], complete: true, key };
                         for_each_match(m, &hay, 0, Some(prefilter), c, &mut self.scratch, &mut |mt, replacement| {
