@@ -25,6 +25,14 @@ impl Ipv6Detector {
         let mut from = pos;
         while from < search_end {
             let colon = from + memchr::memchr(b':', &b[from..search_end])?;
+            // An address never starts with a lone colon: unless a hex digit
+            // precedes it or another colon follows, this one is `key: value`
+            // or punctuation. Most colons in text end here.
+            let hex_before = colon > pos && b[colon - 1].is_ascii_hexdigit();
+            if !hex_before && b.get(colon + 1) != Some(&b':') {
+                from = colon + 1;
+                continue;
+            }
             let mut start = colon;
             while start > pos && colon - start < Self::MAX_LEN && is_v6_char(b[start - 1]) {
                 start -= 1;
@@ -54,12 +62,15 @@ impl Ipv6Detector {
         if word(start.checked_sub(1).and_then(|i| b.get(i))) || word(b.get(end)) {
             return None;
         }
-        let text = std::str::from_utf8(&b[start..end]).ok()?;
-        let colons = text.bytes().filter(|&c| c == b':').count();
-        if !(text.contains("::") || colons == 7) || text.len() < 3 {
+        // Most colons in text are `key: value` or times: settle those on the
+        // bytes before any parsing. An address has `::` or seven colons.
+        let cand = &b[start..end];
+        let colons = cand.iter().filter(|&&c| c == b':').count();
+        if cand.len() < 3 || !(colons == 7 || cand.windows(2).any(|w| w == b"::")) {
             return None;
         }
-        text.parse::<Ipv6Addr>().ok()?;
+        // Only ASCII hex, `:` and `.` reach here, so this cannot fail.
+        std::str::from_utf8(cand).ok()?.parse::<Ipv6Addr>().ok()?;
         Some(Match { start, end, detector: self.id })
     }
 }

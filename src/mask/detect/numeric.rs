@@ -261,9 +261,12 @@ impl NumericDetector {
             if d >= limit + 2 {
                 return None;
             }
+            // An IBAN starts with two capital letters before its check digits.
             if let Some(iban) = &self.iban
                 && d >= pos + 2
                 && d - 2 < limit
+                && b[d - 2].is_ascii_uppercase()
+                && b[d - 1].is_ascii_uppercase()
                 && let Some(end) = iban.match_at(b, d - 2)
             {
                 return Some(Match { start: d - 2, end, detector: iban.id });
