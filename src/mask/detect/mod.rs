@@ -264,8 +264,9 @@ impl DetectorSet {
 
     /// Whether the profile has user-defined detectors (which may match
     /// anything, such as a short number).
+    #[inline(always)]
     pub fn has_custom(&self) -> bool {
-        self.engines.iter().any(|e| matches!(e, Engine::Regex(_) | Engine::Keywords(_)))
+        self.gate.always
     }
 
     /// The longest match any engine can make: the carry-over a window needs.

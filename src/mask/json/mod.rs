@@ -769,6 +769,7 @@ impl JsonMasker {
         if m.detectors.has_custom() {
             return true;
         }
+        // Cheapest first: most numbers are short, or decimals.
         let digits = token.strip_prefix(b"-").unwrap_or(token);
         digits.len() >= MIN_MATCHING_NUMBER
             && digits.iter().all(u8::is_ascii_digit)
@@ -944,38 +945,38 @@ fn is_token_byte(b: u8) -> bool {
 
 /// JSON number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
 fn is_number(t: &[u8]) -> bool {
-    let mut i = 0;
-    let digits = |i: &mut usize| {
-        let s = *i;
-        while *i < t.len() && t[*i].is_ascii_digit() {
-            *i += 1;
+    /// Index past the digits starting at `i`, and whether there were any.
+    #[inline(always)]
+    fn digits(t: &[u8], mut i: usize) -> (usize, bool) {
+        let start = i;
+        while i < t.len() && t[i].is_ascii_digit() {
+            i += 1;
         }
-        *i > s
-    };
-    if t.get(i) == Some(&b'-') {
-        i += 1;
+        (i, i > start)
     }
+    let mut i = (t.first() == Some(&b'-')) as usize;
     match t.get(i) {
         Some(b'0') => i += 1,
-        Some(b'1'..=b'9') => {
-            digits(&mut i);
-        }
+        Some(b'1'..=b'9') => i = digits(t, i).0,
         _ => return false,
     }
     if t.get(i) == Some(&b'.') {
-        i += 1;
-        if !digits(&mut i) {
+        let (next, any) = digits(t, i + 1);
+        if !any {
             return false;
         }
+        i = next;
     }
     if matches!(t.get(i), Some(b'e' | b'E')) {
         i += 1;
         if matches!(t.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        if !digits(&mut i) {
+        let (next, any) = digits(t, i);
+        if !any {
             return false;
         }
+        i = next;
     }
     i == t.len()
 }

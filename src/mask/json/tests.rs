@@ -226,3 +226,14 @@ fn inert_shapes_give_the_same_output_whole_or_cut() {
     let out = run_every_split(&m, ContentKind::Json, body);
     assert_eq!(out, body.replace("+44 20 7946 0958", "[PHONE]"));
 }
+
+#[test]
+fn number_grammar_is_json_s() {
+    use super::is_number;
+    for ok in ["0", "-0", "7", "-12", "1.5", "0.25", "1e5", "1E+5", "-1.5e-3", "1700000000123"] {
+        assert!(is_number(ok.as_bytes()), "{ok}");
+    }
+    for bad in ["", "-", "01", "1.", ".5", "1e", "1e+", "+1", "1.5.2", "12ab", "--1", "0x10", "1_000"] {
+        assert!(!is_number(bad.as_bytes()), "{bad}");
+    }
+}
