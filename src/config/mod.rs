@@ -134,7 +134,8 @@ impl Config {
             if k.id.is_empty() || !k.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                 return Err(invalid(format!("{path}.id"), "expected letters, digits, `-` or `_`".into()));
             }
-            if keys.insert(k.id.clone(), Arc::new(HashKey::new(k.id.clone(), secret))).is_some() {
+            let key = HashKey::new(k.id.clone(), &secret).map_err(|e| invalid(path.clone(), e.to_string()))?;
+            if keys.insert(k.id.clone(), Arc::new(key)).is_some() {
                 return Err(invalid(format!("{path}.id"), format!("key id `{}` is used twice", k.id)));
             }
         }

@@ -18,27 +18,37 @@ type HmacSha256 = Hmac<Sha256>;
 const TOKEN_BYTES: usize = 12;
 
 /// A secret for `hash`, with the id written into every token so keys can
-/// rotate without ambiguity.
+/// rotate without ambiguity. The HMAC is keyed once, here; each value then
+/// starts from a copy of that state (no key setup per value, no failure
+/// possible in the data path). The secret itself is not kept.
 #[derive(Clone)]
 pub struct HashKey {
     pub id: String,
-    secret: Vec<u8>,
+    keyed: HmacSha256,
 }
 
+/// The secret could not key an HMAC.
+#[derive(Debug, thiserror::Error)]
+#[error("hash key `{0}` cannot key HMAC-SHA256")]
+pub struct HashKeyError(String);
+
 impl HashKey {
-    pub fn new(id: impl Into<String>, secret: Vec<u8>) -> HashKey {
-        HashKey { id: id.into(), secret }
+    pub fn new(id: impl Into<String>, secret: &[u8]) -> Result<HashKey, HashKeyError> {
+        let id = id.into();
+        match <HmacSha256 as KeyInit>::new_from_slice(secret) {
+            Ok(keyed) => Ok(HashKey { id, keyed }),
+            Err(_) => Err(HashKeyError(id)),
+        }
     }
 
     fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length; `new_from_slice` cannot fail.
-        <HmacSha256 as KeyInit>::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable!())
+        self.keyed.clone()
     }
 }
 
 impl fmt::Debug for HashKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HashKey").field("id", &self.id).field("secret", &"<redacted>").finish()
+        f.debug_struct("HashKey").field("id", &self.id).finish_non_exhaustive()
     }
 }
 
@@ -247,8 +257,8 @@ mod tests {
 
     #[test]
     fn hash_tokens_are_keyed_stable_and_carry_the_key_id() {
-        let k1 = Arc::new(HashKey::new("k1", b"secret-one".to_vec()));
-        let k2 = Arc::new(HashKey::new("k2", b"secret-two".to_vec()));
+        let k1 = Arc::new(HashKey::new("k1", b"secret-one").unwrap());
+        let k2 = Arc::new(HashKey::new("k2", b"secret-two").unwrap());
         let a1 = Action::Hash { key: k1.clone(), label: "EMAIL".into() };
         let t = render(&a1, "a@b.io");
         assert_eq!(t, render(&Action::Hash { key: k1, label: "EMAIL".into() }, "a@b.io"));
@@ -259,7 +269,7 @@ mod tests {
 
     #[test]
     fn key_debug_never_shows_the_secret() {
-        let k = HashKey::new("k1", b"hunter2".to_vec());
+        let k = HashKey::new("k1", b"hunter2").unwrap();
         assert!(!format!("{k:?}").contains("hunter2"));
     }
 }
