@@ -91,6 +91,25 @@ impl Prefilter {
         p
     }
 
+    /// An email needs an `@`.
+    #[inline(always)]
+    pub fn admits_email(&self) -> bool {
+        self.at_signs > 0
+    }
+
+    /// Every digit-anchored kind needs seven digits (a phone) or more,
+    /// except IPv4, which needs four digits and three dots.
+    #[inline(always)]
+    pub fn admits_numeric(&self, ipv4: bool) -> bool {
+        self.digits >= 7 || (ipv4 && self.digits >= 4 && self.dots >= 3)
+    }
+
+    /// An IPv6 address needs two colons.
+    #[inline(always)]
+    pub fn admits_ipv6(&self) -> bool {
+        self.colons >= 2
+    }
+
     /// The counts a JSON string scan already made.
     #[inline(always)]
     pub fn from_run(run: &crate::mask::bytes::StringRun) -> Prefilter {
@@ -123,9 +142,9 @@ impl Engine {
     #[inline(always)]
     fn may_match(&self, p: &Prefilter) -> bool {
         match self {
-            Engine::Email(_) => p.at_signs > 0,
+            Engine::Email(_) => p.admits_email(),
             Engine::Numeric(d) => d.may_match(p),
-            Engine::Ipv6(_) => p.colons >= 2,
+            Engine::Ipv6(_) => p.admits_ipv6(),
             Engine::Regex(_) | Engine::Keywords(_) => true,
         }
     }
@@ -279,9 +298,9 @@ impl DetectorSet {
     pub fn may_match(&self, p: &Prefilter) -> bool {
         let g = &self.gate;
         g.always
-            || (g.email && p.at_signs > 0)
-            || (g.numeric && (p.digits >= 7 || (g.ipv4 && p.digits >= 4 && p.dots >= 3)))
-            || (g.ipv6 && p.colons >= 2)
+            || (g.email && p.admits_email())
+            || (g.numeric && p.admits_numeric(g.ipv4))
+            || (g.ipv6 && p.admits_ipv6())
     }
 
     /// Scans `hay` from `pos`, calling `on_match` for each match in order.

@@ -245,12 +245,11 @@ pub struct NumericDetector {
 impl NumericDetector {
     pub const MAX_LEN: usize = 64;
 
-    /// Whether a segment with these anchor counts can hold a match: every
-    /// kind needs seven digits (a phone) or more, except IPv4, which needs
-    /// four digits and three dots.
+    /// Whether a segment with these anchor counts can hold a match (see
+    /// [`Prefilter::admits_numeric`]).
     #[inline(always)]
     pub fn may_match(&self, p: &super::Prefilter) -> bool {
-        p.digits >= 7 || (self.ipv4.is_some() && p.digits >= 4 && p.dots >= 3)
+        p.admits_numeric(self.ipv4.is_some())
     }
 
     pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
