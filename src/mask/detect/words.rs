@@ -47,19 +47,18 @@ impl WordList {
         let Some(ac) = &self.automaton else {
             return false;
         };
-        let starts_token = |i: usize| {
+        let key = &key[..key.len().min(256)];
+        // A token boundary at `i`: an edge of the key, a non-alphanumeric on
+        // either side, or a camelCase hump (`phone|Number`).
+        let boundary = |i: usize| {
             i == 0
+                || i == key.len()
                 || !key[i - 1].is_ascii_alphanumeric()
-                || (key[i].is_ascii_uppercase() && key[i - 1].is_ascii_lowercase())
-        };
-        let ends_token = |i: usize| {
-            i == key.len()
                 || !key[i].is_ascii_alphanumeric()
                 || (key[i].is_ascii_uppercase() && key[i - 1].is_ascii_lowercase())
         };
-        let key = &key[..key.len().min(256)];
         ac.find_overlapping_iter(key)
-            .any(|m| self.lengths[m.pattern().as_usize()] >= 5 || (starts_token(m.start()) && ends_token(m.end())))
+            .any(|m| self.lengths[m.pattern().as_usize()] >= 5 || (boundary(m.start()) && boundary(m.end())))
     }
 }
 
