@@ -209,3 +209,18 @@ pub struct Counters {
     pub detectors: Vec<u64>,
     pub rules: Vec<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The proxy shares one masker across worker threads and moves streams
+    /// between tasks; this fails to compile if either stops being possible.
+    #[test]
+    fn masker_is_shareable_and_streams_are_movable() {
+        fn shareable<T: Send + Sync>() {}
+        fn movable<T: Send>() {}
+        shareable::<Masker>();
+        movable::<MaskStream>();
+    }
+}
