@@ -45,7 +45,7 @@ fn find_digit_body(hay: &[u8], from: usize) -> Option<usize> {
 }
 
 /// The bytes of a 16-byte block that end plain JSON string content (`"`,
-/// `\\` and control bytes), as a bit mask.
+/// `\` and control bytes), as a bit mask.
 ///
 /// # Safety
 /// The CPU must support SSE2 (the x86-64 baseline, so always true there).

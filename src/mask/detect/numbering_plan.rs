@@ -34,12 +34,8 @@ include!(concat!(env!("OUT_DIR"), "/numbering_plan_data.rs"));
 /// One region of the plan (`GB`, `US`, or `001` for non-geographic codes).
 #[derive(Debug)]
 pub struct Region {
-    pub id: &'static str,
-    pub code: u16,
-    pub national_prefix: Option<&'static str>,
-    prefix_printed: bool,
-    lengths: &'static [u16],
-    pattern_source: &'static str,
+    pub data: &'static RegionData,
+    /// `data.pattern`, compiled on first use.
     pattern: OnceLock<Option<dense::DFA<Vec<u32>>>>,
 }
 
@@ -47,13 +43,14 @@ impl Region {
     /// Whether `nsn` (national significant number, digits only) is a valid
     /// number of this region.
     pub fn is_valid(&self, nsn: &[u8]) -> bool {
-        if !self.lengths.is_empty() && !self.lengths.contains(&(nsn.len() as u16)) {
+        let lengths = self.data.lengths;
+        if !lengths.is_empty() && !lengths.contains(&(nsn.len() as u16)) {
             return false;
         }
         let dfa = self.pattern.get_or_init(|| {
             dense::Builder::new()
                 .syntax(syntax::Config::new().unicode(false).utf8(false).ignore_whitespace(true))
-                .build(&format!("^(?:{})$", self.pattern_source))
+                .build(&format!("^(?:{})$", self.data.pattern))
                 .ok()
         });
         let input = Input::new(nsn).anchored(Anchored::Yes);
@@ -66,11 +63,12 @@ impl Region {
     /// `01700 000000` is. Where it does not (the US, Brazil), the prefix is
     /// optional.
     pub fn is_valid_national(&self, digits: &[u8]) -> bool {
-        match self.national_prefix {
+        let printed = self.data.prefix_printed;
+        match self.data.national_prefix {
             Some(prefix) if digits.starts_with(prefix.as_bytes()) => {
-                self.is_valid(&digits[prefix.len()..]) || (!self.prefix_printed && self.is_valid(digits))
+                self.is_valid(&digits[prefix.len()..]) || (!printed && self.is_valid(digits))
             }
-            Some(_) if self.prefix_printed => false,
+            Some(_) if printed => false,
             _ => self.is_valid(digits),
         }
     }
@@ -93,23 +91,12 @@ impl NumberingPlan {
     }
 
     fn from_metadata() -> NumberingPlan {
-        let regions: Vec<Region> = REGIONS
-            .iter()
-            .map(|r| Region {
-                id: r.id,
-                code: r.code,
-                national_prefix: r.national_prefix,
-                prefix_printed: r.prefix_printed,
-                lengths: r.lengths,
-                pattern_source: r.pattern,
-                pattern: OnceLock::new(),
-            })
-            .collect();
+        let regions: Vec<Region> = REGIONS.iter().map(|data| Region { data, pattern: OnceLock::new() }).collect();
         let mut by_code: HashMap<u16, Vec<usize>> = HashMap::new();
         let mut by_id = HashMap::new();
         for (i, r) in regions.iter().enumerate() {
-            by_code.entry(r.code).or_default().push(i);
-            by_id.insert(r.id, i);
+            by_code.entry(r.data.code).or_default().push(i);
+            by_id.insert(r.data.id, i);
         }
         NumberingPlan { regions, by_code, by_id }
     }
@@ -146,10 +133,10 @@ mod tests {
         let plan = NumberingPlan::get();
         assert!(plan.regions.len() > 240, "{} regions", plan.regions.len());
         for r in &plan.regions {
-            assert!(!r.lengths.is_empty(), "region {} has no lengths", r.id);
-            let probe = vec![b'0'; r.lengths[0] as usize];
+            assert!(!r.data.lengths.is_empty(), "region {} has no lengths", r.data.id);
+            let probe = vec![b'0'; r.data.lengths[0] as usize];
             r.is_valid(&probe);
-            assert!(r.pattern.get().is_some_and(Option::is_some), "region {} pattern", r.id);
+            assert!(r.pattern.get().is_some_and(Option::is_some), "region {} pattern", r.data.id);
         }
     }
 

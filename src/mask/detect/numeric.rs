@@ -244,6 +244,8 @@ pub struct NumericDetector {
 
 impl NumericDetector {
     pub const MAX_LEN: usize = 64;
+    /// The fewest digits any kind but IPv4 matches (a phone number).
+    pub const MIN_DIGITS: usize = 7;
 
     /// Whether a segment with these anchor counts can hold a match (see
     /// [`Prefilter::admits_numeric`]).
@@ -302,7 +304,7 @@ impl NumericDetector {
         let n = digits.len();
         (self.card.is_some() && (13..=19).contains(&n) && card_brand_accepts(digits) && luhn_valid(digits))
             || (n == 9 && self.ssn.as_ref().is_some_and(|s| s.context_keys.in_key(key)))
-            || ((7..=15).contains(&n) && self.phone.as_ref().is_some_and(|p| p.has_key_context(key)))
+            || ((Self::MIN_DIGITS..=15).contains(&n) && self.phone.as_ref().is_some_and(|p| p.has_key_context(key)))
     }
 
     fn classify(&self, hay: &Hay, span: &Span) -> Option<DetectorId> {

@@ -20,6 +20,7 @@ use self::escape::{Escape, EscapeStatus};
 use self::path::Segment;
 use super::action::{Action, StreamingHash, StreamingMask};
 use super::bytes::{find_string_special, scan_string};
+use super::detect::numeric::NumericDetector;
 use super::detect::{Hay, Prefilter};
 use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped};
 use super::{Counters, Masker};
@@ -34,9 +35,6 @@ const MAX_TOKEN: usize = 256;
 const MAX_HELD: usize = 64 * 1024;
 /// Stands for a key too long to match any rule (never valid UTF-8).
 const OVERLONG_KEY: &[u8] = &[0xFF];
-/// The shortest number a built-in detector can match (a 7-digit phone);
-/// shorter numbers skip detection unless the profile has custom detectors.
-const MIN_MATCHING_NUMBER: usize = 7;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -158,6 +156,8 @@ pub struct JsonMasker {
     fallback: Window,
     scratch: ScanScratch,
     token_out: Vec<u8>,
+    /// A rule's rendering of a number, before it is quoted into `token_out`.
+    rendered: Vec<u8>,
 }
 
 /// Writes to the held buffer while a member is tentative, else to `out`.
@@ -198,6 +198,7 @@ impl JsonMasker {
             fallback: Window::default(),
             scratch: ScanScratch::default(),
             token_out: Vec::new(),
+            rendered: Vec::new(),
         }
     }
 
@@ -506,33 +507,32 @@ impl JsonMasker {
                 self.flush(input, cf, start, out);
                 Target::Scan
             }
-            Plan::Rule(r) => match m.rules.action(r) {
-                Action::Keep => Target::Keep,
-                Action::Drop => Target::Discard,
-                Action::Redact { placeholder } => {
-                    self.flush(input, cf, i, out);
-                    out.push(b'"');
-                    write_json_escaped(placeholder.as_bytes(), out);
-                    Target::Discard
+            Plan::Rule(r) => {
+                // Raw input before the string goes out before anything the
+                // rule writes in its place.
+                self.flush(input, cf, i, out);
+                match m.rules.action(r) {
+                    Action::Keep => Target::Keep,
+                    Action::Drop => Target::Discard,
+                    Action::Redact { placeholder } => {
+                        out.push(b'"');
+                        write_json_escaped(placeholder.as_bytes(), out);
+                        Target::Discard
+                    }
+                    Action::Mask { keep_last } => {
+                        out.push(b'"');
+                        Target::Mask(StreamingMask::new(*keep_last))
+                    }
+                    Action::Hash { key, label } => {
+                        out.push(b'"');
+                        Target::Hash(Box::new(StreamingHash::new(key.clone(), label.clone())))
+                    }
                 }
-                Action::Mask { keep_last } => {
-                    self.flush(input, cf, i, out);
-                    out.push(b'"');
-                    Target::Mask(StreamingMask::new(*keep_last))
-                }
-                Action::Hash { key, label } => {
-                    self.flush(input, cf, i, out);
-                    out.push(b'"');
-                    Target::Hash(Box::new(StreamingHash::new(key.clone(), label.clone())))
-                }
-            },
+            }
         };
         match self.target {
             Target::Scan | Target::Keep => self.flush(input, cf, start, out),
-            _ => {
-                self.flush(input, cf, i, out);
-                *cf = start;
-            }
+            _ => *cf = start,
         }
         self.state = State::InString;
         start
@@ -769,9 +769,10 @@ impl JsonMasker {
         if m.detectors.has_custom() {
             return true;
         }
-        // Cheapest first: most numbers are short, or decimals.
+        // Cheapest first: most numbers are short (ids, counts) or decimals,
+        // and no built-in detector matches those; this spares the call.
         let digits = token.strip_prefix(b"-").unwrap_or(token);
-        digits.len() >= MIN_MATCHING_NUMBER
+        digits.len() >= NumericDetector::MIN_DIGITS
             && digits.iter().all(u8::is_ascii_digit)
             && m.detectors.integer_may_match(digits, context_key(&self.frames, &self.keys))
     }
@@ -809,9 +810,9 @@ impl JsonMasker {
                 Action::Keep => TokenOut::Unchanged,
                 Action::Drop => TokenOut::Removed,
                 action => {
-                    let mut rendered = Vec::new();
-                    action.render(token, &mut rendered);
-                    write_quoted(&rendered, &mut self.token_out);
+                    self.rendered.clear();
+                    action.render(token, &mut self.rendered);
+                    write_quoted(&self.rendered, &mut self.token_out);
                     TokenOut::Replaced
                 }
             },
