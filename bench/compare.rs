@@ -68,21 +68,8 @@ fn corpus_file(mb: usize) -> PathBuf {
     let path = dir.join(format!("corpus-{mb}m.json"));
     if !path.exists() {
         let mut w = BufWriter::new(File::create(&path).expect("create corpus"));
-        let mut rng = corpus::Rng::new(42);
-        let mut line = String::new();
-        let (mut written, mut i) = (1usize, 0u64);
-        w.write_all(b"[").unwrap();
-        while written < mb << 20 {
-            line.clear();
-            if i > 0 {
-                line.push_str(",\n");
-            }
-            corpus::record(&mut rng, i, &mut line);
-            w.write_all(line.as_bytes()).unwrap();
-            written += line.len();
-            i += 1;
-        }
-        w.write_all(b"]\n").unwrap();
+        corpus::write_json(&mut w, mb << 20, 42).expect("write corpus");
+        w.flush().expect("write corpus");
     }
     path
 }

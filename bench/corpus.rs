@@ -101,21 +101,33 @@ pub fn record(rng: &mut Rng, i: u64, out: &mut String) {
     let _ = write!(out, r#","total":{}.{:02},"currency":"EUR","tags":["web","v2"]}}"#, rng.below(2000), rng.below(100));
 }
 
-/// A JSON array of records, about `bytes` long.
-pub fn json(bytes: usize, seed: u64) -> String {
+/// Writes a JSON array of records, about `bytes` long, to `w` (a file for
+/// the CLI comparison, memory for criterion).
+pub fn write_json(w: &mut impl std::io::Write, bytes: usize, seed: u64) -> std::io::Result<()> {
     let mut rng = Rng::new(seed);
-    let mut out = String::with_capacity(bytes + 1024);
-    out.push('[');
+    let mut line = String::new();
+    let mut written = 1;
+    w.write_all(b"[")?;
     let mut i = 0;
-    while out.len() < bytes {
+    while written < bytes {
+        line.clear();
         if i > 0 {
-            out.push_str(",\n");
+            line.push_str(",\n");
         }
-        record(&mut rng, i, &mut out);
+        record(&mut rng, i, &mut line);
+        w.write_all(line.as_bytes())?;
+        written += line.len();
         i += 1;
     }
-    out.push_str("]\n");
-    out
+    w.write_all(b"]\n")
+}
+
+/// A JSON array of records, about `bytes` long.
+pub fn json(bytes: usize, seed: u64) -> String {
+    let mut out = Vec::with_capacity(bytes + 1024);
+    // Writing to a Vec cannot fail, and the records are UTF-8.
+    let _ = write_json(&mut out, bytes, seed);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 const WORDS: &[&str] = &[
