@@ -1,11 +1,18 @@
 //! piimask: an mTLS sidecar that masks personal data in HTTP bodies.
 //!
 //! The layers are described in DESIGN.md: `mask` is the engine (no HTTP, no
-//! runtime), `patterns` the built-in detector definitions, `config` the
-//! YAML configuration, `cli` the commands.
+//! runtime), `patterns` the built-in detector definitions, `policy` who may
+//! call what and which profile applies, `tls` certificates and identities,
+//! `proxy` the hyper server and client, `config` the YAML configuration,
+//! `cli` the commands. `devpki` makes throw-away certificates for the demo
+//! and the tests.
 
 pub mod cli;
 pub mod config;
+pub mod devpki;
 pub mod mask;
 pub mod patterns;
+pub mod policy;
+pub mod proxy;
+pub mod tls;
 pub mod yaml;

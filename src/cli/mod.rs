@@ -1,6 +1,9 @@
 //! Command-line interface: argument parsing and exit codes.
 
+mod certs_cmd;
+mod demo;
 mod mask_cmd;
+mod run_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +26,13 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run the proxy.
+    Run(Box<run_cmd::RunArgs>),
+    /// Show the whole job in a few seconds: mTLS, a masked response, refused peers.
+    Demo,
+    /// Certificates for trying piimask out.
+    #[command(subcommand)]
+    Certs(certs_cmd::CertsCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,6 +71,9 @@ pub fn run() -> ExitCode {
         Command::Check { config } => crate::config::Config::load(&config)
             .map(|c| eprintln!("{}: ok ({} profiles)", c.file, c.profiles.len()))
             .map_err(anyhow::Error::from),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Demo => demo::run(),
+        Command::Certs(command) => certs_cmd::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,4 +82,29 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Structured (JSON) logs on stderr; `RUST_LOG` sets the level (default
+/// info). Log lines carry identities, routes and reasons, never body bytes.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -1,0 +1,165 @@
+//! Who may talk to whom, and what happens to the bodies: inbound routes
+//! (path prefix, host, methods → allowed peer identities, upstream, masking
+//! of request and response), egress peers (host → address, expected
+//! identity, masking of what the app sends), and the choice of masking by
+//! content type. Knows `mask` and `http` types; nothing of sockets or TLS
+//! beyond the peer's already-verified names.
+
+mod body;
+
+use std::sync::Arc;
+
+use http::Method;
+
+pub use self::body::{BodyPlan, BodyRule, OtherTypes, content_kind};
+use crate::tls::PeerIdentity;
+
+/// Which peers a route admits.
+#[derive(Debug, Clone)]
+pub enum PeerRule {
+    /// Any peer with a certificate from the client CA.
+    AnyVerified,
+    /// Any peer, with or without a certificate (a listener without mTLS).
+    Anyone,
+    /// Only peers whose certificate names one of these identities.
+    Only(Vec<String>),
+}
+
+/// One inbound route: what it matches and what it does.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Reported in errors, logs and metrics.
+    pub name: String,
+    pub path_prefix: String,
+    /// Host (without port), case-insensitive; `None` matches any.
+    pub host: Option<String>,
+    /// Empty admits every method.
+    pub methods: Vec<Method>,
+    pub peers: PeerRule,
+    /// Index into the inbound listener's upstreams.
+    pub upstream: usize,
+    pub request: BodyRule,
+    pub response: BodyRule,
+    /// Largest request body the route accepts, in bytes.
+    pub max_request_bytes: u64,
+}
+
+/// Why a request was refused; the text goes into the 403/404 body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NoRoute,
+    NoCertificate,
+    PeerNotAllowed,
+}
+
+impl Refusal {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::NoRoute => "no route matches this request",
+            Refusal::NoCertificate => "this route requires a client certificate",
+            Refusal::PeerNotAllowed => "peer identity is not allowed on this route",
+        }
+    }
+
+    /// Bounded label for metrics and audit events.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::NoRoute => "no_route",
+            Refusal::NoCertificate => "no_certificate",
+            Refusal::PeerNotAllowed => "peer_not_allowed",
+        }
+    }
+}
+
+/// The inbound routes, tried in order; the first match decides.
+#[derive(Debug, Clone, Default)]
+pub struct InboundPolicy {
+    pub routes: Vec<Route>,
+}
+
+impl InboundPolicy {
+    /// The route for a request and whether `peer` may use it. Routing looks
+    /// at the method, host and path only; the identity then admits or
+    /// refuses, so a refused peer learns nothing about other routes.
+    pub fn decide(
+        &self,
+        method: &Method,
+        host: Option<&str>,
+        path: &str,
+        peer: Option<&PeerIdentity>,
+    ) -> Result<&Route, Refusal> {
+        let host = host.map(strip_port);
+        let route = self
+            .routes
+            .iter()
+            .find(|r| {
+                path_has_prefix(path, &r.path_prefix)
+                    && (r.methods.is_empty() || r.methods.contains(method))
+                    && r.host.as_deref().is_none_or(|want| host.is_some_and(|h| h.eq_ignore_ascii_case(want)))
+            })
+            .ok_or(Refusal::NoRoute)?;
+        match (&route.peers, peer) {
+            (PeerRule::Anyone, _) => Ok(route),
+            (_, None) => Err(Refusal::NoCertificate),
+            (PeerRule::AnyVerified, Some(_)) => Ok(route),
+            (PeerRule::Only(ids), Some(p)) if ids.iter().any(|id| p.matches(id)) => Ok(route),
+            (PeerRule::Only(_), Some(_)) => Err(Refusal::PeerNotAllowed),
+        }
+    }
+}
+
+/// `/api` matches `/api`, `/api/x` and `/api?q`, not `/apix`; a prefix
+/// ending in `/` (such as `/`) matches everything under it.
+fn path_has_prefix(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?']),
+        None => false,
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_once(']').map_or(host, |(h, _)| &h[1..]);
+    }
+    host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h)
+}
+
+/// An egress destination the app may reach through the sidecar.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub name: String,
+    /// Host names (without port) the app uses for this peer.
+    pub hosts: Vec<String>,
+    /// Where to connect: `host:port`.
+    pub address: String,
+    /// The identity the peer's certificate must carry.
+    pub identity: String,
+    /// Masking of the request body the app sends.
+    pub request: BodyRule,
+    /// Header names whose values are masked as text.
+    pub mask_headers: Vec<http::HeaderName>,
+    /// Whether the query string is masked as text.
+    pub mask_query: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EgressPolicy {
+    pub peers: Vec<Arc<Peer>>,
+    /// `host:port` destinations the app may `CONNECT` to as opaque TLS.
+    pub opaque_tls: Vec<String>,
+}
+
+impl EgressPolicy {
+    /// The peer the app means by `host` (port ignored), if it is allowed.
+    pub fn peer_for(&self, host: &str) -> Option<&Arc<Peer>> {
+        let host = strip_port(host);
+        self.peers.iter().find(|p| p.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+    }
+
+    pub fn allows_opaque(&self, authority: &str) -> bool {
+        self.opaque_tls.iter().any(|a| a.eq_ignore_ascii_case(authority))
+    }
+}
+
+#[cfg(test)]
+mod tests;

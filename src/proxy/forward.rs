@@ -1,0 +1,111 @@
+//! What inbound and egress share once a request is admitted: preparing the
+//! request and response bodies by the policy's plan (mask, pass or block)
+//! and sending the request upstream with a response timeout.
+
+use std::time::Duration;
+
+use http::header::{self, HeaderMap};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use super::body::MaskBody;
+use super::pipeline::{Coding, Pipeline};
+use super::respond::{ProxyBody, Refused, answer, upstream_failure};
+use super::upstream::HttpClient;
+use crate::policy::{BodyPlan, BodyRule};
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+}
+
+/// The request body as the rule says: masked (its `Content-Length` dropped,
+/// since masking may change the length), passed, or refused; never more
+/// than `limit` bytes go upstream.
+pub fn request_body(
+    rule: &BodyRule,
+    headers: &mut HeaderMap,
+    body: Incoming,
+    limit: u64,
+) -> Result<ProxyBody, Refused> {
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Refused::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is larger than this route allows"));
+    }
+    let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    match rule.plan(content_type(headers)) {
+        BodyPlan::Pass => Ok(limited.boxed_unsync()),
+        BodyPlan::Block => {
+            Err(Refused::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "request body type is blocked by policy"))
+        }
+        BodyPlan::Mask(masker, kind) => {
+            let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+            let Some(coding) = Coding::parse(encoding) else {
+                return Err(Refused::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "request content encoding cannot be masked (use gzip or deflate)",
+                ));
+            };
+            headers.remove(header::CONTENT_LENGTH);
+            Ok(MaskBody::new(limited, Pipeline::new(masker, kind, coding), None).boxed_unsync())
+        }
+    }
+}
+
+/// The upstream's response with its body as the rule says. A type the rule
+/// blocks, or an encoding piimask cannot decode, becomes a 502: the body is
+/// never passed unmasked.
+pub fn response(rule: &BodyRule, method: &http::Method, upstream: Response<Incoming>) -> Response<ProxyBody> {
+    let (mut parts, body) = upstream.into_parts();
+    super::respond::strip_hop_by_hop(&mut parts.headers);
+    let bodiless = method == http::Method::HEAD
+        || parts.status.is_informational()
+        || parts.status == StatusCode::NO_CONTENT
+        || parts.status == StatusCode::NOT_MODIFIED;
+    if bodiless {
+        return Response::from_parts(parts, body.map_err(Into::into).boxed_unsync());
+    }
+    match rule.plan(content_type(&parts.headers)) {
+        BodyPlan::Pass => Response::from_parts(parts, body.map_err(Into::into).boxed_unsync()),
+        BodyPlan::Block => answer(StatusCode::BAD_GATEWAY, "response body type is blocked by policy"),
+        BodyPlan::Mask(masker, kind) => {
+            let encoding = parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+            let Some(coding) = Coding::parse(encoding) else {
+                return answer(StatusCode::BAD_GATEWAY, "response content encoding cannot be masked");
+            };
+            parts.headers.remove(header::CONTENT_LENGTH);
+            // Digests and byte ranges of the original no longer describe the body.
+            parts.headers.remove("content-md5");
+            parts.headers.remove("digest");
+            parts.headers.remove(header::ACCEPT_RANGES);
+            Response::from_parts(parts, MaskBody::new(body, Pipeline::new(masker, kind, coding), None).boxed_unsync())
+        }
+    }
+}
+
+/// Sends `request` and waits up to `timeout` for the response head: 504 on
+/// timeout, 502 when the upstream cannot be reached or fails, 413 when the
+/// request body outgrew its limit on the way.
+pub async fn send(
+    upstream: &str,
+    client: &HttpClient,
+    request: Request<ProxyBody>,
+    timeout: Duration,
+) -> Result<Response<Incoming>, Refused> {
+    match tokio::time::timeout(timeout, client.request(request)).await {
+        Err(_) => {
+            tracing::warn!(upstream, "upstream did not answer in time");
+            Err(Refused::new(StatusCode::GATEWAY_TIMEOUT, "upstream did not answer in time"))
+        }
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(e)) if e.is_connect() => {
+            tracing::warn!(upstream, error = %e, "upstream connect failed");
+            Err(Refused::new(StatusCode::BAD_GATEWAY, "upstream is unavailable"))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(upstream, error = %e, "upstream request failed");
+            Err(upstream_failure(&(Box::new(e) as super::BoxError)))
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The inbound listener (peers → app, or a gateway's clients → services):
+//! terminates TLS, reads the peer's identity from its verified certificate,
+//! asks the policy for the route, and forwards to the route's upstream with
+//! the bodies masked as the route says. A refused peer gets a short 403 and
+//! the upstream is never contacted.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::Watcher;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+
+use super::forward;
+use super::listener::Limits;
+use super::respond::{PEER_HEADER, ProxyBody, Refused, narrow_accept_encoding, strip_hop_by_hop, wants_upgrade};
+use super::upstream::Upstream;
+use crate::policy::{InboundPolicy, Refusal};
+use crate::tls::PeerIdentity;
+
+pub struct Inbound {
+    pub policy: InboundPolicy,
+    pub upstreams: Vec<Upstream>,
+    pub tls: Option<TlsAcceptor>,
+    pub limits: Limits,
+    pub server: auto::Builder<TokioExecutor>,
+}
+
+impl Inbound {
+    /// Serves one accepted connection to its end.
+    pub async fn serve_connection(self: Arc<Self>, tcp: TcpStream, remote: SocketAddr, watcher: Watcher) {
+        let Some(acceptor) = self.tls.clone() else {
+            return self.serve_http(tcp, None, watcher).await;
+        };
+        let tls = match tokio::time::timeout(self.limits.handshake_timeout, acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::info!(%remote, reason = %e, "TLS handshake refused");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(%remote, "TLS handshake timed out");
+                return;
+            }
+        };
+        let peer = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(PeerIdentity::from_certificate);
+        self.serve_http(tls, peer.map(Arc::new), watcher).await;
+    }
+
+    async fn serve_http<IO>(self: Arc<Self>, io: IO, peer: Option<Arc<PeerIdentity>>, watcher: Watcher)
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let inbound = self.clone();
+        let service = service_fn(move |request| {
+            let inbound = inbound.clone();
+            let peer = peer.clone();
+            async move { Ok::<_, Infallible>(inbound.handle(request, peer.as_deref()).await) }
+        });
+        let connection = self.server.serve_connection(TokioIo::new(io), service).into_owned();
+        if let Err(e) = watcher.watch(connection).await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    }
+
+    async fn handle(&self, request: Request<Incoming>, peer: Option<&PeerIdentity>) -> Response<ProxyBody> {
+        self.forward(request, peer).await.unwrap_or_else(Refused::into_response)
+    }
+
+    async fn forward(
+        &self,
+        request: Request<Incoming>,
+        peer: Option<&PeerIdentity>,
+    ) -> Result<Response<ProxyBody>, Refused> {
+        let host = request
+            .uri()
+            .host()
+            .map(str::to_string)
+            .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string));
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
+        let route = self.policy.decide(request.method(), host.as_deref(), &path, peer).map_err(refusal)?;
+        if wants_upgrade(request.method(), request.headers()) {
+            return Err(Refused::new(
+                StatusCode::FORBIDDEN,
+                "protocol upgrades and tunnels are not allowed on this route",
+            ));
+        }
+        let upstream = self
+            .upstreams
+            .get(route.upstream)
+            .ok_or_else(|| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, "route has no upstream"))?;
+        let method = request.method().clone();
+        let (mut parts, body) = request.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        parts.headers.remove(PEER_HEADER);
+        if let Some(id) = peer.and_then(|p| HeaderValue::from_str(&p.to_string()).ok()) {
+            parts.headers.insert(PEER_HEADER, id);
+        }
+        if !parts.headers.contains_key(header::HOST)
+            && let Some(h) = host.as_deref().and_then(|h| HeaderValue::from_str(h).ok())
+        {
+            parts.headers.insert(header::HOST, h);
+        }
+        if route.response.masker.is_some() {
+            narrow_accept_encoding(&mut parts.headers);
+        }
+        parts.uri = upstream
+            .uri_for(&path)
+            .map_err(|_| Refused::new(StatusCode::BAD_REQUEST, "request target cannot be forwarded"))?;
+        parts.version = http::Version::HTTP_11;
+        let body = forward::request_body(&route.request, &mut parts.headers, body, route.max_request_bytes)?;
+        let response = forward::send(
+            &upstream.name,
+            &upstream.client,
+            Request::from_parts(parts, body),
+            self.limits.upstream_response_timeout,
+        )
+        .await?;
+        Ok(forward::response(&route.response, &method, response))
+    }
+}
+
+fn refusal(r: Refusal) -> Refused {
+    tracing::info!(reason = r.label(), "request refused");
+    let status = if r == Refusal::NoRoute { StatusCode::NOT_FOUND } else { StatusCode::FORBIDDEN };
+    Refused::new(status, r.reason())
+}

@@ -1,0 +1,166 @@
+//! One body's way through the engine: decode the content encoding (gzip,
+//! deflate), mask, encode again with the same coding. Each stage writes into
+//! the next as bytes come, so a small compressed frame that inflates to
+//! gigabytes still costs only the stages' buffers (a decompression bomb is
+//! masked and re-compressed as it inflates, never held).
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use flate2::Compression;
+use flate2::write::{GzDecoder, GzEncoder, ZlibDecoder, ZlibEncoder};
+
+use crate::mask::{ContentKind, MaskStream, Masker, Stats};
+
+/// A body's `Content-Encoding`, as far as piimask can undo and redo it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    Identity,
+    Gzip,
+    /// HTTP's "deflate": zlib-wrapped deflate (RFC 9110 §8.4.1.2).
+    Deflate,
+}
+
+impl Coding {
+    /// Reads a `Content-Encoding` value; `None` for codings piimask cannot
+    /// decode (br, zstd, compress) or stacked codings, which must then be
+    /// refused rather than passed unmasked.
+    pub fn parse(value: Option<&str>) -> Option<Coding> {
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "identity") => Some(Coding::Identity),
+            Some("gzip" | "x-gzip") => Some(Coding::Gzip),
+            Some("deflate") => Some(Coding::Deflate),
+            Some(_) => None,
+        }
+    }
+
+    /// The `Accept-Encoding` piimask sends upstream when it must mask the
+    /// response: only what it can decode.
+    pub const ACCEPTED: &'static str = "gzip, deflate";
+}
+
+pub struct Pipeline {
+    stage: Stage,
+}
+
+enum Stage {
+    Plain(MaskStream),
+    Gzip(GzDecoder<MaskSink>),
+    Deflate(ZlibDecoder<MaskSink>),
+}
+
+/// Receives decoded bytes, masks them and writes them into the encoder.
+struct MaskSink {
+    stream: MaskStream,
+    masked: Vec<u8>,
+    encoder: Encoder,
+}
+
+enum Encoder {
+    Gzip(GzEncoder<Vec<u8>>),
+    Deflate(ZlibEncoder<Vec<u8>>),
+}
+
+impl Pipeline {
+    pub fn new(masker: Arc<Masker>, kind: ContentKind, coding: Coding) -> Pipeline {
+        let stream = MaskStream::new(masker, kind);
+        // Level 1: re-compression must not cost more than the masking;
+        // upstreams that care about ratio compress at the edge anyway.
+        let level = Compression::fast();
+        let stage = match coding {
+            Coding::Identity => Stage::Plain(stream),
+            Coding::Gzip => {
+                Stage::Gzip(GzDecoder::new(MaskSink::new(stream, Encoder::Gzip(GzEncoder::new(Vec::new(), level)))))
+            }
+            Coding::Deflate => Stage::Deflate(ZlibDecoder::new(MaskSink::new(
+                stream,
+                Encoder::Deflate(ZlibEncoder::new(Vec::new(), level)),
+            ))),
+        };
+        Pipeline { stage }
+    }
+
+    /// Pushes `input` through and appends what is ready to `out`. An error
+    /// means the encoded body is corrupt: the caller must abort the stream.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        match &mut self.stage {
+            Stage::Plain(stream) => {
+                stream.feed(input, out);
+                Ok(())
+            }
+            Stage::Gzip(d) => {
+                d.write_all(input)?;
+                d.get_mut().drain_into(out)
+            }
+            Stage::Deflate(d) => {
+                d.write_all(input)?;
+                d.get_mut().drain_into(out)
+            }
+        }
+    }
+
+    /// Ends the body: flushes the carry-over and the encoder's trailer.
+    pub fn finish(self, out: &mut Vec<u8>) -> io::Result<Stats> {
+        let sink = match self.stage {
+            Stage::Plain(stream) => return Ok(stream.finish(out)),
+            Stage::Gzip(d) => d.finish()?,
+            Stage::Deflate(d) => d.finish()?,
+        };
+        sink.finish(out)
+    }
+}
+
+impl MaskSink {
+    fn new(stream: MaskStream, encoder: Encoder) -> MaskSink {
+        MaskSink { stream, masked: Vec::new(), encoder }
+    }
+
+    /// Moves the encoder's output so far into `out`, flushing so a streamed
+    /// response (NDJSON, server-sent events) is not held back.
+    fn drain_into(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+        let buf = match &mut self.encoder {
+            Encoder::Gzip(e) => {
+                e.flush()?;
+                e.get_mut()
+            }
+            Encoder::Deflate(e) => {
+                e.flush()?;
+                e.get_mut()
+            }
+        };
+        out.append(buf);
+        Ok(())
+    }
+
+    fn finish(mut self, out: &mut Vec<u8>) -> io::Result<Stats> {
+        let stats = self.stream.finish(&mut self.masked);
+        let tail = match self.encoder {
+            Encoder::Gzip(mut e) => {
+                e.write_all(&self.masked)?;
+                e.finish()?
+            }
+            Encoder::Deflate(mut e) => {
+                e.write_all(&self.masked)?;
+                e.finish()?
+            }
+        };
+        out.extend_from_slice(&tail);
+        Ok(stats)
+    }
+}
+
+impl Write for MaskSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.feed(buf, &mut self.masked);
+        let result = match &mut self.encoder {
+            Encoder::Gzip(e) => e.write_all(&self.masked),
+            Encoder::Deflate(e) => e.write_all(&self.masked),
+        };
+        self.masked.clear();
+        result.map(|()| buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
