@@ -120,15 +120,16 @@ pub const OTHER_CLIENT_ID: &str = "spiffe://piimask.dev/ns/marketing/sa/crawler"
 
 /// Writes the standard dev PKI into `dir`: `ca.crt`, `server.{crt,key}`
 /// (SPIFFE ID plus localhost), `client.{crt,key}` (an identity to allow)
-/// and `other-client.{crt,key}` (one to refuse).
-pub fn write_dev_pki(dir: &Path) -> Result<(), DevPkiError> {
+/// and `other-client.{crt,key}` (one to refuse). Returns the CA, to issue
+/// more leaves with.
+pub fn write_dev_pki(dir: &Path) -> Result<DevCa, DevPkiError> {
     std::fs::create_dir_all(dir).map_err(|source| DevPkiError::Write { path: dir.into(), source })?;
     let ca = DevCa::new("piimask dev CA")?;
     write(&dir.join("ca.crt"), &ca.cert_pem())?;
     ca.issue(&LeafSpec::spiffe("customers", SERVER_ID).with_localhost())?.write(dir, "server")?;
     ca.issue(&LeafSpec::spiffe("billing", ALLOWED_CLIENT_ID))?.write(dir, "client")?;
     ca.issue(&LeafSpec::spiffe("crawler", OTHER_CLIENT_ID))?.write(dir, "other-client")?;
-    Ok(())
+    Ok(ca)
 }
 
 fn dn(common_name: &str) -> DistinguishedName {

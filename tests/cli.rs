@@ -182,3 +182,53 @@ fn memory_stays_flat_while_a_large_body_streams_through() {
     assert!(total > (sent as u64) / 2, "output was produced");
     assert!(peak < 32 * 1024, "peak RSS {peak} KiB while streaming {sent} bytes");
 }
+
+#[test]
+fn demo_shows_a_masked_answer_and_two_refusals_then_exits_zero() {
+    let run = piimask(&["demo"], b"", &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (_, masked) = run.stdout.split_once("the peer got:").expect("an allowed peer's answer");
+    let masked = masked.lines().next().unwrap_or("");
+    assert!(masked.starts_with("  200 OK {"), "{masked}");
+    assert!(masked.contains("[EMAIL]") && !masked.contains("ana.lopez@example.com"), "{masked}");
+    assert!(run.stdout.contains("403 Forbidden"), "{}", run.stdout);
+    assert!(run.stdout.contains("refused in the TLS handshake"), "{}", run.stdout);
+}
+
+#[test]
+fn certs_dev_writes_a_pki_that_run_accepts() {
+    let dir = std::env::temp_dir().join(format!("piimask-certs-dev-{}", std::process::id()));
+    let out = dir.to_string_lossy().to_string();
+    let run = piimask(&["certs", "dev", "--out", &out], b"", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for f in ["ca.crt", "server.crt", "server.key", "client.crt", "client.key", "other-client.crt", "other-client.key"]
+    {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    // The files load as a server config with client verification.
+    let files = piimask::tls::TlsFiles {
+        cert: dir.join("server.crt"),
+        key: dir.join("server.key"),
+        ca: Some(dir.join("ca.crt")),
+    };
+    piimask::tls::server_config(&files).expect("the written PKI loads");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_names_the_bad_certificate_file() {
+    let dir = std::env::temp_dir().join(format!("piimask-bad-cert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tls.crt"), "not a certificate").unwrap();
+    std::fs::write(dir.join("tls.key"), "not a key").unwrap();
+    let cert = dir.join("tls.crt").to_string_lossy().to_string();
+    let key = dir.join("tls.key").to_string_lossy().to_string();
+    let run = piimask(
+        &["run", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:1", "--cert", &cert, "--key", &key],
+        b"",
+        &[],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains(&cert) && run.stderr.contains("no CERTIFICATE block"), "{}", run.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -17,7 +17,7 @@ pub enum CertsCommand {
 pub fn run(command: &CertsCommand) -> anyhow::Result<()> {
     match command {
         CertsCommand::Dev { out } => {
-            devpki::write_dev_pki(out)?;
+            let _ca = devpki::write_dev_pki(out)?;
             let d = out.display();
             println!("wrote {d}/ca.crt, server.{{crt,key}}, client.{{crt,key}}, other-client.{{crt,key}}");
             println!("  server:        {} (and localhost, 127.0.0.1)", devpki::SERVER_ID);

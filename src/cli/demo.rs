@@ -37,7 +37,7 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 async fn demo(dir: &Path) -> anyhow::Result<()> {
-    devpki::write_dev_pki(dir)?;
+    let _ca = devpki::write_dev_pki(dir)?;
     let app = sample_app().await?;
     // The built-in detectors, plus a field rule for what no detector can
     // recognise by shape: a person's name.

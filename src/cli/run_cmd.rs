@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -46,6 +47,15 @@ pub struct RunArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_request_bytes: u64,
+    /// Seconds a client has to send a request head (also between keep-alive requests).
+    #[arg(long, default_value_t = 30.0)]
+    pub header_read_timeout: f64,
+    /// Seconds to wait for the upstream's response head.
+    #[arg(long, default_value_t = 60.0)]
+    pub upstream_timeout: f64,
+    /// Open connections at once; more are closed as they arrive.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
     /// Worker threads (default: one per core); 1 runs everything on one thread.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -110,6 +120,18 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
             policy: InboundPolicy { routes: vec![route] },
             upstreams: vec![upstream],
         }),
-        limits: Limits::default(),
+        limits: Limits {
+            header_read_timeout: seconds("--header-read-timeout", args.header_read_timeout)?,
+            upstream_response_timeout: seconds("--upstream-timeout", args.upstream_timeout)?,
+            max_connections: args.max_connections,
+            ..Limits::default()
+        },
     })
+}
+
+fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .with_context(|| format!("{flag} {value}: expected a positive number of seconds"))
 }

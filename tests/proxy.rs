@@ -1,0 +1,192 @@
+//! `piimask run` as peers see it: the real binary, real sockets on
+//! 127.0.0.1, real certificates (the dev PKI plus foreign and expired ones).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use support::{App, CUSTOMER_MASKED, Client, Http, PLANTED, Pki, Proxy};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn setup(name: &str, app: &App, extra: &[&str]) -> (Pki, Proxy) {
+    let pki = Pki::new(name);
+    let proxy = Proxy::start(&pki.args(&app.url(), extra));
+    (pki, proxy)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mtls_admits_only_the_allowed_identity_from_the_trusted_ca() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("matrix", &app, &[]);
+    pki.foreign_client("foreign");
+    pki.expired_client("expired");
+
+    let allowed = Client::new(&pki, Some("client"), Http::H1).get(proxy.addr, "/json").await.expect("allowed peer");
+    assert_eq!(allowed.status, StatusCode::OK);
+    assert_eq!(app.hits(), 1);
+
+    let other = Client::new(&pki, Some("other-client"), Http::H1).get(proxy.addr, "/json").await.expect("answered");
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    assert!(other.text().contains("peer identity is not allowed"), "{}", other.text());
+    assert_eq!(app.hits(), 1, "a refused peer must not reach the app");
+
+    for who in [None, Some("foreign"), Some("expired")] {
+        let result = Client::new(&pki, who, Http::H1).get(proxy.addr, "/json").await;
+        assert!(result.is_err(), "{who:?} got through: {:?}", result.map(|a| a.status));
+    }
+    assert_eq!(app.hits(), 1);
+    let logs = proxy.logs();
+    assert!(logs.contains("TLS handshake refused"), "{logs}");
+    proxy.assert_logs_clean();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_are_masked_over_http1_and_http2() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("masked", &app, &[]);
+    for http in [Http::H1, Http::H2] {
+        let client = Client::new(&pki, Some("client"), http);
+        for path in ["/json", "/chunked"] {
+            let a = client.get(proxy.addr, path).await.expect("answer");
+            assert_eq!(a.status, StatusCode::OK, "{http:?} {path}");
+            assert_eq!(a.text(), CUSTOMER_MASKED, "{http:?} {path}");
+            assert!(a.headers.get("content-length").is_none_or(|v| v == &a.body.len().to_string()));
+        }
+        let nd = client.get(proxy.addr, "/ndjson").await.expect("ndjson");
+        assert_eq!(nd.text(), format!("{CUSTOMER_MASKED}\n{CUSTOMER_MASKED}\n"), "{http:?}");
+        let text = client.get(proxy.addr, "/text").await.expect("text");
+        assert_eq!(text.text(), "Ana wrote from [EMAIL]; call [PHONE].\n", "{http:?}");
+    }
+    proxy.assert_logs_clean();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gzip_responses_are_masked_and_unknown_encodings_refused() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("gzip", &app, &[]);
+    let client = Client::new(&pki, Some("client"), Http::H1);
+    let request = || Request::get("/gzip").header("host", "localhost").header("accept-encoding", "gzip, br");
+    let a = client.send(proxy.addr, request().body(empty()).expect("request")).await.expect("gzip");
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.headers["content-encoding"], "gzip");
+    assert_eq!(String::from_utf8(support::gunzip(&a.body)).expect("utf-8"), CUSTOMER_MASKED);
+
+    let br = client.get(proxy.addr, "/br").await.expect("br");
+    assert_eq!(br.status, StatusCode::BAD_GATEWAY);
+    for value in PLANTED {
+        assert!(!br.text().contains(value));
+    }
+    proxy.assert_logs_clean();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_far_larger_than_memory_streams_with_flat_memory() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("big", &app, &[]);
+    let client = Client::new(&pki, Some("client"), Http::H2);
+    let a = client.get(proxy.addr, "/big?mib=96").await.expect("big body");
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.len() > 64 << 20, "the whole body came through: {} bytes", a.body.len());
+    assert!(!a.body.windows(8).any(|w| w == b"@example"), "an email got through");
+    assert!(a.body.ends_with(b"{}]"));
+    let peak = proxy.peak_rss_kib();
+    assert!(peak < 48 * 1024, "peak RSS {peak} KiB while 96 MiB streamed through");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_learns_the_verified_peer_and_cannot_be_fooled() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("peer-header", &app, &[]);
+    let client = Client::new(&pki, Some("client"), Http::H1);
+    let request = Request::get("/echo-peer")
+        .header("host", "localhost")
+        .header("x-piimask-peer", "spiffe://piimask.dev/ns/admin/sa/root")
+        .body(empty())
+        .expect("request");
+    let a = client.send(proxy.addr, request).await.expect("answer");
+    assert_eq!(a.text(), piimask::devpki::ALLOWED_CLIENT_ID);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_that_is_down_gives_502_at_once() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let pki = Pki::new("down");
+    let proxy = Proxy::start(&pki.args(&url, &[]));
+    let started = Instant::now();
+    let a = Client::new(&pki, Some("client"), Http::H1).get(proxy.addr, "/json").await.expect("answer");
+    assert_eq!(a.status, StatusCode::BAD_GATEWAY);
+    assert!(a.text().contains("upstream is unavailable"), "{}", a.text());
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_upstream_gives_504() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("slow-upstream", &app, &["--upstream-timeout", "0.5"]);
+    let a = Client::new(&pki, Some("client"), Http::H1).get(proxy.addr, "/slow").await.expect("answer");
+    assert_eq!(a.status, StatusCode::GATEWAY_TIMEOUT);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_headers_get_431_and_the_proxy_keeps_serving() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("headers", &app, &[]);
+    let client = Client::new(&pki, Some("client"), Http::H1);
+    let huge = "x".repeat(128 * 1024);
+    let request = Request::get("/json").header("host", "localhost").header("x-big", huge).body(empty()).expect("req");
+    let a = client.send(proxy.addr, request).await.expect("answered");
+    assert_eq!(a.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(app.hits(), 0);
+    assert_eq!(client.get(proxy.addr, "/json").await.expect("next request").status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_client_is_cut_off_and_others_are_served() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("slowloris", &app, &["--header-read-timeout", "1"]);
+    // A TLS connection that sends half a request head and then nothing.
+    let config = std::sync::Arc::new(
+        piimask::tls::client_config(
+            &pki.path("ca.crt"),
+            Some(&piimask::tls::TlsFiles { cert: pki.path("client.crt"), key: pki.path("client.key"), ca: None }),
+        )
+        .expect("config"),
+    );
+    let tcp = tokio::net::TcpStream::connect(proxy.addr).await.expect("connect");
+    let mut tls = tokio_rustls::TlsConnector::from(config)
+        .connect(rustls_pki_types::ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("handshake");
+    tls.write_all(b"GET /json HTTP/1.1\r\nHost: local").await.expect("write");
+    let started = Instant::now();
+    let other = Client::new(&pki, Some("client"), Http::H1).get(proxy.addr, "/json").await.expect("served");
+    assert_eq!(other.status, StatusCode::OK);
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut buf)).await.expect("closed in time");
+    assert!(started.elapsed() < Duration::from_secs(9));
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrades_are_refused() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("upgrade", &app, &[]);
+    let request = Request::get("/json")
+        .header("host", "localhost")
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .body(empty())
+        .expect("req");
+    let a = Client::new(&pki, Some("client"), Http::H1).send(proxy.addr, request).await.expect("answer");
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.hits(), 0);
+}
+
+fn empty() -> support::TestBody {
+    Full::new(Bytes::new()).map_err(|never| match never {}).boxed()
+}
