@@ -76,6 +76,7 @@ async fn demo(dir: &Path) -> anyhow::Result<()> {
                 client_cert: None,
             }],
         }),
+        egress: None,
         limits: Limits::default(),
     })
     .await?;

@@ -68,9 +68,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mask(args) => mask_cmd::run(&args),
-        Command::Check { config } => crate::config::Config::load(&config)
-            .map(|c| eprintln!("{}: ok ({} profiles)", c.file, c.profiles.len()))
-            .map_err(anyhow::Error::from),
+        Command::Check { config } => check(&config),
         Command::Run(args) => run_cmd::run(&args),
         Command::Demo => demo::run(),
         Command::Certs(command) => certs_cmd::run(&command),
@@ -82,6 +80,24 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `piimask check`: the file parses and validates, and every certificate
+/// and key it names loads.
+fn check(path: &std::path::Path) -> anyhow::Result<()> {
+    let config = crate::config::Config::load(path)?;
+    let mut parts = vec![format!("{} profiles", config.profiles.len())];
+    if let Some(proxy) = &config.proxy {
+        crate::proxy::check_files(proxy).map_err(|e| anyhow::anyhow!("{}: {e}", config.file))?;
+        if let Some(i) = &proxy.inbound {
+            parts.push(format!("inbound on {} with {} routes", i.listen, i.policy.routes.len()));
+        }
+        if let Some(e) = &proxy.egress {
+            parts.push(format!("egress on {} with {} peers", e.listen, e.policy.peers.len()));
+        }
+    }
+    eprintln!("{}: ok ({})", config.file, parts.join(", "));
+    Ok(())
 }
 
 /// Structured (JSON) logs on stderr; `RUST_LOG` sets the level (default

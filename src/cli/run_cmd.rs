@@ -1,4 +1,5 @@
-//! `piimask run`: the proxy, from flags (the simple sidecar case).
+//! `piimask run`: the proxy, from a configuration file (`--config` with
+//! `inbound` and/or `egress`) or from flags (the simple sidecar case).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,21 +17,21 @@ use crate::tls::TlsFiles;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Address of the inbound listener.
-    #[arg(long, default_value = "0.0.0.0:8443")]
-    pub listen: SocketAddr,
+    /// Address of the inbound listener [default: 0.0.0.0:8443].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
     /// The app behind piimask, such as http://127.0.0.1:8080.
     #[arg(long)]
-    pub upstream: String,
+    pub upstream: Option<String>,
     /// CA for an https upstream.
     #[arg(long)]
     pub upstream_ca: Option<PathBuf>,
     /// The workload's certificate chain (PEM).
     #[arg(long)]
-    pub cert: PathBuf,
+    pub cert: Option<PathBuf>,
     /// The workload's private key (PEM).
     #[arg(long)]
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
     /// CA of the peers; with it every peer must present a certificate (mTLS).
     #[arg(long)]
     pub client_ca: Option<PathBuf>,
@@ -41,7 +42,8 @@ pub struct RunArgs {
     /// Masking profile for responses (from --config, else the built-in one).
     #[arg(long, default_value = "default")]
     pub profile: String,
-    /// Configuration file holding profiles and keys.
+    /// Configuration file: profiles and keys, and (with `inbound` or
+    /// `egress`) the whole proxy, in place of the listener flags.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
@@ -76,6 +78,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         if let Some(addr) = proxy.inbound_addr {
             tracing::info!(%addr, "inbound listener ready");
         }
+        if let Some(addr) = proxy.egress_addr {
+            tracing::info!(%addr, "egress listener ready");
+        }
         super::shutdown_signal().await;
         tracing::info!("shutting down: draining in-flight requests");
         proxy.shutdown().await;
@@ -84,8 +89,18 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 }
 
 fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
-    let masker_config = match &args.config {
-        Some(path) => Config::load(path)?.profile(&args.profile)?.clone(),
+    let file = args.config.as_deref().map(Config::load).transpose()?;
+    if let Some(proxy) = file.as_ref().and_then(|f| f.proxy.clone()) {
+        if args.listen.is_some() || args.upstream.is_some() || args.cert.is_some() || !args.allow_peers.is_empty() {
+            bail!("--config defines the listeners; drop --listen, --upstream, --cert, --key and --allow-peer");
+        }
+        return Ok(proxy);
+    }
+    let (Some(upstream_url), Some(cert), Some(key)) = (&args.upstream, &args.cert, &args.key) else {
+        bail!("give --upstream, --cert and --key (or --config with an `inbound` or `egress` section)");
+    };
+    let masker_config = match &file {
+        Some(file) => file.profile(&args.profile)?.clone(),
         None if args.profile == "default" => patterns::default_config(),
         None => bail!("--profile {} needs --config (without it only the built-in `default` exists)", args.profile),
     };
@@ -98,7 +113,7 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
     };
     let upstream = UpstreamConfig {
         name: "app".into(),
-        url: args.upstream.parse().with_context(|| format!("--upstream {}: not a URL", args.upstream))?,
+        url: upstream_url.parse().with_context(|| format!("--upstream {upstream_url}: not a URL"))?,
         ca: args.upstream_ca.clone(),
         client_cert: None,
     };
@@ -115,11 +130,12 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
     };
     Ok(ProxyConfig {
         inbound: Some(InboundConfig {
-            listen: args.listen,
-            tls: Some(TlsFiles { cert: args.cert.clone(), key: args.key.clone(), ca: args.client_ca.clone() }),
+            listen: args.listen.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 8443))),
+            tls: Some(TlsFiles { cert: cert.clone(), key: key.clone(), ca: args.client_ca.clone() }),
             policy: InboundPolicy { routes: vec![route] },
             upstreams: vec![upstream],
         }),
+        egress: None,
         limits: Limits {
             header_read_timeout: seconds("--header-read-timeout", args.header_read_timeout)?,
             upstream_response_timeout: seconds("--upstream-timeout", args.upstream_timeout)?,

@@ -2,11 +2,13 @@
 //! validation into runtime types. Every error names the file, the path in
 //! it and what was expected.
 //!
-//! This part of `piimask.yaml` is the masking side: `keys` for the
-//! `hash` action and `profiles` (detector actions, custom detectors, field
-//! rules). Listeners, routes and peers join it with the proxy.
+//! `piimask.yaml` holds the masking side (`keys` for the `hash` action and
+//! `profiles`: detector actions, custom detectors, field rules) and the
+//! proxy's side (`tls`, `inbound` with its routes, `upstreams`, `egress`
+//! with its peers, `limits`; see `proxy.rs`).
 
 mod action;
+mod proxy;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,6 +39,16 @@ pub struct ConfigFile {
     pub keys: Vec<KeySpec>,
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileSpec>,
+    #[serde(default)]
+    pub tls: Option<proxy::TlsSpec>,
+    #[serde(default)]
+    pub inbound: Option<proxy::InboundSpec>,
+    #[serde(default)]
+    pub upstreams: Vec<proxy::UpstreamSpec>,
+    #[serde(default)]
+    pub egress: Option<proxy::EgressSpec>,
+    #[serde(default)]
+    pub limits: proxy::LimitsSpec,
 }
 
 /// A `hash` key: its id (written into tokens) and where its secret is.
@@ -87,11 +99,13 @@ pub struct FieldSpec {
     pub action: ActionSpec,
 }
 
-/// A validated configuration: the masker config of every profile.
+/// A validated configuration: the masker config of every profile and, when
+/// the file has `inbound` or `egress`, the proxy's.
 #[derive(Debug)]
 pub struct Config {
     pub file: String,
     pub profiles: BTreeMap<String, MaskerConfig>,
+    pub proxy: Option<crate::proxy::ProxyConfig>,
 }
 
 impl Config {
@@ -146,7 +160,22 @@ impl Config {
             Masker::new(&cfg).map_err(|e| invalid(format!("profiles.{name}"), e.to_string()))?;
             profiles.insert(name.clone(), cfg);
         }
-        Ok(Config { file: file.to_string(), profiles })
+        let proxy = if raw.inbound.is_some() || raw.egress.is_some() {
+            // Routes may name the built-in profile without defining it.
+            let mut available = profiles.clone();
+            available.entry("default".into()).or_insert_with(patterns::default_config);
+            let specs = proxy::ProxySpecs {
+                tls: raw.tls.as_ref(),
+                inbound: raw.inbound.as_ref(),
+                upstreams: &raw.upstreams,
+                egress: raw.egress.as_ref(),
+                limits: &raw.limits,
+            };
+            Some(proxy::build(&specs, &available, base).map_err(|(path, message)| invalid(path, message))?)
+        } else {
+            None
+        };
+        Ok(Config { file: file.to_string(), profiles, proxy })
     }
 
     pub fn profile(&self, name: &str) -> Result<&MaskerConfig, ConfigError> {

@@ -89,3 +89,48 @@ fn short_keys_are_refused() {
     unsafe { std::env::set_var("PIIMASK_TEST_KEY_SHORT", "short") };
     assert!(err("keys: [ { id: k, secret_env: PIIMASK_TEST_KEY_SHORT } ]").contains("use at least 16 random bytes"));
 }
+
+#[test]
+fn the_example_configs_in_deploy_build() {
+    for name in ["sidecar.yaml", "gateway.yaml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/config").join(name);
+        let c = Config::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let proxy = c.proxy.expect("a proxy section");
+        assert!(proxy.inbound.is_some(), "{name}");
+    }
+}
+
+const PROXY: &str = r#"
+tls: { cert: tls.crt, key: tls.key, ca: ca.crt }
+inbound:
+  listen: 127.0.0.1:8443
+  routes:
+    - { name: api, allow: [spiffe://td/ns/a/sa/b], upstream: app }
+upstreams:
+  - { name: app, url: "http://127.0.0.1:8080" }
+"#;
+
+#[test]
+fn a_proxy_section_builds_routes_with_the_builtin_profile() {
+    let c = parse(PROXY).unwrap();
+    let inbound = c.proxy.unwrap().inbound.unwrap();
+    let route = &inbound.policy.routes[0];
+    assert!(route.response.masker.is_some() && route.request.masker.is_none());
+    assert_eq!(inbound.tls.unwrap().cert, Path::new("./tls.crt"));
+}
+
+#[test]
+fn proxy_errors_name_the_path_and_what_is_expected() {
+    let e = err(&PROXY.replace("upstream: app }", "upstream: db }"));
+    assert!(e.contains("inbound.routes[0].upstream: no upstream named `db`"), "{e}");
+    let e = err(&PROXY.replace("upstream: app }", "upstream: app, response_profile: strict }"));
+    assert!(e.contains("inbound.routes[0].response_profile: no profile `strict`"), "{e}");
+    let e = err(&PROXY.replace(", ca: ca.crt", ""));
+    assert!(e.contains("inbound.routes[0].allow: identities need mTLS"), "{e}");
+    let e = err(&PROXY.replace("http://127.0.0.1:8080", "https://db:443"));
+    assert!(e.contains("upstreams[0].ca: an https upstream needs `ca`"), "{e}");
+    let e = err(&PROXY.replace("listen: 127.0.0.1:8443", "listen: nowhere"));
+    assert!(e.contains("inbound.listen"), "{e}");
+    let e = err(&format!("{PROXY}egress:\n  peers:\n    - {{ name: b, hosts: [], address: 'b:1', identity: x }}\n"));
+    assert!(e.contains("egress.peers[0].hosts"), "{e}");
+}

@@ -138,8 +138,10 @@ pub struct Peer {
     pub request: BodyRule,
     /// Header names whose values are masked as text.
     pub mask_headers: Vec<http::HeaderName>,
-    /// Whether the query string is masked as text.
+    /// Whether the query string's values are masked as text.
     pub mask_query: bool,
+    /// Largest request body the app may send this peer, in bytes.
+    pub max_request_bytes: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -150,10 +152,11 @@ pub struct EgressPolicy {
 }
 
 impl EgressPolicy {
-    /// The peer the app means by `host` (port ignored), if it is allowed.
-    pub fn peer_for(&self, host: &str) -> Option<&Arc<Peer>> {
+    /// The peer the app means by `host` (port ignored), with its index, if
+    /// it is allowed.
+    pub fn peer_for(&self, host: &str) -> Option<(usize, &Arc<Peer>)> {
         let host = strip_port(host);
-        self.peers.iter().find(|p| p.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+        self.peers.iter().enumerate().find(|(_, p)| p.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
     }
 
     pub fn allows_opaque(&self, authority: &str) -> bool {

@@ -99,9 +99,10 @@ fn egress_peers_by_host() {
         request: BodyRule::passthrough(),
         mask_headers: vec![],
         mask_query: false,
+        max_request_bytes: 1 << 20,
     });
     let e = EgressPolicy { peers: vec![p], opaque_tls: vec!["api.stripe.com:443".into()] };
-    assert_eq!(e.peer_for("Billing.svc:80").unwrap().name, "billing");
+    assert_eq!(e.peer_for("Billing.svc:80").unwrap().1.name, "billing");
     assert!(e.peer_for("evil.svc").is_none());
     assert!(e.allows_opaque("api.stripe.com:443"));
     assert!(!e.allows_opaque("api.stripe.com:8443"));

@@ -40,8 +40,9 @@ impl PeerIdentity {
 
     /// True when `expected` names this peer: an exact URI (SPIFFE IDs are
     /// compared exactly, as the SPIFFE spec asks) or a DNS name (case-
-    /// insensitive). A SPIFFE trust domain written as `spiffe://td/*`
-    /// admits every workload of that trust domain.
+    /// insensitive). A trailing `/*` admits every SPIFFE ID under that
+    /// path: `spiffe://td/*` a whole trust domain, `spiffe://td/ns/x/*` a
+    /// namespace.
     pub fn matches(&self, expected: &str) -> bool {
         if let Some(prefix) = expected.strip_suffix("/*")
             && expected.starts_with("spiffe://")

@@ -147,14 +147,13 @@ fn with_client_identity(
     builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
     identity: Option<&TlsFiles>,
 ) -> Result<ClientConfig, TlsError> {
-    let mut config = match identity {
+    // No ALPN here: the HTTP connector offers the protocols it speaks.
+    match identity {
         Some(files) => builder
             .with_client_auth_cert(load_certs(&files.cert)?, load_key(&files.key)?)
-            .map_err(|e| cert_key_error(files, e))?,
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
-    Ok(config)
+            .map_err(|e| cert_key_error(files, e)),
+        None => Ok(builder.with_no_client_auth()),
+    }
 }
 
 fn cert_key_error(files: &TlsFiles, e: rustls::Error) -> TlsError {

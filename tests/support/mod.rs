@@ -103,7 +103,14 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// Starts `piimask` with `args` and waits for its inbound listener.
     pub fn start(args: &[String]) -> Proxy {
+        Proxy::start_until(args, "inbound listener ready")
+    }
+
+    /// Starts `piimask` and waits for the log line `ready` (which carries
+    /// the bound address).
+    pub fn start_until(args: &[String], ready_line: &'static str) -> Proxy {
         let mut child = Command::new(BIN)
             .args(args)
             .env("RUST_LOG", "debug")
@@ -117,7 +124,7 @@ impl Proxy {
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("inbound listener ready")
+                if line.contains(ready_line)
                     && let Some(a) = json_field(&line, "addr")
                 {
                     let _ = ready.send(a);
@@ -183,6 +190,15 @@ fn full(b: impl Into<Bytes>) -> TestBody {
 pub struct App {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
+    /// Requests to `/echo`, as the app received them.
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub uri: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
 }
 
 impl App {
@@ -190,21 +206,22 @@ impl App {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
         let addr = listener.local_addr().expect("addr");
         let hits = Arc::new(AtomicUsize::new(0));
-        let counter = hits.clone();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (counter, record) = (hits.clone(), seen.clone());
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                let counter = counter.clone();
+                let (counter, record) = (counter.clone(), record.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         counter.fetch_add(1, Ordering::SeqCst);
-                        app_answer(req)
+                        app_answer(req, record.clone())
                     });
                     let _ =
                         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
                 });
             }
         });
-        App { addr, hits }
+        App { addr, hits, seen }
     }
 
     pub fn url(&self) -> String {
@@ -214,9 +231,13 @@ impl App {
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
+
+    pub fn last_seen(&self) -> Seen {
+        self.seen.lock().expect("seen").last().cloned().expect("the app received an /echo request")
+    }
 }
 
-async fn app_answer(req: Request<Incoming>) -> Result<Response<TestBody>, std::io::Error> {
+async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Result<Response<TestBody>, std::io::Error> {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let json = |body: TestBody| Response::builder().header("content-type", "application/json").body(body);
@@ -255,7 +276,9 @@ async fn app_answer(req: Request<Incoming>) -> Result<Response<TestBody>, std::i
         }
         "/echo" => {
             let ct = req.headers().get("content-type").cloned();
+            let (uri, headers) = (req.uri().to_string(), req.headers().clone());
             let body = req.into_body().collect().await.map_err(std::io::Error::other)?.to_bytes();
+            seen.lock().expect("seen").push(Seen { uri, headers, body: body.clone() });
             let mut r = Response::builder();
             if let Some(ct) = ct {
                 r = r.header("content-type", ct);

@@ -1,0 +1,198 @@
+//! The egress listener (app → peers): plain HTTP on localhost, reached as an
+//! HTTP forward proxy (`HTTP_PROXY`, absolute-form targets) or by `Host`.
+//! Only the configured peers are reachable; each is dialled over mTLS with
+//! the workload's certificate and must prove the identity the config
+//! expects. The request body, the query string and the named headers are
+//! masked with the peer's profile before they leave. `CONNECT` is refused
+//! unless the destination is allowed as opaque TLS.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::Watcher;
+use tokio::net::TcpStream;
+
+use super::forward;
+use super::listener::Limits;
+use super::respond::{ProxyBody, Refused, full, strip_hop_by_hop};
+use super::upstream::HttpClient;
+use crate::mask::{ContentKind, MaskStream, Masker};
+use crate::policy::{BodyRule, EgressPolicy, Peer};
+
+pub struct Egress {
+    pub policy: EgressPolicy,
+    /// One pooled mTLS client per peer, in the policy's order.
+    pub clients: Vec<HttpClient>,
+    pub limits: Limits,
+    pub server: auto::Builder<TokioExecutor>,
+}
+
+impl Egress {
+    pub async fn serve_connection(self: Arc<Self>, tcp: TcpStream, watcher: Watcher) {
+        let egress = self.clone();
+        let service = service_fn(move |request| {
+            let egress = egress.clone();
+            async move { Ok::<_, Infallible>(egress.handle(request).await.unwrap_or_else(Refused::into_response)) }
+        });
+        let connection = self.server.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
+        if let Err(e) = watcher.watch(connection).await {
+            tracing::debug!(error = %e, "egress connection ended with an error");
+        }
+    }
+
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<ProxyBody>, Refused> {
+        if request.method() == Method::CONNECT {
+            return self.tunnel(request);
+        }
+        let host = request
+            .uri()
+            .host()
+            .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()))
+            .unwrap_or("")
+            .to_string();
+        let Some((index, peer)) = self.policy.peer_for(&host) else {
+            tracing::info!(reason = "unknown_destination", "egress request refused");
+            return Err(Refused::new(StatusCode::FORBIDDEN, "destination is not a configured peer"));
+        };
+        let client =
+            self.clients.get(index).ok_or(Refused::new(StatusCode::INTERNAL_SERVER_ERROR, "peer has no client"))?;
+        if request.headers().contains_key(header::UPGRADE) {
+            return Err(Refused::new(StatusCode::FORBIDDEN, "protocol upgrades are not allowed to peers"));
+        }
+        let (mut parts, body) = request.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        if !parts.headers.contains_key(header::HOST)
+            && let Ok(h) = HeaderValue::from_str(&host)
+        {
+            parts.headers.insert(header::HOST, h);
+        }
+        if let Some(masker) = &peer.request.masker {
+            mask_headers(masker, peer, &mut parts.headers);
+        }
+        parts.uri = peer_uri(peer, &parts.uri)?;
+        parts.version = http::Version::HTTP_11;
+        let body = forward::request_body(&peer.request, &mut parts.headers, body, peer.max_request_bytes)?;
+        let response =
+            forward::send(&peer.name, client, Request::from_parts(parts, body), self.limits.upstream_response_timeout)
+                .await?;
+        Ok(forward::response(&BodyRule::passthrough(), &Method::GET, response))
+    }
+
+    /// `CONNECT host:port`: an opaque TLS tunnel, only where allowed.
+    fn tunnel(&self, request: Request<Incoming>) -> Result<Response<ProxyBody>, Refused> {
+        let authority = request.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+        if !self.policy.allows_opaque(&authority) {
+            tracing::info!(reason = "connect_not_allowed", "egress request refused");
+            return Err(Refused::new(StatusCode::FORBIDDEN, "CONNECT is not allowed to this destination"));
+        }
+        let connect_timeout = self.limits.upstream_connect_timeout;
+        tokio::spawn(async move {
+            let upstream = match tokio::time::timeout(connect_timeout, TcpStream::connect(authority.as_str())).await {
+                Ok(Ok(tcp)) => tcp,
+                _ => {
+                    tracing::warn!(destination = %authority, "opaque tunnel: connect failed");
+                    return;
+                }
+            };
+            match hyper::upgrade::on(request).await {
+                Ok(upgraded) => {
+                    let mut upgraded = TokioIo::new(upgraded);
+                    let mut upstream = upstream;
+                    let _ = tokio::io::copy_bidirectional(&mut upgraded, &mut upstream).await;
+                }
+                Err(e) => tracing::debug!(error = %e, "opaque tunnel: upgrade failed"),
+            }
+        });
+        Ok(Response::new(full(bytes::Bytes::new())))
+    }
+}
+
+/// `https://<peer address><path>?<masked query>`.
+fn peer_uri(peer: &Peer, uri: &Uri) -> Result<Uri, Refused> {
+    let bad = || Refused::new(StatusCode::BAD_REQUEST, "request target cannot be forwarded");
+    let mut path_and_query = uri.path().to_string();
+    if let Some(query) = uri.query() {
+        path_and_query.push('?');
+        match (&peer.request.masker, peer.mask_query) {
+            (Some(masker), true) => path_and_query.push_str(&mask_query(masker, query)),
+            _ => path_and_query.push_str(query),
+        }
+    }
+    Uri::builder()
+        .scheme("https")
+        .authority(peer.address.as_str())
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(|_| bad())
+}
+
+/// Masks each value of a form-encoded query (decoded first, so
+/// `ana%40example.com` is found); the query is rewritten only if a value
+/// changed.
+pub fn mask_query(masker: &Arc<Masker>, query: &str) -> String {
+    let mut changed = false;
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            let masked = mask_text(masker, v.as_bytes());
+            changed |= masked != v.as_bytes();
+            (k.into_owned(), String::from_utf8_lossy(&masked).into_owned())
+        })
+        .collect();
+    if !changed {
+        return query.to_string();
+    }
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+fn mask_headers(masker: &Arc<Masker>, peer: &Peer, headers: &mut http::HeaderMap) {
+    for name in &peer.mask_headers {
+        let values: Vec<HeaderValue> = headers
+            .get_all(name)
+            .iter()
+            .map(|v| {
+                HeaderValue::from_bytes(&mask_text(masker, v.as_bytes()))
+                    .unwrap_or(HeaderValue::from_static("[REDACTED]"))
+            })
+            .collect();
+        headers.remove(name);
+        for v in values {
+            headers.append(name, v);
+        }
+    }
+}
+
+/// A short value masked as text.
+pub fn mask_text(masker: &Arc<Masker>, value: &[u8]) -> Vec<u8> {
+    let mut stream = MaskStream::new(masker.clone(), ContentKind::Text);
+    let mut out = Vec::with_capacity(value.len());
+    stream.feed(value, &mut out);
+    stream.finish(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masker() -> Arc<Masker> {
+        Arc::new(Masker::new(&crate::patterns::default_config()).expect("default profile"))
+    }
+
+    #[test]
+    fn query_values_are_decoded_before_masking() {
+        let m = masker();
+        assert_eq!(mask_query(&m, "user=ana%40example.com&page=2"), "user=%5BEMAIL%5D&page=2");
+        assert_eq!(mask_query(&m, "q=shoes+red&page=2"), "q=shoes+red&page=2");
+    }
+
+    #[test]
+    fn header_values_are_masked_as_text() {
+        assert_eq!(mask_text(&masker(), b"ana@example.com"), b"[EMAIL]");
+    }
+}
