@@ -97,6 +97,23 @@ async fn a_body_far_larger_than_memory_streams_with_flat_memory() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn idle_keep_alive_connections_cost_little_memory() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("idle", &app, &["--threads", "1"]);
+    let client = Client::new(&pki, Some("client"), Http::H1);
+    client.get(proxy.addr, "/json").await.expect("warm-up");
+    let idle = proxy.anon_rss_kib();
+    assert!(idle < 8 * 1024, "idle heap and stacks {idle} KiB");
+    let mut open = Vec::new();
+    for _ in 0..200 {
+        open.push(client.keep_alive(proxy.addr, "/json").await.expect("keep-alive connection"));
+    }
+    let per_connection = proxy.anon_rss_kib().saturating_sub(idle) / 200;
+    assert!(per_connection < 64, "{per_connection} KiB per idle keep-alive connection");
+    assert!(open.iter().all(|s| !s.is_closed()), "the connections stayed open");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_app_learns_the_verified_peer_and_cannot_be_fooled() {
     let app = App::start().await;
     let (pki, proxy) = setup("peer-header", &app, &[]);
@@ -189,4 +206,51 @@ async fn upgrades_are_refused() {
 
 fn empty() -> support::TestBody {
     Full::new(Bytes::new()).map_err(|never| match never {}).boxed()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_bodies_over_the_route_limit_get_413() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("body-limit", &app, &["--max-request-bytes", "1000"]);
+    let client = Client::new(&pki, Some("client"), Http::H2);
+    let big = "x".repeat(5000);
+    let declared = Request::post("/echo").header("host", "localhost").body(full(big.clone())).expect("req");
+    let a = client.send(proxy.addr, declared).await.expect("answer");
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.hits(), 0, "a body declared too large is refused before the app");
+    let small = Request::post("/echo").header("host", "localhost").body(full("ok")).expect("req");
+    assert_eq!(client.send(proxy.addr, small).await.expect("answer").status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_reaches_a_tls_upstream_with_its_own_certificate() {
+    let app = App::start().await;
+    let pki = Pki::new("gateway");
+    // The legacy service: TLS with client certificates, admitting the gateway.
+    let legacy = Proxy::start(&pki.args(&app.url(), &["--allow-peer", piimask::devpki::SERVER_ID]));
+    let yaml = format!(
+        r#"
+tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
+inbound:
+  listen: 127.0.0.1:0
+  routes:
+    - {{ name: legacy, allow: ["{allowed}"], upstream: legacy }}
+upstreams:
+  - {{ name: legacy, url: "https://localhost:{port}", ca: ca.crt, client_cert: true }}
+"#,
+        allowed = piimask::devpki::ALLOWED_CLIENT_ID,
+        port = legacy.addr.port()
+    );
+    let config = support::write_file(&pki.dir, "gateway.yaml", &yaml);
+    let gateway = Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()]);
+    let client = Client::new(&pki, Some("client"), Http::H1);
+    let a = client.get(gateway.addr, "/json").await.expect("answer");
+    assert_eq!((a.status, a.text().as_str()), (StatusCode::OK, CUSTOMER_MASKED));
+    let who = client.get(gateway.addr, "/echo-peer").await.expect("answer");
+    assert_eq!(who.text(), piimask::devpki::SERVER_ID, "the legacy side saw the gateway's identity");
+    gateway.assert_logs_clean();
+}
+
+fn full(s: impl Into<String>) -> support::TestBody {
+    Full::new(Bytes::from(s.into())).map_err(|never| match never {}).boxed()
 }

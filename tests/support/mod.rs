@@ -161,9 +161,19 @@ impl Proxy {
     }
 
     pub fn peak_rss_kib(&self) -> u64 {
+        self.proc_status_kib("VmHWM:")
+    }
+
+    /// Resident memory that is not the mapped binary (heap, stacks):
+    /// comparable between debug and release builds.
+    pub fn anon_rss_kib(&self) -> u64 {
+        self.proc_status_kib("RssAnon:")
+    }
+
+    fn proc_status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
-        line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("VmHWM value")
+        let line = status.lines().find(|l| l.starts_with(field)).expect("field in /proc/PID/status");
+        line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("a number of kB")
     }
 }
 
@@ -365,6 +375,24 @@ impl Client {
 
     pub async fn get(&self, addr: SocketAddr, path: &str) -> Result<Answer, piimask::proxy::BoxError> {
         self.send(addr, Request::get(path).header("host", "localhost").body(full(Bytes::new()))?).await
+    }
+
+    /// Opens a keep-alive HTTP/1.1 connection and completes one request on
+    /// it; the returned sender keeps the connection open.
+    pub async fn keep_alive(
+        &self,
+        addr: SocketAddr,
+        path: &str,
+    ) -> Result<hyper::client::conn::http1::SendRequest<TestBody>, piimask::proxy::BoxError> {
+        let connector = tokio_rustls::TlsConnector::from(self.config.clone());
+        let tcp = TcpStream::connect(addr).await?;
+        let tls = connector.connect(rustls_pki_types::ServerName::try_from("localhost")?, tcp).await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+        tokio::spawn(conn);
+        let response =
+            sender.send_request(Request::get(path).header("host", "localhost").body(full(Bytes::new()))?).await?;
+        response.into_body().collect().await?;
+        Ok(sender)
     }
 
     pub async fn send(&self, addr: SocketAddr, request: Request<TestBody>) -> Result<Answer, piimask::proxy::BoxError> {
