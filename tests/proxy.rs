@@ -254,3 +254,17 @@ upstreams:
 fn full(s: impl Into<String>) -> support::TestBody {
     Full::new(Bytes::from(s.into())).map_err(|never| match never {}).boxed()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_keep_alive_connections_are_closed_after_the_header_timeout() {
+    let app = App::start().await;
+    let (pki, proxy) = setup("idle-timeout", &app, &["--header-read-timeout", "1"]);
+    let client = Client::new(&pki, Some("client"), Http::H1);
+    let sender = client.keep_alive(proxy.addr, "/json").await.expect("keep-alive connection");
+    let started = Instant::now();
+    while !sender.is_closed() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(sender.is_closed(), "an idle connection was kept past the header read timeout");
+    assert!(started.elapsed() >= Duration::from_millis(500), "closed too early: {:?}", started.elapsed());
+}
