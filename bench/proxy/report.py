@@ -1,0 +1,101 @@
+"""Summarises bench/proxy/run.sh's rounds: the median requests/s and
+p50/p99 per proxy and body size, the ratios against Envoy, results.json,
+and an SVG bar chart (plain SVG, no plotting library needed)."""
+import argparse
+import json
+import statistics
+from collections import defaultdict
+
+PROXIES = ["piimask", "envoy", "envoy+lua"]
+LABELS = {"piimask": "piimask (masking)", "envoy": "Envoy (no masking)", "envoy+lua": "Envoy + Lua masking"}
+COLOURS = {"piimask": "#2b8a3e", "envoy": "#868e96", "envoy+lua": "#c92a2a"}
+
+
+def summarise(rows):
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["size"], r["proxy"])].append(r)
+    out = {}
+    for (size, proxy), rs in groups.items():
+        out.setdefault(size, {})[proxy] = {
+            "rps": statistics.median(r["rps"] for r in rs),
+            "p50_ms": statistics.median(r["p50_ms"] for r in rs),
+            "p99_ms": statistics.median(r["p99_ms"] for r in rs),
+            "non_200": sum(r["other"] for r in rs),
+            "rounds": len(rs),
+        }
+    return out
+
+
+def svg(summary, note):
+    sizes = [s for s in ["1k", "64k"] if s in summary]
+    width, height, top, bottom, left = 760, 360, 60, 70, 70
+    panel = (width - left - 20) / len(sizes)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+             '<rect width="100%" height="100%" fill="white"/>',
+             f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">'
+             'Requests per second through an mTLS proxy, one worker thread (higher is better)</text>',
+             f'<text x="{width / 2}" y="40" text-anchor="middle" fill="#555">{note}</text>']
+    for i, size in enumerate(sizes):
+        data = summary[size]
+        peak = max(d["rps"] for d in data.values()) * 1.15
+        x0 = left + i * panel
+        plot_h = height - top - bottom
+        parts.append(f'<text x="{x0 + panel / 2}" y="{height - 20}" text-anchor="middle" font-weight="bold">'
+                     f'{size} JSON responses</text>')
+        bar_w = panel / (len(PROXIES) + 1)
+        for j, proxy in enumerate(p for p in PROXIES if p in data):
+            d = data[proxy]
+            h = plot_h * d["rps"] / peak
+            x = x0 + bar_w * (j + 0.5)
+            y = top + plot_h - h
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.8:.1f}" height="{h:.1f}" fill="{COLOURS[proxy]}"/>')
+            parts.append(f'<text x="{x + bar_w * 0.4:.1f}" y="{y - 18:.1f}" text-anchor="middle">{d["rps"]:,.0f}/s</text>')
+            parts.append(f'<text x="{x + bar_w * 0.4:.1f}" y="{y - 5:.1f}" text-anchor="middle" fill="#555">'
+                         f'p99 {d["p99_ms"]:.1f} ms</text>')
+        parts.append(f'<line x1="{x0}" y1="{top + plot_h}" x2="{x0 + panel - 10}" y2="{top + plot_h}" stroke="#333"/>')
+    for k, proxy in enumerate(PROXIES):
+        x = left + k * 220
+        parts.append(f'<rect x="{x}" y="{height - 48}" width="12" height="12" fill="{COLOURS[proxy]}"/>')
+        parts.append(f'<text x="{x + 18}" y="{height - 38}">{LABELS[proxy]}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("rounds")
+    ap.add_argument("json_out")
+    ap.add_argument("svg_out")
+    ap.add_argument("--note", default="")
+    a = ap.parse_args()
+    rows = [json.loads(line) for line in open(a.rounds) if line.strip()]
+    summary = summarise(rows)
+    print(f"\n{'size':5} {'proxy':20} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+    for size, data in summary.items():
+        for proxy in PROXIES:
+            if proxy in data:
+                d = data[proxy]
+                print(f"{size:5} {LABELS[proxy]:20} {d['rps']:10,.0f} {d['p50_ms']:8.2f} {d['p99_ms']:8.2f} {d['non_200']:8}")
+    print()
+    ratios = {}
+    for size, data in summary.items():
+        if {"piimask", "envoy", "envoy+lua"} <= data.keys():
+            r = {
+                "rps_vs_envoy": data["piimask"]["rps"] / data["envoy"]["rps"],
+                "p99_vs_envoy": data["piimask"]["p99_ms"] / data["envoy"]["p99_ms"],
+                "rps_vs_envoy_lua": data["piimask"]["rps"] / data["envoy+lua"]["rps"],
+            }
+            ratios[size] = r
+            print(f"{size:5} piimask/Envoy req/s {r['rps_vs_envoy']:.2f}x, p99 {r['p99_vs_envoy']:.2f}x; "
+                  f"piimask/Envoy+Lua req/s {r['rps_vs_envoy_lua']:.2f}x")
+    json.dump({"note": a.note, "summary": summary, "ratios": ratios, "rounds": rows}, open(a.json_out, "w"), indent=1)
+    open(a.svg_out, "w").write(svg(summary, a.note))
+    print(f"\nwrote {a.json_out} and {a.svg_out}")
+    failed = sum(d["non_200"] for data in summary.values() for d in data.values())
+    if failed:
+        raise SystemExit(f"{failed} responses were not 200: the figures above do not measure proxying")
+
+
+if __name__ == "__main__":
+    main()

