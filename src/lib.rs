@@ -7,10 +7,12 @@
 //! `cli` the commands. `devpki` makes throw-away certificates for the demo
 //! and the tests.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod devpki;
 pub mod mask;
+pub mod metrics;
 pub mod patterns;
 pub mod policy;
 pub mod proxy;

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::devpki::{self, ALLOWED_CLIENT_ID, OTHER_CLIENT_ID};
 use crate::mask::{Action, FieldRuleConfig, Masker};
+use crate::metrics::Metrics;
 use crate::patterns;
 use crate::policy::{BodyRule, InboundPolicy, PeerRule, Route};
 use crate::proxy::{InboundConfig, Limits, ProxyConfig, RunningProxy, UpstreamConfig};
@@ -48,37 +49,40 @@ async fn demo(dir: &Path) -> anyhow::Result<()> {
         action: Action::Redact { placeholder: "[NAME]".into() },
     });
     let masker = Arc::new(Masker::new(&profile)?);
-    let proxy = RunningProxy::start(ProxyConfig {
-        inbound: Some(InboundConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tls: Some(TlsFiles {
-                cert: dir.join("server.crt"),
-                key: dir.join("server.key"),
-                ca: Some(dir.join("ca.crt")),
-            }),
-            policy: InboundPolicy {
-                routes: vec![Route {
-                    name: "customers".into(),
-                    path_prefix: "/".into(),
-                    host: None,
-                    methods: vec![],
-                    peers: PeerRule::Only(vec![ALLOWED_CLIENT_ID.into()]),
-                    upstream: 0,
-                    request: BodyRule::passthrough(),
-                    response: BodyRule::mask(masker),
-                    max_request_bytes: 1 << 20,
+    let proxy = RunningProxy::start(
+        ProxyConfig {
+            inbound: Some(InboundConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                tls: Some(TlsFiles {
+                    cert: dir.join("server.crt"),
+                    key: dir.join("server.key"),
+                    ca: Some(dir.join("ca.crt")),
+                }),
+                policy: InboundPolicy {
+                    routes: vec![Route {
+                        name: "customers".into(),
+                        path_prefix: "/".into(),
+                        host: None,
+                        methods: vec![],
+                        peers: PeerRule::Only(vec![ALLOWED_CLIENT_ID.into()]),
+                        upstream: 0,
+                        request: BodyRule::passthrough(),
+                        response: BodyRule::mask(masker),
+                        max_request_bytes: 1 << 20,
+                    }],
+                },
+                upstreams: vec![UpstreamConfig {
+                    name: "app".into(),
+                    url: format!("http://{app}").parse()?,
+                    ca: None,
+                    client_cert: None,
                 }],
-            },
-            upstreams: vec![UpstreamConfig {
-                name: "app".into(),
-                url: format!("http://{app}").parse()?,
-                ca: None,
-                client_cert: None,
-            }],
-        }),
-        egress: None,
-        limits: Limits::default(),
-    })
+            }),
+            egress: None,
+            limits: Limits::default(),
+        },
+        Arc::new(Metrics::new()),
+    )
     .await?;
     let addr = proxy.inbound_addr.context("inbound listener has an address")?;
     println!("piimask demo (throw-away PKI in {})", dir.display());

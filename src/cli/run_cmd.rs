@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::mask::Masker;
+use crate::metrics::Metrics;
 use crate::patterns;
 use crate::policy::{BodyRule, InboundPolicy, PeerRule, Route};
 use crate::proxy::{InboundConfig, Limits, ProxyConfig, RunningProxy, UpstreamConfig};
@@ -58,6 +60,12 @@ pub struct RunArgs {
     /// Open connections at once; more are closed as they arrive.
     #[arg(long, default_value_t = 10_000)]
     pub max_connections: usize,
+    /// Admin listener (/metrics, /healthz, /readyz), such as 127.0.0.1:9901.
+    #[arg(long)]
+    pub admin: Option<SocketAddr>,
+    /// Accept `POST /shutdown` on the admin listener (from localhost only).
+    #[arg(long)]
+    pub admin_shutdown: bool,
     /// Worker threads (default: one per core); 1 runs everything on one thread.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -74,16 +82,28 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
     .context("starting the runtime")?;
     runtime.block_on(async {
-        let proxy = RunningProxy::start(config).await?;
+        let metrics = Arc::new(Metrics::new());
+        let admin = Arc::new(AdminState::new(metrics.clone(), args.admin_shutdown));
+        if let Some(addr) = args.admin {
+            let bound = admin::start(addr, admin.clone()).await.with_context(|| format!("--admin {addr}"))?;
+            tracing::info!(addr = %bound, "admin listener ready");
+        }
+        let proxy = RunningProxy::start(config, metrics).await?;
         if let Some(addr) = proxy.inbound_addr {
             tracing::info!(%addr, "inbound listener ready");
         }
         if let Some(addr) = proxy.egress_addr {
             tracing::info!(%addr, "egress listener ready");
         }
-        super::shutdown_signal().await;
+        admin.set_ready(true);
+        tokio::select! {
+            () = super::shutdown_signal() => {}
+            () = admin.shutdown_requested() => {}
+        }
+        admin.set_ready(false);
         tracing::info!("shutting down: draining in-flight requests");
         proxy.shutdown().await;
+        tracing::info!("drained; exiting");
         Ok(())
     })
 }

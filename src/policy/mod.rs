@@ -44,31 +44,12 @@ pub struct Route {
     pub max_request_bytes: u64,
 }
 
-/// Why a request was refused; the text goes into the 403/404 body.
+/// Why the policy refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     NoRoute,
     NoCertificate,
     PeerNotAllowed,
-}
-
-impl Refusal {
-    pub fn reason(self) -> &'static str {
-        match self {
-            Refusal::NoRoute => "no route matches this request",
-            Refusal::NoCertificate => "this route requires a client certificate",
-            Refusal::PeerNotAllowed => "peer identity is not allowed on this route",
-        }
-    }
-
-    /// Bounded label for metrics and audit events.
-    pub fn label(self) -> &'static str {
-        match self {
-            Refusal::NoRoute => "no_route",
-            Refusal::NoCertificate => "no_certificate",
-            Refusal::PeerNotAllowed => "peer_not_allowed",
-        }
-    }
 }
 
 /// The inbound routes, tried in order; the first match decides.
@@ -88,22 +69,45 @@ impl InboundPolicy {
         path: &str,
         peer: Option<&PeerIdentity>,
     ) -> Result<&Route, Refusal> {
+        let route = self.route_for(method, host, path).ok_or(Refusal::NoRoute)?;
+        route.admits(peer)?;
+        Ok(route)
+    }
+
+    /// The first route matching the method, host (port ignored) and path.
+    pub fn route_for(&self, method: &Method, host: Option<&str>, path: &str) -> Option<&Route> {
         let host = host.map(strip_port);
-        let route = self
-            .routes
-            .iter()
-            .find(|r| {
-                path_has_prefix(path, &r.path_prefix)
-                    && (r.methods.is_empty() || r.methods.contains(method))
-                    && r.host.as_deref().is_none_or(|want| host.is_some_and(|h| h.eq_ignore_ascii_case(want)))
-            })
-            .ok_or(Refusal::NoRoute)?;
-        match (&route.peers, peer) {
-            (PeerRule::Anyone, _) => Ok(route),
+        self.routes.iter().find(|r| {
+            path_has_prefix(path, &r.path_prefix)
+                && (r.methods.is_empty() || r.methods.contains(method))
+                && r.host.as_deref().is_none_or(|want| host.is_some_and(|h| h.eq_ignore_ascii_case(want)))
+        })
+    }
+}
+
+impl Route {
+    /// Whether `peer` (its verified certificate's names, if any) may use
+    /// this route.
+    pub fn admits(&self, peer: Option<&PeerIdentity>) -> Result<(), Refusal> {
+        match (&self.peers, peer) {
+            (PeerRule::Anyone, _) => Ok(()),
             (_, None) => Err(Refusal::NoCertificate),
-            (PeerRule::AnyVerified, Some(_)) => Ok(route),
-            (PeerRule::Only(ids), Some(p)) if ids.iter().any(|id| p.matches(id)) => Ok(route),
+            (PeerRule::AnyVerified, Some(_)) => Ok(()),
+            (PeerRule::Only(ids), Some(p)) if ids.iter().any(|id| p.matches(id)) => Ok(()),
             (PeerRule::Only(_), Some(_)) => Err(Refusal::PeerNotAllowed),
+        }
+    }
+
+    /// The peer as the config names it: the allow-list entry that admits
+    /// it, `any`, `anyone` or `unlisted` — a bounded metric label.
+    pub fn peer_label(&self, peer: Option<&PeerIdentity>) -> &str {
+        match &self.peers {
+            PeerRule::Anyone => "anyone",
+            PeerRule::AnyVerified if peer.is_some() => "any",
+            PeerRule::AnyVerified => "unlisted",
+            PeerRule::Only(ids) => {
+                peer.and_then(|p| ids.iter().find(|id| p.matches(id))).map_or("unlisted", String::as_str)
+            }
         }
     }
 }

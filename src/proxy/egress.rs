@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -18,14 +18,17 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
 
+use super::audit::Exchange;
 use super::forward;
 use super::listener::Limits;
 use super::respond::{ProxyBody, Refused, full, strip_hop_by_hop};
 use super::upstream::HttpClient;
 use crate::mask::{ContentKind, MaskStream, Masker};
+use crate::metrics::Metrics;
 use crate::policy::{BodyRule, EgressPolicy, Peer};
 
 pub struct Egress {
+    pub metrics: Arc<Metrics>,
     pub policy: EgressPolicy,
     /// One pooled mTLS client per peer, in the policy's order.
     pub clients: Vec<HttpClient>,
@@ -38,7 +41,7 @@ impl Egress {
         let egress = self.clone();
         let service = service_fn(move |request| {
             let egress = egress.clone();
-            async move { Ok::<_, Infallible>(egress.handle(request).await.unwrap_or_else(Refused::into_response)) }
+            async move { Ok::<_, Infallible>(egress.handle(request).await) }
         });
         let connection = self.server.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
         if let Err(e) = watcher.watch(connection).await {
@@ -46,7 +49,22 @@ impl Egress {
         }
     }
 
-    async fn handle(&self, request: Request<Incoming>) -> Result<Response<ProxyBody>, Refused> {
+    async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+        // The caller is the app beside the sidecar.
+        let mut exchange = Exchange::new(self.metrics.clone(), "egress", "app".into());
+        let (response, refused) = match self.forward(request, &mut exchange).await {
+            Ok(response) => (response, None),
+            Err(refused) => (refused.into_response(), Some(refused)),
+        };
+        exchange.finish(response.status(), refused);
+        response
+    }
+
+    async fn forward(
+        &self,
+        request: Request<Incoming>,
+        exchange: &mut Exchange,
+    ) -> Result<Response<ProxyBody>, Refused> {
         if request.method() == Method::CONNECT {
             return self.tunnel(request);
         }
@@ -57,13 +75,14 @@ impl Egress {
             .unwrap_or("")
             .to_string();
         let Some((index, peer)) = self.policy.peer_for(&host) else {
-            tracing::info!(reason = "unknown_destination", "egress request refused");
-            return Err(Refused::new(StatusCode::FORBIDDEN, "destination is not a configured peer"));
+            return Err(Refused::UNKNOWN_DESTINATION);
         };
-        let client =
-            self.clients.get(index).ok_or(Refused::new(StatusCode::INTERNAL_SERVER_ERROR, "peer has no client"))?;
+        exchange.route.clone_from(&peer.name);
+        exchange.peer_label.clone_from(&peer.name);
+        exchange.upstream.clone_from(&peer.name);
+        let client = self.clients.get(index).ok_or(Refused::UPSTREAM_UNAVAILABLE)?;
         if request.headers().contains_key(header::UPGRADE) {
-            return Err(Refused::new(StatusCode::FORBIDDEN, "protocol upgrades are not allowed to peers"));
+            return Err(Refused::UPGRADE_NOT_ALLOWED);
         }
         let (mut parts, body) = request.into_parts();
         strip_hop_by_hop(&mut parts.headers);
@@ -77,19 +96,24 @@ impl Egress {
         }
         parts.uri = peer_uri(peer, &parts.uri)?;
         parts.version = http::Version::HTTP_11;
-        let body = forward::request_body(&peer.request, &mut parts.headers, body, peer.max_request_bytes)?;
+        let body = forward::request_body(
+            &peer.request,
+            &mut parts.headers,
+            body,
+            peer.max_request_bytes,
+            exchange.mask_report("request"),
+        )?;
         let response =
             forward::send(&peer.name, client, Request::from_parts(parts, body), self.limits.upstream_response_timeout)
                 .await?;
-        Ok(forward::response(&BodyRule::passthrough(), &Method::GET, response))
+        forward::response(&BodyRule::passthrough(), &Method::GET, response, exchange.mask_report("response"))
     }
 
     /// `CONNECT host:port`: an opaque TLS tunnel, only where allowed.
     fn tunnel(&self, request: Request<Incoming>) -> Result<Response<ProxyBody>, Refused> {
         let authority = request.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
         if !self.policy.allows_opaque(&authority) {
-            tracing::info!(reason = "connect_not_allowed", "egress request refused");
-            return Err(Refused::new(StatusCode::FORBIDDEN, "CONNECT is not allowed to this destination"));
+            return Err(Refused::CONNECT_NOT_ALLOWED);
         }
         let connect_timeout = self.limits.upstream_connect_timeout;
         tokio::spawn(async move {
@@ -115,7 +139,7 @@ impl Egress {
 
 /// `https://<peer address><path>?<masked query>`.
 fn peer_uri(peer: &Peer, uri: &Uri) -> Result<Uri, Refused> {
-    let bad = || Refused::new(StatusCode::BAD_REQUEST, "request target cannot be forwarded");
+    let bad = || Refused::BAD_TARGET;
     let mut path_and_query = uri.path().to_string();
     if let Some(query) = uri.query() {
         path_and_query.push('?');

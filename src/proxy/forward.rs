@@ -9,9 +9,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::body::MaskBody;
+use super::body::{MaskBody, OnFinish};
 use super::pipeline::{Coding, Pipeline};
-use super::respond::{ProxyBody, Refused, answer, upstream_failure};
+use super::respond::{ProxyBody, Refused, upstream_failure};
 use super::upstream::HttpClient;
 use crate::policy::{BodyPlan, BodyRule};
 
@@ -27,28 +27,24 @@ pub fn request_body(
     headers: &mut HeaderMap,
     body: Incoming,
     limit: u64,
+    report: OnFinish,
 ) -> Result<ProxyBody, Refused> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(Refused::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is larger than this route allows"));
+        return Err(Refused::REQUEST_TOO_LARGE);
     }
     let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
     match rule.plan(content_type(headers)) {
         BodyPlan::Pass => Ok(limited.boxed_unsync()),
-        BodyPlan::Block => {
-            Err(Refused::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "request body type is blocked by policy"))
-        }
+        BodyPlan::Block => Err(Refused::REQUEST_TYPE_BLOCKED),
         BodyPlan::Mask(masker, kind) => {
             let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
             let Some(coding) = Coding::parse(encoding) else {
-                return Err(Refused::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "request content encoding cannot be masked (use gzip or deflate)",
-                ));
+                return Err(Refused::REQUEST_ENCODING_UNSUPPORTED);
             };
             headers.remove(header::CONTENT_LENGTH);
-            Ok(MaskBody::new(limited, Pipeline::new(masker, kind, coding), None).boxed_unsync())
+            Ok(MaskBody::new(limited, Pipeline::new(masker, kind, coding), Some(report)).boxed_unsync())
         }
     }
 }
@@ -56,7 +52,12 @@ pub fn request_body(
 /// The upstream's response with its body as the rule says. A type the rule
 /// blocks, or an encoding piimask cannot decode, becomes a 502: the body is
 /// never passed unmasked.
-pub fn response(rule: &BodyRule, method: &http::Method, upstream: Response<Incoming>) -> Response<ProxyBody> {
+pub fn response(
+    rule: &BodyRule,
+    method: &http::Method,
+    upstream: Response<Incoming>,
+    report: OnFinish,
+) -> Result<Response<ProxyBody>, Refused> {
     let (mut parts, body) = upstream.into_parts();
     super::respond::strip_hop_by_hop(&mut parts.headers);
     let bodiless = method == http::Method::HEAD
@@ -64,22 +65,23 @@ pub fn response(rule: &BodyRule, method: &http::Method, upstream: Response<Incom
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
     if bodiless {
-        return Response::from_parts(parts, body.map_err(Into::into).boxed_unsync());
+        return Ok(Response::from_parts(parts, body.map_err(Into::into).boxed_unsync()));
     }
     match rule.plan(content_type(&parts.headers)) {
-        BodyPlan::Pass => Response::from_parts(parts, body.map_err(Into::into).boxed_unsync()),
-        BodyPlan::Block => answer(StatusCode::BAD_GATEWAY, "response body type is blocked by policy"),
+        BodyPlan::Pass => Ok(Response::from_parts(parts, body.map_err(Into::into).boxed_unsync())),
+        BodyPlan::Block => Err(Refused::RESPONSE_TYPE_BLOCKED),
         BodyPlan::Mask(masker, kind) => {
             let encoding = parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
             let Some(coding) = Coding::parse(encoding) else {
-                return answer(StatusCode::BAD_GATEWAY, "response content encoding cannot be masked");
+                return Err(Refused::RESPONSE_ENCODING_UNSUPPORTED);
             };
             parts.headers.remove(header::CONTENT_LENGTH);
             // Digests and byte ranges of the original no longer describe the body.
             parts.headers.remove("content-md5");
             parts.headers.remove("digest");
             parts.headers.remove(header::ACCEPT_RANGES);
-            Response::from_parts(parts, MaskBody::new(body, Pipeline::new(masker, kind, coding), None).boxed_unsync())
+            let body = MaskBody::new(body, Pipeline::new(masker, kind, coding), Some(report));
+            Ok(Response::from_parts(parts, body.boxed_unsync()))
         }
     }
 }
@@ -96,12 +98,12 @@ pub async fn send(
     match tokio::time::timeout(timeout, client.request(request)).await {
         Err(_) => {
             tracing::warn!(upstream, "upstream did not answer in time");
-            Err(Refused::new(StatusCode::GATEWAY_TIMEOUT, "upstream did not answer in time"))
+            Err(Refused::UPSTREAM_TIMEOUT)
         }
         Ok(Ok(response)) => Ok(response),
         Ok(Err(e)) if e.is_connect() => {
             tracing::warn!(upstream, error = %e, "upstream connect failed");
-            Err(Refused::new(StatusCode::BAD_GATEWAY, "upstream is unavailable"))
+            Err(Refused::UPSTREAM_UNAVAILABLE)
         }
         Ok(Err(e)) => {
             tracing::warn!(upstream, error = %e, "upstream request failed");

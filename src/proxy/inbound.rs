@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioExecutor;
@@ -19,14 +19,17 @@ use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::audit::Exchange;
 use super::forward;
 use super::listener::Limits;
 use super::respond::{PEER_HEADER, ProxyBody, Refused, narrow_accept_encoding, strip_hop_by_hop, wants_upgrade};
 use super::upstream::Upstream;
+use crate::metrics::Metrics;
 use crate::policy::{InboundPolicy, Refusal};
 use crate::tls::PeerIdentity;
 
 pub struct Inbound {
+    pub metrics: Arc<Metrics>,
     pub policy: InboundPolicy,
     pub upstreams: Vec<Upstream>,
     pub tls: Option<TlsAcceptor>,
@@ -43,10 +46,13 @@ impl Inbound {
         let tls = match tokio::time::timeout(self.limits.handshake_timeout, acceptor.accept(tcp)).await {
             Ok(Ok(tls)) => tls,
             Ok(Err(e)) => {
-                tracing::info!(%remote, reason = %e, "TLS handshake refused");
+                let reason = handshake_failure(&e);
+                self.metrics.tls_handshake_failures.with_label_values(&["inbound", reason]).inc();
+                tracing::info!(target: "piimask::audit", event = "handshake_refused", listener = "inbound", %remote, reason, detail = %e, "TLS handshake refused");
                 return;
             }
             Err(_) => {
+                self.metrics.tls_handshake_failures.with_label_values(&["inbound", "timeout"]).inc();
                 tracing::info!(%remote, "TLS handshake timed out");
                 return;
             }
@@ -72,13 +78,21 @@ impl Inbound {
     }
 
     async fn handle(&self, request: Request<Incoming>, peer: Option<&PeerIdentity>) -> Response<ProxyBody> {
-        self.forward(request, peer).await.unwrap_or_else(Refused::into_response)
+        let presented = peer.map_or_else(|| "none".to_string(), ToString::to_string);
+        let mut exchange = Exchange::new(self.metrics.clone(), "inbound", presented);
+        let (response, refused) = match self.forward(request, peer, &mut exchange).await {
+            Ok(response) => (response, None),
+            Err(refused) => (refused.into_response(), Some(refused)),
+        };
+        exchange.finish(response.status(), refused);
+        response
     }
 
     async fn forward(
         &self,
         request: Request<Incoming>,
         peer: Option<&PeerIdentity>,
+        exchange: &mut Exchange,
     ) -> Result<Response<ProxyBody>, Refused> {
         let host = request
             .uri()
@@ -86,17 +100,19 @@ impl Inbound {
             .map(str::to_string)
             .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string));
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
-        let route = self.policy.decide(request.method(), host.as_deref(), &path, peer).map_err(refusal)?;
+        let route = self.policy.route_for(request.method(), host.as_deref(), &path).ok_or(Refused::NO_ROUTE)?;
+        exchange.route.clone_from(&route.name);
+        route.admits(peer).map_err(|r| match r {
+            Refusal::NoRoute => Refused::NO_ROUTE,
+            Refusal::NoCertificate => Refused::NO_CERTIFICATE,
+            Refusal::PeerNotAllowed => Refused::PEER_NOT_ALLOWED,
+        })?;
+        exchange.peer_label = route.peer_label(peer).to_string();
         if wants_upgrade(request.method(), request.headers()) {
-            return Err(Refused::new(
-                StatusCode::FORBIDDEN,
-                "protocol upgrades and tunnels are not allowed on this route",
-            ));
+            return Err(Refused::UPGRADE_NOT_ALLOWED);
         }
-        let upstream = self
-            .upstreams
-            .get(route.upstream)
-            .ok_or_else(|| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, "route has no upstream"))?;
+        let upstream = self.upstreams.get(route.upstream).ok_or(Refused::UPSTREAM_UNAVAILABLE)?;
+        exchange.upstream.clone_from(&upstream.name);
         let method = request.method().clone();
         let (mut parts, body) = request.into_parts();
         strip_hop_by_hop(&mut parts.headers);
@@ -112,11 +128,15 @@ impl Inbound {
         if route.response.masker.is_some() {
             narrow_accept_encoding(&mut parts.headers);
         }
-        parts.uri = upstream
-            .uri_for(&path)
-            .map_err(|_| Refused::new(StatusCode::BAD_REQUEST, "request target cannot be forwarded"))?;
+        parts.uri = upstream.uri_for(&path).map_err(|_| Refused::BAD_TARGET)?;
         parts.version = http::Version::HTTP_11;
-        let body = forward::request_body(&route.request, &mut parts.headers, body, route.max_request_bytes)?;
+        let body = forward::request_body(
+            &route.request,
+            &mut parts.headers,
+            body,
+            route.max_request_bytes,
+            exchange.mask_report("request"),
+        )?;
         let response = forward::send(
             &upstream.name,
             &upstream.client,
@@ -124,12 +144,22 @@ impl Inbound {
             self.limits.upstream_response_timeout,
         )
         .await?;
-        Ok(forward::response(&route.response, &method, response))
+        forward::response(&route.response, &method, response, exchange.mask_report("response"))
     }
 }
 
-fn refusal(r: Refusal) -> Refused {
-    tracing::info!(reason = r.label(), "request refused");
-    let status = if r == Refusal::NoRoute { StatusCode::NOT_FOUND } else { StatusCode::FORBIDDEN };
-    Refused::new(status, r.reason())
+/// A bounded label for why a TLS handshake failed.
+fn handshake_failure(e: &std::io::Error) -> &'static str {
+    use rustls::{CertificateError, Error};
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
+        Some(Error::NoCertificatesPresented) => "no_certificate",
+        Some(Error::InvalidCertificate(CertificateError::UnknownIssuer)) => "unknown_ca",
+        Some(Error::InvalidCertificate(CertificateError::Expired | CertificateError::ExpiredContext { .. })) => {
+            "expired"
+        }
+        Some(Error::InvalidCertificate(_)) => "bad_certificate",
+        Some(Error::AlertReceived(_)) => "alert_received",
+        Some(_) => "protocol",
+        None => "io",
+    }
 }

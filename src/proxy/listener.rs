@@ -63,8 +63,13 @@ pub fn http_server(limits: &Limits) -> auto::Builder<TokioExecutor> {
 /// Accepts until `stop` turns true, running `serve` on a task per
 /// connection; then stops accepting and waits up to the drain timeout for
 /// the open connections to finish their requests.
-pub async fn accept_loop<F, Fut>(listener: TcpListener, limits: Limits, mut stop: watch::Receiver<bool>, serve: F)
-where
+pub async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+    open: prometheus::IntGauge,
+    serve: F,
+) where
     F: Fn(TcpStream, SocketAddr, Watcher) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
@@ -88,8 +93,11 @@ where
                 };
                 let _ = tcp.set_nodelay(true);
                 let conn = serve(tcp, remote, graceful.watcher());
+                let open = open.clone();
+                open.inc();
                 tokio::spawn(async move {
                     conn.await;
+                    open.dec();
                     drop(slot);
                 });
             }

@@ -2,6 +2,7 @@
 //! listener) and clients (upstreams and egress peers), with every body that
 //! the policy names streamed through the masking engine by `MaskBody`.
 
+mod audit;
 mod body;
 mod egress;
 mod forward;
@@ -16,13 +17,14 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::JoinHandle;
 
 pub use self::body::{MaskBody, MaskBodyError, OnFinish};
 pub use self::listener::Limits;
 pub use self::pipeline::{Coding, Pipeline};
 pub use self::respond::PEER_HEADER;
 pub use self::upstream::UpstreamConfig;
+use crate::metrics::Metrics;
 use crate::policy::{EgressPolicy, InboundPolicy};
 use crate::tls::{self, TlsError, TlsFiles};
 
@@ -69,16 +71,21 @@ pub struct ProxyConfig {
 pub struct RunningProxy {
     pub inbound_addr: Option<SocketAddr>,
     pub egress_addr: Option<SocketAddr>,
-    stop: watch::Sender<bool>,
-    tasks: JoinSet<()>,
+    /// Stops the inbound listener first, then (once it has drained) the
+    /// egress one, which the app may need to finish in-flight requests.
+    stop_inbound: watch::Sender<bool>,
+    stop_egress: watch::Sender<bool>,
+    inbound_task: Option<JoinHandle<()>>,
+    egress_task: Option<JoinHandle<()>>,
 }
 
 impl RunningProxy {
     /// Binds every listener (so address and certificate errors surface
     /// here) and starts serving on the current tokio runtime.
-    pub async fn start(config: ProxyConfig) -> Result<RunningProxy, ProxyError> {
-        let (stop, stopped) = watch::channel(false);
-        let mut tasks = JoinSet::new();
+    pub async fn start(config: ProxyConfig, metrics: Arc<Metrics>) -> Result<RunningProxy, ProxyError> {
+        let (stop_inbound, inbound_stopped) = watch::channel(false);
+        let (stop_egress, egress_stopped) = watch::channel(false);
+        let (mut inbound_task, mut egress_task) = (None, None);
         let mut inbound_addr = None;
         if let Some(cfg) = &config.inbound {
             let acceptor = match &cfg.tls {
@@ -92,19 +99,27 @@ impl RunningProxy {
                 .collect::<Result<Vec<_>, _>>()?;
             let listener = bind(cfg.listen).await?;
             inbound_addr = listener.local_addr().ok();
+            if let Some(files) = &cfg.tls
+                && let Ok(expiry) = tls::certificate_expiry(&files.cert)
+            {
+                metrics.certificate_expiry.with_label_values(&["inbound"]).set(expiry as f64);
+            }
             let inbound = Arc::new(inbound::Inbound {
+                metrics: metrics.clone(),
                 policy: cfg.policy.clone(),
                 upstreams,
                 tls: acceptor,
                 limits: config.limits.clone(),
                 server: listener::http_server(&config.limits),
             });
-            tasks.spawn(listener::accept_loop(
+            let open = metrics.open_connections.with_label_values(&["inbound"]);
+            inbound_task = Some(tokio::spawn(listener::accept_loop(
                 listener,
                 config.limits.clone(),
-                stopped.clone(),
+                inbound_stopped.clone(),
+                open,
                 move |tcp, remote, w| inbound.clone().serve_connection(tcp, remote, w),
-            ));
+            )));
         }
         let mut egress_addr = None;
         if let Some(cfg) = &config.egress {
@@ -124,23 +139,35 @@ impl RunningProxy {
             let listener = bind(cfg.listen).await?;
             egress_addr = listener.local_addr().ok();
             let egress = Arc::new(egress::Egress {
+                metrics: metrics.clone(),
                 policy: cfg.policy.clone(),
                 clients,
                 limits: config.limits.clone(),
                 server: listener::http_server(&config.limits),
             });
-            tasks.spawn(listener::accept_loop(listener, config.limits.clone(), stopped.clone(), move |tcp, _, w| {
-                egress.clone().serve_connection(tcp, w)
-            }));
+            let open = metrics.open_connections.with_label_values(&["egress"]);
+            egress_task = Some(tokio::spawn(listener::accept_loop(
+                listener,
+                config.limits.clone(),
+                egress_stopped.clone(),
+                open,
+                move |tcp, _, w| egress.clone().serve_connection(tcp, w),
+            )));
         }
-        Ok(RunningProxy { inbound_addr, egress_addr, stop, tasks })
+        Ok(RunningProxy { inbound_addr, egress_addr, stop_inbound, stop_egress, inbound_task, egress_task })
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the drain
     /// timeout) and returns when every listener is done.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        while self.tasks.join_next().await.is_some() {}
+    pub async fn shutdown(self) {
+        let _ = self.stop_inbound.send(true);
+        if let Some(task) = self.inbound_task {
+            let _ = task.await;
+        }
+        let _ = self.stop_egress.send(true);
+        if let Some(task) = self.egress_task {
+            let _ = task.await;
+        }
     }
 }
 

@@ -16,17 +16,130 @@ pub type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
 /// removed first, so the app can trust it.
 pub const PEER_HEADER: HeaderName = HeaderName::from_static("x-piimask-peer");
 
-/// A request piimask answers itself instead of forwarding: a status and a
-/// fixed reason phrase (also a bounded label for logs and metrics).
+/// How a request ended, for metrics and audit events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Forwarded,
+    /// The policy refused the peer or the destination.
+    Refused,
+    /// A body could not be masked safely, so it was not passed.
+    Blocked,
+    /// The request itself was unacceptable (too large, bad target).
+    Rejected,
+    UpstreamError,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Forwarded => "forwarded",
+            Outcome::Refused => "refused",
+            Outcome::Blocked => "blocked",
+            Outcome::Rejected => "rejected",
+            Outcome::UpstreamError => "upstream_error",
+        }
+    }
+}
+
+/// A request piimask answers itself instead of forwarding: the outcome, a
+/// status, a short code (a bounded label for metrics and audit events) and
+/// a fixed reason phrase for the peer. Every such answer is one of the
+/// constants below, never text taken from the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused {
+    pub outcome: Outcome,
     pub status: StatusCode,
+    pub code: &'static str,
     pub reason: &'static str,
 }
 
 impl Refused {
-    pub const fn new(status: StatusCode, reason: &'static str) -> Refused {
-        Refused { status, reason }
+    const fn new(outcome: Outcome, status: StatusCode, code: &'static str, reason: &'static str) -> Refused {
+        Refused { outcome, status, code, reason }
+    }
+
+    pub const NO_ROUTE: Refused =
+        Refused::new(Outcome::Refused, StatusCode::NOT_FOUND, "no_route", "no route matches this request");
+    pub const NO_CERTIFICATE: Refused = Refused::new(
+        Outcome::Refused,
+        StatusCode::FORBIDDEN,
+        "no_certificate",
+        "this route requires a client certificate",
+    );
+    pub const PEER_NOT_ALLOWED: Refused = Refused::new(
+        Outcome::Refused,
+        StatusCode::FORBIDDEN,
+        "peer_not_allowed",
+        "peer identity is not allowed on this route",
+    );
+    pub const UPGRADE_NOT_ALLOWED: Refused = Refused::new(
+        Outcome::Refused,
+        StatusCode::FORBIDDEN,
+        "upgrade_not_allowed",
+        "protocol upgrades and tunnels are not allowed here",
+    );
+    pub const UNKNOWN_DESTINATION: Refused = Refused::new(
+        Outcome::Refused,
+        StatusCode::FORBIDDEN,
+        "unknown_destination",
+        "destination is not a configured peer",
+    );
+    pub const CONNECT_NOT_ALLOWED: Refused = Refused::new(
+        Outcome::Refused,
+        StatusCode::FORBIDDEN,
+        "connect_not_allowed",
+        "CONNECT is not allowed to this destination",
+    );
+    pub const REQUEST_TOO_LARGE: Refused = Refused::new(
+        Outcome::Rejected,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request_too_large",
+        "request body is larger than this route allows",
+    );
+    pub const BAD_TARGET: Refused =
+        Refused::new(Outcome::Rejected, StatusCode::BAD_REQUEST, "bad_target", "request target cannot be forwarded");
+    pub const REQUEST_TYPE_BLOCKED: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request_type_blocked",
+        "request body type is blocked by policy",
+    );
+    pub const REQUEST_ENCODING_UNSUPPORTED: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request_encoding_unsupported",
+        "request content encoding cannot be masked (use gzip or deflate)",
+    );
+    pub const RESPONSE_TYPE_BLOCKED: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_GATEWAY,
+        "response_type_blocked",
+        "response body type is blocked by policy",
+    );
+    pub const RESPONSE_ENCODING_UNSUPPORTED: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_GATEWAY,
+        "response_encoding_unsupported",
+        "response content encoding cannot be masked",
+    );
+    pub const UPSTREAM_UNAVAILABLE: Refused = Refused::new(
+        Outcome::UpstreamError,
+        StatusCode::BAD_GATEWAY,
+        "upstream_unavailable",
+        "upstream is unavailable",
+    );
+    pub const UPSTREAM_TIMEOUT: Refused = Refused::new(
+        Outcome::UpstreamError,
+        StatusCode::GATEWAY_TIMEOUT,
+        "upstream_timeout",
+        "upstream did not answer in time",
+    );
+    pub const UPSTREAM_FAILED: Refused =
+        Refused::new(Outcome::UpstreamError, StatusCode::BAD_GATEWAY, "upstream_failed", "upstream failed");
+
+    /// The direction a blocked body travelled.
+    pub fn direction(self) -> &'static str {
+        if self.code.starts_with("request") { "request" } else { "response" }
     }
 
     pub fn into_response(self) -> Response<ProxyBody> {
@@ -105,11 +218,11 @@ pub fn upstream_failure(error: &BoxError) -> Refused {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
     while let Some(e) = source {
         if e.is::<http_body_util::LengthLimitError>() {
-            return Refused::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is larger than this route allows");
+            return Refused::REQUEST_TOO_LARGE;
         }
         source = e.source();
     }
-    Refused::new(StatusCode::BAD_GATEWAY, "upstream failed")
+    Refused::UPSTREAM_FAILED
 }
 
 #[cfg(test)]

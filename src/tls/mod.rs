@@ -74,6 +74,14 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     })
 }
 
+/// When the first certificate in `path` expires, as Unix seconds.
+pub fn certificate_expiry(path: &Path) -> Result<i64, TlsError> {
+    let certs = load_certs(path)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(certs[0].as_ref())
+        .map_err(|e| TlsError::Pem { path: path.into(), what: format!("not an X.509 certificate: {e}") })?;
+    Ok(cert.validity().not_after.timestamp())
+}
+
 /// A root store holding every certificate of a CA bundle.
 pub fn load_roots(path: &Path) -> Result<Arc<RootCertStore>, TlsError> {
     let mut roots = RootCertStore::empty();

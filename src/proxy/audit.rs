@@ -1,0 +1,123 @@
+//! What one exchange leaves behind: metrics and, for every request that
+//! masked, blocked or refused something, one audit event (tracing target
+//! `piimask::audit`, JSON in the logs) with the time, listener, route, peer
+//! identity, direction, counts per detector and rule, and the action —
+//! never a masked value or any other body byte.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::body::OnFinish;
+use super::respond::{Outcome, Refused};
+use crate::mask::Stats;
+use crate::metrics::{Metrics, status_class};
+
+/// The labels of one request, filled in as it is routed.
+pub struct Exchange {
+    pub metrics: Arc<Metrics>,
+    pub listener: &'static str,
+    /// The route (inbound) or peer (egress) name; `none` before routing.
+    pub route: String,
+    /// The peer as the config names it (the allow-list entry that admitted
+    /// it, `any`, or `unlisted`): bounded, for metrics.
+    pub peer_label: String,
+    /// The peer's verified identity as presented, for audit events.
+    pub peer: String,
+    /// The upstream or peer contacted, for upstream error metrics.
+    pub upstream: String,
+    started: Instant,
+}
+
+impl Exchange {
+    pub fn new(metrics: Arc<Metrics>, listener: &'static str, peer: String) -> Exchange {
+        Exchange {
+            metrics,
+            listener,
+            route: "none".into(),
+            peer_label: "unlisted".into(),
+            peer,
+            upstream: String::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Records how the request ended; `refused` carries the reason when
+    /// piimask answered itself.
+    pub fn finish(&self, status: http::StatusCode, refused: Option<Refused>) {
+        let outcome = refused.map_or(Outcome::Forwarded, |r| r.outcome);
+        let m = &self.metrics;
+        m.requests.with_label_values(&[self.listener, &self.route, &self.peer_label, outcome.label()]).inc();
+        m.responses.with_label_values(&[self.listener, &self.route, status_class(status.as_u16())]).inc();
+        m.request_duration
+            .with_label_values(&[self.listener, &self.route])
+            .observe(self.started.elapsed().as_secs_f64());
+        let Some(r) = refused else { return };
+        match r.outcome {
+            Outcome::Refused => {
+                m.peers_refused.with_label_values(&[self.listener, r.code]).inc();
+                tracing::info!(
+                    target: "piimask::audit",
+                    event = "refused",
+                    listener = self.listener,
+                    route = %self.route,
+                    peer = %self.peer,
+                    reason = r.code,
+                    status = status.as_u16(),
+                    "peer refused"
+                );
+            }
+            Outcome::Blocked => {
+                m.bodies_blocked.with_label_values(&[self.listener, &self.route, r.direction(), r.code]).inc();
+                tracing::info!(
+                    target: "piimask::audit",
+                    event = "blocked",
+                    listener = self.listener,
+                    route = %self.route,
+                    peer = %self.peer,
+                    direction = r.direction(),
+                    reason = r.code,
+                    status = status.as_u16(),
+                    "body blocked"
+                );
+            }
+            Outcome::UpstreamError => {
+                m.upstream_errors.with_label_values(&[&self.upstream, r.code]).inc();
+            }
+            Outcome::Rejected | Outcome::Forwarded => {}
+        }
+    }
+
+    /// The report a `MaskBody` calls when its stream ends: counts into the
+    /// metrics, and an audit event if anything was masked.
+    pub fn mask_report(&self, direction: &'static str) -> OnFinish {
+        let metrics = self.metrics.clone();
+        let (listener, route, peer) = (self.listener, self.route.clone(), self.peer.clone());
+        Box::new(move |stats: &Stats| {
+            metrics.body_bytes.with_label_values(&[listener, direction, "in"]).inc_by(stats.bytes_in);
+            metrics.body_bytes.with_label_values(&[listener, direction, "out"]).inc_by(stats.bytes_out);
+            let mut counts = String::new();
+            for (kind, list) in [("detector", &stats.detectors), ("rule", &stats.rules)] {
+                for (name, n) in list.iter().filter(|(_, n)| *n > 0) {
+                    metrics.masked_values.with_label_values(&[listener, &route, direction, kind, name]).inc_by(*n);
+                    if !counts.is_empty() {
+                        counts.push(' ');
+                    }
+                    counts.push_str(&format!("{name}={n}"));
+                }
+            }
+            if !counts.is_empty() {
+                tracing::info!(
+                    target: "piimask::audit",
+                    event = "masked",
+                    listener,
+                    route = %route,
+                    peer = %peer,
+                    direction,
+                    counts = %counts,
+                    total = stats.total(),
+                    "values masked"
+                );
+            }
+        })
+    }
+}
