@@ -82,6 +82,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
     .context("starting the runtime")?;
     runtime.block_on(async {
+        let mut signals = super::StopSignals::install().context("installing signal handlers")?;
         let metrics = Arc::new(Metrics::new());
         let admin = Arc::new(AdminState::new(metrics.clone(), args.admin_shutdown));
         if let Some(addr) = args.admin {
@@ -97,7 +98,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
         admin.set_ready(true);
         tokio::select! {
-            () = super::shutdown_signal() => {}
+            () = signals.recv() => {}
             () = admin.shutdown_requested() => {}
         }
         admin.set_ready(false);

@@ -148,6 +148,43 @@ impl Proxy {
         self.child.id()
     }
 
+    /// The address a `<what> listener ready` log line announced.
+    pub fn announced(&self, what: &str) -> SocketAddr {
+        let wanted = format!("{what} listener ready");
+        let logs = self.logs();
+        let line = logs.lines().find(|l| l.contains(&wanted)).unwrap_or_else(|| panic!("no `{wanted}` in {logs}"));
+        json_field(line, "addr").and_then(|a| a.parse().ok()).expect("an address")
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the exit status.
+    pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.wait(limit)
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// The audit events (JSON log lines of target `piimask::audit`) logged
+    /// so far, as their `fields` objects.
+    pub fn audit_events(&self) -> Vec<serde_json::Value> {
+        self.logs()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.get("target").and_then(|t| t.as_str()) == Some("piimask::audit"))
+            .filter_map(|v| v.get("fields").cloned())
+            .collect()
+    }
+
     pub fn logs(&self) -> String {
         self.logs.lock().expect("logs").clone()
     }
@@ -296,7 +333,8 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
             r.body(full(body))
         }
         "/slow" => {
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            let ms: u64 = query.strip_prefix("ms=").and_then(|n| n.parse().ok()).unwrap_or(5000);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
             json(full(CUSTOMER))
         }
         _ => Response::builder().status(404).body(full("no such endpoint")),
@@ -418,6 +456,18 @@ impl Client {
         let body = response.into_body().collect().await?.to_bytes();
         Ok(Answer { status, headers, body })
     }
+}
+
+/// A plain HTTP/1.1 request to an admin listener: (status, body).
+pub async fn admin(addr: SocketAddr, method: http::Method, path: &str) -> (StatusCode, String) {
+    let tcp = TcpStream::connect(addr).await.expect("connect admin");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.expect("handshake");
+    tokio::spawn(conn);
+    let request = Request::builder().method(method).uri(path).header("host", "admin").body(full(Bytes::new()));
+    let response = sender.send_request(request.expect("request")).await.expect("response");
+    let status = response.status();
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 /// The body, gunzipped.
