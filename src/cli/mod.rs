@@ -3,6 +3,7 @@
 mod certs_cmd;
 mod demo;
 mod mask_cmd;
+mod reload;
 mod run_cmd;
 
 use std::path::PathBuf;
@@ -114,18 +115,27 @@ fn init_logging() {
 struct StopSignals {
     term: tokio::signal::unix::Signal,
     interrupt: tokio::signal::unix::Signal,
+    /// SIGHUP: reload the configuration.
+    hangup: tokio::signal::unix::Signal,
 }
 
 impl StopSignals {
     fn install() -> anyhow::Result<StopSignals> {
         use tokio::signal::unix::{SignalKind, signal};
-        Ok(StopSignals { term: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
     }
 
-    async fn recv(&mut self) {
+    /// The next signal: `true` to stop (SIGTERM, SIGINT), `false` to
+    /// reload (SIGHUP).
+    async fn next_is_stop(&mut self) -> bool {
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.interrupt.recv() => {}
+            _ = self.term.recv() => true,
+            _ = self.interrupt.recv() => true,
+            _ = self.hangup.recv() => false,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::reload::{self, Change, Watched};
 use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::mask::Masker;
@@ -66,6 +67,10 @@ pub struct RunArgs {
     /// Accept `POST /shutdown` on the admin listener (from localhost only).
     #[arg(long)]
     pub admin_shutdown: bool,
+    /// Seconds between checks of the config and certificate files for
+    /// changes (SIGHUP reloads at once).
+    #[arg(long, default_value_t = 2.0)]
+    pub reload_interval: f64,
     /// Worker threads (default: one per core); 1 runs everything on one thread.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -89,7 +94,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             let bound = admin::start(addr, admin.clone()).await.with_context(|| format!("--admin {addr}"))?;
             tracing::info!(addr = %bound, "admin listener ready");
         }
-        let proxy = RunningProxy::start(config, metrics).await?;
+        let mut watched = Watched::new(args.config.as_deref(), &config);
+        let proxy = RunningProxy::start(config, metrics.clone()).await?;
         if let Some(addr) = proxy.inbound_addr {
             tracing::info!(%addr, "inbound listener ready");
         }
@@ -97,9 +103,22 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             tracing::info!(%addr, "egress listener ready");
         }
         admin.set_ready(true);
-        tokio::select! {
-            () = signals.recv() => {}
-            () = admin.shutdown_requested() => {}
+        let mut tick = tokio::time::interval(seconds("--reload-interval", args.reload_interval)?);
+        loop {
+            tokio::select! {
+                stop = signals.next_is_stop() => {
+                    if stop {
+                        break;
+                    }
+                    reload::reload(&proxy, &metrics, &mut watched, Change::Config, || proxy_config(args));
+                }
+                () = admin.shutdown_requested() => break,
+                _ = tick.tick() => {
+                    if let Some(change) = watched.changed() {
+                        reload::reload(&proxy, &metrics, &mut watched, change, || proxy_config(args));
+                    }
+                }
+            }
         }
         admin.set_ready(false);
         tracing::info!("shutting down: draining in-flight requests");

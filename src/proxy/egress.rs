@@ -22,16 +22,15 @@ use super::audit::Exchange;
 use super::forward;
 use super::listener::Limits;
 use super::respond::{ProxyBody, Refused, full, strip_hop_by_hop};
-use super::upstream::HttpClient;
+use super::state::{Current, EgressState};
 use crate::mask::{ContentKind, MaskStream, Masker};
 use crate::metrics::Metrics;
-use crate::policy::{BodyRule, EgressPolicy, Peer};
+use crate::policy::{BodyRule, Peer};
 
 pub struct Egress {
     pub metrics: Arc<Metrics>,
-    pub policy: EgressPolicy,
-    /// One pooled mTLS client per peer, in the policy's order.
-    pub clients: Vec<HttpClient>,
+    /// Peers and their clients, replaced whole by reloads.
+    pub state: Current<EgressState>,
     pub limits: Limits,
     pub server: auto::Builder<TokioExecutor>,
 }
@@ -52,7 +51,8 @@ impl Egress {
     async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
         // The caller is the app beside the sidecar.
         let mut exchange = Exchange::new(self.metrics.clone(), "egress", "app".into());
-        let (response, refused) = match self.forward(request, &mut exchange).await {
+        let state = self.state.get();
+        let (response, refused) = match self.forward(&state, request, &mut exchange).await {
             Ok(response) => (response, None),
             Err(refused) => (refused.into_response(), Some(refused)),
         };
@@ -62,11 +62,12 @@ impl Egress {
 
     async fn forward(
         &self,
+        state: &EgressState,
         request: Request<Incoming>,
         exchange: &mut Exchange,
     ) -> Result<Response<ProxyBody>, Refused> {
         if request.method() == Method::CONNECT {
-            return self.tunnel(request);
+            return self.tunnel(state, request);
         }
         let host = request
             .uri()
@@ -74,13 +75,13 @@ impl Egress {
             .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()))
             .unwrap_or("")
             .to_string();
-        let Some((index, peer)) = self.policy.peer_for(&host) else {
+        let Some((index, peer)) = state.policy.peer_for(&host) else {
             return Err(Refused::UNKNOWN_DESTINATION);
         };
         exchange.route.clone_from(&peer.name);
         exchange.peer_label.clone_from(&peer.name);
         exchange.upstream.clone_from(&peer.name);
-        let client = self.clients.get(index).ok_or(Refused::UPSTREAM_UNAVAILABLE)?;
+        let client = state.clients.get(index).ok_or(Refused::UPSTREAM_UNAVAILABLE)?;
         if request.headers().contains_key(header::UPGRADE) {
             return Err(Refused::UPGRADE_NOT_ALLOWED);
         }
@@ -110,9 +111,9 @@ impl Egress {
     }
 
     /// `CONNECT host:port`: an opaque TLS tunnel, only where allowed.
-    fn tunnel(&self, request: Request<Incoming>) -> Result<Response<ProxyBody>, Refused> {
+    fn tunnel(&self, state: &EgressState, request: Request<Incoming>) -> Result<Response<ProxyBody>, Refused> {
         let authority = request.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
-        if !self.policy.allows_opaque(&authority) {
+        if !state.policy.allows_opaque(&authority) {
             return Err(Refused::CONNECT_NOT_ALLOWED);
         }
         let connect_timeout = self.limits.upstream_connect_timeout;

@@ -17,22 +17,20 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
 
 use super::audit::Exchange;
 use super::forward;
 use super::listener::Limits;
 use super::respond::{PEER_HEADER, ProxyBody, Refused, narrow_accept_encoding, strip_hop_by_hop, wants_upgrade};
-use super::upstream::Upstream;
+use super::state::{Current, InboundState};
 use crate::metrics::Metrics;
-use crate::policy::{InboundPolicy, Refusal};
+use crate::policy::Refusal;
 use crate::tls::PeerIdentity;
 
 pub struct Inbound {
     pub metrics: Arc<Metrics>,
-    pub policy: InboundPolicy,
-    pub upstreams: Vec<Upstream>,
-    pub tls: Option<TlsAcceptor>,
+    /// Routes, upstreams and TLS, replaced whole by reloads.
+    pub state: Current<InboundState>,
     pub limits: Limits,
     pub server: auto::Builder<TokioExecutor>,
 }
@@ -40,7 +38,7 @@ pub struct Inbound {
 impl Inbound {
     /// Serves one accepted connection to its end.
     pub async fn serve_connection(self: Arc<Self>, tcp: TcpStream, remote: SocketAddr, watcher: Watcher) {
-        let Some(acceptor) = self.tls.clone() else {
+        let Some(acceptor) = self.state.get().tls.clone() else {
             return self.serve_http(tcp, None, watcher).await;
         };
         let tls = match tokio::time::timeout(self.limits.handshake_timeout, acceptor.accept(tcp)).await {
@@ -80,7 +78,8 @@ impl Inbound {
     async fn handle(&self, request: Request<Incoming>, peer: Option<&PeerIdentity>) -> Response<ProxyBody> {
         let presented = peer.map_or_else(|| "none".to_string(), ToString::to_string);
         let mut exchange = Exchange::new(self.metrics.clone(), "inbound", presented);
-        let (response, refused) = match self.forward(request, peer, &mut exchange).await {
+        let state = self.state.get();
+        let (response, refused) = match self.forward(&state, request, peer, &mut exchange).await {
             Ok(response) => (response, None),
             Err(refused) => (refused.into_response(), Some(refused)),
         };
@@ -90,6 +89,7 @@ impl Inbound {
 
     async fn forward(
         &self,
+        state: &InboundState,
         request: Request<Incoming>,
         peer: Option<&PeerIdentity>,
         exchange: &mut Exchange,
@@ -100,7 +100,7 @@ impl Inbound {
             .map(str::to_string)
             .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string));
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
-        let route = self.policy.route_for(request.method(), host.as_deref(), &path).ok_or(Refused::NO_ROUTE)?;
+        let route = state.policy.route_for(request.method(), host.as_deref(), &path).ok_or(Refused::NO_ROUTE)?;
         exchange.route.clone_from(&route.name);
         route.admits(peer).map_err(|r| match r {
             Refusal::NoRoute => Refused::NO_ROUTE,
@@ -111,7 +111,7 @@ impl Inbound {
         if wants_upgrade(request.method(), request.headers()) {
             return Err(Refused::UPGRADE_NOT_ALLOWED);
         }
-        let upstream = self.upstreams.get(route.upstream).ok_or(Refused::UPSTREAM_UNAVAILABLE)?;
+        let upstream = state.upstreams.get(route.upstream).ok_or(Refused::UPSTREAM_UNAVAILABLE)?;
         exchange.upstream.clone_from(&upstream.name);
         let method = request.method().clone();
         let (mut parts, body) = request.into_parts();

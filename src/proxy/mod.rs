@@ -10,6 +10,7 @@ mod inbound;
 mod listener;
 mod pipeline;
 mod respond;
+mod state;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -23,10 +24,11 @@ pub use self::body::{MaskBody, MaskBodyError, OnFinish};
 pub use self::listener::Limits;
 pub use self::pipeline::{Coding, Pipeline};
 pub use self::respond::PEER_HEADER;
+use self::state::{Current, EgressState, InboundState};
 pub use self::upstream::UpstreamConfig;
 use crate::metrics::Metrics;
 use crate::policy::{EgressPolicy, InboundPolicy};
-use crate::tls::{self, TlsError, TlsFiles};
+use crate::tls::{TlsError, TlsFiles};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -36,6 +38,8 @@ pub enum ProxyError {
     Tls(#[from] TlsError),
     #[error("upstream `{name}`: {reason}")]
     Upstream { name: String, reason: String },
+    #[error("reload refused: {0}")]
+    Reload(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -67,8 +71,37 @@ pub struct ProxyConfig {
     pub limits: Limits,
 }
 
+impl ProxyConfig {
+    /// Every certificate, key and CA file the config names: what a reload
+    /// watches besides the config file itself.
+    pub fn tls_files(&self) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        let mut add =
+            |t: &TlsFiles| files.extend([Some(&t.cert), Some(&t.key), t.ca.as_ref()].into_iter().flatten().cloned());
+        if let Some(inbound) = &self.inbound {
+            inbound.tls.iter().for_each(&mut add);
+            for u in &inbound.upstreams {
+                u.client_cert.iter().for_each(&mut add);
+                add(&TlsFiles { cert: Default::default(), key: Default::default(), ca: u.ca.clone() });
+            }
+        }
+        if let Some(egress) = &self.egress {
+            add(&egress.workload);
+        }
+        files.retain(|f| !f.as_os_str().is_empty());
+        files.sort();
+        files.dedup();
+        files
+    }
+}
+
 /// A started proxy: its bound addresses and a handle to stop it.
 pub struct RunningProxy {
+    /// The config the listeners were bound with.
+    listening: ProxyConfig,
+    metrics: Arc<Metrics>,
+    inbound: Option<Arc<inbound::Inbound>>,
+    egress: Option<Arc<egress::Egress>>,
     pub inbound_addr: Option<SocketAddr>,
     pub egress_addr: Option<SocketAddr>,
     /// Stops the inbound listener first, then (once it has drained) the
@@ -87,74 +120,94 @@ impl RunningProxy {
         let (stop_egress, egress_stopped) = watch::channel(false);
         let (mut inbound_task, mut egress_task) = (None, None);
         let mut inbound_addr = None;
+        let (mut inbound, mut egress) = (None, None);
         if let Some(cfg) = &config.inbound {
-            let acceptor = match &cfg.tls {
-                Some(files) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(files)?)),
-                None => None,
-            };
-            let upstreams = cfg
-                .upstreams
-                .iter()
-                .map(|u| upstream::Upstream::new(u, config.limits.upstream_connect_timeout))
-                .collect::<Result<Vec<_>, _>>()?;
+            let state = InboundState::build(cfg, &config.limits)?;
             let listener = bind(cfg.listen).await?;
             inbound_addr = listener.local_addr().ok();
-            if let Some(files) = &cfg.tls
-                && let Ok(expiry) = tls::certificate_expiry(&files.cert)
-            {
+            if let Some(expiry) = state.cert_expiry {
                 metrics.certificate_expiry.with_label_values(&["inbound"]).set(expiry as f64);
             }
-            let inbound = Arc::new(inbound::Inbound {
+            let served = Arc::new(inbound::Inbound {
                 metrics: metrics.clone(),
-                policy: cfg.policy.clone(),
-                upstreams,
-                tls: acceptor,
+                state: Current::new(state),
                 limits: config.limits.clone(),
                 server: listener::http_server(&config.limits),
             });
+            inbound = Some(served.clone());
             let open = metrics.open_connections.with_label_values(&["inbound"]);
             inbound_task = Some(tokio::spawn(listener::accept_loop(
                 listener,
                 config.limits.clone(),
                 inbound_stopped.clone(),
                 open,
-                move |tcp, remote, w| inbound.clone().serve_connection(tcp, remote, w),
+                move |tcp, remote, w| served.clone().serve_connection(tcp, remote, w),
             )));
         }
         let mut egress_addr = None;
         if let Some(cfg) = &config.egress {
-            let ca = cfg.workload.ca.as_ref().ok_or_else(|| ProxyError::Upstream {
-                name: "egress".into(),
-                reason: "the workload TLS needs a CA to verify peers".into(),
-            })?;
-            let clients = cfg
-                .policy
-                .peers
-                .iter()
-                .map(|peer| {
-                    let tls = tls::peer_client_config(ca, &peer.identity, &cfg.workload)?;
-                    upstream::build_client(Some(tls), config.limits.upstream_connect_timeout)
-                })
-                .collect::<Result<Vec<_>, ProxyError>>()?;
+            let state = EgressState::build(cfg, &config.limits)?;
             let listener = bind(cfg.listen).await?;
             egress_addr = listener.local_addr().ok();
-            let egress = Arc::new(egress::Egress {
+            let served = Arc::new(egress::Egress {
                 metrics: metrics.clone(),
-                policy: cfg.policy.clone(),
-                clients,
+                state: Current::new(state),
                 limits: config.limits.clone(),
                 server: listener::http_server(&config.limits),
             });
+            egress = Some(served.clone());
             let open = metrics.open_connections.with_label_values(&["egress"]);
             egress_task = Some(tokio::spawn(listener::accept_loop(
                 listener,
                 config.limits.clone(),
                 egress_stopped.clone(),
                 open,
-                move |tcp, _, w| egress.clone().serve_connection(tcp, w),
+                move |tcp, _, w| served.clone().serve_connection(tcp, w),
             )));
         }
-        Ok(RunningProxy { inbound_addr, egress_addr, stop_inbound, stop_egress, inbound_task, egress_task })
+        Ok(RunningProxy {
+            listening: config.clone(),
+            metrics,
+            inbound,
+            egress,
+            inbound_addr,
+            egress_addr,
+            stop_inbound,
+            stop_egress,
+            inbound_task,
+            egress_task,
+        })
+    }
+
+    /// Replaces routes, peers, profiles, upstreams and certificates with
+    /// `config`'s, built and checked completely first: on any error the
+    /// running state is kept. Requests in flight finish on the state they
+    /// started with. Listener addresses and limits change only on restart.
+    pub fn reload(&self, config: &ProxyConfig) -> Result<(), ProxyError> {
+        let same = |a: Option<std::net::SocketAddr>, b: Option<std::net::SocketAddr>| a == b;
+        if !same(self.listening.inbound.as_ref().map(|i| i.listen), config.inbound.as_ref().map(|i| i.listen))
+            || !same(self.listening.egress.as_ref().map(|e| e.listen), config.egress.as_ref().map(|e| e.listen))
+        {
+            return Err(ProxyError::Reload("listener addresses changed; restart piimask to apply".into()));
+        }
+        let inbound = match (&self.inbound, &config.inbound) {
+            (Some(_), Some(cfg)) => Some(InboundState::build(cfg, &self.listening.limits)?),
+            _ => None,
+        };
+        let egress = match (&self.egress, &config.egress) {
+            (Some(_), Some(cfg)) => Some(EgressState::build(cfg, &self.listening.limits)?),
+            _ => None,
+        };
+        if let (Some(served), Some(state)) = (&self.inbound, inbound) {
+            if let Some(expiry) = state.cert_expiry {
+                self.metrics.certificate_expiry.with_label_values(&["inbound"]).set(expiry as f64);
+            }
+            served.state.set(state);
+        }
+        if let (Some(served), Some(state)) = (&self.egress, egress) {
+            served.state.set(state);
+        }
+        Ok(())
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the drain
@@ -175,19 +228,10 @@ impl RunningProxy {
 /// TLS configs, without binding anything: what `piimask check` runs.
 pub fn check_files(config: &ProxyConfig) -> Result<(), ProxyError> {
     if let Some(inbound) = &config.inbound {
-        if let Some(files) = &inbound.tls {
-            tls::server_config(files)?;
-        }
-        for u in &inbound.upstreams {
-            upstream::Upstream::new(u, config.limits.upstream_connect_timeout)?;
-        }
+        InboundState::build(inbound, &config.limits)?;
     }
-    if let Some(egress) = &config.egress
-        && let Some(ca) = &egress.workload.ca
-    {
-        for peer in &egress.policy.peers {
-            tls::peer_client_config(ca, &peer.identity, &egress.workload)?;
-        }
+    if let Some(egress) = &config.egress {
+        EgressState::build(egress, &config.limits)?;
     }
     Ok(())
 }

@@ -64,6 +64,16 @@ impl Pki {
         self.ca.issue(&spec).expect("leaf").write(&self.dir, name).expect("write");
     }
 
+    /// Issues a new server certificate (same names, new key) into
+    /// `<dir>/<folder>/server.{crt,key}`.
+    pub fn server_cert_in(&self, folder: &str) -> PathBuf {
+        let dir = self.dir.join(folder);
+        std::fs::create_dir_all(&dir).expect("folder");
+        let spec = LeafSpec::spiffe("customers", devpki::SERVER_ID).with_localhost();
+        self.ca.issue(&spec).expect("leaf").write(&dir, "server").expect("write");
+        dir
+    }
+
     /// `piimask run` arguments: the dev PKI, mTLS, the allowed client only.
     pub fn args(&self, upstream: &str, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = [
@@ -431,6 +441,15 @@ impl Client {
             sender.send_request(Request::get(path).header("host", "localhost").body(full(Bytes::new()))?).await?;
         response.into_body().collect().await?;
         Ok(sender)
+    }
+
+    /// The leaf certificate the server presents on a new connection.
+    pub async fn server_certificate(&self, addr: SocketAddr) -> Result<Vec<u8>, piimask::proxy::BoxError> {
+        let connector = tokio_rustls::TlsConnector::from(self.config.clone());
+        let tcp = TcpStream::connect(addr).await?;
+        let tls = connector.connect(rustls_pki_types::ServerName::try_from("localhost")?, tcp).await?;
+        let certs = tls.get_ref().1.peer_certificates().ok_or("no server certificate")?;
+        Ok(certs[0].as_ref().to_vec())
     }
 
     pub async fn send(&self, addr: SocketAddr, request: Request<TestBody>) -> Result<Answer, piimask::proxy::BoxError> {
