@@ -80,6 +80,7 @@ async fn demo(dir: &Path) -> anyhow::Result<()> {
             }),
             egress: None,
             limits: Limits::default(),
+            access_log: false,
         },
         Arc::new(Metrics::new()),
     )

@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// Admin listener (/metrics, /healthz, /readyz), such as 127.0.0.1:9901.
     #[arg(long)]
     pub admin: Option<SocketAddr>,
+    /// Log one event per request (method, route, peer, status, duration;
+    /// never the path).
+    #[arg(long)]
+    pub access_log: bool,
     /// Accept `POST /shutdown` on the admin listener (from localhost only).
     #[arg(long)]
     pub admin_shutdown: bool,
@@ -134,7 +138,7 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
         if args.listen.is_some() || args.upstream.is_some() || args.cert.is_some() || !args.allow_peers.is_empty() {
             bail!("--config defines the listeners; drop --listen, --upstream, --cert, --key and --allow-peer");
         }
-        return Ok(proxy);
+        return Ok(ProxyConfig { access_log: proxy.access_log || args.access_log, ..proxy });
     }
     let (Some(upstream_url), Some(cert), Some(key)) = (&args.upstream, &args.cert, &args.key) else {
         bail!("give --upstream, --cert and --key (or --config with an `inbound` or `egress` section)");
@@ -182,6 +186,7 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
             max_connections: args.max_connections,
             ..Limits::default()
         },
+        access_log: args.access_log,
     })
 }
 

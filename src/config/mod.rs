@@ -49,6 +49,10 @@ pub struct ConfigFile {
     pub egress: Option<proxy::EgressSpec>,
     #[serde(default)]
     pub limits: proxy::LimitsSpec,
+    /// One log event per request (method, route, peer, status, duration;
+    /// never the path), besides the audit events.
+    #[serde(default)]
+    pub access_log: bool,
 }
 
 /// A `hash` key: its id (written into tokens) and where its secret is.
@@ -170,6 +174,7 @@ impl Config {
                 upstreams: &raw.upstreams,
                 egress: raw.egress.as_ref(),
                 limits: &raw.limits,
+                access_log: raw.access_log,
             };
             Some(proxy::build(&specs, &available, base).map_err(|(path, message)| invalid(path, message))?)
         } else {

@@ -167,6 +167,7 @@ pub struct ProxySpecs<'a> {
     pub upstreams: &'a [UpstreamSpec],
     pub egress: Option<&'a EgressSpec>,
     pub limits: &'a LimitsSpec,
+    pub access_log: bool,
 }
 
 /// Builds the runtime config. `profiles` are the file's validated profiles
@@ -320,7 +321,7 @@ pub fn build(
             })
         }
     };
-    Ok(ProxyConfig { inbound, egress, limits })
+    Ok(ProxyConfig { inbound, egress, limits, access_log: specs.access_log })
 }
 
 /// One `Masker` per profile name, built once and shared by every route.

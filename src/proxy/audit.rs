@@ -25,11 +25,22 @@ pub struct Exchange {
     pub peer: String,
     /// The upstream or peer contacted, for upstream error metrics.
     pub upstream: String,
+    method: http::Method,
+    access_log: bool,
     started: Instant,
 }
 
 impl Exchange {
-    pub fn new(metrics: Arc<Metrics>, listener: &'static str, peer: String) -> Exchange {
+    /// `access_log` adds one event per request (target `piimask::access`):
+    /// method, route, peer, status, outcome and duration — not the path,
+    /// which may itself carry personal data.
+    pub fn new(
+        metrics: Arc<Metrics>,
+        listener: &'static str,
+        peer: String,
+        method: http::Method,
+        access_log: bool,
+    ) -> Exchange {
         Exchange {
             metrics,
             listener,
@@ -37,6 +48,8 @@ impl Exchange {
             peer_label: "unlisted".into(),
             peer,
             upstream: String::new(),
+            method,
+            access_log,
             started: Instant::now(),
         }
     }
@@ -48,9 +61,21 @@ impl Exchange {
         let m = &self.metrics;
         m.requests.with_label_values(&[self.listener, &self.route, &self.peer_label, outcome.label()]).inc();
         m.responses.with_label_values(&[self.listener, &self.route, status_class(status.as_u16())]).inc();
-        m.request_duration
-            .with_label_values(&[self.listener, &self.route])
-            .observe(self.started.elapsed().as_secs_f64());
+        let seconds = self.started.elapsed().as_secs_f64();
+        m.request_duration.with_label_values(&[self.listener, &self.route]).observe(seconds);
+        if self.access_log {
+            tracing::info!(
+                target: "piimask::access",
+                listener = self.listener,
+                route = %self.route,
+                peer = %self.peer,
+                method = %self.method,
+                status = status.as_u16(),
+                outcome = outcome.label(),
+                duration_ms = seconds * 1000.0,
+                "request"
+            );
+        }
         let Some(r) = refused else { return };
         match r.outcome {
             Outcome::Refused => {

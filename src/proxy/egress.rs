@@ -29,6 +29,7 @@ use crate::policy::{BodyRule, Peer};
 
 pub struct Egress {
     pub metrics: Arc<Metrics>,
+    pub access_log: bool,
     /// Peers and their clients, replaced whole by reloads.
     pub state: Current<EgressState>,
     pub limits: Limits,
@@ -50,7 +51,8 @@ impl Egress {
 
     async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
         // The caller is the app beside the sidecar.
-        let mut exchange = Exchange::new(self.metrics.clone(), "egress", "app".into());
+        let mut exchange =
+            Exchange::new(self.metrics.clone(), "egress", "app".into(), request.method().clone(), self.access_log);
         let state = self.state.get();
         let (response, refused) = match self.forward(&state, request, &mut exchange).await {
             Ok(response) => (response, None),

@@ -29,6 +29,7 @@ use crate::tls::PeerIdentity;
 
 pub struct Inbound {
     pub metrics: Arc<Metrics>,
+    pub access_log: bool,
     /// Routes, upstreams and TLS, replaced whole by reloads.
     pub state: Current<InboundState>,
     pub limits: Limits,
@@ -77,7 +78,8 @@ impl Inbound {
 
     async fn handle(&self, request: Request<Incoming>, peer: Option<&PeerIdentity>) -> Response<ProxyBody> {
         let presented = peer.map_or_else(|| "none".to_string(), ToString::to_string);
-        let mut exchange = Exchange::new(self.metrics.clone(), "inbound", presented);
+        let mut exchange =
+            Exchange::new(self.metrics.clone(), "inbound", presented, request.method().clone(), self.access_log);
         let state = self.state.get();
         let (response, refused) = match self.forward(&state, request, peer, &mut exchange).await {
             Ok(response) => (response, None),

@@ -69,6 +69,8 @@ pub struct ProxyConfig {
     pub inbound: Option<InboundConfig>,
     pub egress: Option<EgressConfig>,
     pub limits: Limits,
+    /// One log event per request (no paths), besides the audit events.
+    pub access_log: bool,
 }
 
 impl ProxyConfig {
@@ -130,6 +132,7 @@ impl RunningProxy {
             }
             let served = Arc::new(inbound::Inbound {
                 metrics: metrics.clone(),
+                access_log: config.access_log,
                 state: Current::new(state),
                 limits: config.limits.clone(),
                 server: listener::http_server(&config.limits),
@@ -151,6 +154,7 @@ impl RunningProxy {
             egress_addr = listener.local_addr().ok();
             let served = Arc::new(egress::Egress {
                 metrics: metrics.clone(),
+                access_log: config.access_log,
                 state: Current::new(state),
                 limits: config.limits.clone(),
                 server: listener::http_server(&config.limits),

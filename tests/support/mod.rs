@@ -24,8 +24,16 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_piimask");
 
-/// Values planted in the app's answers; none may reach a peer or a log.
-pub const PLANTED: &[&str] = &["ana.lopez@example.com", "+44 20 7946 0958", "4111 1111 1111 1111", "(0161) 496 0066"];
+/// Values planted in the app's answers and the tests' requests; none may
+/// reach a peer or a log.
+pub const PLANTED: &[&str] = &[
+    "ana.lopez@example.com",
+    "ana.lopez%40example.com",
+    "+44 20 7946 0958",
+    "4111 1111 1111 1111",
+    "(0161) 496 0066",
+    "someone@example.org",
+];
 
 pub const CUSTOMER: &str = r#"{"customer":{"id":"c_1042","email":"ana.lopez@example.com","phone":"+44 20 7946 0958","card":"4111 1111 1111 1111","created_at":"2026-11-21T09:30:00Z","orders":[1732187400,1732187455]},"note":"call (0161) 496 0066 about invoice 98123457"}"#;
 pub const CUSTOMER_MASKED: &str = r#"{"customer":{"id":"c_1042","email":"[EMAIL]","phone":"[PHONE]","card":"[CARD]","created_at":"2026-11-21T09:30:00Z","orders":[1732187400,1732187455]},"note":"call [PHONE] about invoice 98123457"}"#;
@@ -110,6 +118,7 @@ pub struct Proxy {
     child: Child,
     pub addr: SocketAddr,
     logs: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Proxy {
@@ -132,7 +141,7 @@ impl Proxy {
         let logs = Arc::new(Mutex::new(String::new()));
         let (ready, addr) = std::sync::mpsc::channel();
         let sink = logs.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains(ready_line)
                     && let Some(a) = json_field(&line, "addr")
@@ -151,7 +160,7 @@ impl Proxy {
                 panic!("piimask did not start: {}", logs.lock().expect("logs"));
             }
         };
-        Proxy { child, addr, logs }
+        Proxy { child, addr, logs, reader: Some(reader) }
     }
 
     pub fn pid(&self) -> u32 {
@@ -224,10 +233,19 @@ impl Proxy {
     }
 }
 
+/// Every proxy a test starts has its whole log scanned for planted values
+/// when it goes away, so no test can forget to.
 impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The pipe is closed now: the reader has everything once it ends.
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        if !std::thread::panicking() {
+            self.assert_logs_clean();
+        }
     }
 }
 
