@@ -110,6 +110,27 @@ impl Metrics {
         }
     }
 
+    /// The name of every metric family (histograms without their
+    /// `_bucket`/`_sum`/`_count` suffixes), whether or not it has samples yet.
+    pub fn names(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let collectors: [&dyn Collector; 12] = [
+            &self.requests,
+            &self.responses,
+            &self.request_duration,
+            &self.body_bytes,
+            &self.masked_values,
+            &self.bodies_blocked,
+            &self.peers_refused,
+            &self.tls_handshake_failures,
+            &self.upstream_errors,
+            &self.open_connections,
+            &self.certificate_expiry,
+            &self.reloads,
+        ];
+        collectors.iter().flat_map(|c| c.desc()).map(|d| d.fq_name.clone()).collect()
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
@@ -152,5 +173,42 @@ mod tests {
         );
         assert!(text.contains(r#"piimask_open_connections{listener="inbound"} 3"#), "{text}");
         assert_eq!(status_class(503), "5xx");
+    }
+}
+
+#[cfg(test)]
+mod dashboard_tests {
+    use super::*;
+
+    /// The Grafana dashboard in deploy/ is valid JSON and queries only
+    /// metrics piimask exports.
+    #[test]
+    fn the_dashboard_queries_only_exported_metrics() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana/piimask-dashboard.json");
+        let dashboard: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("dashboard file")).expect("valid JSON");
+        let names = Metrics::new().names();
+        let panels = dashboard["panels"].as_array().expect("panels");
+        assert!(panels.len() >= 6);
+        let mut queried = 0;
+        for panel in panels {
+            for target in panel["targets"].as_array().expect("targets") {
+                let expr = target["expr"].as_str().expect("expr");
+                let used: Vec<&str> = expr
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|w| w.starts_with("piimask_"))
+                    .collect();
+                assert!(!used.is_empty(), "a panel without a piimask metric: {expr}");
+                for name in used {
+                    let base = ["_bucket", "_sum", "_count"].iter().fold(name, |n, s| n.strip_suffix(s).unwrap_or(n));
+                    assert!(names.iter().any(|n| n == base), "{name} is not exported (panel {})", panel["title"]);
+                    queried += 1;
+                }
+            }
+        }
+        assert!(queried >= 12);
+        for required in ["piimask_requests_total", "piimask_masked_values_total", "piimask_peers_refused_total"] {
+            assert!(dashboard.to_string().contains(required), "{required} is not on the dashboard");
+        }
     }
 }
