@@ -215,3 +215,31 @@ async fn a_config_change_applies_under_load_and_on_sighup() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_in_flight_finishes_on_the_config_it_started_with() {
+    let app = App::start().await;
+    let pki = Pki::new("in-flight-reload");
+    let file = support::write_file(&pki.dir, "piimask.yaml", &route_config(&app, &[ALLOWED_CLIENT_ID]));
+    let mut proxy = Proxy::start(&[
+        "run".into(),
+        "--config".into(),
+        file.to_string_lossy().into(),
+        "--reload-interval".into(),
+        "3600".into(),
+    ]);
+    let addr = proxy.addr;
+    let client = Client::new(&pki, Some("client"), Http::H2);
+    let slow = tokio::spawn(async move { client.get(addr, "/slow?ms=1500").await.map(|a| a.status) });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The new config no longer admits the caller of the slow request.
+    support::write_file(&pki.dir, "piimask.yaml", &route_config(&app, &[OTHER_CLIENT_ID]));
+    let _ = std::process::Command::new("kill").args(["-HUP", &proxy.pid().to_string()]).status();
+    let fresh = Client::new(&pki, Some("client"), Http::H1);
+    wait_for("the reload", Duration::from_secs(10), async || {
+        fresh.get(addr, "/json").await.is_ok_and(|a| a.status == StatusCode::FORBIDDEN)
+    })
+    .await;
+    assert_eq!(slow.await.expect("task").expect("the in-flight request completed"), StatusCode::OK);
+    assert!(proxy.terminate(Duration::from_secs(10)).is_some_and(|s| s.success()));
+}

@@ -61,8 +61,9 @@ pub struct RunArgs {
     /// Open connections at once; more are closed as they arrive.
     #[arg(long, default_value_t = 10_000)]
     pub max_connections: usize,
-    /// Admin listener (/metrics, /healthz, /readyz), such as 127.0.0.1:9901.
-    #[arg(long)]
+    /// Admin listener (/metrics, /healthz, /readyz): a port (bound on
+    /// localhost, such as 9901) or an address (such as 0.0.0.0:9901).
+    #[arg(long, value_parser = admin_address)]
     pub admin: Option<SocketAddr>,
     /// Log one event per request (method, route, peer, status, duration;
     /// never the path).
@@ -190,9 +191,30 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
     })
 }
 
+/// `9901` means 127.0.0.1:9901: the admin listener is local unless an
+/// address says otherwise.
+fn admin_address(value: &str) -> Result<SocketAddr, String> {
+    match value.parse::<u16>() {
+        Ok(port) => Ok(SocketAddr::from(([127, 0, 0, 1], port))),
+        Err(_) => value.parse().map_err(|_| format!("`{value}`: expected a port or an address such as 127.0.0.1:9901")),
+    }
+}
+
 fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value)
         .ok()
         .filter(|d| !d.is_zero())
         .with_context(|| format!("{flag} {value}: expected a positive number of seconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_admin_port_binds_localhost() {
+        assert_eq!(admin_address("9901"), Ok(SocketAddr::from(([127, 0, 0, 1], 9901))));
+        assert_eq!(admin_address("0.0.0.0:9901"), Ok(SocketAddr::from(([0, 0, 0, 0], 9901))));
+        assert!(admin_address("localhost").unwrap_err().contains("expected a port or an address"));
+    }
 }

@@ -150,6 +150,7 @@ impl RunningProxy {
         let mut egress_addr = None;
         if let Some(cfg) = &config.egress {
             let state = EgressState::build(cfg, &config.limits)?;
+            metrics.certificate_expiry.with_label_values(&["egress"]).set(state.cert_expiry as f64);
             let listener = bind(cfg.listen).await?;
             egress_addr = listener.local_addr().ok();
             let served = Arc::new(egress::Egress {
@@ -209,6 +210,7 @@ impl RunningProxy {
             served.state.set(state);
         }
         if let (Some(served), Some(state)) = (&self.egress, egress) {
+            self.metrics.certificate_expiry.with_label_values(&["egress"]).set(state.cert_expiry as f64);
             served.state.set(state);
         }
         Ok(())

@@ -43,6 +43,8 @@ pub struct EgressState {
     pub policy: EgressPolicy,
     /// One pooled mTLS client per peer, in the policy's order.
     pub clients: Vec<HttpClient>,
+    /// When the workload certificate presented to peers expires.
+    pub cert_expiry: i64,
 }
 
 impl EgressState {
@@ -60,7 +62,8 @@ impl EgressState {
                 upstream::build_client(Some(tls), limits.upstream_connect_timeout)
             })
             .collect::<Result<Vec<_>, ProxyError>>()?;
-        Ok(EgressState { policy: config.policy.clone(), clients })
+        let cert_expiry = tls::certificate_expiry(&config.workload.cert)?;
+        Ok(EgressState { policy: config.policy.clone(), clients, cert_expiry })
     }
 }
 
