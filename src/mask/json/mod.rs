@@ -564,8 +564,13 @@ impl JsonMasker {
             }
             self.frames.push(Frame { object, index: 0, key_start, key_len, written: 0 });
             self.state = if object { State::KeyOrClose } else { State::ValueOrClose };
-            self.flush(input, cf, i + 1, out);
-            self.holding = m.rules.has_drop();
+            // Without drop rules nothing is held, so the raw input stays
+            // pending across the bracket: one copy per changed value, not
+            // one per container (-4.4% instructions on order records).
+            if m.rules.has_drop() {
+                self.flush(input, cf, i + 1, out);
+                self.holding = true;
+            }
             return i + 1;
         };
         let mode = match m.rules.action(r) {
@@ -608,8 +613,8 @@ impl JsonMasker {
         if self.frames.last().map(|f| f.object) != Some(want_object) {
             return self.malformed_at(m, input, i, cf, out, c);
         }
-        self.flush(input, cf, i, out);
         if std::mem::replace(&mut self.holding, false) {
+            self.flush(input, cf, i, out);
             out.append(&mut self.held);
         }
         if let Some(f) = self.frames.pop()
