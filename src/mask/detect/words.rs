@@ -9,6 +9,20 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 pub struct WordList {
     automaton: Option<AhoCorasick>,
     lengths: Vec<usize>,
+    /// Each word's [`letter_set`]: a word can occur in a key only if the
+    /// key has all its letters, which rules out most keys for a few
+    /// instructions before the automaton runs.
+    letter_sets: Vec<u32>,
+}
+
+/// The bytes of `s` as a set: bits 0–25 for ASCII letters (either case),
+/// and the other bytes folded into bits 26–31. Folding only merges
+/// distinct bytes, so "word ⊄ key" stays a proof that the word is absent.
+fn letter_set(s: &[u8]) -> u32 {
+    s.iter().fold(0, |set, &b| {
+        let lower = b.to_ascii_lowercase();
+        set | if lower.is_ascii_lowercase() { 1 << (lower - b'a') } else { 1 << (26 + b % 6) }
+    })
 }
 
 impl WordList {
@@ -23,7 +37,11 @@ impl WordList {
                     .ok()
             })
             .flatten();
-        WordList { automaton, lengths: words.iter().map(String::len).collect() }
+        WordList {
+            automaton,
+            lengths: words.iter().map(String::len).collect(),
+            letter_sets: words.iter().map(|w| letter_set(w.as_bytes())).collect(),
+        }
     }
 
     /// Whether a listed word occurs in `text` starting at a word start (a
@@ -48,6 +66,10 @@ impl WordList {
             return false;
         };
         let key = &key[..key.len().min(256)];
+        let have = letter_set(key);
+        if !self.letter_sets.iter().any(|&need| need & !have == 0) {
+            return false;
+        }
         // A token boundary at `i`: an edge of the key, a non-alphanumeric on
         // either side, or a camelCase hump (`phone|Number`).
         let boundary = |i: usize| {
@@ -82,6 +104,17 @@ mod tests {
         assert!(!l.in_key(b"hotel"));
         assert!(!l.in_key(b"telemetry"));
         assert!(!l.in_key(b"valid"));
+    }
+
+    #[test]
+    fn the_letter_prefilter_never_hides_a_match() {
+        let l = list(&["phone", "tel", "msisdn", "e-mail", "#"]);
+        for key in ["PHONE", "Tel", "home_tel", "MSISDN", "user_e-mail", "ref#", "phoneNumber"] {
+            assert!(l.in_key(key.as_bytes()), "{key}");
+        }
+        for key in ["at", "created_at", "sku", "qty"] {
+            assert!(!l.in_key(key.as_bytes()), "{key}");
+        }
     }
 
     #[test]
