@@ -11,6 +11,7 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod devpki;
+pub mod k8s;
 pub mod mask;
 pub mod metrics;
 pub mod patterns;

@@ -3,6 +3,7 @@
 mod certs_cmd;
 mod demo;
 mod mask_cmd;
+mod netpol_cmd;
 mod reload;
 mod run_cmd;
 
@@ -34,6 +35,9 @@ pub enum Command {
     /// Certificates for trying piimask out.
     #[command(subcommand)]
     Certs(certs_cmd::CertsCommand),
+    /// NetworkPolicy analysis of a folder of manifests.
+    #[command(subcommand)]
+    Netpol(netpol_cmd::NetpolCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,6 +77,7 @@ pub fn run() -> ExitCode {
         Command::Run(args) => run_cmd::run(&args),
         Command::Demo => demo::run(),
         Command::Certs(command) => certs_cmd::run(&command),
+        Command::Netpol(command) => netpol_cmd::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
