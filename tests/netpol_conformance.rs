@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use piimask::k8s::netpol::{Cluster, format_txt};
+use piimask::k8s::netpol::{Cluster, diff, format_diff, format_txt};
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/netpol-analyzer")
@@ -19,9 +19,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("anp_np_banp_core_test", "AdminNetworkPolicy / BaselineAdminNetworkPolicy are not analysed yet"),
     ("banp_test_core_ingress_sctp_rules", "BaselineAdminNetworkPolicy is not analysed yet"),
     ("exposure_test_conn_with_new_pod_selector_and_ns_selector", "exposure analysis is not built yet"),
-    ("diff_deny_all_to_from_a_deployment", "`netpol diff` is not built yet"),
-    ("diff_semanticDiff-same-topologies-old1_to_new1", "`netpol diff` is not built yet"),
-    ("diff_semanticDiff-same-topologies-old3_to_new3", "`netpol diff` is not built yet"),
 ];
 
 /// Lines of the expected output piimask does not produce yet, and why.
@@ -69,6 +66,26 @@ fn run_case(name: &str) -> Result<(), String> {
     }
 }
 
+/// A diff case: `diff(input-ref1, input-ref2)` printed as the expected file.
+fn run_diff_case(name: &str) -> Result<(), String> {
+    let case = cases_dir().join(name);
+    let expected_path = std::fs::read_dir(case.join("expected"))
+        .map_err(|e| e.to_string())?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("diff_between_")))
+        .ok_or("no diff expectation")?;
+    let expected = std::fs::read_to_string(&expected_path).map_err(|e| e.to_string())?;
+    let old = Cluster::load(&case.join("input-ref1")).map_err(|e| e.to_string())?;
+    let new = Cluster::load(&case.join("input-ref2")).map_err(|e| e.to_string())?;
+    let actual = format_diff(&diff(&old, &new));
+    if actual.trim_end() == expected.trim_end() {
+        Ok(())
+    } else {
+        Err(format!("expected:\n{expected}\npiimask said:\n{actual}"))
+    }
+}
+
 fn all_cases() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(cases_dir())
         .expect("the conformance cases are next to the repository")
@@ -81,17 +98,18 @@ fn all_cases() -> Vec<String> {
 }
 
 #[test]
-fn every_connlist_case_passes_compared_by_meaning() {
+fn every_connlist_and_diff_case_passes_compared_by_meaning() {
     let mut failures = Vec::new();
     let mut passed = 0;
     for name in all_cases().iter().filter(|n| !NOT_YET.iter().any(|(c, _)| c == n)) {
-        match run_case(name) {
+        let result = if name.starts_with("diff_") { run_diff_case(name) } else { run_case(name) };
+        match result {
             Ok(()) => passed += 1,
             Err(report) => failures.push(format!("{name}:\n{report}")),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(passed >= 8, "only {passed} cases ran");
+    assert!(passed >= 11, "only {passed} cases ran");
 }
 
 #[test]

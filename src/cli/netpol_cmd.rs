@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::k8s::netpol::{Cluster, format_txt};
+use crate::k8s::netpol::{Cluster, diff, format_diff, format_txt};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum NetpolCommand {
@@ -13,6 +13,13 @@ pub enum NetpolCommand {
         /// Output format.
         #[arg(long, value_enum, default_value = "txt")]
         format: ConnlistFormat,
+    },
+    /// Connections added, removed and changed from OLD to NEW (by meaning).
+    Diff {
+        /// Folder of manifests before the change (ref1).
+        old: PathBuf,
+        /// Folder of manifests after the change (ref2).
+        new: PathBuf,
     },
 }
 
@@ -38,6 +45,10 @@ pub fn run(command: &NetpolCommand) -> anyhow::Result<()> {
                     println!("{}", serde_json::to_string_pretty(&rows)?);
                 }
             }
+            Ok(())
+        }
+        NetpolCommand::Diff { old, new } => {
+            print!("{}", format_diff(&diff(&Cluster::load(old)?, &Cluster::load(new)?)));
             Ok(())
         }
     }

@@ -4,6 +4,7 @@
 //! `connlist`. AdminNetworkPolicy and BaselineAdminNetworkPolicy are not
 //! analysed yet.
 
+mod diff;
 mod ipv4;
 mod manifests;
 mod policy;
@@ -12,6 +13,7 @@ mod ports;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use self::diff::{diff, format_diff};
 pub use self::manifests::ManifestError;
 use self::manifests::{Namespace, Workload};
 use self::policy::{Peer, Policy};
@@ -38,6 +40,11 @@ enum Endpoint<'a> {
 }
 
 impl Cluster {
+    /// `namespace/name[Kind]` of every workload.
+    pub fn workload_ids(&self) -> Vec<String> {
+        self.workloads.iter().map(Workload::id).collect()
+    }
+
     pub fn load(dir: &Path) -> Result<Cluster, ManifestError> {
         let objects = manifests::read_objects(dir)?;
         let (namespaces, workloads) = manifests::namespaces_and_workloads(&objects);
@@ -45,9 +52,8 @@ impl Cluster {
         Ok(Cluster { namespaces, workloads, policies })
     }
 
-    /// The address space cut at every `ipBlock` boundary, so each range is
-    /// wholly inside or outside every block.
-    fn external_ranges(&self) -> Vec<(u32, u32)> {
+    /// Where this cluster's policies cut the IPv4 space.
+    pub fn cut_points(&self) -> Vec<u64> {
         let mut cuts: Vec<u64> = vec![0, 1 << 32];
         for p in &self.policies {
             for rules in [&p.ingress, &p.egress].into_iter().flatten() {
@@ -62,7 +68,7 @@ impl Cluster {
         }
         cuts.sort_unstable();
         cuts.dedup();
-        cuts.windows(2).map(|w| (w[0] as u32, (w[1] - 1) as u32)).collect()
+        cuts
     }
 
     /// What the policies selecting `dst` for ingress let in from `src`.
@@ -105,10 +111,17 @@ impl Cluster {
         if isolated { allowed } else { ConnSet::all() }
     }
 
-    /// Every allowed connection, sorted by source then destination.
+    /// Every allowed connection, sorted by source then destination;
+    /// adjacent external ranges with the same connections are merged.
     pub fn connlist(&self) -> Vec<Connection> {
+        self.connlist_cut(&self.cut_points(), true)
+    }
+
+    /// The connections with external peers cut at `cuts` (sorted, from 0
+    /// to 2^32), merged where adjacent and equal only if `merge`.
+    pub fn connlist_cut(&self, cuts: &[u64], merge: bool) -> Vec<Connection> {
         let mut out = Vec::new();
-        let ranges = self.external_ranges();
+        let ranges: Vec<(u32, u32)> = cuts.windows(2).map(|w| (w[0] as u32, (w[1] - 1) as u32)).collect();
         for dst in &self.workloads {
             for src in &self.workloads {
                 if std::ptr::eq(src, dst) {
@@ -120,10 +133,10 @@ impl Cluster {
                     out.push(Connection { src: src.id(), dst: dst.id(), conns });
                 }
             }
-            for (lo, hi, conns) in merge_ranges(&ranges, |lo, hi| self.ingress(&Endpoint::Range(lo, hi), dst)) {
+            for (lo, hi, conns) in merge_ranges(&ranges, merge, |lo, hi| self.ingress(&Endpoint::Range(lo, hi), dst)) {
                 out.push(Connection { src: external(lo, hi), dst: dst.id(), conns });
             }
-            for (lo, hi, conns) in merge_ranges(&ranges, |lo, hi| self.egress(dst, &Endpoint::Range(lo, hi))) {
+            for (lo, hi, conns) in merge_ranges(&ranges, merge, |lo, hi| self.egress(dst, &Endpoint::Range(lo, hi))) {
                 out.push(Connection { src: dst.id(), dst: external(lo, hi), conns });
             }
         }
@@ -137,7 +150,7 @@ fn external(lo: u32, hi: u32) -> String {
 }
 
 /// The non-empty connection sets per range, adjacent equal ones merged.
-fn merge_ranges(ranges: &[(u32, u32)], conns: impl Fn(u32, u32) -> ConnSet) -> Vec<(u32, u32, ConnSet)> {
+fn merge_ranges(ranges: &[(u32, u32)], merge: bool, conns: impl Fn(u32, u32) -> ConnSet) -> Vec<(u32, u32, ConnSet)> {
     let mut out: Vec<(u32, u32, ConnSet)> = Vec::new();
     for &(lo, hi) in ranges {
         let c = conns(lo, hi);
@@ -145,7 +158,7 @@ fn merge_ranges(ranges: &[(u32, u32)], conns: impl Fn(u32, u32) -> ConnSet) -> V
             continue;
         }
         match out.last_mut() {
-            Some(last) if last.2 == c && u64::from(last.1) + 1 == u64::from(lo) => last.1 = hi,
+            Some(last) if merge && last.2 == c && u64::from(last.1) + 1 == u64::from(lo) => last.1 = hi,
             _ => out.push((lo, hi, c)),
         }
     }
