@@ -232,3 +232,41 @@ fn run_names_the_bad_certificate_file() {
     assert!(run.stderr.contains(&cert) && run.stderr.contains("no CERTIFICATE block"), "{}", run.stderr);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn netpol_eval_gives_a_verdict_and_explains_it() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/netpol-analyzer/minimal_test_in_ns/input");
+    let args = |port: &str| {
+        vec![
+            "netpol",
+            "eval",
+            dir,
+            "--src",
+            "hello-world/workload-b",
+            "--dst",
+            "hello-world/workload-a",
+            "--port",
+            port,
+            "--explain",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    let run = |port: &str| {
+        let a = args(port);
+        piimask(&a.iter().map(String::as_str).collect::<Vec<_>>(), b"", &[])
+    };
+    let yes = run("8050/TCP");
+    assert_eq!(yes.code, 0, "{}", yes.stderr);
+    assert!(yes.stdout.starts_with("allowed: "), "{}", yes.stdout);
+    assert!(
+        yes.stdout
+            .contains("hello-world/allow-hello-world-b-to-a-app ingress rule 1 admits the peer with TCP 8050: matches")
+    );
+    let no = run("8050/UDP");
+    assert!(no.stdout.starts_with("denied: "), "{}", no.stdout);
+    let bad = run("http");
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("--port http: expected PORT[/PROTOCOL]"), "{}", bad.stderr);
+}

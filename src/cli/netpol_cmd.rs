@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::k8s::netpol::{Cluster, diff, format_diff, format_txt};
+use anyhow::Context;
+
+use crate::k8s::netpol::{Cluster, Protocol, diff, format_diff, format_txt};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum NetpolCommand {
@@ -13,6 +15,22 @@ pub enum NetpolCommand {
         /// Output format.
         #[arg(long, value_enum, default_value = "txt")]
         format: ConnlistFormat,
+    },
+    /// One verdict: may SRC reach DST on PORT/PROTOCOL?
+    Eval {
+        dir: PathBuf,
+        /// Source: a workload (`ns/name`, optionally `[Kind]`) or an IPv4 address.
+        #[arg(long)]
+        src: String,
+        /// Destination: a workload or an IPv4 address.
+        #[arg(long)]
+        dst: String,
+        /// Port and protocol, such as 8443/TCP (TCP if omitted).
+        #[arg(long)]
+        port: String,
+        /// Also print the policies and rules that decided.
+        #[arg(long)]
+        explain: bool,
     },
     /// Connections added, removed and changed from OLD to NEW (by meaning).
     Diff {
@@ -43,6 +61,45 @@ pub fn run(command: &NetpolCommand) -> anyhow::Result<()> {
                         .map(|c| serde_json::json!({"src": c.src, "dst": c.dst, "conn": c.conns.to_string()}))
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&rows)?);
+                }
+            }
+            Ok(())
+        }
+        NetpolCommand::Eval { dir, src, dst, port, explain } => {
+            let (number, protocol) = port.split_once('/').unwrap_or((port.as_str(), "TCP"));
+            let number: u16 = number
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("--port {port}: expected PORT[/PROTOCOL]"))?;
+            let protocol = Protocol::parse(&protocol.to_ascii_uppercase())
+                .with_context(|| format!("--port {port}: the protocol is TCP, UDP or SCTP"))?;
+            let verdict = Cluster::load(dir)?.eval(src, dst, protocol, number).map_err(anyhow::Error::msg)?;
+            let word = if verdict.allowed { "allowed" } else { "denied" };
+            println!("{word}: {src} => {dst} : {} {number}", protocol.name());
+            if *explain {
+                for (side, who, judged) in [("egress", src, &verdict.egress), ("ingress", dst, &verdict.ingress)] {
+                    if who.parse::<std::net::Ipv4Addr>().is_ok() {
+                        println!("  {side} of {who}: outside the cluster, no NetworkPolicy applies: allowed");
+                        continue;
+                    }
+                    if judged.isolated_by.is_empty() {
+                        println!("  {side} of {who}: not isolated (no NetworkPolicy selects it for {side}): allowed");
+                        continue;
+                    }
+                    let ok = judged.allowed.contains(protocol, number);
+                    println!(
+                        "  {side} of {who}: isolated by {}: {}",
+                        judged.isolated_by.join(", "),
+                        if ok { "allowed" } else { "denied" }
+                    );
+                    for (rule, conns) in &judged.allowed_by {
+                        let hit = if conns.contains(protocol, number) { "matches" } else { "does not cover the port" };
+                        println!("    {rule} admits the peer with {conns}: {hit}");
+                    }
+                    if judged.allowed_by.is_empty() {
+                        println!("    no rule admits the peer");
+                    }
                 }
             }
             Ok(())

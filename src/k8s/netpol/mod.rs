@@ -27,6 +27,41 @@ pub struct Connection {
     pub conns: ConnSet,
 }
 
+/// How one direction (the source's egress or the destination's ingress)
+/// judges a flow: the policies isolating it and the rules that allow it.
+#[derive(Debug, Clone, Default)]
+pub struct Side {
+    /// `ns/policy` of every policy that selects the workload in this
+    /// direction; empty means not isolated (everything allowed).
+    pub isolated_by: Vec<String>,
+    /// `ns/policy <direction> rule N` of every rule admitting the peer,
+    /// with what it opens.
+    pub allowed_by: Vec<(String, ConnSet)>,
+    pub allowed: ConnSet,
+}
+
+impl Side {
+    fn add(&mut self, rule: String, conns: ConnSet) {
+        self.allowed = self.allowed.union(&conns);
+        self.allowed_by.push((rule, conns));
+    }
+
+    fn finish(mut self) -> Side {
+        if self.isolated_by.is_empty() {
+            self.allowed = ConnSet::all();
+        }
+        self
+    }
+}
+
+/// The verdict of `netpol eval` and why.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub egress: Side,
+    pub ingress: Side,
+}
+
 /// Everything the analysis reads from a folder.
 pub struct Cluster {
     namespaces: BTreeMap<String, Namespace>,
@@ -73,42 +108,80 @@ impl Cluster {
 
     /// What the policies selecting `dst` for ingress let in from `src`.
     fn ingress(&self, src: &Endpoint<'_>, dst: &Workload) -> ConnSet {
-        let mut isolated = false;
-        let mut allowed = ConnSet::none();
+        self.ingress_side(src, dst).allowed
+    }
+
+    /// What the policies selecting `src` for egress let out to `dst`.
+    fn egress(&self, src: &Workload, dst: &Endpoint<'_>) -> ConnSet {
+        self.egress_side(src, dst).allowed
+    }
+
+    fn ingress_side(&self, src: &Endpoint<'_>, dst: &Workload) -> Side {
+        let mut side = Side::default();
         for p in self.policies.iter().filter(|p| p.selects(dst)) {
             let Some(rules) = &p.ingress else { continue };
-            isolated = true;
-            for r in rules {
+            side.isolated_by.push(p.id());
+            for (i, r) in rules.iter().enumerate() {
                 let admits = match src {
                     Endpoint::Workload(w) => r.admits_workload(w, &self.namespaces, &p.namespace),
                     Endpoint::Range(lo, hi) => r.admits_range(*lo, *hi),
                 };
                 if admits {
-                    allowed = allowed.union(&r.conns(Some(&dst.ports)));
+                    side.add(format!("{} ingress rule {}", p.id(), i + 1), r.conns(Some(&dst.ports)));
                 }
             }
         }
-        if isolated { allowed } else { ConnSet::all() }
+        side.finish()
     }
 
-    /// What the policies selecting `src` for egress let out to `dst`.
-    fn egress(&self, src: &Workload, dst: &Endpoint<'_>) -> ConnSet {
-        let mut isolated = false;
-        let mut allowed = ConnSet::none();
+    fn egress_side(&self, src: &Workload, dst: &Endpoint<'_>) -> Side {
+        let mut side = Side::default();
         for p in self.policies.iter().filter(|p| p.selects(src)) {
             let Some(rules) = &p.egress else { continue };
-            isolated = true;
-            for r in rules {
+            side.isolated_by.push(p.id());
+            for (i, r) in rules.iter().enumerate() {
                 let (admits, ports) = match dst {
                     Endpoint::Workload(w) => (r.admits_workload(w, &self.namespaces, &p.namespace), Some(&w.ports[..])),
                     Endpoint::Range(lo, hi) => (r.admits_range(*lo, *hi), None),
                 };
                 if admits {
-                    allowed = allowed.union(&r.conns(ports));
+                    side.add(format!("{} egress rule {}", p.id(), i + 1), r.conns(ports));
                 }
             }
         }
-        if isolated { allowed } else { ConnSet::all() }
+        side.finish()
+    }
+
+    fn workload(&self, id: &str) -> Option<&Workload> {
+        // `ns/name` or `ns/name[Kind]`; a name without namespace is in `default`.
+        let id = if id.contains('/') { id.to_string() } else { format!("default/{id}") };
+        self.workloads.iter().find(|w| w.id() == id || format!("{}/{}", w.namespace, w.name) == id)
+    }
+
+    /// One verdict: may `src` reach `dst` on `port`/`protocol`? Each side
+    /// is a workload (`ns/name`) or an IPv4 address.
+    pub fn eval(&self, src: &str, dst: &str, protocol: Protocol, port: u16) -> Result<Verdict, String> {
+        let endpoint = |id: &str| -> Result<Endpoint<'_>, String> {
+            if let Ok(ip) = id.parse::<std::net::Ipv4Addr>() {
+                let ip = u32::from(ip);
+                let cuts = self.cut_points();
+                let i = cuts.partition_point(|&c| c <= u64::from(ip));
+                return Ok(Endpoint::Range(cuts[i - 1] as u32, (cuts[i] - 1) as u32));
+            }
+            self.workload(id).map(Endpoint::Workload).ok_or_else(|| format!("no workload `{id}` in the manifests"))
+        };
+        let (s, d) = (endpoint(src)?, endpoint(dst)?);
+        let all = || Side { allowed: ConnSet::all(), ..Side::default() };
+        let egress = match &s {
+            Endpoint::Workload(w) => self.egress_side(w, &d),
+            Endpoint::Range(..) => all(),
+        };
+        let ingress = match &d {
+            Endpoint::Workload(w) => self.ingress_side(&s, w),
+            Endpoint::Range(..) => all(),
+        };
+        let allowed = egress.allowed.contains(protocol, port) && ingress.allowed.contains(protocol, port);
+        Ok(Verdict { allowed, egress, ingress })
     }
 
     /// Every allowed connection, sorted by source then destination;

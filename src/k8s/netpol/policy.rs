@@ -84,6 +84,7 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub namespace: String,
+    pub name: String,
     pub selector: Selector,
     /// `Some` when the policy isolates the selected pods for ingress.
     pub ingress: Option<Vec<Rule>>,
@@ -111,11 +112,17 @@ impl Policy {
                 .collect()
         };
         Some(Policy {
+            name: str_at(v, &["metadata", "name"]).unwrap_or("").to_string(),
             selector: spec.get("podSelector").map(Selector::parse).unwrap_or_default(),
             ingress: types.contains(&"Ingress").then(|| rules("ingress", "from")),
             egress: types.contains(&"Egress").then(|| rules("egress", "to")),
             namespace,
         })
+    }
+
+    /// `namespace/name`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
     }
 
     pub fn selects(&self, w: &Workload) -> bool {

@@ -71,6 +71,10 @@ impl PortSet {
         PortSet(out)
     }
 
+    pub fn contains(&self, port: u16) -> bool {
+        self.0.iter().any(|&(lo, hi)| lo <= port && port <= hi)
+    }
+
     pub fn intersect(&self, other: &PortSet) -> PortSet {
         let mut out = Vec::new();
         let (mut i, mut j) = (0, 0);
@@ -113,6 +117,10 @@ impl ConnSet {
 
     pub fn is_all(&self) -> bool {
         self.ports.iter().all(PortSet::is_full)
+    }
+
+    pub fn contains(&self, protocol: Protocol, port: u16) -> bool {
+        self.ports[protocol.index()].contains(port)
     }
 
     pub fn union(&self, other: &ConnSet) -> ConnSet {
