@@ -75,16 +75,25 @@ enum Endpoint<'a> {
 }
 
 impl Cluster {
+    /// `namespace/name[Kind]` of the workloads some policy selects.
+    pub fn selected_by_policies(&self) -> Vec<String> {
+        self.workloads.iter().filter(|w| self.policies.iter().any(|p| p.selects(w))).map(Workload::id).collect()
+    }
+
     /// `namespace/name[Kind]` of every workload.
     pub fn workload_ids(&self) -> Vec<String> {
         self.workloads.iter().map(Workload::id).collect()
     }
 
     pub fn load(dir: &Path) -> Result<Cluster, ManifestError> {
-        let objects = manifests::read_objects(dir)?;
-        let (namespaces, workloads) = manifests::namespaces_and_workloads(&objects);
+        Ok(Cluster::from_objects(&manifests::read_objects(dir)?))
+    }
+
+    /// From already parsed objects (one per manifest, `List`s flattened).
+    pub fn from_objects(objects: &[serde_json::Value]) -> Cluster {
+        let (namespaces, workloads) = manifests::namespaces_and_workloads(objects);
         let policies = objects.iter().filter_map(Policy::parse).collect();
-        Ok(Cluster { namespaces, workloads, policies })
+        Cluster { namespaces, workloads, policies }
     }
 
     /// Where this cluster's policies cut the IPv4 space.

@@ -1,0 +1,206 @@
+//! Properties of the NetworkPolicy analysis on generated manifests: policies
+//! are additive once a workload is isolated, isolation only removes
+//! connections, order changes nothing, and default deny leaves nothing.
+
+use std::collections::BTreeMap;
+
+use piimask::k8s::netpol::{Cluster, ConnSet, Connection};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const NAMESPACES: [&str; 3] = ["a", "b", "c"];
+const APPS: [&str; 3] = ["web", "db", "api"];
+const TIERS: [&str; 2] = ["front", "back"];
+const PROTOCOLS: [&str; 2] = ["TCP", "UDP"];
+
+fn workload() -> impl Strategy<Value = Value> {
+    (0..3usize, 0..3usize, 0..2usize, prop::collection::vec((1u16..3, 0..2usize), 0..3), any::<u16>()).prop_map(
+        |(ns, app, tier, ports, id)| {
+            let ports: Vec<Value> = ports
+                .iter()
+                .map(|(p, proto)| json!({"containerPort": 8000 + p, "name": format!("p{p}"), "protocol": PROTOCOLS[*proto]}))
+                .collect();
+            json!({
+                "kind": "Deployment",
+                "metadata": {"name": format!("w{id}"), "namespace": NAMESPACES[ns]},
+                "spec": {"template": {
+                    "metadata": {"labels": {"app": APPS[app], "tier": TIERS[tier]}},
+                    "spec": {"containers": [{"name": "c", "ports": ports}]}
+                }}
+            })
+        },
+    )
+}
+
+fn selector() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!({})),
+        (0..3usize).prop_map(|a| json!({"matchLabels": {"app": APPS[a]}})),
+        (0..2usize).prop_map(|t| json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": [TIERS[t]]}]})),
+    ]
+}
+
+fn peer() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        selector().prop_map(|s| json!({"podSelector": s})),
+        (0..3usize).prop_map(|n| json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACES[n]}}})),
+        (selector(), 0..3usize).prop_map(|(s, n)| json!({"podSelector": s, "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACES[n]}}})),
+        (0..4u8).prop_map(|o| json!({"ipBlock": {"cidr": format!("10.{o}.0.0/16"), "except": [format!("10.{o}.1.0/24")]}})),
+    ]
+}
+
+fn port() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (8000u16..8004).prop_map(|p| json!({"port": p})),
+        (1u16..3).prop_map(|p| json!({"port": format!("p{p}"), "protocol": "UDP"})),
+        (8000u16..8002).prop_map(|p| json!({"port": p, "endPort": p + 5, "protocol": "TCP"})),
+    ]
+}
+
+fn rule() -> impl Strategy<Value = (Option<Vec<Value>>, Option<Vec<Value>>)> {
+    (prop::option::of(prop::collection::vec(peer(), 0..3)), prop::option::of(prop::collection::vec(port(), 0..3)))
+}
+
+fn policy() -> impl Strategy<Value = Value> {
+    (
+        0..3usize,
+        selector(),
+        prop::option::of(prop::collection::vec(rule(), 0..3)),
+        prop::option::of(prop::collection::vec(rule(), 0..3)),
+        any::<u16>(),
+    )
+        .prop_map(|(ns, sel, ingress, egress, id)| {
+            let rules = |rs: Vec<(Option<Vec<Value>>, Option<Vec<Value>>)>, peers_key: &str| -> Vec<Value> {
+                rs.into_iter()
+                    .map(|(peers, ports)| {
+                        let mut r = serde_json::Map::new();
+                        if let Some(p) = peers {
+                            r.insert(peers_key.into(), Value::Array(p));
+                        }
+                        if let Some(p) = ports {
+                            r.insert("ports".into(), Value::Array(p));
+                        }
+                        Value::Object(r)
+                    })
+                    .collect()
+            };
+            let mut spec = serde_json::Map::new();
+            spec.insert("podSelector".into(), sel);
+            let mut types = Vec::new();
+            if let Some(i) = ingress {
+                spec.insert("ingress".into(), Value::Array(rules(i, "from")));
+                types.push("Ingress");
+            }
+            if let Some(e) = egress {
+                spec.insert("egress".into(), Value::Array(rules(e, "to")));
+                types.push("Egress");
+            }
+            if types.is_empty() {
+                types.push("Ingress");
+            }
+            spec.insert("policyTypes".into(), json!(types));
+            json!({"kind": "NetworkPolicy", "metadata": {"name": format!("p{id}"), "namespace": NAMESPACES[ns]}, "spec": spec})
+        })
+}
+
+fn manifests() -> impl Strategy<Value = (Vec<Value>, Vec<Value>)> {
+    (prop::collection::vec(workload(), 2..7), prop::collection::vec(policy(), 0..6))
+}
+
+fn conns(objects: &[Value]) -> BTreeMap<(String, String), ConnSet> {
+    // One shared cut so external ranges compare across runs.
+    let cluster = Cluster::from_objects(objects);
+    let mut cuts = cluster.cut_points();
+    for o in 0..4u64 {
+        for (lo, hi) in [((10 << 24) + (o << 16), (10 << 24) + ((o + 1) << 16)), ((10 << 24) + (o << 16) + 256, (10 << 24) + (o << 16) + 512)] {
+            cuts.extend([lo, hi]);
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    cluster.connlist_cut(&cuts, false).into_iter().map(|Connection { src, dst, conns }| ((src, dst), conns)).collect()
+}
+
+fn subset(a: &ConnSet, b: &ConnSet) -> bool {
+    a.intersect(b) == *a
+}
+
+/// The workloads (by id) a policy isolates for ingress and for egress.
+fn isolated_by(policy: &Value, workloads: &[Value]) -> (Vec<String>, Vec<String>) {
+    let c = Cluster::from_objects(&[workloads.to_vec(), vec![policy.clone()]].concat());
+    let types: Vec<&str> = policy["spec"]["policyTypes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let selected = c.selected_by_policies();
+    let mut ing = Vec::new();
+    let mut eg = Vec::new();
+    for w in selected {
+        if types.contains(&"Ingress") {
+            ing.push(w.clone());
+        }
+        if types.contains(&"Egress") {
+            eg.push(w);
+        }
+    }
+    (ing, eg)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn order_of_manifests_changes_nothing((workloads, policies) in manifests()) {
+        let forward = [workloads.clone(), policies.clone()].concat();
+        let mut backward = forward.clone();
+        backward.reverse();
+        prop_assert_eq!(conns(&forward), conns(&backward));
+    }
+
+    #[test]
+    fn a_new_policy_removes_only_what_its_isolation_removes((workloads, policies) in manifests(), extra in policy()) {
+        let before = conns(&[workloads.clone(), policies.clone()].concat());
+        let after = conns(&[workloads.clone(), policies.clone(), vec![extra.clone()]].concat());
+        let (newly_ingress, newly_egress) = isolated_by(&extra, &workloads);
+        for (pair, old) in &before {
+            let new = after.get(pair).cloned().unwrap_or_default();
+            if !subset(old, &new) {
+                // Only a workload this policy isolates can lose connections.
+                prop_assert!(newly_ingress.contains(&pair.1) || newly_egress.contains(&pair.0),
+                    "{pair:?} lost {old} -> {new}");
+            }
+        }
+    }
+
+    #[test]
+    fn policies_are_additive_once_isolated((workloads, policies) in manifests(), extra in policy()) {
+        // Isolate everything first: then any further policy only adds.
+        let deny: Vec<Value> = NAMESPACES.iter().map(|ns| json!({"kind": "NetworkPolicy",
+            "metadata": {"name": "deny", "namespace": ns},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})).collect();
+        let base = [workloads.clone(), deny.clone(), policies.clone()].concat();
+        let before = conns(&base);
+        let after = conns(&[base, vec![extra]].concat());
+        for (pair, old) in &before {
+            let new = after.get(pair).cloned().unwrap_or_default();
+            prop_assert!(subset(old, &new), "{pair:?} lost {old} -> {new}");
+        }
+    }
+
+    #[test]
+    fn isolation_alone_only_removes((workloads, policies) in manifests(), sel in selector(), ns in 0..3usize) {
+        let isolate = json!({"kind": "NetworkPolicy", "metadata": {"name": "iso", "namespace": NAMESPACES[ns]},
+            "spec": {"podSelector": sel, "policyTypes": ["Ingress", "Egress"]}});
+        let before = conns(&[workloads.clone(), policies.clone()].concat());
+        let after = conns(&[workloads, policies, vec![isolate]].concat());
+        for (pair, new) in &after {
+            let old = before.get(pair).cloned().unwrap_or_default();
+            prop_assert!(subset(new, &old), "{pair:?} gained {old} -> {new}");
+        }
+    }
+
+    #[test]
+    fn default_deny_everywhere_leaves_nothing(workloads in prop::collection::vec(workload(), 2..7)) {
+        let deny: Vec<Value> = NAMESPACES.iter().map(|ns| json!({"kind": "NetworkPolicy",
+            "metadata": {"name": "deny", "namespace": ns},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})).collect();
+        prop_assert!(conns(&[workloads, deny].concat()).is_empty());
+    }
+}
