@@ -36,7 +36,8 @@ fn selector() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(json!({})),
         (0..3usize).prop_map(|a| json!({"matchLabels": {"app": APPS[a]}})),
-        (0..2usize).prop_map(|t| json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": [TIERS[t]]}]})),
+        (0..2usize)
+            .prop_map(|t| json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": [TIERS[t]]}]})),
     ]
 }
 
@@ -57,7 +58,10 @@ fn port() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn rule() -> impl Strategy<Value = (Option<Vec<Value>>, Option<Vec<Value>>)> {
+/// A rule's peers and ports; `None` leaves the list out (all of them).
+type GeneratedRule = (Option<Vec<Value>>, Option<Vec<Value>>);
+
+fn rule() -> impl Strategy<Value = GeneratedRule> {
     (prop::option::of(prop::collection::vec(peer(), 0..3)), prop::option::of(prop::collection::vec(port(), 0..3)))
 }
 
@@ -70,7 +74,7 @@ fn policy() -> impl Strategy<Value = Value> {
         any::<u16>(),
     )
         .prop_map(|(ns, sel, ingress, egress, id)| {
-            let rules = |rs: Vec<(Option<Vec<Value>>, Option<Vec<Value>>)>, peers_key: &str| -> Vec<Value> {
+            let rules = |rs: Vec<GeneratedRule>, peers_key: &str| -> Vec<Value> {
                 rs.into_iter()
                     .map(|(peers, ports)| {
                         let mut r = serde_json::Map::new();
@@ -112,7 +116,10 @@ fn conns(objects: &[Value]) -> BTreeMap<(String, String), ConnSet> {
     let cluster = Cluster::from_objects(objects);
     let mut cuts = cluster.cut_points();
     for o in 0..4u64 {
-        for (lo, hi) in [((10 << 24) + (o << 16), (10 << 24) + ((o + 1) << 16)), ((10 << 24) + (o << 16) + 256, (10 << 24) + (o << 16) + 512)] {
+        for (lo, hi) in [
+            ((10 << 24) + (o << 16), (10 << 24) + ((o + 1) << 16)),
+            ((10 << 24) + (o << 16) + 256, (10 << 24) + (o << 16) + 512),
+        ] {
             cuts.extend([lo, hi]);
         }
     }

@@ -38,6 +38,8 @@ pub struct ContainerPort {
 
 #[derive(Debug, Clone)]
 pub struct Workload {
+    /// Position in the cluster's workload list.
+    pub index: usize,
     pub namespace: String,
     pub name: String,
     pub kind: String,
@@ -195,6 +197,7 @@ pub fn namespaces_and_workloads(objects: &[Value]) -> (BTreeMap<String, Namespac
         };
         let key = (namespace.clone(), name.clone(), kind.clone());
         workloads.entry(key).or_insert_with(|| Workload {
+            index: 0,
             namespace,
             name,
             kind,
@@ -210,5 +213,9 @@ pub fn namespaces_and_workloads(objects: &[Value]) -> (BTreeMap<String, Namespac
     for ns in namespaces.values_mut() {
         ns.labels.insert("kubernetes.io/metadata.name".into(), ns.name.clone());
     }
-    (namespaces, workloads.into_values().collect())
+    let mut workloads: Vec<Workload> = workloads.into_values().collect();
+    for (i, w) in workloads.iter_mut().enumerate() {
+        w.index = i;
+    }
+    (namespaces, workloads)
 }
