@@ -270,3 +270,29 @@ fn netpol_eval_gives_a_verdict_and_explains_it() {
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("--port http: expected PORT[/PROTOCOL]"), "{}", bad.stderr);
 }
+
+#[test]
+fn netpol_lint_reports_each_gap_with_a_stable_id_and_gates_ci() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/lint");
+    let run = piimask(&["netpol", "lint", dir], b"", &[]);
+    assert_eq!(run.code, 1, "high findings fail by default");
+    assert!(run.stderr.contains("2 findings at or above --fail-on high"), "{}", run.stderr);
+    let ids: Vec<&str> = run.stdout.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
+    assert_eq!(ids, ["NP001", "NP002", "NP003", "NP006", "NP007", "NP004", "NP005"], "{}", run.stdout);
+    assert!(run.stdout.contains(
+        "customers/records[Deployment]: PII workload reachable from external addresses 203.0.113.0-203.0.113.255"
+    ));
+    assert_eq!(piimask(&["netpol", "lint", dir, "--fail-on", "none"], b"", &[]).code, 0);
+
+    let sarif = piimask(&["netpol", "lint", dir, "--format", "sarif", "--fail-on", "none"], b"", &[]);
+    let log: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("SARIF is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 7);
+    assert_eq!(results[0]["level"], "error");
+
+    // A folder with no findings passes even at the lowest threshold.
+    let clean = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/netpol-analyzer/minimal_test_in_ns/input");
+    let run = piimask(&["netpol", "lint", clean, "--fail-on", "low"], b"", &[]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::k8s::netpol::{Cluster, Protocol, diff, format_diff, format_txt};
+use crate::k8s::netpol::{Cluster, Finding, PiiLabel, Protocol, Severity, diff, format_diff, format_txt, lint};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum NetpolCommand {
@@ -32,6 +32,19 @@ pub enum NetpolCommand {
         #[arg(long)]
         explain: bool,
     },
+    /// Findings with a severity and a stable id; exits 1 on findings at or
+    /// above --fail-on.
+    Lint {
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "txt")]
+        format: LintFormat,
+        /// The lowest severity that fails the run.
+        #[arg(long, value_enum, default_value = "high")]
+        fail_on: FailOn,
+        /// The label marking workloads that hold personal data.
+        #[arg(long, default_value = "piimask.io/pii=true")]
+        pii_label: String,
+    },
     /// Connections added, removed and changed from OLD to NEW (by meaning).
     Diff {
         /// Folder of manifests before the change (ref1).
@@ -39,6 +52,34 @@ pub enum NetpolCommand {
         /// Folder of manifests after the change (ref2).
         new: PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LintFormat {
+    Txt,
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    /// Never fail: report only.
+    None,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::None => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -104,9 +145,58 @@ pub fn run(command: &NetpolCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        NetpolCommand::Lint { dir, format, fail_on, pii_label } => {
+            let (key, value) =
+                pii_label.split_once('=').with_context(|| format!("--pii-label {pii_label}: expected KEY=VALUE"))?;
+            let findings = lint(&Cluster::load(dir)?, &PiiLabel { key: key.into(), value: value.into() });
+            match format {
+                LintFormat::Txt => findings.iter().for_each(|f| println!("{f}")),
+                LintFormat::Json => {
+                    let rows: Vec<serde_json::Value> = findings
+                        .iter()
+                        .map(|f| serde_json::json!({"id": f.id, "severity": f.severity.name(), "object": f.object, "message": f.message}))
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                }
+                LintFormat::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(&findings))?),
+            }
+            let failing = fail_on.threshold().map_or(0, |t| findings.iter().filter(|f| f.severity >= t).count());
+            if failing > 0 {
+                anyhow::bail!(
+                    "{failing} findings at or above --fail-on {}",
+                    fail_on.threshold().map_or("", Severity::name)
+                );
+            }
+            Ok(())
+        }
         NetpolCommand::Diff { old, new } => {
             print!("{}", format_diff(&diff(&Cluster::load(old)?, &Cluster::load(new)?)));
             Ok(())
         }
     }
+}
+
+/// Findings as a SARIF 2.1.0 log.
+fn sarif(findings: &[Finding]) -> serde_json::Value {
+    let mut ids: Vec<&str> = findings.iter().map(|f| f.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let level = |s: Severity| match s {
+        Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    };
+    serde_json::json!({
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{
+            "tool": {"driver": {"name": "piimask netpol lint", "rules": ids.iter().map(|id| serde_json::json!({"id": id})).collect::<Vec<_>>()}},
+            "results": findings.iter().map(|f| serde_json::json!({
+                "ruleId": f.id,
+                "level": level(f.severity),
+                "message": {"text": format!("{}: {}", f.object, f.message)},
+                "locations": [{"logicalLocations": [{"fullyQualifiedName": f.object}]}]
+            })).collect::<Vec<_>>()
+        }]
+    })
 }

@@ -6,6 +6,7 @@
 
 mod diff;
 mod ipv4;
+mod lint;
 mod manifests;
 mod policy;
 mod ports;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use self::diff::{diff, format_diff};
+pub use self::lint::{Finding, PiiLabel, Severity, lint};
 pub use self::manifests::ManifestError;
 use self::manifests::{Namespace, Workload};
 use self::policy::{Peer, Policy};

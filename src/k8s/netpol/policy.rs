@@ -39,6 +39,10 @@ impl Selector {
         Selector { match_labels: labels_at(v, &["matchLabels"]), expressions }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.match_labels.is_empty() && self.expressions.is_empty()
+    }
+
     pub fn matches(&self, labels: &Labels) -> bool {
         self.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
             && self.expressions.iter().all(|(k, op, values)| match op.as_str() {
@@ -68,9 +72,9 @@ pub enum PortRef {
 
 #[derive(Debug, Clone)]
 pub struct PortSpec {
-    protocol: Protocol,
-    port: Option<PortRef>,
-    end_port: Option<u16>,
+    pub protocol: Protocol,
+    pub port: Option<PortRef>,
+    pub end_port: Option<u16>,
 }
 
 #[derive(Debug, Clone)]
