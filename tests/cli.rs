@@ -296,3 +296,23 @@ fn netpol_lint_reports_each_gap_with_a_stable_id_and_gates_ci() {
     let run = piimask(&["netpol", "lint", clean, "--fail-on", "low"], b"", &[]);
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
 }
+
+#[test]
+fn netpol_drift_finds_where_the_proxy_and_the_network_disagree() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/drift");
+    let config = format!("{dir}/piimask.yaml");
+    let run = piimask(&["netpol", "drift", dir, "--config", &config, "--workload", "app/customers"], b"", &[]);
+    assert_eq!(run.code, 1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with(
+            "network-only: analytics/reports[Deployment] (spiffe://cluster.local/ns/analytics/sa/reports)"
+        )
+    );
+    assert!(lines[1].starts_with("proxy-only: the proxy allows support/helpdesk[Deployment]"));
+    assert_eq!(lines[2], "unknown-identity: spiffe://cluster.local/ns/ghost/sa/ghost matches no workload");
+    assert!(!run.stdout.contains("billing/billing"), "billing is allowed by both");
+    let missing = piimask(&["netpol", "drift", dir, "--config", &config, "--workload", "app/nope"], b"", &[]);
+    assert!(missing.stderr.contains("no workload `app/nope`"), "{}", missing.stderr);
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::k8s::netpol::{Cluster, Finding, PiiLabel, Protocol, Severity, diff, format_diff, format_txt, lint};
+use crate::k8s::netpol::{Cluster, Finding, PiiLabel, Protocol, Severity, diff, drift, format_diff, format_txt, lint};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum NetpolCommand {
@@ -44,6 +44,20 @@ pub enum NetpolCommand {
         /// The label marking workloads that hold personal data.
         #[arg(long, default_value = "piimask.io/pii=true")]
         pii_label: String,
+    },
+    /// Where a piimask config and the NetworkPolicies disagree on who may
+    /// call the sidecar; exits 1 on any disagreement.
+    Drift {
+        dir: PathBuf,
+        /// The piimask configuration (its `inbound` section).
+        #[arg(long)]
+        config: PathBuf,
+        /// The workload the sidecar runs in (`ns/name`).
+        #[arg(long)]
+        workload: String,
+        /// The SPIFFE trust domain of workload identities.
+        #[arg(long, default_value = "cluster.local")]
+        trust_domain: String,
     },
     /// Connections added, removed and changed from OLD to NEW (by meaning).
     Diff {
@@ -166,6 +180,21 @@ pub fn run(command: &NetpolCommand) -> anyhow::Result<()> {
                     "{failing} findings at or above --fail-on {}",
                     fail_on.threshold().map_or("", Severity::name)
                 );
+            }
+            Ok(())
+        }
+        NetpolCommand::Drift { dir, config, workload, trust_domain } => {
+            let config = crate::config::Config::load(config)?;
+            let inbound = config
+                .proxy
+                .as_ref()
+                .and_then(|p| p.inbound.as_ref())
+                .with_context(|| format!("{}: no `inbound` section to compare", config.file))?;
+            let found = drift(&Cluster::load(dir)?, workload, inbound.listen.port(), &inbound.policy, trust_domain)
+                .map_err(anyhow::Error::msg)?;
+            found.iter().for_each(|d| println!("{d}"));
+            if !found.is_empty() {
+                anyhow::bail!("{} disagreements between {} and the NetworkPolicies", found.len(), config.file);
             }
             Ok(())
         }

@@ -45,6 +45,9 @@ pub struct Workload {
     pub kind: String,
     pub labels: Labels,
     pub ports: Vec<ContainerPort>,
+    /// The pods' service account (`default` when unset): their SPIFFE
+    /// identity is `spiffe://<trust domain>/ns/<namespace>/sa/<account>`.
+    pub service_account: String,
 }
 
 impl Workload {
@@ -203,6 +206,10 @@ pub fn namespaces_and_workloads(objects: &[Value]) -> (BTreeMap<String, Namespac
             kind,
             labels,
             ports: container_ports(spec),
+            service_account: str_at(spec, &["serviceAccountName"])
+                .or_else(|| str_at(spec, &["serviceAccount"]))
+                .unwrap_or("default")
+                .to_string(),
         });
     }
     for w in workloads.values() {

@@ -5,6 +5,7 @@
 //! analysed yet.
 
 mod diff;
+mod drift;
 mod ipv4;
 mod lint;
 mod manifests;
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use self::diff::{diff, format_diff};
+pub use self::drift::{Drift, drift};
 pub use self::lint::{Finding, PiiLabel, Severity, lint};
 pub use self::manifests::ManifestError;
 use self::manifests::{Namespace, Workload};
