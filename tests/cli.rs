@@ -292,7 +292,7 @@ fn netpol_lint_reports_each_gap_with_a_stable_id_and_gates_ci() {
     assert_eq!(results[0]["level"], "error");
 
     // A folder with no findings passes even at the lowest threshold.
-    let clean = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/netpol-analyzer/minimal_test_in_ns/input");
+    let clean = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/clean");
     let run = piimask(&["netpol", "lint", clean, "--fail-on", "low"], b"", &[]);
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
 }
