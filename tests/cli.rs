@@ -316,3 +316,32 @@ fn netpol_drift_finds_where_the_proxy_and_the_network_disagree() {
     let missing = piimask(&["netpol", "drift", dir, "--config", &config, "--workload", "app/nope"], b"", &[]);
     assert!(missing.stderr.contains("no workload `app/nope`"), "{}", missing.stderr);
 }
+
+#[test]
+fn netpol_connlist_formats_and_the_pii_mark_in_dot() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/drift");
+    let txt = piimask(&["netpol", "connlist", dir], b"", &[]);
+    assert!(
+        txt.stdout.contains("billing/billing[Deployment] => app/customers[Deployment] : TCP 8443\n"),
+        "{}",
+        txt.stdout
+    );
+    let rows = txt.stdout.lines().count();
+    let csv = piimask(&["netpol", "connlist", dir, "--format", "csv"], b"", &[]);
+    assert!(csv.stdout.starts_with("src,dst,conn\n"));
+    assert_eq!(csv.stdout.lines().count(), rows + 1);
+    let md = piimask(&["netpol", "connlist", dir, "--format", "md"], b"", &[]);
+    assert_eq!(md.stdout.lines().count(), rows + 2);
+    let dot = piimask(&["netpol", "connlist", dir, "--format", "dot"], b"", &[]);
+    assert!(dot.stdout.starts_with("digraph connlist {"));
+    let customers = dot.stdout.lines().find(|l| l.contains("\"app/customers[Deployment]\" [")).expect("a node");
+    assert!(customers.contains("fillcolor"), "the PII workload is marked: {customers}");
+    let billing = dot.stdout.lines().find(|l| l.contains("\"billing/billing[Deployment]\" [")).expect("a node");
+    assert!(!billing.contains("fillcolor"));
+    assert_eq!(dot.stdout.matches(" -> ").count(), rows);
+    let json = piimask(&["netpol", "connlist", dir, "--format", "json"], b"", &[]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json.stdout).expect("JSON").as_array().map(Vec::len),
+        Some(rows)
+    );
+}

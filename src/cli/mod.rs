@@ -106,6 +106,17 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes a command's output to stdout; a reader that went away (`| head`)
+/// ends the command quietly, as in any pipeline.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 /// Structured (JSON) logs on stderr; `RUST_LOG` sets the level (default
 /// info). Log lines carry identities, routes and reasons, never body bytes.
 fn init_logging() {

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::fmt::Write as _;
+
 use anyhow::Context;
 
 use crate::k8s::netpol::{Cluster, Finding, PiiLabel, Protocol, Severity, diff, drift, format_diff, format_txt, lint};
@@ -15,6 +17,9 @@ pub enum NetpolCommand {
         /// Output format.
         #[arg(long, value_enum, default_value = "txt")]
         format: ConnlistFormat,
+        /// The label marking workloads that hold personal data (dot marks them).
+        #[arg(long, default_value = "piimask.io/pii=true")]
+        pii_label: String,
     },
     /// One verdict: may SRC reach DST on PORT/PROTOCOL?
     Eval {
@@ -102,20 +107,48 @@ pub enum ConnlistFormat {
     Txt,
     /// A JSON array of {src, dst, conn}.
     Json,
+    Csv,
+    /// A Markdown table.
+    Md,
+    /// A Graphviz graph; workloads holding personal data are drawn red.
+    Dot,
 }
 
 pub fn run(command: &NetpolCommand) -> anyhow::Result<()> {
+    let mut out = String::new();
+    let result = render(command, &mut out);
+    super::print_out(&out)?;
+    result
+}
+
+/// The command's standard output, written into `out` (so a closed pipe is
+/// handled in one place); `Err` after writing when a check fails.
+fn render(command: &NetpolCommand, out: &mut String) -> anyhow::Result<()> {
     match command {
-        NetpolCommand::Connlist { dir, format } => {
-            let connections = Cluster::load(dir)?.connlist();
+        NetpolCommand::Connlist { dir, format, pii_label } => {
+            let cluster = Cluster::load(dir)?;
+            let connections = cluster.connlist();
             match format {
-                ConnlistFormat::Txt => print!("{}", format_txt(&connections)),
+                ConnlistFormat::Csv => {
+                    writeln!(out, "src,dst,conn")?;
+                    for c in &connections {
+                        writeln!(out, "{},{},\"{}\"", c.src, c.dst, c.conns)?;
+                    }
+                }
+                ConnlistFormat::Md => {
+                    writeln!(out, "| src | dst | conn |\n|---|---|---|")?;
+                    for c in &connections {
+                        writeln!(out, "| {} | {} | {} |", c.src, c.dst, c.conns)?;
+                    }
+                }
+                ConnlistFormat::Dot => out.push_str(&dot(&cluster, &connections, &pii(pii_label)?)),
+                ConnlistFormat::Txt => out.push_str(&format_txt(&connections)),
                 ConnlistFormat::Json => {
                     let rows: Vec<serde_json::Value> = connections
                         .iter()
                         .map(|c| serde_json::json!({"src": c.src, "dst": c.dst, "conn": c.conns.to_string()}))
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                    writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
                 }
             }
             Ok(())
@@ -131,48 +164,54 @@ pub fn run(command: &NetpolCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("--port {port}: the protocol is TCP, UDP or SCTP"))?;
             let verdict = Cluster::load(dir)?.eval(src, dst, protocol, number).map_err(anyhow::Error::msg)?;
             let word = if verdict.allowed { "allowed" } else { "denied" };
-            println!("{word}: {src} => {dst} : {} {number}", protocol.name());
+            writeln!(out, "{word}: {src} => {dst} : {} {number}", protocol.name())?;
             if *explain {
                 for (side, who, judged) in [("egress", src, &verdict.egress), ("ingress", dst, &verdict.ingress)] {
                     if who.parse::<std::net::Ipv4Addr>().is_ok() {
-                        println!("  {side} of {who}: outside the cluster, no NetworkPolicy applies: allowed");
+                        writeln!(out, "  {side} of {who}: outside the cluster, no NetworkPolicy applies: allowed")?;
                         continue;
                     }
                     if judged.isolated_by.is_empty() {
-                        println!("  {side} of {who}: not isolated (no NetworkPolicy selects it for {side}): allowed");
+                        writeln!(
+                            out,
+                            "  {side} of {who}: not isolated (no NetworkPolicy selects it for {side}): allowed"
+                        )?;
                         continue;
                     }
                     let ok = judged.allowed.contains(protocol, number);
-                    println!(
+                    writeln!(
+                        out,
                         "  {side} of {who}: isolated by {}: {}",
                         judged.isolated_by.join(", "),
                         if ok { "allowed" } else { "denied" }
-                    );
+                    )?;
                     for (rule, conns) in &judged.allowed_by {
                         let hit = if conns.contains(protocol, number) { "matches" } else { "does not cover the port" };
-                        println!("    {rule} admits the peer with {conns}: {hit}");
+                        writeln!(out, "    {rule} admits the peer with {conns}: {hit}")?;
                     }
                     if judged.allowed_by.is_empty() {
-                        println!("    no rule admits the peer");
+                        writeln!(out, "    no rule admits the peer")?;
                     }
                 }
             }
             Ok(())
         }
         NetpolCommand::Lint { dir, format, fail_on, pii_label } => {
-            let (key, value) =
-                pii_label.split_once('=').with_context(|| format!("--pii-label {pii_label}: expected KEY=VALUE"))?;
-            let findings = lint(&Cluster::load(dir)?, &PiiLabel { key: key.into(), value: value.into() });
+            let findings = lint(&Cluster::load(dir)?, &pii(pii_label)?);
             match format {
-                LintFormat::Txt => findings.iter().for_each(|f| println!("{f}")),
+                LintFormat::Txt => {
+                    for f in &findings {
+                        writeln!(out, "{f}")?;
+                    }
+                }
                 LintFormat::Json => {
                     let rows: Vec<serde_json::Value> = findings
                         .iter()
                         .map(|f| serde_json::json!({"id": f.id, "severity": f.severity.name(), "object": f.object, "message": f.message}))
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                    writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
                 }
-                LintFormat::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(&findings))?),
+                LintFormat::Sarif => writeln!(out, "{}", serde_json::to_string_pretty(&sarif(&findings))?)?,
             }
             let failing = fail_on.threshold().map_or(0, |t| findings.iter().filter(|f| f.severity >= t).count());
             if failing > 0 {
@@ -192,14 +231,16 @@ pub fn run(command: &NetpolCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("{}: no `inbound` section to compare", config.file))?;
             let found = drift(&Cluster::load(dir)?, workload, inbound.listen.port(), &inbound.policy, trust_domain)
                 .map_err(anyhow::Error::msg)?;
-            found.iter().for_each(|d| println!("{d}"));
+            for d in &found {
+                writeln!(out, "{d}")?;
+            }
             if !found.is_empty() {
                 anyhow::bail!("{} disagreements between {} and the NetworkPolicies", found.len(), config.file);
             }
             Ok(())
         }
         NetpolCommand::Diff { old, new } => {
-            print!("{}", format_diff(&diff(&Cluster::load(old)?, &Cluster::load(new)?)));
+            write!(out, "{}", format_diff(&diff(&Cluster::load(old)?, &Cluster::load(new)?)))?;
             Ok(())
         }
     }
@@ -228,4 +269,34 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
             })).collect::<Vec<_>>()
         }]
     })
+}
+
+fn pii(label: &str) -> anyhow::Result<PiiLabel> {
+    let (key, value) = label.split_once('=').with_context(|| format!("--pii-label {label}: expected KEY=VALUE"))?;
+    Ok(PiiLabel { key: key.into(), value: value.into() })
+}
+
+/// A Graphviz digraph: one node per workload or external range, PII
+/// workloads filled red, one labelled edge per connection.
+fn dot(cluster: &Cluster, connections: &[crate::k8s::netpol::Connection], pii: &PiiLabel) -> String {
+    let marked = cluster.workloads_labelled(&pii.key, &pii.value);
+    let mut nodes: Vec<&str> = connections.iter().flat_map(|c| [c.src.as_str(), c.dst.as_str()]).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let mut out = String::from("digraph connlist {\n  rankdir=LR;\n  node [shape=box, fontname=\"sans-serif\"];\n");
+    for n in nodes {
+        let style = if marked.contains(n) {
+            ", style=filled, fillcolor=\"#ffc9c9\", color=\"#c92a2a\""
+        } else if n.ends_with("[External]") {
+            ", shape=ellipse, color=\"#868e96\""
+        } else {
+            ""
+        };
+        out.push_str(&format!("  \"{n}\" [label=\"{n}\"{style}];\n"));
+    }
+    for c in connections {
+        out.push_str(&format!("  \"{}\" -> \"{}\" [label=\"{}\"];\n", c.src, c.dst, c.conns));
+    }
+    out.push_str("}\n");
+    out
 }

@@ -55,7 +55,8 @@ impl Default for PiiLabel {
 
 pub fn lint(c: &Cluster, pii: &PiiLabel) -> Vec<Finding> {
     let mut out = Vec::new();
-    let is_pii = |w: &super::Workload| w.labels.get(&pii.key) == Some(&pii.value);
+    let marked = c.workloads_labelled(&pii.key, &pii.value);
+    let is_pii = |w: &super::Workload| marked.contains(&w.id());
 
     // NP001: a namespace holding PII workloads without default deny in both
     // directions (a policy selecting every pod, isolating, allowing nothing).

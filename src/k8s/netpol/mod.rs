@@ -99,6 +99,11 @@ impl Cluster {
         self.workloads.iter().filter(|w| !self.selecting[w.index].is_empty()).map(Workload::id).collect()
     }
 
+    /// `namespace/name[Kind]` of the workloads whose pods carry `key=value`.
+    pub fn workloads_labelled(&self, key: &str, value: &str) -> std::collections::BTreeSet<String> {
+        self.workloads.iter().filter(|w| w.labels.get(key).is_some_and(|v| v == value)).map(Workload::id).collect()
+    }
+
     /// `namespace/name[Kind]` of every workload.
     pub fn workload_ids(&self) -> Vec<String> {
         self.workloads.iter().map(Workload::id).collect()
