@@ -23,15 +23,9 @@ fn cases_dir() -> PathBuf {
         .expect("the netpol-analyzer conformance cases: set PIIMASK_CONFORMANCE_DIR to their folder")
 }
 
-/// Cases not analysed yet, and why. (`anp_np_banp_core_test` happens to
-/// give the expected connlist without ANP/BANP support: its admin policies
-/// agree with its NetworkPolicies. It stays here until piimask models them.)
-const NOT_YET: &[(&str, &str)] = &[
-    ("anp_test_3_pass_traffic", "AdminNetworkPolicy is not analysed yet"),
-    ("anp_np_banp_core_test", "AdminNetworkPolicy / BaselineAdminNetworkPolicy are not analysed yet"),
-    ("banp_test_core_ingress_sctp_rules", "BaselineAdminNetworkPolicy is not analysed yet"),
-    ("exposure_test_conn_with_new_pod_selector_and_ns_selector", "exposure analysis is not built yet"),
-];
+/// Cases not analysed yet, and why.
+const NOT_YET: &[(&str, &str)] =
+    &[("exposure_test_conn_with_new_pod_selector_and_ns_selector", "exposure analysis is not built yet")];
 
 /// Lines of the expected output piimask does not produce yet, and why.
 const SKIPPED_LINES: &[(&str, &str, &str)] = &[(
@@ -121,7 +115,7 @@ fn every_connlist_and_diff_case_passes_compared_by_meaning() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(passed >= 11, "only {passed} cases ran");
+    assert!(passed >= 14, "only {passed} cases ran");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! `connlist`. AdminNetworkPolicy and BaselineAdminNetworkPolicy are not
 //! analysed yet.
 
+mod admin;
 mod diff;
 mod drift;
 mod ipv4;
@@ -15,6 +16,7 @@ mod ports;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use self::admin::{AdminAction, AdminPolicy, AdminRule, Other};
 pub use self::diff::{diff, format_diff};
 pub use self::drift::{Drift, drift};
 pub use self::lint::{Finding, PiiLabel, Severity, lint};
@@ -86,6 +88,9 @@ pub struct Cluster {
     /// pair costs only its own policies (1,000 workloads × 500 policies
     /// would otherwise test every policy for each of a million pairs).
     selecting: Vec<Vec<usize>>,
+    /// AdminNetworkPolicies, highest precedence (lowest priority) first.
+    admin: Vec<AdminPolicy>,
+    baseline: Vec<AdminPolicy>,
 }
 
 enum Endpoint<'a> {
@@ -121,7 +126,10 @@ impl Cluster {
             .iter()
             .map(|w| policies.iter().enumerate().filter(|(_, p)| p.selects(w)).map(|(i, _)| i).collect())
             .collect();
-        Cluster { namespaces, workloads, policies, selecting }
+        let (mut admin, baseline): (Vec<AdminPolicy>, Vec<AdminPolicy>) =
+            objects.iter().filter_map(AdminPolicy::parse).partition(|a| !a.baseline);
+        admin.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        Cluster { namespaces, workloads, policies, selecting, admin, baseline }
     }
 
     /// Where this cluster's policies cut the IPv4 space.
@@ -137,6 +145,9 @@ impl Cluster {
                     }
                 }
             }
+        }
+        for a in self.admin.iter().chain(&self.baseline) {
+            cuts.extend(a.network_bounds());
         }
         cuts.sort_unstable();
         cuts.dedup();
@@ -170,7 +181,11 @@ impl Cluster {
                 }
             }
         }
-        side.finish()
+        let other = match src {
+            Endpoint::Workload(w) => Other::Workload(w),
+            Endpoint::Range(lo, hi) => Other::Range(*lo, *hi),
+        };
+        self.tiered(dst, &other, |a| &a.ingress, Some(&dst.ports), side.finish())
     }
 
     fn egress_side(&self, src: &Workload, dst: &Endpoint<'_>, explain: bool) -> Side {
@@ -188,7 +203,58 @@ impl Cluster {
                 }
             }
         }
-        side.finish()
+        let (other, ports) = match dst {
+            Endpoint::Workload(w) => (Other::Workload(w), Some(&w.ports[..])),
+            Endpoint::Range(lo, hi) => (Other::Range(*lo, *hi), None),
+        };
+        self.tiered(src, &other, |a| &a.egress, ports, side.finish())
+    }
+
+    /// Puts the NetworkPolicy verdict `np` between the admin tiers: the
+    /// AdminNetworkPolicies decide first (by priority, rule by rule: Allow,
+    /// Deny, or Pass to the NetworkPolicies); what they leave goes to the
+    /// NetworkPolicies if they isolate `subject` in this direction, else to
+    /// the BaselineAdminNetworkPolicies, and what those leave is allowed.
+    fn tiered(
+        &self,
+        subject: &Workload,
+        other: &Other<'_>,
+        rules: impl Fn(&AdminPolicy) -> &Vec<AdminRule>,
+        dst_ports: Option<&[manifests::ContainerPort]>,
+        mut np: Side,
+    ) -> Side {
+        if self.admin.is_empty() && self.baseline.is_empty() {
+            return np;
+        }
+        let (mut undecided, mut allowed, mut passed) = (ConnSet::all(), ConnSet::none(), ConnSet::none());
+        for a in self.admin.iter().filter(|a| a.applies_to(subject, &self.namespaces)) {
+            for r in rules(a).iter().filter(|r| r.matches(other, &self.namespaces)) {
+                let decided = r.conns(dst_ports).intersect(&undecided);
+                match r.action {
+                    AdminAction::Allow => allowed = allowed.union(&decided),
+                    AdminAction::Pass => passed = passed.union(&decided),
+                    AdminAction::Deny => {}
+                }
+                undecided = undecided.minus(&decided);
+            }
+        }
+        let mut rest = undecided.union(&passed);
+        if np.isolated {
+            allowed = allowed.union(&np.allowed.intersect(&rest));
+        } else {
+            for b in self.baseline.iter().filter(|b| b.applies_to(subject, &self.namespaces)) {
+                for r in rules(b).iter().filter(|r| r.matches(other, &self.namespaces)) {
+                    let decided = r.conns(dst_ports).intersect(&rest);
+                    if r.action == AdminAction::Allow {
+                        allowed = allowed.union(&decided);
+                    }
+                    rest = rest.minus(&decided);
+                }
+            }
+            allowed = allowed.union(&rest);
+        }
+        np.allowed = allowed;
+        np
     }
 
     fn workload(&self, id: &str) -> Option<&Workload> {

@@ -71,6 +71,22 @@ impl PortSet {
         PortSet(out)
     }
 
+    /// The ports of this set not in `other`.
+    pub fn minus(&self, other: &PortSet) -> PortSet {
+        let mut complement = Vec::new();
+        let mut next: u32 = 1;
+        for &(lo, hi) in &other.0 {
+            if u32::from(lo) > next {
+                complement.push((next as u16, lo - 1));
+            }
+            next = u32::from(hi) + 1;
+        }
+        if next <= 65535 {
+            complement.push((next as u16, 65535));
+        }
+        self.intersect(&PortSet(complement))
+    }
+
     pub fn contains(&self, port: u16) -> bool {
         self.0.iter().any(|&(lo, hi)| lo <= port && port <= hi)
     }
@@ -130,6 +146,10 @@ impl ConnSet {
     pub fn intersect(&self, other: &ConnSet) -> ConnSet {
         ConnSet { ports: std::array::from_fn(|i| self.ports[i].intersect(&other.ports[i])) }
     }
+
+    pub fn minus(&self, other: &ConnSet) -> ConnSet {
+        ConnSet { ports: std::array::from_fn(|i| self.ports[i].minus(&other.ports[i])) }
+    }
 }
 
 impl fmt::Display for ConnSet {
@@ -175,5 +195,8 @@ mod tests {
         assert_eq!(c.to_string(), "SCTP 9,TCP 80-90,8080");
         assert_eq!(ConnSet::all().to_string(), "All Connections");
         assert!(ConnSet::all().intersect(&ConnSet::none()).is_empty());
+        let hole = ConnSet::all().minus(&ConnSet::of(Protocol::Tcp, PortSet::range(8080, 8080)));
+        assert_eq!(hole.to_string(), "SCTP 1-65535,TCP 1-8079,8081-65535,UDP 1-65535");
+        assert!(hole.union(&ConnSet::of(Protocol::Tcp, PortSet::range(8080, 8080))).is_all());
     }
 }
