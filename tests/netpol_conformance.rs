@@ -27,13 +27,6 @@ fn cases_dir() -> PathBuf {
 const NOT_YET: &[(&str, &str)] =
     &[("exposure_test_conn_with_new_pod_selector_and_ns_selector", "exposure analysis is not built yet")];
 
-/// Lines of the expected output piimask does not produce yet, and why.
-const SKIPPED_LINES: &[(&str, &str, &str)] = &[(
-    "acs-security-demos",
-    "{ingress-controller}",
-    "connections opened by Ingress/Route objects are not analysed yet",
-)];
-
 fn expected_connlist(case: &Path) -> Option<PathBuf> {
     std::fs::read_dir(case.join("expected"))
         .ok()?
@@ -46,12 +39,7 @@ fn expected_connlist(case: &Path) -> Option<PathBuf> {
 fn run_case(name: &str) -> Result<(), String> {
     let case = cases_dir().join(name);
     let expected_path = expected_connlist(&case).ok_or("no connlist expectation")?;
-    let mut expected = std::fs::read_to_string(&expected_path).map_err(|e| e.to_string())?;
-    for (skip_case, prefix, _why) in SKIPPED_LINES {
-        if *skip_case == name {
-            expected = expected.lines().filter(|l| !l.starts_with(prefix)).map(|l| format!("{l}\n")).collect();
-        }
-    }
+    let expected = std::fs::read_to_string(&expected_path).map_err(|e| e.to_string())?;
     let cluster = Cluster::load(&case.join("input")).map_err(|e| e.to_string())?;
     let actual = format_txt(&cluster.connlist());
     let tmp = std::env::temp_dir().join(format!("piimask-conformance-{}-{name}", std::process::id()));

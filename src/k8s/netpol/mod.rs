@@ -7,6 +7,7 @@
 mod admin;
 mod diff;
 mod drift;
+mod ingress;
 mod ipv4;
 mod lint;
 mod manifests;
@@ -91,6 +92,9 @@ pub struct Cluster {
     /// AdminNetworkPolicies, highest precedence (lowest priority) first.
     admin: Vec<AdminPolicy>,
     baseline: Vec<AdminPolicy>,
+    services: Vec<ingress::Service>,
+    /// Backends that Ingress and Route objects expose.
+    exposures: Vec<ingress::Exposure>,
 }
 
 enum Endpoint<'a> {
@@ -120,7 +124,14 @@ impl Cluster {
 
     /// From already parsed objects (one per manifest, `List`s flattened).
     pub fn from_objects(objects: &[serde_json::Value]) -> Cluster {
-        let (namespaces, workloads) = manifests::namespaces_and_workloads(objects);
+        let (mut namespaces, workloads) = manifests::namespaces_and_workloads(objects);
+        let services: Vec<ingress::Service> = objects.iter().filter_map(ingress::parse_service).collect();
+        let exposures: Vec<ingress::Exposure> = objects.iter().flat_map(ingress::parse_exposures).collect();
+        if !exposures.is_empty() {
+            let name = ingress::CONTROLLER_NAMESPACE.to_string();
+            let labels = [("kubernetes.io/metadata.name".to_string(), name.clone())].into_iter().collect();
+            namespaces.entry(name.clone()).or_insert(Namespace { name, labels });
+        }
         let policies: Vec<Policy> = objects.iter().filter_map(Policy::parse).collect();
         let selecting = workloads
             .iter()
@@ -129,7 +140,7 @@ impl Cluster {
         let (mut admin, baseline): (Vec<AdminPolicy>, Vec<AdminPolicy>) =
             objects.iter().filter_map(AdminPolicy::parse).partition(|a| !a.baseline);
         admin.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
-        Cluster { namespaces, workloads, policies, selecting, admin, baseline }
+        Cluster { namespaces, workloads, policies, selecting, admin, baseline, services, exposures }
     }
 
     /// Where this cluster's policies cut the IPv4 space.
@@ -316,6 +327,19 @@ impl Cluster {
             }
             for (lo, hi, conns) in merge_ranges(&ranges, merge, |lo, hi| self.egress(dst, &Endpoint::Range(lo, hi))) {
                 out.push(Connection { src: dst.id(), dst: external(lo, hi), conns });
+            }
+        }
+        if !self.exposures.is_empty() {
+            let controller = ingress::controller();
+            for dst in &self.workloads {
+                let exposed = ingress::exposed_ports(dst, &self.services, &self.exposures);
+                if exposed.is_empty() {
+                    continue;
+                }
+                let conns = exposed.intersect(&self.ingress(&Endpoint::Workload(&controller), dst));
+                if !conns.is_empty() {
+                    out.push(Connection { src: ingress::CONTROLLER.into(), dst: dst.id(), conns });
+                }
             }
         }
         out.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
