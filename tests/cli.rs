@@ -278,7 +278,8 @@ fn netpol_lint_reports_each_gap_with_a_stable_id_and_gates_ci() {
     assert_eq!(run.code, 1, "high findings fail by default");
     assert!(run.stderr.contains("2 findings at or above --fail-on high"), "{}", run.stderr);
     let ids: Vec<&str> = run.stdout.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
-    assert_eq!(ids, ["NP001", "NP002", "NP003", "NP006", "NP007", "NP004", "NP005"], "{}", run.stdout);
+    assert_eq!(ids, ["NP001", "NP002", "NP003", "NP006", "NP007", "NP004", "NP005", "NP008"], "{}", run.stdout);
+    assert!(run.stdout.contains("analytics/reports-in: ingress rule 2 is covered by the broader rule 1"));
     assert!(run.stdout.contains(
         "customers/records[Deployment]: PII workload reachable from external addresses 203.0.113.0-203.0.113.255"
     ));
@@ -288,7 +289,7 @@ fn netpol_lint_reports_each_gap_with_a_stable_id_and_gates_ci() {
     let log: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("SARIF is JSON");
     assert_eq!(log["version"], "2.1.0");
     let results = log["runs"][0]["results"].as_array().expect("results");
-    assert_eq!(results.len(), 7);
+    assert_eq!(results.len(), 8);
     assert_eq!(results[0]["level"], "error");
 
     // A folder with no findings passes even at the lowest threshold.

@@ -176,7 +176,52 @@ pub fn lint(c: &Cluster, pii: &PiiLabel) -> Vec<Finding> {
             }
         }
     }
+    out.extend(shadowed_rules(c, &ranges));
     out.sort_by(|a, b| (b.severity, a.id, &a.object).cmp(&(a.severity, b.id, &b.object)));
+    out
+}
+
+/// NP008: a rule that a broader rule of the same policy and direction
+/// already covers: every peer it admits (among this folder's workloads and
+/// address ranges) the other admits too, on at least the same ports. It
+/// changes nothing and misleads readers. Rules naming ports are left out
+/// (what they open depends on each destination).
+fn shadowed_rules(c: &Cluster, ranges: &[(u32, u32)]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for p in &c.policies {
+        for (direction, rules) in [("ingress", &p.ingress), ("egress", &p.egress)] {
+            let rules: Vec<&super::policy::Rule> = rules.iter().flatten().collect();
+            let admitted = |r: &super::policy::Rule| -> Vec<bool> {
+                c.workloads
+                    .iter()
+                    .map(|w| r.admits_workload(w, &c.namespaces, &p.namespace))
+                    .chain(ranges.iter().map(|&(lo, hi)| r.admits_range(lo, hi)))
+                    .collect()
+            };
+            let sets: Vec<(Vec<bool>, super::ConnSet)> = rules.iter().map(|r| (admitted(r), r.conns(None))).collect();
+            for (j, rule) in rules.iter().enumerate() {
+                if rule.named_ports().next().is_some() || !sets[j].0.iter().any(|&a| a) {
+                    continue;
+                }
+                let covered_by = (0..rules.len()).find(|&i| {
+                    i != j
+                        && rules[i].named_ports().next().is_none()
+                        && sets[j].0.iter().zip(&sets[i].0).all(|(&mine, &theirs)| !mine || theirs)
+                        && sets[j].1.minus(&sets[i].1).is_empty()
+                        // Of two identical rules, report only the later one.
+                        && (i < j || sets[i] != sets[j])
+                });
+                if let Some(i) = covered_by {
+                    out.push(Finding {
+                        id: "NP008",
+                        severity: Severity::Low,
+                        object: p.id(),
+                        message: format!("{direction} rule {} is covered by the broader rule {}", j + 1, i + 1),
+                    });
+                }
+            }
+        }
+    }
     out
 }
 
