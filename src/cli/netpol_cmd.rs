@@ -167,6 +167,9 @@ fn render(command: &NetpolCommand, out: &mut String) -> anyhow::Result<()> {
             writeln!(out, "{word}: {src} => {dst} : {} {number}", protocol.name())?;
             if *explain {
                 for (side, who, judged) in [("egress", src, &verdict.egress), ("ingress", dst, &verdict.ingress)] {
+                    for line in &judged.admin {
+                        writeln!(out, "  {side} of {who}: {line}")?;
+                    }
                     if who.parse::<std::net::Ipv4Addr>().is_ok() {
                         writeln!(out, "  {side} of {who}: outside the cluster, no NetworkPolicy applies: allowed")?;
                         continue;

@@ -198,3 +198,44 @@ impl AdminRule {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::{Cluster, Protocol};
+
+    #[test]
+    fn pass_hands_a_port_to_the_network_policies_and_explain_says_so() {
+        let objects = vec![
+            json!({"kind": "Deployment", "metadata": {"name": "a", "namespace": "x"},
+                "spec": {"template": {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c"}]}}}}),
+            json!({"kind": "Deployment", "metadata": {"name": "b", "namespace": "y"},
+                "spec": {"template": {"metadata": {"labels": {"app": "b"}}, "spec": {"containers": [{"name": "c"}]}}}}),
+            json!({"kind": "AdminNetworkPolicy", "metadata": {"name": "anp"}, "spec": {"priority": 5,
+            "subject": {"namespaces": {}},
+            "egress": [
+                {"action": "Pass", "to": [{"namespaces": {}}], "ports": [{"portNumber": {"protocol": "TCP", "port": 80}}]},
+                {"action": "Deny", "to": [{"namespaces": {}}], "ports": [{"portNumber": {"protocol": "TCP", "port": 81}}]}
+            ]}}),
+            // x isolates its egress and allows nothing: the passed port 80 is denied there.
+            json!({"kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "x"},
+                "spec": {"podSelector": {}, "policyTypes": ["Egress"]}}),
+        ];
+        let c = Cluster::from_objects(&objects);
+        let v = |port| c.eval("x/a", "y/b", Protocol::Tcp, port).expect("both exist");
+        assert!(!v(80).allowed, "passed to an isolating NetworkPolicy that allows nothing");
+        assert!(!v(81).allowed, "denied by the admin policy");
+        assert!(!v(82).allowed, "not decided by the ANP, so the NetworkPolicy denies it");
+        let back = c.eval("y/b", "x/a", Protocol::Tcp, 81).expect("both exist");
+        assert!(
+            !back.allowed && back.egress.admin.iter().any(|l| l.contains("rule 2 (Deny)")),
+            "{:?}",
+            back.egress.admin
+        );
+        assert!(
+            c.eval("y/b", "x/a", Protocol::Tcp, 80).expect("exists").allowed,
+            "y has no NetworkPolicy: passed means allowed"
+        );
+    }
+}

@@ -44,6 +44,8 @@ pub struct Side {
     /// `ns/policy <direction> rule N` of every rule admitting the peer,
     /// with what it opens.
     pub allowed_by: Vec<(String, ConnSet)>,
+    /// What the admin tiers decided, in order (with `explain`).
+    pub admin: Vec<String>,
     pub allowed: ConnSet,
     isolated: bool,
     explain: bool,
@@ -239,8 +241,16 @@ impl Cluster {
         }
         let (mut undecided, mut allowed, mut passed) = (ConnSet::all(), ConnSet::none(), ConnSet::none());
         for a in self.admin.iter().filter(|a| a.applies_to(subject, &self.namespaces)) {
-            for r in rules(a).iter().filter(|r| r.matches(other, &self.namespaces)) {
+            for (i, r) in rules(a).iter().enumerate().filter(|(_, r)| r.matches(other, &self.namespaces)) {
                 let decided = r.conns(dst_ports).intersect(&undecided);
+                if np.explain && !decided.is_empty() {
+                    np.admin.push(format!(
+                        "AdminNetworkPolicy {} rule {} ({:?}) decides {decided}",
+                        a.name,
+                        i + 1,
+                        r.action
+                    ));
+                }
                 match r.action {
                     AdminAction::Allow => allowed = allowed.union(&decided),
                     AdminAction::Pass => passed = passed.union(&decided),
@@ -254,8 +264,16 @@ impl Cluster {
             allowed = allowed.union(&np.allowed.intersect(&rest));
         } else {
             for b in self.baseline.iter().filter(|b| b.applies_to(subject, &self.namespaces)) {
-                for r in rules(b).iter().filter(|r| r.matches(other, &self.namespaces)) {
+                for (i, r) in rules(b).iter().enumerate().filter(|(_, r)| r.matches(other, &self.namespaces)) {
                     let decided = r.conns(dst_ports).intersect(&rest);
+                    if np.explain && !decided.is_empty() {
+                        np.admin.push(format!(
+                            "BaselineAdminNetworkPolicy {} rule {} ({:?}) decides {decided}",
+                            b.name,
+                            i + 1,
+                            r.action
+                        ));
+                    }
                     if r.action == AdminAction::Allow {
                         allowed = allowed.union(&decided);
                     }
