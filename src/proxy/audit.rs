@@ -54,9 +54,23 @@ impl Exchange {
         }
     }
 
+    /// The response for the request's outcome, recorded: the forwarded
+    /// response, or piimask's own answer when it refused.
+    pub fn respond(
+        self,
+        outcome: Result<http::Response<super::respond::ProxyBody>, Refused>,
+    ) -> http::Response<super::respond::ProxyBody> {
+        let (response, refused) = match outcome {
+            Ok(response) => (response, None),
+            Err(refused) => (refused.into_response(), Some(refused)),
+        };
+        self.finish(response.status(), refused);
+        response
+    }
+
     /// Records how the request ended; `refused` carries the reason when
     /// piimask answered itself.
-    pub fn finish(&self, status: http::StatusCode, refused: Option<Refused>) {
+    fn finish(&self, status: http::StatusCode, refused: Option<Refused>) {
         let outcome = refused.map_or(Outcome::Forwarded, |r| r.outcome);
         let m = &self.metrics;
         m.requests.with_label_values(&[self.listener, &self.route, &self.peer_label, outcome.label()]).inc();

@@ -13,30 +13,22 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
 
 use super::audit::Exchange;
 use super::forward;
-use super::listener::Limits;
+use super::listener::Listener;
 use super::respond::{ProxyBody, Refused, full, strip_hop_by_hop};
-use super::state::{Current, EgressState};
+use super::state::EgressState;
 use crate::mask::{ContentKind, MaskStream, Masker};
-use crate::metrics::Metrics;
 use crate::policy::{BodyRule, Peer};
 
-pub struct Egress {
-    pub metrics: Arc<Metrics>,
-    pub access_log: bool,
-    /// Peers and their clients, replaced whole by reloads.
-    pub state: Current<EgressState>,
-    pub limits: Limits,
-    pub server: auto::Builder<TokioExecutor>,
-}
+/// The egress listener: peers and their mTLS clients as its state.
+pub type Egress = Listener<EgressState>;
 
-impl Egress {
+impl Listener<EgressState> {
     pub async fn serve_connection(self: Arc<Self>, tcp: TcpStream, watcher: Watcher) {
         let egress = self.clone();
         let service = service_fn(move |request| {
@@ -54,12 +46,8 @@ impl Egress {
         let mut exchange =
             Exchange::new(self.metrics.clone(), "egress", "app".into(), request.method().clone(), self.access_log);
         let state = self.state.get();
-        let (response, refused) = match self.forward(&state, request, &mut exchange).await {
-            Ok(response) => (response, None),
-            Err(refused) => (refused.into_response(), Some(refused)),
-        };
-        exchange.finish(response.status(), refused);
-        response
+        let outcome = self.forward(&state, request, &mut exchange).await;
+        exchange.respond(outcome)
     }
 
     async fn forward(

@@ -12,31 +12,22 @@ use http::header::{self, HeaderValue};
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioExecutor;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
 
 use super::audit::Exchange;
 use super::forward;
-use super::listener::Limits;
+use super::listener::Listener;
 use super::respond::{PEER_HEADER, ProxyBody, Refused, narrow_accept_encoding, strip_hop_by_hop, wants_upgrade};
-use super::state::{Current, InboundState};
-use crate::metrics::Metrics;
+use super::state::InboundState;
 use crate::policy::Refusal;
 use crate::tls::PeerIdentity;
 
-pub struct Inbound {
-    pub metrics: Arc<Metrics>,
-    pub access_log: bool,
-    /// Routes, upstreams and TLS, replaced whole by reloads.
-    pub state: Current<InboundState>,
-    pub limits: Limits,
-    pub server: auto::Builder<TokioExecutor>,
-}
+/// The inbound listener: routes, upstreams and TLS as its state.
+pub type Inbound = Listener<InboundState>;
 
-impl Inbound {
+impl Listener<InboundState> {
     /// Serves one accepted connection to its end.
     pub async fn serve_connection(self: Arc<Self>, tcp: TcpStream, remote: SocketAddr, watcher: Watcher) {
         let Some(acceptor) = self.state.get().tls.clone() else {
@@ -81,12 +72,8 @@ impl Inbound {
         let mut exchange =
             Exchange::new(self.metrics.clone(), "inbound", presented, request.method().clone(), self.access_log);
         let state = self.state.get();
-        let (response, refused) = match self.forward(&state, request, peer, &mut exchange).await {
-            Ok(response) => (response, None),
-            Err(refused) => (refused.into_response(), Some(refused)),
-        };
-        exchange.finish(response.status(), refused);
-        response
+        let outcome = self.forward(&state, request, peer, &mut exchange).await;
+        exchange.respond(outcome)
     }
 
     async fn forward(

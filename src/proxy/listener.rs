@@ -44,8 +44,36 @@ impl Default for Limits {
     }
 }
 
+/// What a listener serves with: metrics, the reloadable state (`S`: routes
+/// and TLS inbound, peers on egress), limits and the HTTP server settings.
+pub struct Listener<S> {
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub access_log: bool,
+    /// Replaced whole by reloads.
+    pub state: super::state::Current<S>,
+    pub limits: Limits,
+    pub server: auto::Builder<TokioExecutor>,
+}
+
+impl<S> Listener<S> {
+    pub fn new(
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+        state: S,
+        limits: &Limits,
+        access_log: bool,
+    ) -> Listener<S> {
+        Listener {
+            metrics,
+            access_log,
+            state: super::state::Current::new(state),
+            limits: limits.clone(),
+            server: http_server(limits),
+        }
+    }
+}
+
 /// hyper's auto (HTTP/1.1 or HTTP/2 by ALPN or preface) server with limits.
-pub fn http_server(limits: &Limits) -> auto::Builder<TokioExecutor> {
+fn http_server(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

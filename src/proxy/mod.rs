@@ -24,7 +24,7 @@ pub use self::body::{MaskBody, MaskBodyError, OnFinish};
 pub use self::listener::Limits;
 pub use self::pipeline::{Coding, Pipeline};
 pub use self::respond::PEER_HEADER;
-use self::state::{Current, EgressState, InboundState};
+use self::state::{EgressState, InboundState};
 pub use self::upstream::UpstreamConfig;
 use crate::metrics::Metrics;
 use crate::policy::{EgressPolicy, InboundPolicy};
@@ -130,13 +130,8 @@ impl RunningProxy {
             if let Some(expiry) = state.cert_expiry {
                 metrics.certificate_expiry.with_label_values(&["inbound"]).set(expiry as f64);
             }
-            let served = Arc::new(inbound::Inbound {
-                metrics: metrics.clone(),
-                access_log: config.access_log,
-                state: Current::new(state),
-                limits: config.limits.clone(),
-                server: listener::http_server(&config.limits),
-            });
+            let served: Arc<inbound::Inbound> =
+                Arc::new(listener::Listener::new(metrics.clone(), state, &config.limits, config.access_log));
             inbound = Some(served.clone());
             let open = metrics.open_connections.with_label_values(&["inbound"]);
             inbound_task = Some(tokio::spawn(listener::accept_loop(
@@ -153,13 +148,8 @@ impl RunningProxy {
             metrics.certificate_expiry.with_label_values(&["egress"]).set(state.cert_expiry as f64);
             let listener = bind(cfg.listen).await?;
             egress_addr = listener.local_addr().ok();
-            let served = Arc::new(egress::Egress {
-                metrics: metrics.clone(),
-                access_log: config.access_log,
-                state: Current::new(state),
-                limits: config.limits.clone(),
-                server: listener::http_server(&config.limits),
-            });
+            let served: Arc<egress::Egress> =
+                Arc::new(listener::Listener::new(metrics.clone(), state, &config.limits, config.access_log));
             egress = Some(served.clone());
             let open = metrics.open_connections.with_label_values(&["egress"]);
             egress_task = Some(tokio::spawn(listener::accept_loop(
