@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::Context;
 
+use crate::k8s::generate::{Sidecar, Workload as GeneratedFor, network_policies, to_yaml};
 use crate::k8s::netpol::{Cluster, Finding, PiiLabel, Protocol, Severity, diff, drift, format_diff, format_txt, lint};
 
 #[derive(Debug, clap::Subcommand)]
@@ -63,6 +64,20 @@ pub enum NetpolCommand {
         /// The SPIFFE trust domain of workload identities.
         #[arg(long, default_value = "cluster.local")]
         trust_domain: String,
+    },
+    /// NetworkPolicies for a workload running piimask with CONFIG: default
+    /// deny, the sidecar port open to the allowed identities' namespaces,
+    /// egress to the configured peers and DNS.
+    Generate {
+        /// The piimask configuration the sidecar runs with.
+        #[arg(long)]
+        config: PathBuf,
+        /// The workload (`ns/name`).
+        #[arg(long)]
+        workload: String,
+        /// The labels selecting its pods, such as app=customers (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        selector: Vec<String>,
     },
     /// Connections added, removed and changed from OLD to NEW (by meaning).
     Diff {
@@ -240,6 +255,28 @@ fn render(command: &NetpolCommand, out: &mut String) -> anyhow::Result<()> {
             if !found.is_empty() {
                 anyhow::bail!("{} disagreements between {} and the NetworkPolicies", found.len(), config.file);
             }
+            Ok(())
+        }
+        NetpolCommand::Generate { config, workload, selector } => {
+            let config = crate::config::Config::load(config)?;
+            let proxy = config.proxy.as_ref();
+            let inbound = proxy.and_then(|p| p.inbound.as_ref()).with_context(|| {
+                format!("{}: no `inbound` section: there is no sidecar port to protect", config.file)
+            })?;
+            let (namespace, name) =
+                workload.split_once('/').with_context(|| format!("--workload {workload}: expected NAMESPACE/NAME"))?;
+            let pod_labels = selector
+                .iter()
+                .map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .with_context(|| format!("--selector {kv}: expected KEY=VALUE"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let peers = proxy.and_then(|p| p.egress.as_ref()).map_or(&[][..], |e| &e.policy.peers[..]);
+            let sidecar = Sidecar { inbound: &inbound.policy, port: inbound.listen.port(), peers };
+            let policies = network_policies(&sidecar, &GeneratedFor { namespace, name, pod_labels: &pod_labels })?;
+            out.push_str(&to_yaml(&policies)?);
             Ok(())
         }
         NetpolCommand::Diff { old, new } => {

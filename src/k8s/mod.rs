@@ -1,5 +1,6 @@
-//! The Kubernetes side of piimask: NetworkPolicy analysis (and, later,
-//! injection and policy generation). Works on manifests as data; never
-//! depends on `proxy`.
+//! The Kubernetes side of piimask: NetworkPolicy analysis and generation
+//! (injection comes next). Works on manifests as data; uses `config` types,
+//! never the `proxy` machinery.
 
+pub mod generate;
 pub mod netpol;
