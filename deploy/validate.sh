@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Validates every Kubernetes manifest piimask ships or writes against the
+# official schemas of a pinned Kubernetes version (kubernetes-validate from
+# PyPI, strict: unknown fields are errors): the NetworkPolicies
+# `piimask netpol generate` writes and the manifests in tests/data/netpol.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version=1.31.0
+python3 -c "import kubernetes_validate" 2>/dev/null || pip install --quiet kubernetes-validate
+cargo build --quiet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+target/debug/piimask netpol generate --config tests/data/netpol/generate/piimask.yaml \
+  --workload app/customers --selector app=customers > "$work/generated-networkpolicies.yaml"
+files=("$work/generated-networkpolicies.yaml")
+while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol -name '*.yaml' ! -name 'piimask.yaml' | sort)
+kubernetes-validate --strict --quiet -k "$version" "${files[@]}"
+echo "deploy/validate.sh: ${#files[@]} files valid against Kubernetes $version"
