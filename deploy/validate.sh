@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Validates every Kubernetes manifest piimask ships or writes against the
 # official schemas of a pinned Kubernetes version (kubernetes-validate from
-# PyPI, strict: unknown fields are errors): the NetworkPolicies
-# `piimask netpol generate` writes and the manifests in tests/data/netpol.
+# PyPI, strict: unknown fields are errors): what `piimask netpol generate`
+# and `piimask inject` write, and the manifests in tests/data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=1.31.0
@@ -12,7 +12,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 target/debug/piimask netpol generate --config tests/data/netpol/generate/piimask.yaml \
   --workload app/customers --selector app=customers > "$work/generated-networkpolicies.yaml"
-files=("$work/generated-networkpolicies.yaml")
-while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol -name '*.yaml' ! -name 'piimask.yaml' | sort)
+target/debug/piimask inject -f tests/data/inject/input.yaml > "$work/injected.yaml"
+target/debug/piimask inject --legacy-sidecar -f tests/data/inject/kinds.yaml > "$work/injected-legacy.yaml"
+files=("$work/generated-networkpolicies.yaml" "$work/injected.yaml" "$work/injected-legacy.yaml")
+while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol tests/data/inject -name '*.yaml' ! -name 'piimask.yaml' | sort)
 kubernetes-validate --strict --quiet -k "$version" "${files[@]}"
 echo "deploy/validate.sh: ${#files[@]} files valid against Kubernetes $version"

@@ -141,3 +141,19 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
     assert!(status.success(), "{status:?}: {logs}");
     assert!(logs.contains("drained; exiting"), "{logs}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apps_own_probe_passes_through_the_admin_port() {
+    let app = App::start().await;
+    let pki = Pki::new("ops-app-health");
+    let port = app.addr.port().to_string();
+    let proxy = Proxy::start(&pki.args(&app.url(), &["--admin", "127.0.0.1:0", "--app-health-port", &port]));
+    let admin = proxy.announced("admin");
+    let (status, _) = support::admin(admin, Method::GET, &format!("/app-health/{port}/json")).await;
+    assert_eq!(status, StatusCode::OK, "the app answers its probe");
+    let (status, _) = support::admin(admin, Method::GET, &format!("/app-health/{port}/no-such-endpoint")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the app's own status passes through");
+    let (status, _) = support::admin(admin, Method::GET, "/app-health/1/json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "only the ports named at start are forwarded");
+    drop(app);
+}

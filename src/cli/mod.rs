@@ -35,6 +35,18 @@ pub enum Command {
     /// Certificates for trying piimask out.
     #[command(subcommand)]
     Certs(certs_cmd::CertsCommand),
+    /// Add the piimask sidecar to the workloads of a manifest stream.
+    Inject {
+        /// Manifests to read (default: stdin); multi-document YAML and Lists.
+        #[arg(short = 'f', long = "filename")]
+        file: Option<PathBuf>,
+        /// The sidecar image.
+        #[arg(long, default_value = "ghcr.io/piimask/piimask:0.1.0")]
+        image: String,
+        /// A regular container instead of a native sidecar (Kubernetes < 1.29).
+        #[arg(long)]
+        legacy_sidecar: bool,
+    },
     /// NetworkPolicy analysis of a folder of manifests.
     #[command(subcommand)]
     Netpol(netpol_cmd::NetpolCommand),
@@ -78,6 +90,7 @@ pub fn run() -> ExitCode {
         Command::Demo => demo::run(),
         Command::Certs(command) => certs_cmd::run(&command),
         Command::Netpol(command) => netpol_cmd::run(&command),
+        Command::Inject { file, image, legacy_sidecar } => inject(file.as_deref(), image, legacy_sidecar),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,6 +117,24 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     }
     eprintln!("{}: ok ({})", config.file, parts.join(", "));
     Ok(())
+}
+
+/// `piimask inject`: manifests in, the same manifests with the sidecar out.
+fn inject(file: Option<&std::path::Path>, image: String, legacy_sidecar: bool) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut text = String::new();
+    match file {
+        Some(path) => {
+            text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?
+        }
+        None => {
+            std::io::stdin().read_to_string(&mut text)?;
+        }
+    }
+    let options = crate::k8s::inject::InjectOptions { image, legacy_sidecar };
+    let name = file.map_or("stdin".to_string(), |p| p.display().to_string());
+    let out = crate::k8s::inject::inject_stream(&text, &options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    print_out(&out)
 }
 
 /// Writes a command's output to stdout; a reader that went away (`| head`)

@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// never the path).
     #[arg(long)]
     pub access_log: bool,
+    /// A port of the app whose HTTP probes the admin listener forwards
+    /// (`/app-health/PORT/path`), as `piimask inject` sets up; repeatable.
+    #[arg(long = "app-health-port")]
+    pub app_health_ports: Vec<u16>,
     /// Accept `POST /shutdown` on the admin listener (from localhost only).
     #[arg(long)]
     pub admin_shutdown: bool,
@@ -94,7 +98,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let mut signals = super::StopSignals::install().context("installing signal handlers")?;
         let metrics = Arc::new(Metrics::new());
-        let admin = Arc::new(AdminState::new(metrics.clone(), args.admin_shutdown));
+        let admin = Arc::new(AdminState::new(metrics.clone(), args.admin_shutdown, args.app_health_ports.clone()));
         if let Some(addr) = args.admin {
             let bound = admin::start(addr, admin.clone()).await.with_context(|| format!("--admin {addr}"))?;
             tracing::info!(addr = %bound, "admin listener ready");

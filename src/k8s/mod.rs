@@ -3,4 +3,5 @@
 //! never the `proxy` machinery.
 
 pub mod generate;
+pub mod inject;
 pub mod netpol;

@@ -1,0 +1,261 @@
+//! `piimask inject`: adds the piimask sidecar to the workloads of a stream
+//! of manifests (Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets,
+//! Jobs, CronJobs, and `List`s of them). Every other document, and every
+//! workload that opts out or already has the sidecar, passes through byte
+//! for byte; injecting twice changes nothing.
+//!
+//! The sidecar takes the port peers call on the pod's IP (`$(POD_IP):PORT`,
+//! from the downward API) and forwards to the app on 127.0.0.1:PORT, so the
+//! Service keeps its targetPort; the app must listen on localhost. It runs
+//! as a native sidecar (an init container with `restartPolicy: Always`,
+//! Kubernetes ≥ 1.29) unless asked for the older regular-container form.
+//! The app's HTTP probes on that port are sent through the sidecar's admin
+//! listener (`/app-health/PORT/…`), which the kubelet can reach without a
+//! client certificate.
+
+use serde_json::{Map, Value, json};
+
+pub const SIDECAR: &str = "piimask";
+pub const ADMIN_PORT: u16 = 9901;
+const CERT_DIR: &str = "/var/run/piimask/certs";
+const CONFIG_DIR: &str = "/etc/piimask";
+
+#[derive(Debug, thiserror::Error)]
+pub enum InjectError {
+    #[error("document {doc}: not YAML: {message}")]
+    Parse { doc: usize, message: String },
+    #[error("document {doc} ({what}): {message}")]
+    Workload { doc: usize, what: String, message: String },
+    #[error("writing YAML: {0}")]
+    Write(#[from] serde_yaml_ng::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct InjectOptions {
+    pub image: String,
+    /// A regular container instead of a native sidecar (clusters < 1.29).
+    pub legacy_sidecar: bool,
+}
+
+impl Default for InjectOptions {
+    fn default() -> InjectOptions {
+        InjectOptions { image: "ghcr.io/piimask/piimask:0.1.0".into(), legacy_sidecar: false }
+    }
+}
+
+/// Injects every document of `text`; untouched documents keep their bytes.
+pub fn inject_stream(text: &str, opts: &InjectOptions) -> Result<String, InjectError> {
+    let mut out = String::with_capacity(text.len() + 2048);
+    for (i, doc) in split_documents(text).into_iter().enumerate() {
+        out.push_str(&inject_document(doc, i + 1, opts)?);
+    }
+    Ok(out)
+}
+
+/// The documents of a YAML stream, each with its leading `---` line (if
+/// any): concatenated, they give back the input exactly.
+fn split_documents(text: &str) -> Vec<&str> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let is_separator = line.trim_end() == "---" || line.starts_with("--- ");
+        if is_separator && offset > start {
+            docs.push(&text[start..offset]);
+            start = offset;
+        }
+        offset += line.len();
+    }
+    if start < text.len() {
+        docs.push(&text[start..]);
+    }
+    docs
+}
+
+fn inject_document(doc: &str, n: usize, opts: &InjectOptions) -> Result<String, InjectError> {
+    let body = doc.strip_prefix("---").map_or(doc, |rest| rest.split_once('\n').map_or("", |(_, b)| b));
+    let value: Value = match serde_yaml_ng::from_str::<Option<Value>>(body) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Ok(doc.to_string()),
+        Err(e) => return Err(InjectError::Parse { doc: n, message: e.to_string() }),
+    };
+    let mut value = value;
+    if !inject_object(&mut value, n, opts)? {
+        return Ok(doc.to_string());
+    }
+    let head = if doc.starts_with("---") { "---\n" } else { "" };
+    Ok(format!("{head}{}", serde_yaml_ng::to_string(&value)?))
+}
+
+/// Injects an object (or a `List`'s items); `true` if anything changed.
+fn inject_object(v: &mut Value, n: usize, opts: &InjectOptions) -> Result<bool, InjectError> {
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    if kind.ends_with("List") {
+        let mut changed = false;
+        for item in v.get_mut("items").and_then(Value::as_array_mut).into_iter().flatten() {
+            changed |= inject_object(item, n, opts)?;
+        }
+        return Ok(changed);
+    }
+    let what = format!(
+        "{kind} {}/{}",
+        v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default"),
+        v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?")
+    );
+    let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("workload").to_string();
+    let object_opt_out = annotation(v.pointer("/metadata"), "piimask.io/inject") == Some("false");
+    let template = match kind.as_str() {
+        "Pod" => Some(&mut *v),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => v.pointer_mut("/spec/template"),
+        "CronJob" => v.pointer_mut("/spec/jobTemplate/spec/template"),
+        _ => return Ok(false),
+    };
+    let Some(template) = template else { return Ok(false) };
+    if object_opt_out || annotation(template.get("metadata"), "piimask.io/inject") == Some("false") {
+        return Ok(false);
+    }
+    let err = |message: String| InjectError::Workload { doc: n, what: what.clone(), message };
+    let meta = template.get("metadata").cloned().unwrap_or(Value::Null);
+    let spec = template.get_mut("spec").and_then(Value::as_object_mut).ok_or_else(|| err("no pod spec".into()))?;
+    let has_sidecar = ["initContainers", "containers"].iter().any(|list| {
+        spec.get(*list)
+            .and_then(Value::as_array)
+            .is_some_and(|cs| cs.iter().any(|c| c.get("name") == Some(&json!(SIDECAR))))
+    });
+    if has_sidecar {
+        return Ok(false);
+    }
+    let port = app_port(&meta, spec).map_err(err)?;
+    let sidecar = sidecar_container(&meta, port, opts, kind == "Job" || kind == "CronJob");
+    rewrite_app_probes(spec, port);
+    let list = if opts.legacy_sidecar { "containers" } else { "initContainers" };
+    let containers = spec.entry(list).or_insert_with(|| json!([]));
+    if let Some(cs) = containers.as_array_mut() {
+        cs.insert(0, sidecar);
+    }
+    let volumes = spec.entry("volumes").or_insert_with(|| json!([]));
+    if let Some(vs) = volumes.as_array_mut() {
+        let secret =
+            annotation(Some(&meta), "piimask.io/cert-secret").map_or(format!("{name}-piimask-tls"), str::to_string);
+        vs.push(json!({"name": "piimask-certs", "secret": {"secretName": secret}}));
+        if let Some(config) = annotation(Some(&meta), "piimask.io/config") {
+            vs.push(json!({"name": "piimask-config", "configMap": {"name": config}}));
+        }
+    }
+    Ok(true)
+}
+
+fn annotation<'a>(meta: Option<&'a Value>, key: &str) -> Option<&'a str> {
+    meta?.get("annotations")?.get(key)?.as_str()
+}
+
+/// The port the app serves: the `piimask.io/app-port` annotation, else the
+/// first container's first port.
+fn app_port(meta: &Value, spec: &Map<String, Value>) -> Result<u16, String> {
+    if let Some(p) = annotation(Some(meta), "piimask.io/app-port") {
+        return p.parse().map_err(|_| format!("piimask.io/app-port `{p}` is not a port number"));
+    }
+    spec.get("containers")
+        .and_then(|c| c.get(0))
+        .and_then(|c| c.get("ports"))
+        .and_then(|p| p.get(0))
+        .and_then(|p| p.get("containerPort"))
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| "cannot tell which port the app serves; set the piimask.io/app-port annotation".to_string())
+}
+
+fn sidecar_container(meta: &Value, port: u16, opts: &InjectOptions, job: bool) -> Value {
+    let mut args: Vec<String> = [
+        "run",
+        "--listen",
+        &format!("$(POD_IP):{port}"),
+        "--upstream",
+        &format!("http://127.0.0.1:{port}"),
+        "--cert",
+        &format!("{CERT_DIR}/tls.crt"),
+        "--key",
+        &format!("{CERT_DIR}/tls.key"),
+        "--client-ca",
+        &format!("{CERT_DIR}/ca.crt"),
+        "--admin",
+        &format!("0.0.0.0:{ADMIN_PORT}"),
+        "--app-health-port",
+        &port.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for peer in annotation(Some(meta), "piimask.io/allow-peers").into_iter().flat_map(|p| p.split(',')) {
+        args.extend(["--allow-peer".to_string(), peer.trim().to_string()]);
+    }
+    let mut mounts = vec![json!({"name": "piimask-certs", "mountPath": CERT_DIR, "readOnly": true})];
+    if annotation(Some(meta), "piimask.io/config").is_some() {
+        args.extend(["--config".to_string(), format!("{CONFIG_DIR}/piimask.yaml")]);
+        mounts.push(json!({"name": "piimask-config", "mountPath": CONFIG_DIR, "readOnly": true}));
+    }
+    if opts.legacy_sidecar && job {
+        // A Job's pod ends when its containers do: the app stops the
+        // sidecar with POST /shutdown on the admin port when it is done.
+        args.push("--admin-shutdown".into());
+    }
+    let probe = |path: &str, period: u32, failures: u32| json!({"httpGet": {"path": path, "port": ADMIN_PORT}, "periodSeconds": period, "failureThreshold": failures});
+    let mut c = json!({
+        "name": SIDECAR,
+        "image": opts.image,
+        "args": args,
+        "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+        "ports": [{"name": "piimask-admin", "containerPort": ADMIN_PORT, "protocol": "TCP"}],
+        "startupProbe": probe("/readyz", 1, 30),
+        "readinessProbe": probe("/readyz", 5, 3),
+        "livenessProbe": probe("/healthz", 10, 3),
+        "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+        "securityContext": {
+            "runAsNonRoot": true,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "readOnlyRootFilesystem": true,
+            "allowPrivilegeEscalation": false,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}
+        },
+        "volumeMounts": mounts
+    });
+    if !opts.legacy_sidecar
+        && let Some(obj) = c.as_object_mut()
+    {
+        obj.insert("restartPolicy".into(), json!("Always"));
+    }
+    c
+}
+
+/// The app's HTTP probes on the port the sidecar now takes would meet mTLS:
+/// they go through the admin listener's `/app-health/PORT/…` instead.
+fn rewrite_app_probes(spec: &mut Map<String, Value>, port: u16) {
+    for c in spec.get_mut("containers").and_then(Value::as_array_mut).into_iter().flatten() {
+        // Named probe ports resolve on the container's own ports.
+        let named: Vec<(String, u64)> = c
+            .get("ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((p.get("name")?.as_str()?.to_string(), p.get("containerPort")?.as_u64()?)))
+            .collect();
+        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+            let Some(get) = c.get_mut(probe).and_then(|p| p.get_mut("httpGet")) else { continue };
+            let targets_app = match get.get("port") {
+                Some(Value::Number(n)) => n.as_u64() == Some(u64::from(port)),
+                Some(Value::String(name)) => named.iter().any(|(n, p)| n == name && *p == u64::from(port)),
+                _ => false,
+            };
+            if targets_app {
+                let path = get.get("path").and_then(Value::as_str).unwrap_or("/").trim_start_matches('/').to_string();
+                get["path"] = json!(format!("/app-health/{port}/{path}"));
+                get["port"] = json!(ADMIN_PORT);
+                if let Some(obj) = get.as_object_mut() {
+                    obj.remove("scheme");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! `piimask inject` as users run it: the real binary on manifest files.
+//! A golden file for the worked example, idempotence, documents passed
+//! through byte for byte, every workload kind, both sidecar forms, and a
+//! clear error for a workload whose port cannot be told.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde::Deserialize;
+
+const BIN: &str = env!("CARGO_BIN_EXE_piimask");
+
+fn data(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/inject").join(name)
+}
+
+fn inject(args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("inject")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn piimask");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (out.status.success(), String::from_utf8(out.stdout).expect("utf-8"), String::from_utf8(out.stderr).expect("utf-8"))
+}
+
+fn documents(yaml: &str) -> Vec<serde_json::Value> {
+    serde_yaml_ng::Deserializer::from_str(yaml).map(|d| serde_json::Value::deserialize(d).expect("YAML")).collect()
+}
+
+fn pod_spec(doc: &serde_json::Value) -> &serde_json::Value {
+    match doc["kind"].as_str() {
+        Some("Pod") => &doc["spec"],
+        Some("CronJob") => &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        _ => &doc["spec"]["template"]["spec"],
+    }
+}
+
+fn sidecar(spec: &serde_json::Value, list: &str) -> Option<serde_json::Value> {
+    spec[list].as_array()?.iter().find(|c| c["name"] == "piimask").cloned()
+}
+
+#[test]
+fn the_worked_example_matches_its_golden_file_and_injecting_again_changes_nothing() {
+    let input = std::fs::read_to_string(data("input.yaml")).expect("input");
+    let (ok, once, err) = inject(&[], &input);
+    assert!(ok, "{err}");
+    let golden = data("expected.yaml");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &once).expect("write golden");
+    }
+    assert_eq!(once, std::fs::read_to_string(&golden).expect("golden file (UPDATE_GOLDEN=1 writes it)"));
+    let (ok, twice, _) = inject(&[], &once);
+    assert!(ok);
+    assert_eq!(twice, once, "injection is idempotent");
+}
+
+#[test]
+fn untouched_documents_pass_through_byte_for_byte() {
+    let input = std::fs::read_to_string(data("input.yaml")).expect("input");
+    let (_, out, _) = inject(&["-f", &data("input.yaml").to_string_lossy()], "");
+    let docs: Vec<&str> = input.split("\n---\n").collect();
+    // The Service (with its comments), the opted-out Pod and the ConfigMap.
+    for (i, doc) in docs.iter().enumerate() {
+        if doc.contains("kind: Service")
+            || doc.contains("kind: ConfigMap")
+            || doc.contains("piimask.io/inject: \"false\"")
+        {
+            assert!(out.contains(doc.trim_end()), "document {} changed:\n{doc}", i + 1);
+        }
+    }
+    let injected = documents(&out);
+    let opted_out = injected.iter().find(|d| d["metadata"]["name"] == "debug-shell").expect("the pod");
+    assert!(sidecar(pod_spec(opted_out), "initContainers").is_none());
+}
+
+#[test]
+fn every_workload_kind_gets_a_hardened_native_sidecar() {
+    let (ok, out, err) = inject(&["-f", &data("kinds.yaml").to_string_lossy()], "");
+    assert!(ok, "{err}");
+    let docs = documents(&out);
+    let mut workloads: Vec<serde_json::Value> = Vec::new();
+    for d in docs {
+        match d["kind"].as_str() {
+            Some("List") => workloads.extend(d["items"].as_array().expect("items").iter().cloned()),
+            _ => workloads.push(d),
+        }
+    }
+    assert_eq!(workloads.len(), 5);
+    for w in &workloads {
+        let s = sidecar(pod_spec(w), "initContainers").unwrap_or_else(|| panic!("no sidecar in {}", w["kind"]));
+        assert_eq!(s["restartPolicy"], "Always", "native sidecar");
+        let sc = &s["securityContext"];
+        assert_eq!((sc["runAsNonRoot"].as_bool(), sc["readOnlyRootFilesystem"].as_bool()), (Some(true), Some(true)));
+        assert_eq!(sc["allowPrivilegeEscalation"], false);
+        assert_eq!(sc["capabilities"]["drop"][0], "ALL");
+        assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+        assert_eq!(s["readinessProbe"]["httpGet"]["port"], 9901);
+        let args: Vec<&str> = s["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
+        assert!(args.windows(2).any(|w| w == ["--listen", "$(POD_IP):8080"]), "{args:?}");
+        assert!(args.windows(2).any(|w| w == ["--upstream", "http://127.0.0.1:8080"]), "{args:?}");
+        assert!(pod_spec(w)["volumes"].as_array().expect("volumes").iter().any(|v| v["name"] == "piimask-certs"));
+    }
+}
+
+#[test]
+fn the_legacy_form_is_a_container_and_jobs_can_stop_it() {
+    let (ok, out, err) = inject(&["--legacy-sidecar", "-f", &data("kinds.yaml").to_string_lossy()], "");
+    assert!(ok, "{err}");
+    let docs = documents(&out);
+    let job = docs.iter().find(|d| d["kind"] == "Job").expect("the job");
+    let s = sidecar(pod_spec(job), "containers").expect("a regular container");
+    assert!(s.get("restartPolicy").is_none());
+    assert!(s["args"].as_array().expect("args").iter().any(|a| a == "--admin-shutdown"));
+    assert!(sidecar(pod_spec(job), "initContainers").is_none());
+}
+
+#[test]
+fn app_probes_go_through_the_admin_port() {
+    let (_, out, _) = inject(&["-f", &data("input.yaml").to_string_lossy()], "");
+    let docs = documents(&out);
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("deployment");
+    let probe = &pod_spec(deployment)["containers"][0]["readinessProbe"]["httpGet"];
+    assert_eq!((probe["path"].as_str(), probe["port"].as_u64()), (Some("/app-health/8080/ready"), Some(9901)));
+}
+
+#[test]
+fn a_workload_without_a_port_is_a_clear_error() {
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: quiet, namespace: ns}\nspec:\n  template:\n    spec: {containers: [{name: app, image: x}]}\n";
+    let (ok, _, err) = inject(&[], manifest);
+    assert!(!ok);
+    assert!(err.contains("stdin: document 1 (Deployment ns/quiet): cannot tell which port the app serves; set the piimask.io/app-port annotation"), "{err}");
+}
