@@ -6,6 +6,7 @@ mod mask_cmd;
 mod netpol_cmd;
 mod reload;
 mod run_cmd;
+mod webhook_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +48,8 @@ pub enum Command {
         #[arg(long)]
         legacy_sidecar: bool,
     },
+    /// The mutating admission webhook (AdmissionReview v1 over HTTPS).
+    Webhook(webhook_cmd::WebhookArgs),
     /// NetworkPolicy analysis of a folder of manifests.
     #[command(subcommand)]
     Netpol(netpol_cmd::NetpolCommand),
@@ -90,6 +93,7 @@ pub fn run() -> ExitCode {
         Command::Demo => demo::run(),
         Command::Certs(command) => certs_cmd::run(&command),
         Command::Netpol(command) => netpol_cmd::run(&command),
+        Command::Webhook(args) => webhook_cmd::run(&args),
         Command::Inject { file, image, legacy_sidecar } => inject(file.as_deref(), image, legacy_sidecar),
     };
     match result {

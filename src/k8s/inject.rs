@@ -87,6 +87,12 @@ fn inject_document(doc: &str, n: usize, opts: &InjectOptions) -> Result<String, 
     Ok(format!("{head}{}", serde_yaml_ng::to_string(&value)?))
 }
 
+/// Injects one object (a workload, or a `List` of them) in place; `true`
+/// if it changed. What the admission webhook calls for each Pod.
+pub fn inject_value(v: &mut Value, opts: &InjectOptions) -> Result<bool, InjectError> {
+    inject_object(v, 1, opts)
+}
+
 /// Injects an object (or a `List`'s items); `true` if anything changed.
 fn inject_object(v: &mut Value, n: usize, opts: &InjectOptions) -> Result<bool, InjectError> {
     let kind = v.get("kind").and_then(Value::as_str).unwrap_or("").to_string();

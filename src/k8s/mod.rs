@@ -5,3 +5,4 @@
 pub mod generate;
 pub mod inject;
 pub mod netpol;
+pub mod webhook;
