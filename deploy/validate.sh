@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Validates every Kubernetes manifest piimask ships or writes against the
 # official schemas of a pinned Kubernetes version (kubernetes-validate from
-# PyPI, strict: unknown fields are errors): what `piimask netpol generate`
-# and `piimask inject` write, and the manifests in tests/data.
+# PyPI, strict: unknown fields are errors): what `piimask netpol generate`,
+# `inject` and `install` write, the manifests in deploy/ and tests/data.
+# (cert-manager's kinds have no official schema: warned about, not checked.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=1.31.0
@@ -15,6 +16,7 @@ target/debug/piimask netpol generate --config tests/data/netpol/generate/piimask
 target/debug/piimask inject -f tests/data/inject/input.yaml > "$work/injected.yaml"
 target/debug/piimask inject --legacy-sidecar -f tests/data/inject/kinds.yaml > "$work/injected-legacy.yaml"
 files=("$work/generated-networkpolicies.yaml" "$work/injected.yaml" "$work/injected-legacy.yaml")
-while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol tests/data/inject -name '*.yaml' ! -name 'piimask.yaml' | sort)
+files+=(deploy/install.yaml)
+while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol tests/data/inject deploy/examples -name '*.yaml' ! -name 'piimask.yaml' | sort)
 kubernetes-validate --strict --quiet -k "$version" "${files[@]}"
 echo "deploy/validate.sh: ${#files[@]} files valid against Kubernetes $version"

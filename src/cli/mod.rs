@@ -48,6 +48,15 @@ pub enum Command {
         #[arg(long)]
         legacy_sidecar: bool,
     },
+    /// Print the cluster-side manifests (`piimask install | kubectl apply -f -`).
+    Install {
+        #[arg(long, default_value = "piimask-system")]
+        namespace: String,
+        #[arg(long, default_value = "ghcr.io/piimask/piimask:0.1.0")]
+        image: String,
+        #[arg(long, default_value_t = 2)]
+        replicas: u32,
+    },
     /// The mutating admission webhook (AdmissionReview v1 over HTTPS).
     Webhook(webhook_cmd::WebhookArgs),
     /// NetworkPolicy analysis of a folder of manifests.
@@ -94,6 +103,9 @@ pub fn run() -> ExitCode {
         Command::Certs(command) => certs_cmd::run(&command),
         Command::Netpol(command) => netpol_cmd::run(&command),
         Command::Webhook(args) => webhook_cmd::run(&args),
+        Command::Install { namespace, image, replicas } => {
+            install(crate::k8s::install::InstallOptions { namespace, image, replicas })
+        }
         Command::Inject { file, image, legacy_sidecar } => inject(file.as_deref(), image, legacy_sidecar),
     };
     match result {
@@ -121,6 +133,11 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     }
     eprintln!("{}: ok ({})", config.file, parts.join(", "));
     Ok(())
+}
+
+/// `piimask install`: the cluster-side manifests on stdout.
+fn install(options: crate::k8s::install::InstallOptions) -> anyhow::Result<()> {
+    print_out(&crate::k8s::generate::to_yaml(&crate::k8s::install::manifests(&options))?)
 }
 
 /// `piimask inject`: manifests in, the same manifests with the sidecar out.

@@ -4,5 +4,6 @@
 
 pub mod generate;
 pub mod inject;
+pub mod install;
 pub mod netpol;
 pub mod webhook;
