@@ -127,9 +127,7 @@ impl RunningProxy {
             let state = InboundState::build(cfg, &config.limits)?;
             let listener = bind(cfg.listen).await?;
             inbound_addr = listener.local_addr().ok();
-            if let Some(expiry) = state.cert_expiry {
-                metrics.certificate_expiry.with_label_values(&["inbound"]).set(expiry as f64);
-            }
+            publish_expiry(&metrics, "inbound", state.cert_expiry);
             let served: Arc<inbound::Inbound> =
                 Arc::new(listener::Listener::new(metrics.clone(), state, &config.limits, config.access_log));
             inbound = Some(served.clone());
@@ -145,7 +143,7 @@ impl RunningProxy {
         let mut egress_addr = None;
         if let Some(cfg) = &config.egress {
             let state = EgressState::build(cfg, &config.limits)?;
-            metrics.certificate_expiry.with_label_values(&["egress"]).set(state.cert_expiry as f64);
+            publish_expiry(&metrics, "egress", Some(state.cert_expiry));
             let listener = bind(cfg.listen).await?;
             egress_addr = listener.local_addr().ok();
             let served: Arc<egress::Egress> =
@@ -179,9 +177,8 @@ impl RunningProxy {
     /// running state is kept. Requests in flight finish on the state they
     /// started with. Listener addresses and limits change only on restart.
     pub fn reload(&self, config: &ProxyConfig) -> Result<(), ProxyError> {
-        let same = |a: Option<std::net::SocketAddr>, b: Option<std::net::SocketAddr>| a == b;
-        if !same(self.listening.inbound.as_ref().map(|i| i.listen), config.inbound.as_ref().map(|i| i.listen))
-            || !same(self.listening.egress.as_ref().map(|e| e.listen), config.egress.as_ref().map(|e| e.listen))
+        if self.listening.inbound.as_ref().map(|i| i.listen) != config.inbound.as_ref().map(|i| i.listen)
+            || self.listening.egress.as_ref().map(|e| e.listen) != config.egress.as_ref().map(|e| e.listen)
         {
             return Err(ProxyError::Reload("listener addresses changed; restart piimask to apply".into()));
         }
@@ -194,13 +191,11 @@ impl RunningProxy {
             _ => None,
         };
         if let (Some(served), Some(state)) = (&self.inbound, inbound) {
-            if let Some(expiry) = state.cert_expiry {
-                self.metrics.certificate_expiry.with_label_values(&["inbound"]).set(expiry as f64);
-            }
+            publish_expiry(&self.metrics, "inbound", state.cert_expiry);
             served.state.set(state);
         }
         if let (Some(served), Some(state)) = (&self.egress, egress) {
-            self.metrics.certificate_expiry.with_label_values(&["egress"]).set(state.cert_expiry as f64);
+            publish_expiry(&self.metrics, "egress", Some(state.cert_expiry));
             served.state.set(state);
         }
         Ok(())
@@ -230,6 +225,14 @@ pub fn check_files(config: &ProxyConfig) -> Result<(), ProxyError> {
         EgressState::build(egress, &config.limits)?;
     }
     Ok(())
+}
+
+/// The expiry gauge of a listener's certificate, whenever a state with
+/// one goes live (at start and on every reload).
+fn publish_expiry(metrics: &Metrics, listener: &str, expiry: Option<i64>) {
+    if let Some(expiry) = expiry {
+        metrics.certificate_expiry.with_label_values(&[listener]).set(expiry as f64);
+    }
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ProxyError> {

@@ -33,10 +33,6 @@ impl Coding {
             Some(_) => None,
         }
     }
-
-    /// The `Accept-Encoding` piimask sends upstream when it must mask the
-    /// response: only what it can decode.
-    pub const ACCEPTED: &'static str = "gzip, deflate";
 }
 
 pub struct Pipeline {

@@ -8,6 +8,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 
 use super::BoxError;
+use super::pipeline::Coding;
 
 /// The body type of everything the proxy sends.
 pub type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
@@ -204,7 +205,7 @@ pub fn narrow_accept_encoding(headers: &mut HeaderMap) {
         .map(str::trim)
         .filter(|c| {
             let name = c.split(';').next().unwrap_or("").trim();
-            ["gzip", "x-gzip", "deflate", "identity"].iter().any(|k| name.eq_ignore_ascii_case(k))
+            !name.is_empty() && Coding::parse(Some(name)).is_some()
         })
         .collect();
     let narrowed = if kept.is_empty() { "identity".to_string() } else { kept.join(", ") };

@@ -239,51 +239,53 @@ impl Cluster {
         if self.admin.is_empty() && self.baseline.is_empty() {
             return np;
         }
-        let (mut undecided, mut allowed, mut passed) = (ConnSet::all(), ConnSet::none(), ConnSet::none());
-        for a in self.admin.iter().filter(|a| a.applies_to(subject, &self.namespaces)) {
+        let mut undecided = ConnSet::all();
+        let notes = np.explain.then_some(&mut np.admin);
+        let (mut allowed, passed) =
+            self.decide_tier(&self.admin, subject, other, &rules, dst_ports, &mut undecided, notes);
+        let mut rest = undecided.union(&passed);
+        if np.isolated {
+            allowed = allowed.union(&np.allowed.intersect(&rest));
+        } else {
+            let notes = np.explain.then_some(&mut np.admin);
+            let (baseline, _) = self.decide_tier(&self.baseline, subject, other, &rules, dst_ports, &mut rest, notes);
+            allowed = allowed.union(&baseline).union(&rest);
+        }
+        np.allowed = allowed;
+        np
+    }
+
+    /// Walks one admin tier in order: each rule matching the flow decides
+    /// what is still `undecided` of its ports, which then leaves
+    /// `undecided`. Returns what the tier allowed and what it passed on.
+    #[allow(clippy::too_many_arguments)]
+    fn decide_tier(
+        &self,
+        tier: &[AdminPolicy],
+        subject: &Workload,
+        other: &Other<'_>,
+        rules: &impl Fn(&AdminPolicy) -> &Vec<AdminRule>,
+        dst_ports: Option<&[manifests::ContainerPort]>,
+        undecided: &mut ConnSet,
+        mut notes: Option<&mut Vec<String>>,
+    ) -> (ConnSet, ConnSet) {
+        let (mut allowed, mut passed) = (ConnSet::none(), ConnSet::none());
+        for a in tier.iter().filter(|a| a.applies_to(subject, &self.namespaces)) {
             for (i, r) in rules(a).iter().enumerate().filter(|(_, r)| r.matches(other, &self.namespaces)) {
-                let decided = r.conns(dst_ports).intersect(&undecided);
-                if np.explain && !decided.is_empty() {
-                    np.admin.push(format!(
-                        "AdminNetworkPolicy {} rule {} ({:?}) decides {decided}",
-                        a.name,
-                        i + 1,
-                        r.action
-                    ));
+                let decided = r.conns(dst_ports).intersect(undecided);
+                if let Some(notes) = notes.as_deref_mut().filter(|_| !decided.is_empty()) {
+                    let kind = if a.baseline { "BaselineAdminNetworkPolicy" } else { "AdminNetworkPolicy" };
+                    notes.push(format!("{kind} {} rule {} ({:?}) decides {decided}", a.name, i + 1, r.action));
                 }
                 match r.action {
                     AdminAction::Allow => allowed = allowed.union(&decided),
                     AdminAction::Pass => passed = passed.union(&decided),
                     AdminAction::Deny => {}
                 }
-                undecided = undecided.minus(&decided);
+                *undecided = undecided.minus(&decided);
             }
         }
-        let mut rest = undecided.union(&passed);
-        if np.isolated {
-            allowed = allowed.union(&np.allowed.intersect(&rest));
-        } else {
-            for b in self.baseline.iter().filter(|b| b.applies_to(subject, &self.namespaces)) {
-                for (i, r) in rules(b).iter().enumerate().filter(|(_, r)| r.matches(other, &self.namespaces)) {
-                    let decided = r.conns(dst_ports).intersect(&rest);
-                    if np.explain && !decided.is_empty() {
-                        np.admin.push(format!(
-                            "BaselineAdminNetworkPolicy {} rule {} ({:?}) decides {decided}",
-                            b.name,
-                            i + 1,
-                            r.action
-                        ));
-                    }
-                    if r.action == AdminAction::Allow {
-                        allowed = allowed.union(&decided);
-                    }
-                    rest = rest.minus(&decided);
-                }
-            }
-            allowed = allowed.union(&rest);
-        }
-        np.allowed = allowed;
-        np
+        (allowed, passed)
     }
 
     fn workload(&self, id: &str) -> Option<&Workload> {
