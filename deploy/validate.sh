@@ -15,8 +15,10 @@ target/debug/piimask netpol generate --config tests/data/netpol/generate/piimask
   --workload app/customers --selector app=customers > "$work/generated-networkpolicies.yaml"
 target/debug/piimask inject -f tests/data/inject/input.yaml > "$work/injected.yaml"
 target/debug/piimask inject --legacy-sidecar -f tests/data/inject/kinds.yaml > "$work/injected-legacy.yaml"
-files=("$work/generated-networkpolicies.yaml" "$work/injected.yaml" "$work/injected-legacy.yaml")
+target/debug/piimask install --values deploy/install-values.yaml \
+  --gateway deploy/examples/legacy-gateway/piimask.yaml > "$work/install-with-gateway.yaml"
+files=("$work/generated-networkpolicies.yaml" "$work/injected.yaml" "$work/injected-legacy.yaml" "$work/install-with-gateway.yaml")
 files+=(deploy/install.yaml)
-while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol tests/data/inject deploy/examples -name '*.yaml' ! -name 'piimask.yaml' | sort)
+while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol tests/data/inject deploy/examples -name '*.yaml' ! -name 'piimask.yaml' ! -name 'values.yaml' | sort)
 kubernetes-validate --strict --quiet -k "$version" "${files[@]}"
 echo "deploy/validate.sh: ${#files[@]} files valid against Kubernetes $version"

@@ -2,6 +2,8 @@
 
 mod certs_cmd;
 mod demo;
+mod install_cmd;
+mod kube_api;
 mod mask_cmd;
 mod netpol_cmd;
 mod reload;
@@ -49,14 +51,7 @@ pub enum Command {
         legacy_sidecar: bool,
     },
     /// Print the cluster-side manifests (`piimask install | kubectl apply -f -`).
-    Install {
-        #[arg(long, default_value = "piimask-system")]
-        namespace: String,
-        #[arg(long, default_value = "ghcr.io/piimask/piimask:0.1.0")]
-        image: String,
-        #[arg(long, default_value_t = 2)]
-        replicas: u32,
-    },
+    Install(install_cmd::InstallArgs),
     /// The mutating admission webhook (AdmissionReview v1 over HTTPS).
     Webhook(webhook_cmd::WebhookArgs),
     /// NetworkPolicy analysis of a folder of manifests.
@@ -103,9 +98,7 @@ pub fn run() -> ExitCode {
         Command::Certs(command) => certs_cmd::run(&command),
         Command::Netpol(command) => netpol_cmd::run(&command),
         Command::Webhook(args) => webhook_cmd::run(&args),
-        Command::Install { namespace, image, replicas } => {
-            install(crate::k8s::install::InstallOptions { namespace, image, replicas })
-        }
+        Command::Install(args) => install_cmd::run(&args),
         Command::Inject { file, image, legacy_sidecar } => inject(file.as_deref(), image, legacy_sidecar),
     };
     match result {
@@ -136,10 +129,6 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// `piimask install`: the cluster-side manifests on stdout.
-fn install(options: crate::k8s::install::InstallOptions) -> anyhow::Result<()> {
-    print_out(&crate::k8s::generate::to_yaml(&crate::k8s::install::manifests(&options))?)
-}
-
 /// `piimask inject`: manifests in, the same manifests with the sidecar out.
 fn inject(file: Option<&std::path::Path>, image: String, legacy_sidecar: bool) -> anyhow::Result<()> {
     use std::io::Read;

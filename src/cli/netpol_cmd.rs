@@ -273,8 +273,9 @@ fn render(command: &NetpolCommand, out: &mut String) -> anyhow::Result<()> {
                         .with_context(|| format!("--selector {kv}: expected KEY=VALUE"))
                 })
                 .collect::<anyhow::Result<_>>()?;
-            let peers = proxy.and_then(|p| p.egress.as_ref()).map_or(&[][..], |e| &e.policy.peers[..]);
-            let sidecar = Sidecar { inbound: &inbound.policy, port: inbound.listen.port(), peers };
+            let destinations = proxy.map(crate::proxy::ProxyConfig::destinations).unwrap_or_default();
+            let sidecar =
+                Sidecar { inbound: &inbound.policy, port: inbound.listen.port(), destinations: &destinations };
             let policies = network_policies(&sidecar, &GeneratedFor { namespace, name, pod_labels: &pod_labels })?;
             out.push_str(&to_yaml(&policies)?);
             Ok(())
@@ -311,7 +312,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
     })
 }
 
-fn pii(label: &str) -> anyhow::Result<PiiLabel> {
+pub(super) fn pii(label: &str) -> anyhow::Result<PiiLabel> {
     let (key, value) = label.split_once('=').with_context(|| format!("--pii-label {label}: expected KEY=VALUE"))?;
     Ok(PiiLabel { key: key.into(), value: value.into() })
 }

@@ -1,4 +1,5 @@
-//! `piimask webhook`: the mutating admission webhook over HTTPS. The
+//! `piimask webhook`: the admission webhooks over HTTPS, `POST /mutate`
+//! (injection) and `POST /validate` (PII pods need default deny). The
 //! decisions are `k8s::webhook`'s; this file is the server around them.
 
 use std::convert::Infallible;
@@ -14,8 +15,10 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use super::kube_api::{KubeApi, KubeApiArgs};
 use crate::k8s::inject::InjectOptions;
-use crate::k8s::webhook::review;
+use crate::k8s::netpol::PiiLabel;
+use crate::k8s::webhook::{review, validation};
 use crate::tls::{self, TlsFiles};
 
 /// Kubernetes objects are at most ~1.5 MiB; a review carries two of them.
@@ -36,13 +39,34 @@ pub struct WebhookArgs {
     /// Inject a regular container instead of a native sidecar.
     #[arg(long)]
     pub legacy_sidecar: bool,
+    /// The pod label that marks workloads holding PII (`/validate`).
+    #[arg(long, default_value = "piimask.io/pii=true")]
+    pub pii_label: String,
+    #[command(flatten)]
+    pub api: KubeApiArgs,
+}
+
+/// What every request's handler shares.
+struct Webhook {
+    inject: InjectOptions,
+    pii: PiiLabel,
+    /// `None` outside a cluster without `--api-server`: PII pods are then
+    /// refused, as nothing can be checked.
+    api: Option<KubeApi>,
 }
 
 pub fn run(args: &WebhookArgs) -> anyhow::Result<()> {
     let config = tls::server_config(&TlsFiles { cert: args.cert.clone(), key: args.key.clone(), ca: None })?;
-    let options = Arc::new(InjectOptions { image: args.image.clone(), legacy_sidecar: args.legacy_sidecar });
     super::init_logging();
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?.block_on(async {
+        let webhook = Arc::new(Webhook {
+            inject: InjectOptions { image: args.image.clone(), legacy_sidecar: args.legacy_sidecar },
+            pii: super::netpol_cmd::pii(&args.pii_label)?,
+            api: KubeApi::from_args(&args.api)?,
+        });
+        if webhook.api.is_none() {
+            tracing::warn!("no API server (not in a cluster, no --api-server): /validate refuses every PII pod");
+        }
         let mut signals = super::StopSignals::install()?;
         let listener =
             tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("--listen {}", args.listen))?;
@@ -56,12 +80,12 @@ pub fn run(args: &WebhookArgs) -> anyhow::Result<()> {
                 },
                 stop = signals.next_is_stop() => if stop { return Ok(()) } else { continue },
             };
-            let (acceptor, options) = (acceptor.clone(), options.clone());
+            let (acceptor, webhook) = (acceptor.clone(), webhook.clone());
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(tcp).await else { return };
                 let service = service_fn(move |request| {
-                    let options = options.clone();
-                    async move { Ok::<_, Infallible>(handle(request, &options).await) }
+                    let webhook = webhook.clone();
+                    async move { Ok::<_, Infallible>(handle(request, &webhook).await) }
                 });
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), service)
@@ -71,30 +95,50 @@ pub fn run(args: &WebhookArgs) -> anyhow::Result<()> {
     })
 }
 
-async fn handle(request: Request<Incoming>, options: &InjectOptions) -> Response<Full<Bytes>> {
+async fn handle(request: Request<Incoming>, webhook: &Webhook) -> Response<Full<Bytes>> {
     let reply = |status: StatusCode, content_type: &'static str, body: String| {
         let mut r = Response::new(Full::new(Bytes::from(body)));
         *r.status_mut() = status;
         r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
         r
     };
-    match (request.method(), request.uri().path()) {
-        (&Method::GET, "/healthz") => reply(StatusCode::OK, "text/plain", "ok\n".into()),
-        (&Method::POST, "/mutate") => {
+    let path = request.uri().path().to_string();
+    let answer = match (request.method(), path.as_str()) {
+        (&Method::GET, "/healthz") => return reply(StatusCode::OK, "text/plain", "ok\n".into()),
+        (&Method::POST, "/mutate" | "/validate") => {
             let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(_) => {
                     return reply(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "piimask: review too large\n".into());
                 }
             };
-            match review(&body, options) {
-                Ok(answer) => reply(StatusCode::OK, "application/json", answer.to_string()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "admission review refused");
-                    reply(StatusCode::BAD_REQUEST, "text/plain", format!("piimask: {e}\n"))
-                }
-            }
+            if path == "/mutate" { review(&body, &webhook.inject) } else { validate(&body, webhook).await }
         }
-        _ => reply(StatusCode::NOT_FOUND, "text/plain", "piimask: POST /mutate or GET /healthz\n".into()),
+        _ => {
+            let usage = "piimask: POST /mutate, POST /validate or GET /healthz\n";
+            return reply(StatusCode::NOT_FOUND, "text/plain", usage.into());
+        }
+    };
+    match answer {
+        Ok(answer) => reply(StatusCode::OK, "application/json", answer.to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e, path, "admission review refused");
+            reply(StatusCode::BAD_REQUEST, "text/plain", format!("piimask: {e}\n"))
+        }
     }
+}
+
+/// The validating answer: the namespace's policies are listed only for a
+/// Pod that holds PII.
+async fn validate(body: &[u8], webhook: &Webhook) -> Result<serde_json::Value, crate::k8s::webhook::ReviewError> {
+    let v = validation(body, &webhook.pii)?;
+    let policies = match (&v.check_namespace, &webhook.api) {
+        (None, _) => Ok(Vec::new()),
+        (Some(ns), Some(api)) => api.network_policies(ns).await,
+        (Some(_), None) => Err("piimask webhook has no access to the API server".to_string()),
+    };
+    if let (Some(ns), Err(why)) = (&v.check_namespace, &policies) {
+        tracing::warn!(namespace = %ns, error = %why, "NetworkPolicies could not be listed; PII pod refused");
+    }
+    Ok(v.answer(policies.as_deref().map_err(Clone::clone), &webhook.pii))
 }

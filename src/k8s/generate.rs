@@ -2,7 +2,8 @@
 //! needs, from the same config the sidecar runs with: default deny for
 //! ingress and egress in its namespace; ingress only to the sidecar port,
 //! only from the namespaces of the identities the routes allow; egress only
-//! to the configured peers' addresses and to DNS. NetworkPolicies cannot
+//! to the addresses the proxy dials (egress peers, a gateway's upstreams)
+//! and to DNS. NetworkPolicies cannot
 //! select by service account, so they admit the allowed identities'
 //! namespaces and the proxy narrows that to the exact SPIFFE IDs.
 
@@ -10,14 +11,17 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::policy::{InboundPolicy, Peer, PeerRule};
+use crate::policy::{InboundPolicy, PeerRule};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     #[error("allowed identity `{0}`: expected a SPIFFE ID such as spiffe://cluster.local/ns/billing/sa/billing")]
     NotSpiffe(String),
-    #[error("egress peer `{name}`: address `{address}` is neither an IP nor a Service name (name.namespace.svc…)")]
-    PeerAddress { name: String, address: String },
+    #[error(
+        "`{name}`: address `{address}` is neither an IP nor a Service name (name.namespace[.svc[.cluster.local]]): \
+         a NetworkPolicy cannot name other hosts"
+    )]
+    Destination { name: String, address: String },
 }
 
 /// What the generated policies protect.
@@ -29,11 +33,11 @@ pub struct Workload<'a> {
 }
 
 /// The parts of a piimask config the policies follow: who may call the
-/// sidecar's port, and which peers the app may reach through egress.
+/// sidecar's port, and what the proxy dials, as (name, `host:port`).
 pub struct Sidecar<'a> {
     pub inbound: &'a InboundPolicy,
     pub port: u16,
-    pub peers: &'a [std::sync::Arc<Peer>],
+    pub destinations: &'a [(String, String)],
 }
 
 /// Where an allowed caller comes from: a namespace, or every namespace.
@@ -55,6 +59,25 @@ fn namespace_of_spiffe(id: &str) -> Result<From, GenerateError> {
 
 fn namespace_selector(ns: &str) -> Value {
     json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}})
+}
+
+/// The egress rule for cluster DNS (kube-dns / CoreDNS in kube-system).
+pub(super) fn dns_egress() -> Value {
+    json!({
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    })
+}
+
+/// The namespace of a Service name: `name.namespace`, `name.namespace.svc`
+/// or `name.namespace.svc.<cluster domain>`.
+fn service_namespace(host: &str) -> Option<&str> {
+    let parts: Vec<&str> = host.split('.').collect();
+    match parts.as_slice() {
+        [name, ns] | [name, ns, "svc", ..] if !name.is_empty() && !ns.is_empty() => Some(ns),
+        _ => None,
+    }
 }
 
 /// The policies, as Kubernetes objects in a stable order.
@@ -86,25 +109,15 @@ pub fn network_policies(sidecar: &Sidecar<'_>, workload: &Workload<'_>) -> Resul
             .collect()
     };
     let port = sidecar.port;
-    let mut egress = vec![json!({
-        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
-    })];
-    for peer in sidecar.peers {
-        let bad = || GenerateError::PeerAddress { name: peer.name.clone(), address: peer.address.clone() };
-        let (host, port) = peer.address.rsplit_once(':').ok_or_else(bad)?;
+    let mut egress = vec![dns_egress()];
+    for (name, address) in sidecar.destinations {
+        let bad = || GenerateError::Destination { name: name.clone(), address: address.clone() };
+        let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
         let port: u16 = port.parse().map_err(|_| bad())?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
         let to = match host.parse::<std::net::IpAddr>() {
             Ok(ip) => json!({"ipBlock": {"cidr": format!("{ip}/{}", if ip.is_ipv4() { 32 } else { 128 })}}),
-            Err(_) => {
-                // name.namespace[.svc[.cluster.local]]
-                let parts: Vec<&str> = host.split('.').collect();
-                match parts.as_slice() {
-                    [_, ns, ..] if !ns.is_empty() => namespace_selector(ns),
-                    _ => return Err(bad()),
-                }
-            }
+            Err(_) => namespace_selector(service_namespace(host).ok_or_else(bad)?),
         };
         egress.push(json!({"to": [to], "ports": [{"protocol": "TCP", "port": port}]}));
     }
@@ -153,5 +166,15 @@ mod tests {
         assert!(
             namespace_of_spiffe("spiffe://td/workload/x").unwrap_err().to_string().contains("expected a SPIFFE ID")
         );
+    }
+
+    #[test]
+    fn service_names_give_their_namespace_and_other_hosts_none() {
+        assert_eq!(service_namespace("ledger.finance"), Some("finance"));
+        assert_eq!(service_namespace("ledger.finance.svc"), Some("finance"));
+        assert_eq!(service_namespace("ledger.finance.svc.cluster.local"), Some("finance"));
+        assert_eq!(service_namespace("ledger.legacy.example"), None, "an outside DNS name");
+        assert_eq!(service_namespace("api.example.com"), None);
+        assert_eq!(service_namespace("ledger"), None);
     }
 }

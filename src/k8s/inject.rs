@@ -17,8 +17,8 @@ use serde_json::{Map, Value, json};
 
 pub const SIDECAR: &str = "piimask";
 pub const ADMIN_PORT: u16 = 9901;
-const CERT_DIR: &str = "/var/run/piimask/certs";
-const CONFIG_DIR: &str = "/etc/piimask";
+pub(super) const CERT_DIR: &str = "/var/run/piimask/certs";
+pub(super) const CONFIG_DIR: &str = "/etc/piimask";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
@@ -205,26 +205,17 @@ fn sidecar_container(meta: &Value, port: u16, opts: &InjectOptions, job: bool) -
         // sidecar with POST /shutdown on the admin port when it is done.
         args.push("--admin-shutdown".into());
     }
-    let probe = |path: &str, period: u32, failures: u32| json!({"httpGet": {"path": path, "port": ADMIN_PORT}, "periodSeconds": period, "failureThreshold": failures});
     let mut c = json!({
         "name": SIDECAR,
         "image": opts.image,
         "args": args,
         "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
         "ports": [{"name": "piimask-admin", "containerPort": ADMIN_PORT, "protocol": "TCP"}],
-        "startupProbe": probe("/readyz", 1, 30),
-        "readinessProbe": probe("/readyz", 5, 3),
-        "livenessProbe": probe("/healthz", 10, 3),
+        "startupProbe": admin_probe("/readyz", 1, 30),
+        "readinessProbe": admin_probe("/readyz", 5, 3),
+        "livenessProbe": admin_probe("/healthz", 10, 3),
         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
-        "securityContext": {
-            "runAsNonRoot": true,
-            "runAsUser": 65532,
-            "runAsGroup": 65532,
-            "readOnlyRootFilesystem": true,
-            "allowPrivilegeEscalation": false,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"}
-        },
+        "securityContext": hardened_security_context(),
         "volumeMounts": mounts
     });
     if !opts.legacy_sidecar
@@ -233,6 +224,26 @@ fn sidecar_container(meta: &Value, port: u16, opts: &InjectOptions, job: bool) -
         obj.insert("restartPolicy".into(), json!("Always"));
     }
     c
+}
+
+/// A probe on piimask's admin listener (plain HTTP, no client certificate).
+pub(super) fn admin_probe(path: &str, period: u32, failures: u32) -> Value {
+    json!({"httpGet": {"path": path, "port": ADMIN_PORT}, "periodSeconds": period, "failureThreshold": failures})
+}
+
+/// Every piimask container's securityContext: non-root, read-only root
+/// filesystem, no privilege escalation, no capabilities, the runtime's
+/// default seccomp profile.
+pub(super) fn hardened_security_context() -> Value {
+    json!({
+        "runAsNonRoot": true,
+        "runAsUser": 65532,
+        "runAsGroup": 65532,
+        "readOnlyRootFilesystem": true,
+        "allowPrivilegeEscalation": false,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"}
+    })
 }
 
 /// The app's HTTP probes on the port the sidecar now takes would meet mTLS:

@@ -1,117 +1,423 @@
 //! `piimask install`: the cluster-side manifests, in the style of
-//! `linkerd install | kubectl apply -f -`: the injector webhook (its
-//! namespace, service account, Deployment, Service, PodDisruptionBudget,
-//! serving certificate from cert-manager, MutatingWebhookConfiguration)
-//! and a default-deny NetworkPolicy for its own namespace with the one
-//! flow it needs.
+//! `linkerd install | kubectl apply -f -`. The injector: its namespace,
+//! service account and RBAC (read NetworkPolicies, for the validating
+//! check), Deployment, Service, PodDisruptionBudget, serving certificate
+//! from cert-manager, the mutating and validating webhook configurations,
+//! and NetworkPolicies for its own namespace. With a gateway: a piimask
+//! Deployment in front of legacy services, with its config, workload
+//! certificate (a SPIFFE ID from cert-manager), Service, PDB and the
+//! NetworkPolicies `netpol generate` writes for its config.
+//!
+//! What varies comes from a values file (`Values`, every field optional)
+//! and flags over it.
 
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-#[derive(Debug, Clone)]
-pub struct InstallOptions {
+use super::generate::{GenerateError, Sidecar, Workload, dns_egress, network_policies};
+use super::inject::{ADMIN_PORT, CERT_DIR, CONFIG_DIR, admin_probe, hardened_security_context};
+
+const WEBHOOK: &str = "piimask-webhook";
+const DEFAULT_IMAGE: &str = "ghcr.io/piimask/piimask:0.1.0";
+
+/// Everything `install` can be told. Field names are the values file's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Values {
+    /// The injector's namespace.
     pub namespace: String,
+    /// The piimask image, for the injector, the sidecars it injects and
+    /// the gateway.
     pub image: String,
-    pub replicas: u32,
+    pub webhook: WebhookValues,
+    /// Read with `--gateway`.
+    pub gateway: GatewayValues,
 }
 
-impl Default for InstallOptions {
-    fn default() -> InstallOptions {
-        InstallOptions {
+impl Default for Values {
+    fn default() -> Values {
+        Values {
             namespace: "piimask-system".into(),
-            image: "ghcr.io/piimask/piimask:0.1.0".into(),
-            replicas: 2,
+            image: DEFAULT_IMAGE.into(),
+            webhook: WebhookValues::default(),
+            gateway: GatewayValues::default(),
         }
     }
 }
 
-const NAME: &str = "piimask-webhook";
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookValues {
+    /// `false` renders only the gateway (the injector is installed already).
+    pub enabled: bool,
+    pub replicas: u32,
+    /// What the API server does when the webhook cannot answer.
+    pub failure_policy: FailurePolicy,
+    pub timeout_seconds: u32,
+    /// Inject regular containers instead of native sidecars (< 1.29).
+    pub legacy_sidecar: bool,
+    /// The pod label marking workloads that hold PII.
+    pub pii_label: String,
+    /// The API server's address range, to narrow the webhook's egress;
+    /// unset, it may reach any address on 443 and 6443.
+    pub api_server_cidr: Option<String>,
+    pub resources: Resources,
+}
 
-pub fn manifests(o: &InstallOptions) -> Vec<Value> {
-    let ns = o.namespace.as_str();
-    let labels = json!({"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "piimask"});
+impl Default for WebhookValues {
+    fn default() -> WebhookValues {
+        WebhookValues {
+            enabled: true,
+            replicas: 2,
+            failure_policy: FailurePolicy::Fail,
+            timeout_seconds: 5,
+            legacy_sidecar: false,
+            pii_label: "piimask.io/pii=true".into(),
+            api_server_cidr: None,
+            resources: Resources::sized("20m", "24Mi", "64Mi"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum FailurePolicy {
+    Fail,
+    Ignore,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayValues {
+    pub name: String,
+    pub namespace: String,
+    pub replicas: u32,
+    /// The cert-manager issuer of the gateway's workload certificate.
+    pub issuer: IssuerRef,
+    /// The SPIFFE trust domain of its identity.
+    pub trust_domain: String,
+    pub resources: Resources,
+}
+
+impl Default for GatewayValues {
+    fn default() -> GatewayValues {
+        GatewayValues {
+            name: "piimask-gateway".into(),
+            namespace: "piimask-gateway".into(),
+            replicas: 2,
+            issuer: IssuerRef { name: "piimask-ca".into(), kind: "ClusterIssuer".into() },
+            trust_domain: "cluster.local".into(),
+            resources: Resources::sized("100m", "64Mi", "256Mi"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerRef {
+    pub name: String,
+    pub kind: String,
+}
+
+/// A container's resources, as Kubernetes quantities.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resources {
+    pub requests: BTreeMap<String, String>,
+    pub limits: BTreeMap<String, String>,
+}
+
+impl Resources {
+    fn sized(cpu: &str, memory: &str, memory_limit: &str) -> Resources {
+        Resources {
+            requests: [("cpu".into(), cpu.into()), ("memory".into(), memory.into())].into(),
+            limits: [("memory".into(), memory_limit.into())].into(),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"requests": self.requests, "limits": self.limits})
+    }
+}
+
+/// What the gateway runs: its config file's text (mounted as is) and the
+/// parts of it its NetworkPolicies and Deployment follow.
+pub struct Gateway<'a> {
+    pub config_text: &'a str,
+    pub sidecar: Sidecar<'a>,
+    /// Every file the config names: each must be one the manifests mount.
+    pub files: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(
+        "gateway config names `{0}`, which the gateway's pod does not have: it mounts its certificate as \
+         {CERT_DIR}/tls.crt, tls.key and ca.crt and its config in {CONFIG_DIR}"
+    )]
+    Unmounted(String),
+    #[error("webhook.timeout_seconds is {0}: the API server allows 1 to 30")]
+    Timeout(u32),
+    #[error("webhook.pii_label `{0}`: expected KEY=VALUE")]
+    PiiLabel(String),
+    #[error("gateway NetworkPolicies: {0}")]
+    Policies(#[from] GenerateError),
+}
+
+fn labels(name: &str) -> Value {
+    json!({"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "piimask"})
+}
+
+fn namespace(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "piimask"}}})
+}
+
+/// The manifests, in apply order; the gateway's with `Some(gateway)`.
+pub fn manifests(v: &Values, gateway: Option<&Gateway<'_>>) -> Result<Vec<Value>, InstallError> {
+    let mut out = Vec::new();
+    if v.webhook.enabled {
+        out.extend(webhook(v)?);
+    }
+    if let Some(g) = gateway {
+        // With both in one namespace, its default deny is written once.
+        for object in gateway_manifests(v, g)? {
+            let id = |o: &Value| [o["kind"].clone(), o["metadata"]["namespace"].clone(), o["metadata"]["name"].clone()];
+            if !out.iter().any(|o| id(o) == id(&object)) {
+                out.push(object);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
+    let w = &v.webhook;
+    if !(1..=30).contains(&w.timeout_seconds) {
+        return Err(InstallError::Timeout(w.timeout_seconds));
+    }
+    let (pii_key, pii_value) =
+        w.pii_label.split_once('=').ok_or_else(|| InstallError::PiiLabel(w.pii_label.clone()))?;
+    let ns = v.namespace.as_str();
+    let labels = labels(WEBHOOK);
     let meta = |name: &str| json!({"name": name, "namespace": ns, "labels": labels});
-    let service_dns = format!("{NAME}.{ns}.svc");
-    vec![
-        json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": ns, "labels": {"app.kubernetes.io/part-of": "piimask"}}}),
-        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(NAME),
-            // The webhook reads nothing from the API server.
+    let service_dns = format!("{WEBHOOK}.{ns}.svc");
+    let failure_policy = match w.failure_policy {
+        FailurePolicy::Fail => "Fail",
+        FailurePolicy::Ignore => "Ignore",
+    };
+    let client_config = |path: &str| json!({"service": {"name": WEBHOOK, "namespace": ns, "path": path, "port": 443}});
+    let mut args: Vec<String> =
+        ["webhook", "--listen", "0.0.0.0:8443", "--cert", "/tls/tls.crt", "--key", "/tls/tls.key"]
+            .map(String::from)
+            .into();
+    args.extend(["--image".into(), v.image.clone(), "--pii-label".into(), w.pii_label.clone()]);
+    if w.legacy_sidecar {
+        args.push("--legacy-sidecar".into());
+    }
+    let api_server = match &w.api_server_cidr {
+        Some(cidr) => {
+            json!([{"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]}])
+        }
+        // The API server's address is not known here, and is outside the
+        // pod network on most clusters: the ports are the narrowing.
+        None => json!([{"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]}]),
+    };
+    let mut egress = api_server.as_array().cloned().unwrap_or_default();
+    egress.push(dns_egress());
+    let https_probe = |period: u32| json!({"httpGet": {"path": "/healthz", "port": 8443, "scheme": "HTTPS"}, "periodSeconds": period});
+    Ok(vec![
+        namespace(ns),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(WEBHOOK),
             "automountServiceAccountToken": false}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": WEBHOOK, "labels": labels},
+            // The validating check lists NetworkPolicies; nothing else.
+            "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["list"]}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": WEBHOOK, "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": WEBHOOK},
+            "subjects": [{"kind": "ServiceAccount", "name": WEBHOOK, "namespace": ns}]}),
         json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": meta("piimask-selfsigned"),
             "spec": {"selfSigned": {}}}),
-        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": meta(NAME),
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": meta(WEBHOOK),
         "spec": {
-            "secretName": format!("{NAME}-tls"),
+            "secretName": format!("{WEBHOOK}-tls"),
             "dnsNames": [service_dns, format!("{service_dns}.cluster.local")],
             "issuerRef": {"name": "piimask-selfsigned", "kind": "Issuer"},
             "duration": "2160h", "renewBefore": "360h",
             "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}
         }}),
-        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(NAME),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(WEBHOOK),
         "spec": {
-            "replicas": o.replicas,
+            "replicas": w.replicas,
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels, "annotations": {"piimask.io/inject": "false"}},
                 "spec": {
-                    "serviceAccountName": NAME,
-                    "automountServiceAccountToken": false,
+                    "serviceAccountName": WEBHOOK,
+                    // Mounted as a short-lived projected token: the
+                    // validating check's one API call needs it.
+                    "automountServiceAccountToken": true,
                     "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
                     "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
                         "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels}}],
                     "containers": [{
                         "name": "webhook",
-                        "image": o.image,
-                        "args": ["webhook", "--listen", "0.0.0.0:8443", "--cert", "/tls/tls.crt", "--key", "/tls/tls.key",
-                                 "--image", o.image],
+                        "image": v.image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "args": args,
                         "ports": [{"name": "https", "containerPort": 8443, "protocol": "TCP"}],
-                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8443, "scheme": "HTTPS"}, "periodSeconds": 5},
-                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8443, "scheme": "HTTPS"}, "periodSeconds": 10},
-                        "resources": {"requests": {"cpu": "20m", "memory": "24Mi"}, "limits": {"memory": "64Mi"}},
-                        "securityContext": {
-                            "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
-                            "readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false,
-                            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}
-                        },
+                        "readinessProbe": https_probe(5),
+                        "livenessProbe": https_probe(10),
+                        "resources": w.resources.to_json(),
+                        "securityContext": hardened_security_context(),
                         "volumeMounts": [{"name": "tls", "mountPath": "/tls", "readOnly": true}]
                     }],
-                    "volumes": [{"name": "tls", "secret": {"secretName": format!("{NAME}-tls")}}]
+                    "volumes": [{"name": "tls", "secret": {"secretName": format!("{WEBHOOK}-tls")}}]
                 }
             }
         }}),
-        json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(NAME),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(WEBHOOK),
             "spec": {"selector": labels, "ports": [{"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}]}}),
-        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(NAME),
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(WEBHOOK),
             "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}}),
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("piimask-default-deny"),
             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(NAME),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(WEBHOOK),
         "spec": {
             "podSelector": {"matchLabels": labels},
             "policyTypes": ["Ingress", "Egress"],
             // The API server calls from outside the pod network on most clusters.
             "ingress": [{"ports": [{"port": 8443, "protocol": "TCP"}]}],
-            "egress": []
+            "egress": egress
         }}),
         json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
         "metadata": {"name": "piimask-injector", "labels": labels,
-            "annotations": {"cert-manager.io/inject-ca-from": format!("{ns}/{NAME}")}},
+            "annotations": {"cert-manager.io/inject-ca-from": format!("{ns}/{WEBHOOK}")}},
         "webhooks": [{
             "name": "inject.piimask.io",
             "admissionReviewVersions": ["v1"],
-            "clientConfig": {"service": {"name": NAME, "namespace": ns, "path": "/mutate", "port": 443}},
+            "clientConfig": client_config("/mutate"),
             "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}],
             // Only namespaces that ask for it, never piimask's own.
             "namespaceSelector": {"matchLabels": {"piimask.io/inject": "enabled"}},
             "objectSelector": {"matchExpressions": [{"key": "app.kubernetes.io/part-of", "operator": "NotIn", "values": ["piimask"]}]},
             // A namespace that holds PII must not start pods without
-            // the sidecar: when the webhook is down, pod creation there
-            // waits rather than bypassing it. Two replicas and a PDB
-            // keep that rare; 5 s keeps the API server responsive.
-            "failurePolicy": "Fail",
-            "timeoutSeconds": 5,
+            // the sidecar: with `Fail`, when the webhook is down, pod
+            // creation there waits rather than bypassing it. Two replicas
+            // and a PDB keep that rare; 5 s keeps the API server responsive.
+            "failurePolicy": failure_policy,
+            "timeoutSeconds": w.timeout_seconds,
             "sideEffects": "None",
             "reinvocationPolicy": "IfNeeded"
         }]}),
-    ]
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "piimask-pii-guard", "labels": labels,
+            "annotations": {"cert-manager.io/inject-ca-from": format!("{ns}/{WEBHOOK}")}},
+        "webhooks": [{
+            "name": "pii-guard.piimask.io",
+            "admissionReviewVersions": ["v1"],
+            "clientConfig": client_config("/validate"),
+            "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}],
+            // Only pods labelled as holding PII are sent (and so can be
+            // held up): everything else never waits on this webhook.
+            "objectSelector": {"matchLabels": {pii_key: pii_value}},
+            "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", ns]}]},
+            "failurePolicy": failure_policy,
+            "timeoutSeconds": w.timeout_seconds,
+            "sideEffects": "None"
+        }]}),
+    ])
+}
+
+fn gateway_manifests(v: &Values, g: &Gateway<'_>) -> Result<Vec<Value>, InstallError> {
+    let gw = &v.gateway;
+    let (name, ns) = (gw.name.as_str(), gw.namespace.as_str());
+    let config_file = format!("{CONFIG_DIR}/piimask.yaml");
+    let mounted = ["tls.crt", "tls.key", "ca.crt"].map(|f| format!("{CERT_DIR}/{f}"));
+    if let Some(f) = g.files.iter().find(|f| !mounted.iter().any(|m| f.as_os_str() == m.as_str())) {
+        return Err(InstallError::Unmounted(f.display().to_string()));
+    }
+    let labels = labels(name);
+    let pod_labels: BTreeMap<String, String> = labels
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    let meta = |name: String| json!({"name": name, "namespace": ns, "labels": labels});
+    let port = g.sidecar.port;
+    let spiffe_id = format!("spiffe://{}/ns/{ns}/sa/{name}", gw.trust_domain);
+    let mut out = Vec::new();
+    if !v.webhook.enabled || ns != v.namespace {
+        out.push(namespace(ns));
+    }
+    out.extend([
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name.into()),
+            "automountServiceAccountToken": false}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(format!("{name}-config")),
+            "data": {"piimask.yaml": g.config_text}}),
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": meta(name.into()),
+        "spec": {
+            "secretName": format!("{name}-tls"),
+            // The identity peers see, and the names they dial.
+            "uris": [spiffe_id],
+            "dnsNames": [format!("{name}.{ns}.svc"), format!("{name}.{ns}.svc.cluster.local")],
+            "usages": ["server auth", "client auth"],
+            "issuerRef": {"name": gw.issuer.name, "kind": gw.issuer.kind},
+            // Short-lived: piimask reloads its certificate as it rotates.
+            "duration": "24h", "renewBefore": "8h",
+            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}
+        }}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name.into()),
+        "spec": {
+            "replicas": gw.replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels, "annotations": {"piimask.io/inject": "false"}},
+                "spec": {
+                    "serviceAccountName": name,
+                    "automountServiceAccountToken": false,
+                    "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels}}],
+                    // In-flight requests drain within piimask's 30 s.
+                    "terminationGracePeriodSeconds": 40,
+                    "containers": [{
+                        "name": "piimask",
+                        "image": v.image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "args": ["run", "--config", config_file, "--admin", format!("0.0.0.0:{ADMIN_PORT}")],
+                        "ports": [
+                            {"name": "https", "containerPort": port, "protocol": "TCP"},
+                            {"name": "piimask-admin", "containerPort": ADMIN_PORT, "protocol": "TCP"}
+                        ],
+                        "startupProbe": admin_probe("/readyz", 1, 30),
+                        "readinessProbe": admin_probe("/readyz", 5, 3),
+                        "livenessProbe": admin_probe("/healthz", 10, 3),
+                        "resources": gw.resources.to_json(),
+                        "securityContext": hardened_security_context(),
+                        "volumeMounts": [
+                            {"name": "certs", "mountPath": CERT_DIR, "readOnly": true},
+                            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": true}
+                        ]
+                    }],
+                    "volumes": [
+                        {"name": "certs", "secret": {"secretName": format!("{name}-tls")}},
+                        {"name": "config", "configMap": {"name": format!("{name}-config")}}
+                    ]
+                }
+            }
+        }}),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(name.into()),
+            "spec": {"selector": labels, "ports": [{"name": "https", "port": port, "targetPort": "https", "protocol": "TCP"}]}}),
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(name.into()),
+            // One pod at a time, whatever the replica count: a drain never
+            // takes the gateway down, and never blocks on a single replica.
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}}}),
+    ]);
+    let workload = Workload { namespace: ns, name, pod_labels: &pod_labels };
+    out.extend(network_policies(&g.sidecar, &workload)?);
+    Ok(out)
 }

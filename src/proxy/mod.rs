@@ -95,6 +95,27 @@ impl ProxyConfig {
         files.dedup();
         files
     }
+
+    /// Everything the proxy dials off its own host, as (name, `host:port`):
+    /// each egress peer, and each upstream not on loopback (a gateway's
+    /// services; a sidecar's app is on 127.0.0.1). What its NetworkPolicy
+    /// egress must open.
+    pub fn destinations(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for u in self.inbound.iter().flat_map(|i| &i.upstreams) {
+            let host = u.url.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+            let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                let port = u.url.port_u16().unwrap_or(if u.url.scheme_str() == Some("https") { 443 } else { 80 });
+                let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+                out.push((u.name.clone(), format!("{host}:{port}")));
+            }
+        }
+        for peer in self.egress.iter().flat_map(|e| &e.policy.peers) {
+            out.push((peer.name.clone(), peer.address.clone()));
+        }
+        out
+    }
 }
 
 /// A started proxy: its bound addresses and a handle to stop it.

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::policy::{Peer, PortRef};
+use super::policy::{Peer, Policy, PortRef};
 use super::{Cluster, Endpoint, Protocol};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,15 +63,13 @@ pub fn lint(c: &Cluster, pii: &PiiLabel) -> Vec<Finding> {
     let pii_namespaces: std::collections::BTreeSet<&str> =
         c.workloads.iter().filter(|w| is_pii(w)).map(|w| w.namespace.as_str()).collect();
     for ns in pii_namespaces {
-        for (direction, denies) in [("ingress", Direction::Ingress), ("egress", Direction::Egress)] {
-            if !c.policies.iter().any(|p| p.namespace == ns && p.is_default_deny(denies)) {
-                out.push(Finding {
-                    id: "NP001",
-                    severity: Severity::High,
-                    object: ns.to_string(),
-                    message: format!("holds PII workloads but has no default-deny {direction} policy"),
-                });
-            }
+        for direction in missing_default_deny(c.policies.iter().filter(|p| p.namespace == ns)) {
+            out.push(Finding {
+                id: "NP001",
+                severity: Severity::High,
+                object: ns.to_string(),
+                message: format!("holds PII workloads but has no default-deny {direction} policy"),
+            });
         }
     }
 
@@ -223,6 +221,16 @@ fn shadowed_rules(c: &Cluster, ranges: &[(u32, u32)]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The directions (`ingress`, `egress`) in which none of `policies` (one
+/// namespace's) is a default deny: selecting every pod, allowing nothing.
+pub(super) fn missing_default_deny<'a>(policies: impl Iterator<Item = &'a Policy> + Clone) -> Vec<&'static str> {
+    [("ingress", Direction::Ingress), ("egress", Direction::Egress)]
+        .into_iter()
+        .filter(|&(_, d)| !policies.clone().any(|p| p.is_default_deny(d)))
+        .map(|(name, _)| name)
+        .collect()
 }
 
 #[derive(Clone, Copy)]

@@ -26,6 +26,14 @@ use self::manifests::{Namespace, Workload};
 use self::policy::{Peer, Policy};
 pub use self::ports::{ConnSet, PortSet, Protocol};
 
+/// The directions (`ingress`, `egress`) in which no NetworkPolicy among
+/// `objects` (one namespace's, as the API server lists them) is a default
+/// deny. What the validating webhook asks before a PII pod starts.
+pub fn missing_default_deny(objects: &[serde_json::Value]) -> Vec<&'static str> {
+    let policies: Vec<Policy> = objects.iter().filter_map(Policy::parse).collect();
+    lint::missing_default_deny(policies.iter())
+}
+
 /// One allowed flow: `src => dst : conns`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {

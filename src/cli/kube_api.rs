@@ -1,0 +1,121 @@
+//! The one call piimask makes to the Kubernetes API server: list a
+//! namespace's NetworkPolicies, for the validating webhook. In a pod it
+//! finds the server and its credentials the standard way (the
+//! `KUBERNETES_SERVICE_HOST`/`_PORT` variables, the service account's
+//! token and CA); flags override each. The token file is read for every
+//! call, as projected tokens rotate.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use http::{Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use crate::tls;
+
+const SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// A namespace's NetworkPolicies are a few KiB; this bounds a runaway answer.
+const MAX_LIST: usize = 16 * 1024 * 1024;
+/// Well inside the webhook's own timeout, so a slow API server gives a
+/// clear refusal rather than the API server's generic timeout.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Default, clap::Args)]
+pub struct KubeApiArgs {
+    /// The API server (default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).
+    #[arg(long)]
+    pub api_server: Option<String>,
+    /// The bearer token file (default: the pod's service account token).
+    #[arg(long)]
+    pub api_token_file: Option<PathBuf>,
+    /// The CA that signs the API server's certificate (default: the service account's).
+    #[arg(long)]
+    pub api_ca: Option<PathBuf>,
+}
+
+pub struct KubeApi {
+    base: String,
+    token_file: PathBuf,
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+}
+
+impl KubeApi {
+    /// The client the flags and environment describe; `None` outside a
+    /// cluster with no `--api-server`.
+    pub fn from_args(args: &KubeApiArgs) -> anyhow::Result<Option<KubeApi>> {
+        let base = match (&args.api_server, std::env::var("KUBERNETES_SERVICE_HOST")) {
+            (Some(url), _) => url.trim_end_matches('/').to_string(),
+            (None, Ok(host)) => {
+                let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
+                // An IPv6 service host needs brackets in a URL.
+                if host.contains(':') { format!("https://[{host}]:{port}") } else { format!("https://{host}:{port}") }
+            }
+            (None, Err(_)) => return Ok(None),
+        };
+        base.parse::<Uri>()
+            .ok()
+            .filter(|u| u.scheme_str() == Some("https"))
+            .with_context(|| format!("--api-server `{base}`: expected an https URL such as https://10.96.0.1:443"))?;
+        let ca = args.api_ca.clone().unwrap_or_else(|| PathBuf::from(SERVICE_ACCOUNT).join("ca.crt"));
+        let config = tls::client_config(&ca, None).with_context(|| format!("--api-ca {}", ca.display()))?;
+        let connector =
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_only().enable_http1().build();
+        Ok(Some(KubeApi {
+            base,
+            token_file: args.api_token_file.clone().unwrap_or_else(|| PathBuf::from(SERVICE_ACCOUNT).join("token")),
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        }))
+    }
+
+    /// The NetworkPolicies of `namespace` (a DNS label, checked by the
+    /// caller), as objects with their `kind`; or why they could not be
+    /// listed, in words fit for a refusal message.
+    pub async fn network_policies(&self, namespace: &str) -> Result<Vec<Value>, String> {
+        let token = std::fs::read_to_string(&self.token_file)
+            .map_err(|e| format!("reading the API token {}: {e}", self.token_file.display()))?;
+        let url = format!("{}/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies", self.base);
+        let request = Request::get(url)
+            .header(http::header::AUTHORIZATION, format!("Bearer {}", token.trim()))
+            .header(http::header::ACCEPT, "application/json")
+            .body(Empty::new())
+            .map_err(|e| format!("building the API request: {e}"))?;
+        let call = async {
+            let response = self.client.request(request).await.map_err(|e| format!("calling the API server: {e}"))?;
+            let status = response.status();
+            let body = Limited::new(response.into_body(), MAX_LIST)
+                .collect()
+                .await
+                .map_err(|e| format!("reading the API server's answer: {e}"))?
+                .to_bytes();
+            Ok::<_, String>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| format!("the API server did not answer within {} s", CALL_TIMEOUT.as_secs()))??;
+        if status != StatusCode::OK {
+            return Err(format!("the API server answered {status} to listing NetworkPolicies"));
+        }
+        let list: Value = serde_json::from_slice(&body)
+            .map_err(|e| format!("the API server's NetworkPolicyList is not JSON: {e}"))?;
+        let items = list.get("items").and_then(Value::as_array).ok_or("the API server's answer has no `items`")?;
+        // List items carry neither kind nor apiVersion.
+        Ok(items
+            .iter()
+            .cloned()
+            .map(|mut item| {
+                if let Some(o) = item.as_object_mut() {
+                    o.insert("kind".into(), "NetworkPolicy".into());
+                    o.insert("apiVersion".into(), "networking.k8s.io/v1".into());
+                }
+                item
+            })
+            .collect())
+    }
+}
