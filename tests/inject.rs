@@ -118,6 +118,10 @@ fn the_legacy_form_is_a_container_and_jobs_can_stop_it() {
     assert!(s.get("restartPolicy").is_none());
     assert!(s["args"].as_array().expect("args").iter().any(|a| a == "--admin-shutdown"));
     assert!(sidecar(pod_spec(job), "initContainers").is_none());
+    // First in the list, and the app starts only once it is ready.
+    assert_eq!(pod_spec(job)["containers"][0]["name"], "piimask");
+    let hook = &s["lifecycle"]["postStart"]["exec"]["command"];
+    assert_eq!(hook, &serde_json::json!(["/piimask", "wait-ready", "--admin", "127.0.0.1:9901"]));
 }
 
 #[test]

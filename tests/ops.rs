@@ -111,6 +111,21 @@ async fn health_readiness_and_the_shutdown_endpoint() {
     assert_eq!(support::admin(admin, Method::POST, "/shutdown").await.0, StatusCode::OK);
     let status = open.wait(Duration::from_secs(10)).expect("exited after POST /shutdown");
     assert!(status.success(), "{status:?}");
+
+    // `wait-ready` (the legacy sidecar's postStart hook) returns once the
+    // proxy is ready, and fails with the reason when nothing answers.
+    let wait = |admin: std::net::SocketAddr| {
+        std::process::Command::new(support::BIN)
+            .args(["wait-ready", "--timeout", "1", "--admin", &admin.to_string()])
+            .output()
+            .expect("run wait-ready")
+    };
+    let ready = wait(locked.announced("admin"));
+    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    let gone = wait(admin);
+    assert!(!gone.status.success());
+    let said = String::from_utf8_lossy(&gone.stderr);
+    assert!(said.contains(&format!("piimask at {admin} not ready after 1 s")), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,7 @@ mod mask_cmd;
 mod netpol_cmd;
 mod reload;
 mod run_cmd;
+mod wait_cmd;
 mod webhook_cmd;
 
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ pub enum Command {
     /// NetworkPolicy analysis of a folder of manifests.
     #[command(subcommand)]
     Netpol(netpol_cmd::NetpolCommand),
+    /// Wait until a local piimask is ready (the legacy sidecar's postStart hook).
+    WaitReady(wait_cmd::WaitArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,6 +102,7 @@ pub fn run() -> ExitCode {
         Command::Netpol(command) => netpol_cmd::run(&command),
         Command::Webhook(args) => webhook_cmd::run(&args),
         Command::Install(args) => install_cmd::run(&args),
+        Command::WaitReady(args) => wait_cmd::run(&args),
         Command::Inject { file, image, legacy_sidecar } => inject(file.as_deref(), image, legacy_sidecar),
     };
     match result {

@@ -105,13 +105,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
         let mut watched = Watched::new(args.config.as_deref(), &config);
         let proxy = RunningProxy::start(config, metrics.clone()).await?;
+        // Ready before the lines announcing it, so whoever waits for them
+        // finds /readyz answering 200.
+        admin.set_ready(true);
         if let Some(addr) = proxy.inbound_addr {
             tracing::info!(%addr, "inbound listener ready");
         }
         if let Some(addr) = proxy.egress_addr {
             tracing::info!(%addr, "egress listener ready");
         }
-        admin.set_ready(true);
         let mut tick = tokio::time::interval(seconds("--reload-interval", args.reload_interval)?);
         loop {
             tokio::select! {

@@ -218,10 +218,15 @@ fn sidecar_container(meta: &Value, port: u16, opts: &InjectOptions, job: bool) -
         "securityContext": hardened_security_context(),
         "volumeMounts": mounts
     });
-    if !opts.legacy_sidecar
-        && let Some(obj) = c.as_object_mut()
-    {
-        obj.insert("restartPolicy".into(), json!("Always"));
+    if let Some(obj) = c.as_object_mut() {
+        if opts.legacy_sidecar {
+            // The kubelet starts the next container (the app) only once
+            // this hook returns: the app never runs before its proxy.
+            let wait = ["/piimask", "wait-ready", "--admin", &format!("127.0.0.1:{ADMIN_PORT}")];
+            obj.insert("lifecycle".into(), json!({"postStart": {"exec": {"command": wait}}}));
+        } else {
+            obj.insert("restartPolicy".into(), json!("Always"));
+        }
     }
     c
 }
