@@ -85,13 +85,20 @@ fn every_workload_kind_gets_a_hardened_native_sidecar() {
     assert!(ok, "{err}");
     let docs = documents(&out);
     let mut workloads: Vec<serde_json::Value> = Vec::new();
+    let mut certificates = Vec::new();
     for d in docs {
         match d["kind"].as_str() {
             Some("List") => workloads.extend(d["items"].as_array().expect("items").iter().cloned()),
+            Some("Certificate") => certificates.push(d),
             _ => workloads.push(d),
         }
     }
     assert_eq!(workloads.len(), 5);
+    // All five run as namespace k's default service account: one identity,
+    // one Certificate, whose Secret every sidecar mounts.
+    assert_eq!(certificates.len(), 1, "{certificates:?}");
+    assert_eq!(certificates[0]["spec"]["uris"][0], "spiffe://cluster.local/ns/k/sa/default");
+    assert_eq!(certificates[0]["spec"]["secretName"], "default-piimask-tls");
     for w in &workloads {
         let s = sidecar(pod_spec(w), "initContainers").unwrap_or_else(|| panic!("no sidecar in {}", w["kind"]));
         assert_eq!(s["restartPolicy"], "Always", "native sidecar");
@@ -104,8 +111,44 @@ fn every_workload_kind_gets_a_hardened_native_sidecar() {
         let args: Vec<&str> = s["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
         assert!(args.windows(2).any(|w| w == ["--listen", "$(POD_IP):8080"]), "{args:?}");
         assert!(args.windows(2).any(|w| w == ["--upstream", "http://127.0.0.1:8080"]), "{args:?}");
-        assert!(pod_spec(w)["volumes"].as_array().expect("volumes").iter().any(|v| v["name"] == "piimask-certs"));
+        let volumes = pod_spec(w)["volumes"].as_array().expect("volumes").clone();
+        let certs = volumes.iter().find(|v| v["name"] == "piimask-certs").expect("the cert volume");
+        assert_eq!(certs["secret"]["secretName"], "default-piimask-tls");
     }
+}
+
+#[test]
+fn certificates_come_from_cert_manager_per_service_account_or_from_the_spiffe_csi_driver() {
+    let input = std::fs::read_to_string(data("input.yaml")).expect("input");
+    let (ok, out, err) =
+        inject(&["--trust-domain", "prod.example", "--issuer", "mesh-ca", "--issuer-kind", "Issuer"], &input);
+    assert!(ok, "{err}");
+    let docs = documents(&out);
+    let certificates: Vec<&serde_json::Value> = docs.iter().filter(|d| d["kind"] == "Certificate").collect();
+    let ids: Vec<&str> = certificates.iter().filter_map(|c| c["spec"]["uris"][0].as_str()).collect();
+    // `customers` runs as its own service account; the others as `default`.
+    assert_eq!(ids, ["spiffe://prod.example/ns/app/sa/customers", "spiffe://prod.example/ns/app/sa/default"]);
+    for c in &certificates {
+        assert_eq!(c["spec"]["issuerRef"], serde_json::json!({"name": "mesh-ca", "kind": "Issuer"}));
+        assert_eq!(c["metadata"]["namespace"], "app");
+    }
+
+    let (ok, out, err) = inject(&["--certs", "csi-spiffe"], &input);
+    assert!(ok, "{err}");
+    let docs = documents(&out);
+    assert!(!docs.iter().any(|d| d["kind"] == "Certificate"), "the CSI driver needs none");
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("deployment");
+    let volumes = pod_spec(deployment)["volumes"].as_array().expect("volumes");
+    let certs = volumes.iter().find(|v| v["name"] == "piimask-certs").expect("the cert volume");
+    assert_eq!(certs["csi"]["driver"], "spiffe.csi.cert-manager.io");
+
+    // No namespace: the SPIFFE ID cannot be written, and the error says so.
+    let bare = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec: {containers: [{name: app, image: x, ports: [{containerPort: 80}]}]}\n";
+    let (ok, _, err) = inject(&[], bare);
+    assert!(!ok);
+    assert!(err.contains("(Deployment default/web): no metadata.namespace"), "{err}");
+    let (ok, _, err) = inject(&["--certs", "csi-spiffe"], bare);
+    assert!(ok, "{err}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod certs_cmd;
 mod demo;
+mod inject_cmd;
 mod install_cmd;
 mod kube_api;
 mod mask_cmd;
@@ -40,17 +41,7 @@ pub enum Command {
     #[command(subcommand)]
     Certs(certs_cmd::CertsCommand),
     /// Add the piimask sidecar to the workloads of a manifest stream.
-    Inject {
-        /// Manifests to read (default: stdin); multi-document YAML and Lists.
-        #[arg(short = 'f', long = "filename")]
-        file: Option<PathBuf>,
-        /// The sidecar image.
-        #[arg(long, default_value = "ghcr.io/piimask/piimask:0.1.0")]
-        image: String,
-        /// A regular container instead of a native sidecar (Kubernetes < 1.29).
-        #[arg(long)]
-        legacy_sidecar: bool,
-    },
+    Inject(inject_cmd::InjectArgs),
     /// Print the cluster-side manifests (`piimask install | kubectl apply -f -`).
     Install(install_cmd::InstallArgs),
     /// The mutating admission webhook (AdmissionReview v1 over HTTPS).
@@ -103,7 +94,7 @@ pub fn run() -> ExitCode {
         Command::Webhook(args) => webhook_cmd::run(&args),
         Command::Install(args) => install_cmd::run(&args),
         Command::WaitReady(args) => wait_cmd::run(&args),
-        Command::Inject { file, image, legacy_sidecar } => inject(file.as_deref(), image, legacy_sidecar),
+        Command::Inject(args) => inject_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -130,25 +121,6 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     }
     eprintln!("{}: ok ({})", config.file, parts.join(", "));
     Ok(())
-}
-
-/// `piimask install`: the cluster-side manifests on stdout.
-/// `piimask inject`: manifests in, the same manifests with the sidecar out.
-fn inject(file: Option<&std::path::Path>, image: String, legacy_sidecar: bool) -> anyhow::Result<()> {
-    use std::io::Read;
-    let mut text = String::new();
-    match file {
-        Some(path) => {
-            text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?
-        }
-        None => {
-            std::io::stdin().read_to_string(&mut text)?;
-        }
-    }
-    let options = crate::k8s::inject::InjectOptions { image, legacy_sidecar };
-    let name = file.map_or("stdin".to_string(), |p| p.display().to_string());
-    let out = crate::k8s::inject::inject_stream(&text, &options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    print_out(&out)
 }
 
 /// Writes a command's output to stdout; a reader that went away (`| head`)

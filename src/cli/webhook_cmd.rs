@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use super::inject_cmd::{CertsArg, InjectFlags};
 use super::kube_api::{KubeApi, KubeApiArgs};
 use crate::k8s::inject::InjectOptions;
 use crate::k8s::netpol::PiiLabel;
@@ -33,12 +34,8 @@ pub struct WebhookArgs {
     pub cert: PathBuf,
     #[arg(long)]
     pub key: PathBuf,
-    /// The sidecar image to inject.
-    #[arg(long, default_value = "ghcr.io/piimask/piimask:0.1.0")]
-    pub image: String,
-    /// Inject a regular container instead of a native sidecar.
-    #[arg(long)]
-    pub legacy_sidecar: bool,
+    #[command(flatten)]
+    pub inject: InjectFlags,
     /// The pod label that marks workloads holding PII (`/validate`).
     #[arg(long, default_value = "piimask.io/pii=true")]
     pub pii_label: String,
@@ -60,7 +57,7 @@ pub fn run(args: &WebhookArgs) -> anyhow::Result<()> {
     super::init_logging();
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?.block_on(async {
         let webhook = Arc::new(Webhook {
-            inject: InjectOptions { image: args.image.clone(), legacy_sidecar: args.legacy_sidecar },
+            inject: args.inject.options(CertsArg::CsiSpiffe),
             pii: super::netpol_cmd::pii(&args.pii_label)?,
             api: KubeApi::from_args(&args.api)?,
         });

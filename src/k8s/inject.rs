@@ -15,6 +15,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::certs::{IssuerRef, WorkloadCert, certificate, spiffe_id};
+
 pub const SIDECAR: &str = "piimask";
 pub const ADMIN_PORT: u16 = 9901;
 pub(super) const CERT_DIR: &str = "/var/run/piimask/certs";
@@ -35,19 +37,50 @@ pub struct InjectOptions {
     pub image: String,
     /// A regular container instead of a native sidecar (clusters < 1.29).
     pub legacy_sidecar: bool,
+    pub certs: CertSource,
 }
 
 impl Default for InjectOptions {
     fn default() -> InjectOptions {
-        InjectOptions { image: "ghcr.io/piimask/piimask:0.1.0".into(), legacy_sidecar: false }
+        InjectOptions {
+            image: "ghcr.io/piimask/piimask:0.1.0".into(),
+            legacy_sidecar: false,
+            certs: CertSource::CertManager { issuer: IssuerRef::default(), trust_domain: "cluster.local".into() },
+        }
     }
 }
 
+/// Where the sidecar's workload certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertSource {
+    /// A cert-manager Certificate per service account (its SPIFFE ID),
+    /// whose Secret `SA-piimask-tls` the sidecar mounts. `inject` writes
+    /// the Certificate after the workload; the webhook cannot create
+    /// objects, so there the Secret must exist.
+    CertManager { issuer: IssuerRef, trust_domain: String },
+    /// cert-manager's csi-driver-spiffe gives each pod its own certificate
+    /// for its service account, in a CSI volume: nothing to create.
+    CsiSpiffe,
+}
+
 /// Injects every document of `text`; untouched documents keep their bytes.
+/// Each injected workload's Certificate (one per namespace and service
+/// account) follows the document that first needs it.
 pub fn inject_stream(text: &str, opts: &InjectOptions) -> Result<String, InjectError> {
     let mut out = String::with_capacity(text.len() + 2048);
+    let mut written = std::collections::BTreeSet::new();
     for (i, doc) in split_documents(text).into_iter().enumerate() {
-        out.push_str(&inject_document(doc, i + 1, opts)?);
+        let mut certificates = Vec::new();
+        out.push_str(&inject_document(doc, i + 1, opts, &mut certificates)?);
+        for c in certificates {
+            if written.insert((c["metadata"]["namespace"].to_string(), c["metadata"]["name"].to_string())) {
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str("---\n");
+                out.push_str(&serde_yaml_ng::to_string(&c)?);
+            }
+        }
     }
     Ok(out)
 }
@@ -72,7 +105,12 @@ fn split_documents(text: &str) -> Vec<&str> {
     docs
 }
 
-fn inject_document(doc: &str, n: usize, opts: &InjectOptions) -> Result<String, InjectError> {
+fn inject_document(
+    doc: &str,
+    n: usize,
+    opts: &InjectOptions,
+    certificates: &mut Vec<Value>,
+) -> Result<String, InjectError> {
     let body = doc.strip_prefix("---").map_or(doc, |rest| rest.split_once('\n').map_or("", |(_, b)| b));
     let value: Value = match serde_yaml_ng::from_str::<Option<Value>>(body) {
         Ok(Some(v)) => v,
@@ -80,7 +118,7 @@ fn inject_document(doc: &str, n: usize, opts: &InjectOptions) -> Result<String, 
         Err(e) => return Err(InjectError::Parse { doc: n, message: e.to_string() }),
     };
     let mut value = value;
-    if !inject_object(&mut value, n, opts)? {
+    if !inject_object(&mut value, n, opts, Some(certificates))? {
         return Ok(doc.to_string());
     }
     let head = if doc.starts_with("---") { "---\n" } else { "" };
@@ -88,18 +126,25 @@ fn inject_document(doc: &str, n: usize, opts: &InjectOptions) -> Result<String, 
 }
 
 /// Injects one object (a workload, or a `List` of them) in place; `true`
-/// if it changed. What the admission webhook calls for each Pod.
+/// if it changed. What the admission webhook calls for each Pod (it
+/// writes no Certificates).
 pub fn inject_value(v: &mut Value, opts: &InjectOptions) -> Result<bool, InjectError> {
-    inject_object(v, 1, opts)
+    inject_object(v, 1, opts, None)
 }
 
 /// Injects an object (or a `List`'s items); `true` if anything changed.
-fn inject_object(v: &mut Value, n: usize, opts: &InjectOptions) -> Result<bool, InjectError> {
+/// The Certificates the injected workloads need go to `certificates`.
+fn inject_object(
+    v: &mut Value,
+    n: usize,
+    opts: &InjectOptions,
+    mut certificates: Option<&mut Vec<Value>>,
+) -> Result<bool, InjectError> {
     let kind = v.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
     if kind.ends_with("List") {
         let mut changed = false;
         for item in v.get_mut("items").and_then(Value::as_array_mut).into_iter().flatten() {
-            changed |= inject_object(item, n, opts)?;
+            changed |= inject_object(item, n, opts, certificates.as_deref_mut())?;
         }
         return Ok(changed);
     }
@@ -108,7 +153,7 @@ fn inject_object(v: &mut Value, n: usize, opts: &InjectOptions) -> Result<bool, 
         v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default"),
         v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?")
     );
-    let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("workload").to_string();
+    let namespace = v.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
     let object_opt_out = annotation(v.pointer("/metadata"), "piimask.io/inject") == Some("false");
     let template = match kind.as_str() {
         "Pod" => Some(&mut *v),
@@ -139,11 +184,39 @@ fn inject_object(v: &mut Value, n: usize, opts: &InjectOptions) -> Result<bool, 
     if let Some(cs) = containers.as_array_mut() {
         cs.insert(0, sidecar);
     }
+    let service_account = spec.get("serviceAccountName").and_then(Value::as_str).unwrap_or("default").to_string();
+    let own_secret = annotation(Some(&meta), "piimask.io/cert-secret");
+    let certs = match (own_secret, &opts.certs) {
+        (Some(secret), _) => json!({"secret": {"secretName": secret}}),
+        (None, CertSource::CsiSpiffe) => json!({"csi": {"driver": "spiffe.csi.cert-manager.io", "readOnly": true}}),
+        (None, CertSource::CertManager { issuer, trust_domain }) => {
+            let secret = format!("{service_account}-piimask-tls");
+            if let Some(certificates) = certificates {
+                let ns = namespace.as_deref().ok_or_else(|| {
+                    err("no metadata.namespace: its certificate's SPIFFE ID names the namespace; set it, \
+                         or use --certs csi-spiffe"
+                        .into())
+                })?;
+                let id = spiffe_id(trust_domain, ns, &service_account);
+                certificates.push(certificate(&WorkloadCert {
+                    metadata: json!({"name": format!("{service_account}-piimask"), "namespace": ns,
+                        "labels": {"app.kubernetes.io/managed-by": "piimask"}}),
+                    secret: &secret,
+                    spiffe_id: &id,
+                    dns_names: &[],
+                    issuer,
+                }));
+            }
+            json!({"secret": {"secretName": secret}})
+        }
+    };
     let volumes = spec.entry("volumes").or_insert_with(|| json!([]));
     if let Some(vs) = volumes.as_array_mut() {
-        let secret =
-            annotation(Some(&meta), "piimask.io/cert-secret").map_or(format!("{name}-piimask-tls"), str::to_string);
-        vs.push(json!({"name": "piimask-certs", "secret": {"secretName": secret}}));
+        let mut certs_volume = json!({"name": "piimask-certs"});
+        if let (Some(volume), Some(source)) = (certs_volume.as_object_mut(), certs.as_object()) {
+            volume.extend(source.clone());
+        }
+        vs.push(certs_volume);
         if let Some(config) = annotation(Some(&meta), "piimask.io/config") {
             vs.push(json!({"name": "piimask-config", "configMap": {"name": config}}));
         }

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::certs::{IssuerRef, WorkloadCert, certificate, spiffe_id};
 use super::generate::{GenerateError, Sidecar, Workload, dns_egress, network_policies};
 use super::inject::{ADMIN_PORT, CERT_DIR, CONFIG_DIR, admin_probe, hardened_security_context};
 
@@ -32,8 +33,29 @@ pub struct Values {
     /// the gateway.
     pub image: String,
     pub webhook: WebhookValues,
+    pub mesh_ca: MeshCaValues,
     /// Read with `--gateway`.
     pub gateway: GatewayValues,
+}
+
+/// The CA that signs workload certificates: a cert-manager ClusterIssuer
+/// backed by a CA certificate cert-manager makes itself. Turn `create` off
+/// to use an issuer of your own (name it in `gateway.issuer` and
+/// `piimask inject --issuer`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeshCaValues {
+    pub create: bool,
+    /// The ClusterIssuer's name.
+    pub name: String,
+    /// cert-manager's own namespace, where a ClusterIssuer's CA Secret lives.
+    pub cert_manager_namespace: String,
+}
+
+impl Default for MeshCaValues {
+    fn default() -> MeshCaValues {
+        MeshCaValues { create: true, name: IssuerRef::default().name, cert_manager_namespace: "cert-manager".into() }
+    }
 }
 
 impl Default for Values {
@@ -42,6 +64,7 @@ impl Default for Values {
             namespace: "piimask-system".into(),
             image: DEFAULT_IMAGE.into(),
             webhook: WebhookValues::default(),
+            mesh_ca: MeshCaValues::default(),
             gateway: GatewayValues::default(),
         }
     }
@@ -58,6 +81,8 @@ pub struct WebhookValues {
     pub timeout_seconds: u32,
     /// Inject regular containers instead of native sidecars (< 1.29).
     pub legacy_sidecar: bool,
+    /// Where injected sidecars get their certificate.
+    pub certs: WebhookCerts,
     /// The pod label marking workloads that hold PII.
     pub pii_label: String,
     /// The API server's address range, to narrow the webhook's egress;
@@ -74,11 +99,21 @@ impl Default for WebhookValues {
             failure_policy: FailurePolicy::Fail,
             timeout_seconds: 5,
             legacy_sidecar: false,
+            certs: WebhookCerts::CsiSpiffe,
             pii_label: "piimask.io/pii=true".into(),
             api_server_cidr: None,
             resources: Resources::sized("20m", "24Mi", "64Mi"),
         }
     }
+}
+
+/// The webhook's `--certs`: the webhook cannot create Certificates, so
+/// with `cert-manager` each service account's Secret must exist.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum WebhookCerts {
+    CsiSpiffe,
+    CertManager,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -106,18 +141,11 @@ impl Default for GatewayValues {
             name: "piimask-gateway".into(),
             namespace: "piimask-gateway".into(),
             replicas: 2,
-            issuer: IssuerRef { name: "piimask-ca".into(), kind: "ClusterIssuer".into() },
+            issuer: IssuerRef::default(),
             trust_domain: "cluster.local".into(),
             resources: Resources::sized("100m", "64Mi", "256Mi"),
         }
     }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssuerRef {
-    pub name: String,
-    pub kind: String,
 }
 
 /// A container's resources, as Kubernetes quantities.
@@ -179,6 +207,9 @@ pub fn manifests(v: &Values, gateway: Option<&Gateway<'_>>) -> Result<Vec<Value>
     if v.webhook.enabled {
         out.extend(webhook(v)?);
     }
+    if v.mesh_ca.create {
+        out.extend(mesh_ca(&v.mesh_ca));
+    }
     if let Some(g) = gateway {
         // With both in one namespace, its default deny is written once.
         for object in gateway_manifests(v, g)? {
@@ -214,6 +245,9 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
     args.extend(["--image".into(), v.image.clone(), "--pii-label".into(), w.pii_label.clone()]);
     if w.legacy_sidecar {
         args.push("--legacy-sidecar".into());
+    }
+    if w.certs == WebhookCerts::CertManager {
+        args.extend(["--certs".into(), "cert-manager".into()]);
     }
     let api_server = match &w.api_server_cidr {
         Some(cidr) => {
@@ -335,6 +369,30 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
     ])
 }
 
+/// A self-signed root, the CA certificate it signs (kept by cert-manager,
+/// re-issued before it expires), and the ClusterIssuer that signs
+/// workload certificates with it.
+fn mesh_ca(ca: &MeshCaValues) -> Vec<Value> {
+    let labels = json!({"app.kubernetes.io/part-of": "piimask"});
+    let root = format!("{}-root", ca.name);
+    vec![
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
+            "metadata": {"name": root, "labels": labels}, "spec": {"selfSigned": {}}}),
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": ca.name, "namespace": ca.cert_manager_namespace, "labels": labels},
+        "spec": {
+            "isCA": true,
+            "commonName": "piimask workload CA",
+            "secretName": ca.name,
+            "duration": "8760h", "renewBefore": "720h",
+            "privateKey": {"algorithm": "ECDSA", "size": 256},
+            "issuerRef": {"name": root, "kind": "ClusterIssuer"}
+        }}),
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
+            "metadata": {"name": ca.name, "labels": labels}, "spec": {"ca": {"secretName": ca.name}}}),
+    ]
+}
+
 fn gateway_manifests(v: &Values, g: &Gateway<'_>) -> Result<Vec<Value>, InstallError> {
     let gw = &v.gateway;
     let (name, ns) = (gw.name.as_str(), gw.namespace.as_str());
@@ -352,7 +410,7 @@ fn gateway_manifests(v: &Values, g: &Gateway<'_>) -> Result<Vec<Value>, InstallE
         .collect();
     let meta = |name: String| json!({"name": name, "namespace": ns, "labels": labels});
     let port = g.sidecar.port;
-    let spiffe_id = format!("spiffe://{}/ns/{ns}/sa/{name}", gw.trust_domain);
+    let secret = format!("{name}-tls");
     let mut out = Vec::new();
     if !v.webhook.enabled || ns != v.namespace {
         out.push(namespace(ns));
@@ -362,18 +420,13 @@ fn gateway_manifests(v: &Values, g: &Gateway<'_>) -> Result<Vec<Value>, InstallE
             "automountServiceAccountToken": false}),
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(format!("{name}-config")),
             "data": {"piimask.yaml": g.config_text}}),
-        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": meta(name.into()),
-        "spec": {
-            "secretName": format!("{name}-tls"),
-            // The identity peers see, and the names they dial.
-            "uris": [spiffe_id],
-            "dnsNames": [format!("{name}.{ns}.svc"), format!("{name}.{ns}.svc.cluster.local")],
-            "usages": ["server auth", "client auth"],
-            "issuerRef": {"name": gw.issuer.name, "kind": gw.issuer.kind},
-            // Short-lived: piimask reloads its certificate as it rotates.
-            "duration": "24h", "renewBefore": "8h",
-            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}
-        }}),
+        certificate(&WorkloadCert {
+            metadata: meta(name.into()),
+            secret: &secret,
+            spiffe_id: &spiffe_id(&gw.trust_domain, ns, name),
+            dns_names: &[format!("{name}.{ns}.svc"), format!("{name}.{ns}.svc.cluster.local")],
+            issuer: &gw.issuer,
+        }),
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name.into()),
         "spec": {
             "replicas": gw.replicas,
@@ -408,7 +461,7 @@ fn gateway_manifests(v: &Values, g: &Gateway<'_>) -> Result<Vec<Value>, InstallE
                         ]
                     }],
                     "volumes": [
-                        {"name": "certs", "secret": {"secretName": format!("{name}-tls")}},
+                        {"name": "certs", "secret": {"secretName": secret}},
                         {"name": "config", "configMap": {"name": format!("{name}-config")}}
                     ]
                 }

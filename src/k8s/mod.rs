@@ -2,6 +2,7 @@
 //! (injection comes next). Works on manifests as data; uses `config` types,
 //! never the `proxy` machinery.
 
+pub mod certs;
 pub mod generate;
 pub mod inject;
 pub mod install;

@@ -1,0 +1,78 @@
+//! `piimask inject`, and the injection flags it shares with the webhook.
+
+use std::path::PathBuf;
+
+use crate::k8s::certs::IssuerRef;
+use crate::k8s::inject::{CertSource, InjectOptions, inject_stream};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CertsArg {
+    /// A cert-manager Certificate per service account (Secret SA-piimask-tls).
+    CertManager,
+    /// cert-manager's csi-driver-spiffe: a certificate per pod, in a CSI volume.
+    CsiSpiffe,
+}
+
+/// How the sidecar is injected: what `inject` and `webhook` both take.
+#[derive(Debug, clap::Args)]
+pub struct InjectFlags {
+    /// The sidecar image.
+    #[arg(long, default_value = "ghcr.io/piimask/piimask:0.1.0")]
+    pub image: String,
+    /// A regular container instead of a native sidecar (Kubernetes < 1.29).
+    #[arg(long)]
+    pub legacy_sidecar: bool,
+    /// Where the sidecar's workload certificate comes from (default:
+    /// cert-manager for `inject`, csi-spiffe for `webhook`).
+    #[arg(long, value_enum)]
+    pub certs: Option<CertsArg>,
+    /// The cert-manager issuer of the workload certificates (--certs cert-manager).
+    #[arg(long, default_value = "piimask-ca")]
+    pub issuer: String,
+    #[arg(long, default_value = "ClusterIssuer")]
+    pub issuer_kind: String,
+    /// The SPIFFE trust domain of the workload identities.
+    #[arg(long, default_value = "cluster.local")]
+    pub trust_domain: String,
+}
+
+impl InjectFlags {
+    pub fn options(&self, default_certs: CertsArg) -> InjectOptions {
+        let certs = match self.certs.unwrap_or(default_certs) {
+            CertsArg::CsiSpiffe => CertSource::CsiSpiffe,
+            CertsArg::CertManager => CertSource::CertManager {
+                issuer: IssuerRef { name: self.issuer.clone(), kind: self.issuer_kind.clone() },
+                trust_domain: self.trust_domain.clone(),
+            },
+        };
+        InjectOptions { image: self.image.clone(), legacy_sidecar: self.legacy_sidecar, certs }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InjectArgs {
+    /// Manifests to read (default: stdin); multi-document YAML and Lists.
+    #[arg(short = 'f', long = "filename")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: InjectFlags,
+}
+
+/// Manifests in, the same manifests with the sidecar (and the
+/// Certificates it needs) out.
+pub fn run(args: &InjectArgs) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut text = String::new();
+    match &args.file {
+        Some(path) => {
+            text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?
+        }
+        None => {
+            std::io::stdin().read_to_string(&mut text)?;
+        }
+    }
+    let name = args.file.as_ref().map_or("stdin".to_string(), |p| p.display().to_string());
+    let out =
+        inject_stream(&text, &args.flags.options(CertsArg::CertManager)).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    super::print_out(&out)
+}
