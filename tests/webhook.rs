@@ -39,6 +39,18 @@ fn review(annotations: Value) -> String {
     .to_string()
 }
 
+/// `piimask webhook` on a free port with the test PKI's server certificate.
+fn start_webhook(pki: &Pki, extra: &[&str]) -> Proxy {
+    let (cert, key) = (pki.path("server.crt"), pki.path("server.key"));
+    let mut args: Vec<String> = ["webhook", "--listen", "127.0.0.1:0", "--cert", &cert.to_string_lossy()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(["--key".to_string(), key.to_string_lossy().into_owned()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Proxy::start_until(&args, "webhook listener ready")
+}
+
 async fn post(client: &Client, addr: std::net::SocketAddr, body: String) -> (StatusCode, String) {
     let request = Request::post("/mutate")
         .header("host", "localhost")
@@ -52,19 +64,7 @@ async fn post(client: &Client, addr: std::net::SocketAddr, body: String) -> (Sta
 #[tokio::test(flavor = "multi_thread")]
 async fn admission_reviews_are_answered_and_bad_ones_refused_without_a_crash() {
     let pki = Pki::new("webhook");
-    let args: Vec<String> = [
-        "webhook",
-        "--listen",
-        "127.0.0.1:0",
-        "--cert",
-        &pki.path("server.crt").to_string_lossy(),
-        "--key",
-        &pki.path("server.key").to_string_lossy(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let webhook = Proxy::start_until(&args, "webhook listener ready");
+    let webhook = start_webhook(&pki, &[]);
     let client = Client::new(&pki, None, Http::H1);
 
     let (status, body) = post(&client, webhook.addr, review(json!({}))).await;
@@ -204,28 +204,9 @@ async fn pii_pods_are_refused_where_the_namespace_has_no_default_deny() {
     let pki = Pki::new("webhook-validate");
     let (api, calls) = api_server(&pki, "sa-token-1").await;
     let token = support::write_file(&pki.dir, "token", "sa-token-1\n");
-    let start = |token: &std::path::Path| {
-        let args: Vec<String> = [
-            "webhook",
-            "--listen",
-            "127.0.0.1:0",
-            "--cert",
-            &pki.path("server.crt").to_string_lossy(),
-            "--key",
-            &pki.path("server.key").to_string_lossy(),
-            "--api-server",
-            &format!("https://localhost:{}", api.port()),
-            "--api-ca",
-            &pki.path("ca.crt").to_string_lossy(),
-            "--api-token-file",
-            &token.to_string_lossy(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        Proxy::start_until(&args, "webhook listener ready")
-    };
-    let webhook = start(&token);
+    let api_server = format!("https://localhost:{}", api.port());
+    let (ca, token_file) = (pki.path("ca.crt").to_string_lossy().into_owned(), token.to_string_lossy().into_owned());
+    let webhook = start_webhook(&pki, &["--api-server", &api_server, "--api-ca", &ca, "--api-token-file", &token_file]);
     let client = Client::new(&pki, None, Http::H2);
 
     let allowed = validate(&client, webhook.addr, pii_pod("guarded", true)).await;

@@ -287,19 +287,11 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
             // Read by the security scan (deploy/scan.sh): this finding is
             // deliberate, and says why where it applies.
             "annotations": {"checkov.io/skip1": "CKV_K8S_38=the validating check lists NetworkPolicies with this token"}},
-        "spec": {
-            "replicas": w.replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels, "annotations": {"piimask.io/inject": "false"}},
-                "spec": {
+        "spec": deployment_spec(&labels, w.replicas, json!({
                     "serviceAccountName": WEBHOOK,
                     // Mounted as a short-lived projected token: the
                     // validating check's one API call needs it.
                     "automountServiceAccountToken": true,
-                    "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
-                        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels}}],
                     "containers": [{
                         "name": "webhook",
                         "image": v.image,
@@ -313,9 +305,7 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
                         "volumeMounts": [{"name": "tls", "mountPath": "/tls", "readOnly": true}]
                     }],
                     "volumes": [{"name": "tls", "secret": {"secretName": format!("{WEBHOOK}-tls")}}]
-                }
-            }
-        }}),
+                }))}),
         json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(WEBHOOK),
             "spec": {"selector": labels, "ports": [{"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}]}}),
         json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(WEBHOOK),
@@ -367,6 +357,25 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
             "sideEffects": "None"
         }]}),
     ])
+}
+
+/// A Deployment's spec for piimask's own pods: never injected, non-root
+/// with the runtime's seccomp profile, spread across nodes; `pod` holds
+/// the rest of the pod spec.
+fn deployment_spec(labels: &Value, replicas: u32, mut pod: Value) -> Value {
+    if let Some(p) = pod.as_object_mut() {
+        p.insert("securityContext".into(), json!({"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}}));
+        p.insert(
+            "topologySpreadConstraints".into(),
+            json!([{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels}}]),
+        );
+    }
+    json!({
+        "replicas": replicas,
+        "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels, "annotations": {"piimask.io/inject": "false"}}, "spec": pod}
+    })
 }
 
 /// A self-signed root, the CA certificate it signs (kept by cert-manager,
@@ -428,17 +437,9 @@ fn gateway_manifests(v: &Values, g: &Gateway<'_>) -> Result<Vec<Value>, InstallE
             issuer: &gw.issuer,
         }),
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name.into()),
-        "spec": {
-            "replicas": gw.replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels, "annotations": {"piimask.io/inject": "false"}},
-                "spec": {
+        "spec": deployment_spec(&labels, gw.replicas, json!({
                     "serviceAccountName": name,
                     "automountServiceAccountToken": false,
-                    "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
-                        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels}}],
                     // In-flight requests drain within piimask's 30 s.
                     "terminationGracePeriodSeconds": 40,
                     "containers": [{
@@ -464,9 +465,7 @@ fn gateway_manifests(v: &Values, g: &Gateway<'_>) -> Result<Vec<Value>, InstallE
                         {"name": "certs", "secret": {"secretName": secret}},
                         {"name": "config", "configMap": {"name": format!("{name}-config")}}
                     ]
-                }
-            }
-        }}),
+                }))}),
         json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(name.into()),
             "spec": {"selector": labels, "ports": [{"name": "https", "port": port, "targetPort": "https", "protocol": "TCP"}]}}),
         json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(name.into()),
