@@ -58,6 +58,9 @@ pub struct RunArgs {
     /// Seconds to wait for the upstream's response head.
     #[arg(long, default_value_t = 60.0)]
     pub upstream_timeout: f64,
+    /// Seconds a body (request or response) may stall before its stream is reset.
+    #[arg(long, default_value_t = 60.0)]
+    pub body_idle_timeout: f64,
     /// Open connections at once; more are closed as they arrive.
     #[arg(long, default_value_t = 10_000)]
     pub max_connections: usize,
@@ -190,6 +193,7 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
         limits: Limits {
             header_read_timeout: seconds("--header-read-timeout", args.header_read_timeout)?,
             upstream_response_timeout: seconds("--upstream-timeout", args.upstream_timeout)?,
+            body_idle_timeout: seconds("--body-idle-timeout", args.body_idle_timeout)?,
             max_connections: args.max_connections,
             ..Limits::default()
         },

@@ -135,6 +135,7 @@ pub struct LimitsSpec {
     pub header_read_timeout_seconds: Option<f64>,
     pub upstream_connect_timeout_seconds: Option<f64>,
     pub upstream_response_timeout_seconds: Option<f64>,
+    pub body_idle_timeout_seconds: Option<f64>,
     pub drain_timeout_seconds: Option<f64>,
 }
 
@@ -389,6 +390,7 @@ fn limits(spec: &LimitsSpec) -> Result<Limits, Invalid> {
             spec.upstream_response_timeout_seconds,
             d.upstream_response_timeout,
         )?,
+        body_idle_timeout: secs("body_idle_timeout_seconds", spec.body_idle_timeout_seconds, d.body_idle_timeout)?,
         drain_timeout: secs("drain_timeout_seconds", spec.drain_timeout_seconds, d.drain_timeout)?,
     })
 }

@@ -1,6 +1,7 @@
 //! What inbound and egress share once a request is admitted: preparing the
-//! request and response bodies by the policy's plan (mask, pass or block)
-//! and sending the request upstream with a response timeout.
+//! request and response bodies by the policy's plan (mask, pass or block),
+//! each failing if its sender goes idle, and sending the request upstream
+//! with a response timeout.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
 use super::body::{MaskBody, OnFinish};
+use super::idle::IdleTimeout;
 use super::pipeline::{Coding, Pipeline};
 use super::respond::{ProxyBody, Refused, upstream_failure};
 use super::upstream::HttpClient;
@@ -27,6 +29,7 @@ pub fn request_body(
     headers: &mut HeaderMap,
     body: Incoming,
     limit: u64,
+    idle: Duration,
     report: OnFinish,
 ) -> Result<ProxyBody, Refused> {
     let declared =
@@ -34,7 +37,7 @@ pub fn request_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(Refused::REQUEST_TOO_LARGE);
     }
-    let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    let limited = Limited::new(IdleTimeout::new(body, idle), usize::try_from(limit).unwrap_or(usize::MAX));
     match rule.plan(content_type(headers)) {
         BodyPlan::Pass => Ok(limited.boxed_unsync()),
         BodyPlan::Block => Err(Refused::REQUEST_TYPE_BLOCKED),
@@ -56,19 +59,21 @@ pub fn response(
     rule: &BodyRule,
     method: &http::Method,
     upstream: Response<Incoming>,
+    idle: Duration,
     report: OnFinish,
 ) -> Result<Response<ProxyBody>, Refused> {
     let (mut parts, body) = upstream.into_parts();
+    let body = IdleTimeout::new(body, idle);
     super::respond::strip_hop_by_hop(&mut parts.headers);
     let bodiless = method == http::Method::HEAD
         || parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
     if bodiless {
-        return Ok(Response::from_parts(parts, body.map_err(Into::into).boxed_unsync()));
+        return Ok(Response::from_parts(parts, body.boxed_unsync()));
     }
     match rule.plan(content_type(&parts.headers)) {
-        BodyPlan::Pass => Ok(Response::from_parts(parts, body.map_err(Into::into).boxed_unsync())),
+        BodyPlan::Pass => Ok(Response::from_parts(parts, body.boxed_unsync())),
         BodyPlan::Block => Err(Refused::RESPONSE_TYPE_BLOCKED),
         BodyPlan::Mask(masker, kind) => {
             let encoding = parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());

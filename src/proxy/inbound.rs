@@ -124,6 +124,7 @@ impl Listener<InboundState> {
             &mut parts.headers,
             body,
             route.max_request_bytes,
+            self.limits.body_idle_timeout,
             exchange.mask_report("request"),
         )?;
         let response = forward::send(
@@ -133,7 +134,13 @@ impl Listener<InboundState> {
             self.limits.upstream_response_timeout,
         )
         .await?;
-        forward::response(&route.response, &method, response, exchange.mask_report("response"))
+        forward::response(
+            &route.response,
+            &method,
+            response,
+            self.limits.body_idle_timeout,
+            exchange.mask_report("response"),
+        )
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Limits {
     pub upstream_connect_timeout: Duration,
     /// Time from sending a request upstream to its response head.
     pub upstream_response_timeout: Duration,
+    /// Longest wait for the next piece of a body, from the client or the
+    /// upstream, before the stream is reset.
+    pub body_idle_timeout: Duration,
     /// Time allowed for in-flight requests when the listener stops.
     pub drain_timeout: Duration,
 }
@@ -39,6 +42,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(30),
             upstream_connect_timeout: Duration::from_secs(5),
             upstream_response_timeout: Duration::from_secs(60),
+            body_idle_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(30),
         }
     }

@@ -6,6 +6,7 @@ mod audit;
 mod body;
 mod egress;
 mod forward;
+mod idle;
 mod inbound;
 mod listener;
 mod pipeline;

@@ -226,6 +226,36 @@ impl Proxy {
         self.proc_status_kib("RssAnon:")
     }
 
+    /// Open file descriptors (sockets included).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).expect("proc fd").count()
+    }
+
+    /// The open descriptors once the count holds still for 200 ms (a
+    /// request just answered may still be closing its connections).
+    pub fn settled_fds(&self) -> usize {
+        let mut last = self.open_fds();
+        for _ in 0..50 {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = self.open_fds();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        last
+    }
+
+    /// Waits (up to 10 s) for the open descriptors to come back to at most
+    /// `baseline`: what a fault left behind is closed.
+    pub fn assert_fds_settle(&self, baseline: usize, after: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.open_fds() > baseline && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(self.open_fds() <= baseline, "{after}: {} descriptors open, {baseline} before", self.open_fds());
+    }
+
     fn proc_status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
         let line = status.lines().find(|l| l.starts_with(field)).expect("field in /proc/PID/status");
@@ -412,6 +442,7 @@ pub struct Client {
     config: Arc<rustls::ClientConfig>,
 }
 
+#[derive(Debug)]
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -459,6 +490,17 @@ impl Client {
             sender.send_request(Request::get(path).header("host", "localhost").body(full(Bytes::new()))?).await?;
         response.into_body().collect().await?;
         Ok(sender)
+    }
+
+    /// A TLS connection to `addr` with this client's identity and ALPN,
+    /// for tests that write raw bytes.
+    pub async fn tls(
+        &self,
+        addr: SocketAddr,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, piimask::proxy::BoxError> {
+        let connector = tokio_rustls::TlsConnector::from(self.config.clone());
+        let tcp = TcpStream::connect(addr).await?;
+        Ok(connector.connect(rustls_pki_types::ServerName::try_from("localhost")?, tcp).await?)
     }
 
     /// The leaf certificate the server presents on a new connection.
