@@ -10,11 +10,7 @@ use piimask::patterns::{self, PatternDetector};
 fn mask(det: &PatternDetector, kind: ContentKind, body: &str) -> String {
     let config = MaskerConfig { detectors: vec![det.to_config()], fields: Vec::new() };
     let masker = Arc::new(Masker::new(&config).expect("pattern builds"));
-    let mut stream = MaskStream::new(masker, kind);
-    let mut out = Vec::new();
-    stream.feed(body.as_bytes(), &mut out);
-    stream.finish(&mut out);
-    String::from_utf8(out).expect("utf-8 out")
+    String::from_utf8(MaskStream::mask_all(masker, kind, body.as_bytes()).0).expect("utf-8 out")
 }
 
 fn as_json(key: &str, text: &str) -> String {

@@ -104,6 +104,28 @@ impl MaskStream {
         }
     }
 
+    /// Masks a whole body in one call: what a caller holding the body
+    /// already (a header, a query value, a test) wants.
+    pub fn mask_all(masker: Arc<Masker>, kind: ContentKind, body: &[u8]) -> (Vec<u8>, Stats) {
+        MaskStream::mask_in_chunks(masker, kind, body, &[])
+    }
+
+    /// Masks `body` fed in pieces cut at `cuts` (offsets, clamped to the
+    /// body and taken in order): the output must not depend on them.
+    pub fn mask_in_chunks(masker: Arc<Masker>, kind: ContentKind, body: &[u8], cuts: &[usize]) -> (Vec<u8>, Stats) {
+        let mut stream = MaskStream::new(masker, kind);
+        let mut out = Vec::with_capacity(body.len() + body.len() / 8);
+        let mut from = 0;
+        for &cut in cuts {
+            let cut = cut.clamp(from, body.len());
+            stream.feed(&body[from..cut], &mut out);
+            from = cut;
+        }
+        stream.feed(&body[from..], &mut out);
+        let stats = stream.finish(&mut out);
+        (out, stats)
+    }
+
     /// Bytes the stream holds between calls: the carry-over that bounds its
     /// memory whatever the body size.
     pub fn held_bytes(&self) -> usize {

@@ -191,11 +191,7 @@ fn mask_headers(masker: &Arc<Masker>, peer: &Peer, headers: &mut http::HeaderMap
 
 /// A short value masked as text.
 pub fn mask_text(masker: &Arc<Masker>, value: &[u8]) -> Vec<u8> {
-    let mut stream = MaskStream::new(masker.clone(), ContentKind::Text);
-    let mut out = Vec::with_capacity(value.len());
-    stream.feed(value, &mut out);
-    stream.finish(&mut out);
-    out
+    MaskStream::mask_all(masker.clone(), ContentKind::Text, value).0
 }
 
 #[cfg(test)]

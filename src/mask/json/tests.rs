@@ -17,16 +17,7 @@ fn masker_with(fields: &[(&str, Action)]) -> Arc<Masker> {
 
 /// Masks `body` fed in pieces cut at `cuts`.
 fn run_cut(m: &Arc<Masker>, kind: ContentKind, body: &[u8], cuts: &[usize]) -> Vec<u8> {
-    let mut s = MaskStream::new(m.clone(), kind);
-    let mut out = Vec::new();
-    let mut from = 0;
-    for &c in cuts {
-        s.feed(&body[from..c], &mut out);
-        from = c;
-    }
-    s.feed(&body[from..], &mut out);
-    s.finish(&mut out);
-    out
+    MaskStream::mask_in_chunks(m.clone(), kind, body, cuts).0
 }
 
 fn run(m: &Arc<Masker>, body: &str) -> String {
@@ -183,11 +174,8 @@ fn long_strings_across_chunks_match_whole_scanning() {
 #[test]
 fn stats_count_per_detector_and_rule() {
     let m = masker_with(&[("$.n", Action::Redact { placeholder: "[N]".into() })]);
-    let mut s = MaskStream::new(m, ContentKind::Json);
-    let mut out = Vec::new();
     let body = br#"{"a":"x@y.org z@w.io","b":"+44 20 7946 0958","n":"q"}"#;
-    s.feed(body, &mut out);
-    let stats = s.finish(&mut out);
+    let (out, stats) = MaskStream::mask_all(m, ContentKind::Json, body);
     assert_eq!(stats.count("email"), 2);
     assert_eq!(stats.count("phone"), 1);
     assert_eq!(stats.count("$.n"), 1);
