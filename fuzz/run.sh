@@ -22,7 +22,13 @@ cargo fuzz build -s none -O
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   log=$(mktemp)
-  if ! cargo fuzz run -s none -O "$t" "corpus/$t" "seeds/$t" -- \
+  # Seeds: the target's own, and the project's example files of its kind.
+  seeds=("seeds/$t")
+  case "$t" in
+    config_parse) seeds+=(../deploy/config ../deploy/examples/pii-service ../deploy/examples/legacy-gateway) ;;
+    k8s_parsers) seeds+=(../tests/data/inject ../tests/data/netpol/lint ../deploy/examples/pii-service) ;;
+  esac
+  if ! cargo fuzz run -s none -O "$t" "corpus/$t" "${seeds[@]}" -- \
     -max_total_time="$seconds" -max_len=8192 -print_final_stats=1 > "$log" 2>&1; then
     tail -40 "$log"
     echo "fuzz/run.sh: $t failed; the input is in fuzz/artifacts/$t/"
