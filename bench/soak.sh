@@ -21,34 +21,14 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-for tool in nginx oha curl; do
-  command -v "$tool" >/dev/null || { echo "bench/soak.sh: needs $tool (see the header of this script)" >&2; exit 2; }
-done
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-(cd "$root" && cargo build --release -q)
-piimask=$root/target/release/piimask
-"$piimask" certs dev --out "$work/pki" >/dev/null
-mkdir -p "$work/www"
-chmod 755 "$work" "$work/www"
-python3 "$here/proxy/corpus.py" "$work/www"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-upstream=$(free_port) port=$(free_port)
-sed -e "s|@DIR@|$work|g" -e "s|@UPSTREAM@|$upstream|g" "$here/proxy/nginx.conf.in" > "$work/nginx.conf"
-nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+bench_name=bench/soak.sh
+# shellcheck source=bench/proxy/setup.sh
+. "$here/proxy/setup.sh" oha curl
+port=$(free_port)
 "$piimask" run --listen "127.0.0.1:$port" --upstream "http://127.0.0.1:$upstream" \
   --cert "$work/pki/server.crt" --key "$work/pki/server.key" --client-ca "$work/pki/ca.crt" \
-  --allow-peer spiffe://piimask.dev/ns/billing/sa/billing 2>"$work/piimask.log" & pids+=($!)
+  --allow-peer "$allowed" 2>"$work/piimask.log" & pids+=($!)
 pid=$!
-tls=(--cacert "$work/pki/ca.crt" --cert "$work/pki/client.crt" --key "$work/pki/client.key")
 for _ in $(seq 100); do curl -sS "${tls[@]}" "https://localhost:$port/$size.json" >/dev/null 2>&1 && break; sleep 0.1; done
 # The masking is real: the response carries a placeholder, not the address.
 curl -sS "${tls[@]}" "https://localhost:$port/$size.json" | grep -q '"customer_email":"\[EMAIL\]"' \

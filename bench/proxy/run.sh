@@ -25,32 +25,10 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-for tool in nginx envoy oha curl; do
-  command -v "$tool" >/dev/null || { echo "bench/proxy/run.sh: needs $tool (see the header of this script)" >&2; exit 2; }
-done
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-(cd "$root" && cargo build --release -q)
-piimask=$root/target/release/piimask
-"$piimask" certs dev --out "$work/pki" >/dev/null
-allowed=spiffe://piimask.dev/ns/billing/sa/billing
-mkdir -p "$work/www"
-chmod 755 "$work" "$work/www" # nginx's workers do not run as the owner
-python3 "$here/corpus.py" "$work/www"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-upstream=$(free_port) p_piimask=$(free_port) p_envoy=$(free_port) p_lua=$(free_port)
-
-sed -e "s|@DIR@|$work|g" -e "s|@UPSTREAM@|$upstream|g" "$here/nginx.conf.in" > "$work/nginx.conf"
-nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+bench_name=bench/proxy/run.sh
+# shellcheck source=bench/proxy/setup.sh
+. "$here/setup.sh" envoy oha curl
+p_piimask=$(free_port) p_envoy=$(free_port) p_lua=$(free_port)
 
 "$piimask" run --listen "127.0.0.1:$p_piimask" --upstream "http://127.0.0.1:$upstream" \
   --cert "$work/pki/server.crt" --key "$work/pki/server.key" --client-ca "$work/pki/ca.crt" \
@@ -73,8 +51,7 @@ envoy -c "$work/envoy.yaml" --concurrency 1 --log-level error --base-id 7101 >"$
 envoy -c "$work/envoy-lua.yaml" --concurrency 1 --log-level error --base-id 7102 >"$work/envoy-lua.log" 2>&1 & pids+=($!)
 
 fetch() { # port path
-  curl -sS --cacert "$work/pki/ca.crt" --cert "$work/pki/client.crt" --key "$work/pki/client.key" \
-    "https://localhost:$1$2"
+  curl -sS "${tls[@]}" "https://localhost:$1$2"
 }
 for port in $p_piimask $p_envoy $p_lua; do
   for _ in $(seq 100); do fetch "$port" /1k.json >/dev/null 2>&1 && break; sleep 0.1; done
@@ -89,8 +66,7 @@ for size in 1k 64k; do
   for round in $(seq "$rounds"); do
     for entry in "piimask:$p_piimask" "envoy:$p_envoy" "envoy+lua:$p_lua"; do
       name=${entry%%:*} port=${entry##*:}
-      oha -z "${seconds}s" -c "$connections" --no-tui --output-format json \
-        --cacert "$work/pki/ca.crt" --cert "$work/pki/client.crt" --key "$work/pki/client.key" \
+      oha -z "${seconds}s" -c "$connections" --no-tui --output-format json "${tls[@]}" \
         "https://localhost:$port/$size.json" > "$work/oha.json"
       python3 - "$work/oha.json" "$name" "$size" "$round" >> "$results" <<'PY'
 import json, sys
