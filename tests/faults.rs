@@ -108,10 +108,27 @@ async fn misbehave(mut tcp: TcpStream, reader_left: Arc<AtomicUsize>) {
     };
 }
 
-fn start(name: &str, upstream: &BadUpstream) -> (Pki, Proxy) {
+/// A misbehaving upstream, piimask in front of it, HTTP/1.1 and HTTP/2
+/// clients, and the proxy's descriptor count once a good request is done.
+struct Setup {
+    upstream: BadUpstream,
+    proxy: Proxy,
+    h1: Client,
+    h2: Client,
+    baseline: usize,
+    _pki: Pki,
+}
+
+async fn setup(name: &str, extra: &[&str]) -> Setup {
+    let upstream = BadUpstream::start().await;
     let pki = Pki::new(name);
-    let proxy = Proxy::start(&pki.args(&upstream.url(), &["--body-idle-timeout", "1", "--upstream-timeout", "5"]));
-    (pki, proxy)
+    let mut args = vec!["--body-idle-timeout", "1", "--upstream-timeout", "5"];
+    args.extend_from_slice(extra);
+    let proxy = Proxy::start(&pki.args(&upstream.url(), &args));
+    let (h1, h2) = (Client::new(&pki, Some("client"), Http::H1), Client::new(&pki, Some("client"), Http::H2));
+    still_serving(&h1, &proxy).await;
+    let baseline = proxy.settled_fds();
+    Setup { upstream, proxy, h1, h2, baseline, _pki: pki }
 }
 
 /// The proxy still answers a good request, masked.
@@ -143,12 +160,7 @@ async fn raw_get(client: &Client, addr: SocketAddr, path: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn upstream_failures_mid_body_reset_the_stream_and_never_leak() {
-    let upstream = BadUpstream::start().await;
-    let (pki, proxy) = start("faults-upstream-body", &upstream);
-    let h1 = Client::new(&pki, Some("client"), Http::H1);
-    let h2 = Client::new(&pki, Some("client"), Http::H2);
-    still_serving(&h1, &proxy).await;
-    let baseline = proxy.settled_fds();
+    let Setup { proxy, h1, h2, baseline, _pki, .. } = setup("faults-upstream-body", &[]).await;
 
     for path in ["/reset", "/truncated", "/stall"] {
         // HTTP/1.1: the head went out (200, chunked since masking may
@@ -169,11 +181,7 @@ async fn upstream_failures_mid_body_reset_the_stream_and_never_leak() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn upstreams_that_answer_garbage_or_lie_about_length_get_502() {
-    let upstream = BadUpstream::start().await;
-    let (pki, proxy) = start("faults-upstream-garbage", &upstream);
-    let client = Client::new(&pki, Some("client"), Http::H2);
-    still_serving(&client, &proxy).await;
-    let baseline = proxy.settled_fds();
+    let Setup { proxy, h2: client, baseline, _pki, .. } = setup("faults-upstream-garbage", &[]).await;
     for path in ["/garbage", "/bad-length", "/two-lengths"] {
         let answer = client.get(proxy.addr, path).await.expect("an answer");
         assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{path}: {}", answer.text());
@@ -185,11 +193,7 @@ async fn upstreams_that_answer_garbage_or_lie_about_length_get_502() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_leaves_mid_stream_releases_the_upstream() {
-    let upstream = BadUpstream::start().await;
-    let (pki, proxy) = start("faults-client-leaves", &upstream);
-    let client = Client::new(&pki, Some("client"), Http::H1);
-    still_serving(&client, &proxy).await;
-    let baseline = proxy.settled_fds();
+    let Setup { upstream, proxy, h1: client, baseline, _pki, .. } = setup("faults-client-leaves", &[]).await;
     for round in 1..=3 {
         let mut tls = client.tls(proxy.addr).await.expect("TLS");
         tls.write_all(b"GET /endless HTTP/1.1\r\nhost: localhost\r\n\r\n").await.expect("write");
@@ -214,12 +218,7 @@ async fn a_client_that_leaves_mid_stream_releases_the_upstream() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_http1_http2_and_tls_are_refused_and_others_served() {
-    let upstream = BadUpstream::start().await;
-    let (pki, proxy) = start("faults-malformed", &upstream);
-    let h1 = Client::new(&pki, Some("client"), Http::H1);
-    let h2 = Client::new(&pki, Some("client"), Http::H2);
-    still_serving(&h1, &proxy).await;
-    let baseline = proxy.settled_fds();
+    let Setup { proxy, h1, h2, baseline, _pki, .. } = setup("faults-malformed", &[]).await;
 
     // HTTP/1: a request line that is not one.
     let mut tls = h1.tls(proxy.addr).await.expect("TLS");
@@ -265,11 +264,8 @@ fn frame_types(bytes: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_thousand_idle_connections_neither_block_others_nor_stay_behind() {
-    let upstream = BadUpstream::start().await;
-    let (pki, proxy) = start("faults-idle", &upstream);
-    let client = Client::new(&pki, Some("client"), Http::H1);
-    still_serving(&client, &proxy).await;
-    let (baseline, rss_before) = (proxy.settled_fds(), proxy.anon_rss_kib());
+    let Setup { proxy, h1: client, baseline, _pki, .. } = setup("faults-idle", &[]).await;
+    let rss_before = proxy.anon_rss_kib();
     let mut idle = Vec::new();
     for _ in 0..2000 {
         idle.push(TcpStream::connect(proxy.addr).await.expect("connect"));
@@ -291,11 +287,8 @@ async fn two_thousand_idle_connections_neither_block_others_nor_stay_behind() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slowloris_sending_a_head_byte_by_byte_is_cut_off_at_the_head_timeout() {
-    let upstream = BadUpstream::start().await;
-    let pki = Pki::new("faults-slowloris");
-    let proxy = Proxy::start(&pki.args(&upstream.url(), &["--header-read-timeout", "1"]));
-    let client = Client::new(&pki, Some("client"), Http::H1);
-    let baseline = proxy.settled_fds();
+    let Setup { proxy, h1: client, baseline, _pki, .. } =
+        setup("faults-slowloris", &["--header-read-timeout", "1"]).await;
     let mut tls = client.tls(proxy.addr).await.expect("TLS");
     let head = b"GET /ok HTTP/1.1\r\nhost: localhost\r\nx-padding: ".iter().chain([b'a'; 200].iter());
     let started = std::time::Instant::now();
