@@ -28,3 +28,25 @@ fn fuzz_k8s_parsers_yaml_stream_read_past_an_error() {
     let error = piimask::k8s::webhook::review(&input, &options).expect_err("not JSON").to_string();
     assert!(error.contains("not JSON") && error.contains("column 400"), "{error}");
 }
+
+/// engine_chunking: fed byte by byte, a long run of space-separated digit
+/// groups came out with `55 5555555` masked as a phone; fed whole, not.
+/// The numeric detector skips a rejected span whole, and the window
+/// resumed inside one and started a fresh candidate there. Now a rejected
+/// span that reaches past the scan's limit is left undecided.
+#[test]
+fn fuzz_engine_chunking_resume_inside_rejected_number() {
+    use piimask::mask::{ContentKind, MaskStream, Masker};
+    let masker = std::sync::Arc::new(Masker::new(&piimask::patterns::default_config()).expect("default profile"));
+    let found = std::fs::read(data("engine-chunking-resume-inside-rejected-number.bin")).expect("input");
+    let run = "x 5555555 5555555 55 5555555 5555555 55 5 y ".repeat(40);
+    for (kind, body) in [(ContentKind::Json, found.as_slice()), (ContentKind::Text, run.as_bytes())] {
+        let (whole, _) = MaskStream::mask_all(masker.clone(), kind, body);
+        let every: Vec<usize> = (1..body.len()).collect();
+        assert!(MaskStream::mask_in_chunks(masker.clone(), kind, body, &every).0 == whole, "byte by byte");
+        for cut in 1..body.len() {
+            let (once, _) = MaskStream::mask_in_chunks(masker.clone(), kind, body, &[cut]);
+            assert!(once == whole, "{kind:?} cut at {cut}");
+        }
+    }
+}

@@ -151,14 +151,19 @@ impl Engine {
 
     /// The leftmost match that starts in `[pos, limit)`.
     #[inline(always)]
-    fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
-        match self {
+    /// The leftmost match from `pos` that starts before `limit`, or the
+    /// position before which no match starts (at most `limit`).
+    fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Found {
+        let found = match self {
             Engine::Email(d) => d.find(hay, pos, limit),
-            Engine::Numeric(d) => d.find(hay, pos, limit),
+            Engine::Numeric(d) => {
+                return d.find_or_resume(hay, pos, limit).map_or_else(Found::NoneBefore, Found::Match);
+            }
             Engine::Ipv6(d) => d.find(hay, pos, limit),
             Engine::Regex(d) => d.find(hay, pos, limit),
             Engine::Keywords(d) => d.find(hay, pos, limit),
-        }
+        };
+        found.map_or(Found::NoneBefore(limit), Found::Match)
     }
 }
 
@@ -343,11 +348,12 @@ impl DetectorSet {
                     Found::NoneBefore(q) => q > pos || q == len,
                 };
                 if !still_true {
-                    let limit = hay.limit(engine.max_len()).max(pos);
-                    *slot = match engine.find(hay, pos, limit) {
-                        Some(m) => Found::Match(m),
-                        None => Found::NoneBefore(limit),
-                    };
+                    // One limit for every engine, from the longest match
+                    // any can make: an engine that reports an earlier
+                    // resume point (see `NumericDetector::find_or_resume`)
+                    // then sets the horizon, not another engine's limit.
+                    let limit = hay.limit(self.max_len).max(pos);
+                    *slot = engine.find(hay, pos, limit);
                 }
                 match *slot {
                     Found::Match(m) => {

@@ -255,12 +255,22 @@ impl NumericDetector {
     }
 
     pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
+        self.find_or_resume(hay, pos, limit).ok()
+    }
+
+    /// Like [`NumericDetector::find`], but on no match says before which
+    /// position none starts: `limit`, or the start of a rejected span
+    /// that reaches past `limit`. A rejected span is skipped whole, so
+    /// candidates inside it are never tried; a window that resumed inside
+    /// it would try them, and the output would depend on the chunking. So
+    /// such a span is left undecided until it ends before the limit.
+    pub fn find_or_resume(&self, hay: &Hay, pos: usize, limit: usize) -> Result<Match, usize> {
         let b = hay.bytes;
         let mut i = pos;
         while let Some(d) = find_digit(b, i) {
             // Every candidate anchored at `d` starts at `d - 2` or later.
             if d >= limit + 2 {
-                return None;
+                return Err(limit);
             }
             // An IBAN starts with two capital letters before its check digits.
             if let Some(iban) = &self.iban
@@ -270,30 +280,33 @@ impl NumericDetector {
                 && b[d - 1].is_ascii_uppercase()
                 && let Some(end) = iban.match_at(b, d - 2)
             {
-                return Some(Match { start: d - 2, end, detector: iban.id });
+                return Ok(Match { start: d - 2, end, detector: iban.id });
             }
             i = digit_run_end(b, d);
             if let Some(start) = number_start(b, d, pos) {
                 if start >= limit {
-                    return None;
+                    return Err(limit);
                 }
                 if let Some(span) = Span::parse(b, start) {
                     // The whole span, then cuts at spaces: a number can sit
                     // next to another one, separated by a space.
                     if let Some(id) = self.classify(hay, &span) {
-                        return Some(Match { start: span.start, end: span.end, detector: id });
+                        return Ok(Match { start: span.start, end: span.end, detector: id });
                     }
                     for (a, k) in span.cuts() {
                         let cut = span.sub(a, k);
                         if let Some(id) = self.classify(hay, &cut) {
-                            return Some(Match { start: cut.start, end: cut.end, detector: id });
+                            return Ok(Match { start: cut.start, end: cut.end, detector: id });
                         }
+                    }
+                    if span.end > limit {
+                        return Err(span.start);
                     }
                     i = i.max(span.end);
                 }
             }
         }
-        None
+        Err(limit)
     }
 
     /// Whether a bare JSON integer (digits only, already checked) could be
