@@ -12,6 +12,14 @@
 //! the whole segment gives; that is what makes the output independent of how
 //! a body is chunked.
 //!
+//! One detector keeps history: the numeric one skips a rejected span
+//! whole. It therefore reports the start of a rejected span that reaches
+//! past its limit as the point before which nothing is decided
+//! (`NumericDetector::find_or_resume`), so no window resumes inside one.
+//! Spans capped at 19 digits or 8 groups still restart the chain inside a
+//! long run of digit groups; that case is an open fuzz finding
+//! (fuzz/README.md).
+//!
 //! Must not depend on anything outside `mask`.
 
 pub mod custom;
