@@ -157,10 +157,9 @@ impl Engine {
         }
     }
 
-    /// The leftmost match that starts in `[pos, limit)`.
-    #[inline(always)]
     /// The leftmost match from `pos` that starts before `limit`, or the
     /// position before which no match starts (at most `limit`).
+    #[inline(always)]
     fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Found {
         let found = match self {
             Engine::Email(d) => d.find(hay, pos, limit),

@@ -254,13 +254,9 @@ impl NumericDetector {
         p.admits_numeric(self.ipv4.is_some())
     }
 
-    pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
-        self.find_or_resume(hay, pos, limit).ok()
-    }
-
-    /// Like [`NumericDetector::find`], but on no match says before which
-    /// position none starts: `limit`, or the start of a rejected span
-    /// that reaches past `limit`. A rejected span is skipped whole, so
+    /// The leftmost match from `pos` that starts before `limit`; or, when
+    /// there is none, the position before which none starts: `limit`, or
+    /// the start of a rejected span that reaches past `limit`. A rejected span is skipped whole, so
     /// candidates inside it are never tried; a window that resumed inside
     /// it would try them, and the output would depend on the chunking. So
     /// such a span is left undecided until it ends before the limit.
