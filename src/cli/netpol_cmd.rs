@@ -313,8 +313,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
 }
 
 pub(super) fn pii(label: &str) -> anyhow::Result<PiiLabel> {
-    let (key, value) = label.split_once('=').with_context(|| format!("--pii-label {label}: expected KEY=VALUE"))?;
-    Ok(PiiLabel { key: key.into(), value: value.into() })
+    PiiLabel::parse(label).with_context(|| format!("--pii-label {label}: expected KEY=VALUE"))
 }
 
 /// A Graphviz digraph: one node per workload or external range, PII

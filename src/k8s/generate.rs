@@ -61,6 +61,15 @@ fn namespace_selector(ns: &str) -> Value {
     json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}})
 }
 
+/// The NetworkPolicy that selects every pod of its namespace and allows
+/// nothing either way: what the other policies then open.
+pub(super) fn default_deny(metadata: Value) -> Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": metadata,
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    })
+}
+
 /// The egress rule for cluster DNS (kube-dns / CoreDNS in kube-system).
 pub(super) fn dns_egress() -> Value {
     json!({
@@ -122,11 +131,7 @@ pub fn network_policies(sidecar: &Sidecar<'_>, workload: &Workload<'_>) -> Resul
         egress.push(json!({"to": [to], "ports": [{"protocol": "TCP", "port": port}]}));
     }
     Ok(vec![
-        json!({
-            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": meta("piimask-default-deny".into()),
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-        }),
+        default_deny(meta("piimask-default-deny".into())),
         json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": meta(format!("piimask-{}", workload.name)),

@@ -186,9 +186,11 @@ fn inject_object(
     }
     let service_account = spec.get("serviceAccountName").and_then(Value::as_str).unwrap_or("default").to_string();
     let own_secret = annotation(Some(&meta), "piimask.io/cert-secret");
-    let certs = match (own_secret, &opts.certs) {
-        (Some(secret), _) => json!({"secret": {"secretName": secret}}),
-        (None, CertSource::CsiSpiffe) => json!({"csi": {"driver": "spiffe.csi.cert-manager.io", "readOnly": true}}),
+    let certs_volume = match (own_secret, &opts.certs) {
+        (Some(secret), _) => json!({"name": "piimask-certs", "secret": {"secretName": secret}}),
+        (None, CertSource::CsiSpiffe) => {
+            json!({"name": "piimask-certs", "csi": {"driver": "spiffe.csi.cert-manager.io", "readOnly": true}})
+        }
         (None, CertSource::CertManager { issuer, trust_domain }) => {
             let secret = format!("{service_account}-piimask-tls");
             if let Some(certificates) = certificates {
@@ -207,15 +209,11 @@ fn inject_object(
                     issuer,
                 }));
             }
-            json!({"secret": {"secretName": secret}})
+            json!({"name": "piimask-certs", "secret": {"secretName": secret}})
         }
     };
     let volumes = spec.entry("volumes").or_insert_with(|| json!([]));
     if let Some(vs) = volumes.as_array_mut() {
-        let mut certs_volume = json!({"name": "piimask-certs"});
-        if let (Some(volume), Some(source)) = (certs_volume.as_object_mut(), certs.as_object()) {
-            volume.extend(source.clone());
-        }
         vs.push(certs_volume);
         if let Some(config) = annotation(Some(&meta), "piimask.io/config") {
             vs.push(json!({"name": "piimask-config", "configMap": {"name": config}}));

@@ -17,8 +17,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::certs::{IssuerRef, WorkloadCert, certificate, spiffe_id};
-use super::generate::{GenerateError, Sidecar, Workload, dns_egress, network_policies};
+use super::generate::{GenerateError, Sidecar, Workload, default_deny, dns_egress, network_policies};
 use super::inject::{ADMIN_PORT, CERT_DIR, CONFIG_DIR, admin_probe, hardened_security_context};
+use super::netpol::PiiLabel;
 
 const WEBHOOK: &str = "piimask-webhook";
 const DEFAULT_IMAGE: &str = "ghcr.io/piimask/piimask:0.1.0";
@@ -227,8 +228,7 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
     if !(1..=30).contains(&w.timeout_seconds) {
         return Err(InstallError::Timeout(w.timeout_seconds));
     }
-    let (pii_key, pii_value) =
-        w.pii_label.split_once('=').ok_or_else(|| InstallError::PiiLabel(w.pii_label.clone()))?;
+    let pii = PiiLabel::parse(&w.pii_label).ok_or_else(|| InstallError::PiiLabel(w.pii_label.clone()))?;
     let ns = v.namespace.as_str();
     let labels = labels(WEBHOOK);
     let meta = |name: &str| json!({"name": name, "namespace": ns, "labels": labels});
@@ -310,8 +310,7 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
             "spec": {"selector": labels, "ports": [{"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}]}}),
         json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(WEBHOOK),
             "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}}),
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("piimask-default-deny"),
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
+        default_deny(meta("piimask-default-deny")),
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(WEBHOOK),
         "spec": {
             "podSelector": {"matchLabels": labels},
@@ -350,7 +349,7 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
             "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}],
             // Only pods labelled as holding PII are sent (and so can be
             // held up): everything else never waits on this webhook.
-            "objectSelector": {"matchLabels": {pii_key: pii_value}},
+            "objectSelector": {"matchLabels": {pii.key: pii.value}},
             "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", ns]}]},
             "failurePolicy": failure_policy,
             "timeoutSeconds": w.timeout_seconds,

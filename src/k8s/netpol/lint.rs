@@ -47,6 +47,14 @@ pub struct PiiLabel {
     pub value: String,
 }
 
+impl PiiLabel {
+    /// `KEY=VALUE`, as flags and values files give it.
+    pub fn parse(label: &str) -> Option<PiiLabel> {
+        let (key, value) = label.split_once('=')?;
+        Some(PiiLabel { key: key.into(), value: value.into() })
+    }
+}
+
 impl Default for PiiLabel {
     fn default() -> PiiLabel {
         PiiLabel { key: "piimask.io/pii".into(), value: "true".into() }
