@@ -23,7 +23,6 @@ the capture capabilities).
 """
 
 import json
-import os
 import ssl
 import subprocess
 import sys
@@ -35,6 +34,8 @@ import urllib.parse
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from harness import Checks, start_piimask
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_ID = "spiffe://piimask.dev/ns/app/sa/customers"
@@ -86,25 +87,6 @@ def app_server(handler_body):
     return server
 
 
-def start(binary, args, ready, log_path):
-    """Starts piimask with its log in a file; returns (process, {listener: port})."""
-    log = open(log_path, "w")
-    proc = subprocess.Popen([binary, *args], stderr=log)
-    ports = {}
-    deadline = time.time() + 30
-    while time.time() < deadline and proc.poll() is None:
-        for line in open(log_path):
-            fields = json.loads(line).get("fields", {})
-            message = fields.get("message", "")
-            if message.endswith("listener ready") and "addr" in fields:
-                ports[message.split()[0]] = int(fields["addr"].rsplit(":", 1)[1])
-        if all(r in ports for r in ready):
-            return proc, ports
-        time.sleep(0.1)
-    proc.kill()
-    sys.exit(f"capture_audit: piimask did not start: {open(log_path).read()}")
-
-
 def streams(pcap):
     """Each TCP stream's bytes, per direction: {(stream, src port, dst port): bytes}."""
     out = subprocess.run(
@@ -134,12 +116,7 @@ def parses_as_tls(data):
 
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "target/debug/piimask")
-    failures = []
-
-    def check(ok, what):
-        print(("ok    " if ok else "FAIL  ") + what)
-        if not ok:
-            failures.append(what)
+    check = Checks()
 
     with tempfile.TemporaryDirectory() as work:
         pki = f"{work}/pki"
@@ -155,7 +132,7 @@ def main():
         while "Capturing on" not in (tshark.stderr.readline() or "Capturing on"):
             pass
 
-        peer, peer_ports = start(binary, [
+        peer, peer_ports = start_piimask(binary, [
             "run", "--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{peer_app.server_port}",
             "--cert", f"{pki}/client.crt", "--key", f"{pki}/client.key", "--client-ca", f"{pki}/ca.crt",
             "--allow-peer", SERVER_ID], ["inbound"], f"{work}/peer.log")
@@ -179,7 +156,7 @@ egress:
       mask_headers: [x-user-email]
 """
         Path(f"{work}/piimask.yaml").write_text(config)
-        sidecar, ports = start(binary, ["run", "--config", f"{work}/piimask.yaml"], ["inbound", "egress"],
+        sidecar, ports = start_piimask(binary, ["run", "--config", f"{work}/piimask.yaml"], ["inbound", "egress"],
                                f"{work}/sidecar.log")
         try:
             # A peer (the billing identity) reads a customer record.
@@ -233,12 +210,10 @@ egress:
         check(EMAIL in seen_on and seen_on[EMAIL] == set(app_hops.values()),
               "the capture saw the planted email on both of the app's own hops (it sees what crosses)")
 
-        if failures:
+        if check.failures:
             for name in ("sidecar", "peer"):
                 print(f"--- {name}.log\n" + "".join(open(f"{work}/{name}.log").readlines()[-15:]))
-    if failures:
-        sys.exit(f"capture_audit: {len(failures)} check(s) failed")
-    print("capture_audit: no planted value crosses between workloads in clear; every hop between them is TLS")
+    check.finish("capture_audit", "no planted value crosses between workloads in clear; every hop between them is TLS")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,13 @@ profile is reported too. Exits non-zero, naming each failed check.
 Run by .ci/run after `pip install sslyze`.
 """
 
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from harness import Checks, start_piimask
 
 from sslyze import (
     ClientAuthenticationCredentials,
@@ -37,27 +37,6 @@ from sslyze import (
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALLOWED = "spiffe://cluster.local/ns/billing/sa/billing"
-
-
-def start_piimask(binary, pki):
-    subprocess.run([binary, "certs", "dev", "--out", pki], check=True, capture_output=True)
-    # The log goes to a file: a pipe nobody drains would block piimask
-    # once a scan's worth of refused handshakes filled it.
-    log = open(f"{pki}/piimask.log", "w+")
-    proc = subprocess.Popen(
-        [binary, "run", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9",
-         "--cert", f"{pki}/server.crt", "--key", f"{pki}/server.key",
-         "--client-ca", f"{pki}/ca.crt", "--allow-peer", ALLOWED],
-        stderr=log, text=True)
-    deadline = time.time() + 30
-    while time.time() < deadline and proc.poll() is None:
-        for line in open(log.name):
-            event = json.loads(line)
-            if event.get("fields", {}).get("message") == "inbound listener ready":
-                return proc, int(event["fields"]["addr"].rsplit(":", 1)[1])
-        time.sleep(0.1)
-    proc.kill()
-    sys.exit("tls_posture: piimask did not start: " + open(log.name).read())
 
 
 def scan(port, credentials, commands):
@@ -81,15 +60,15 @@ def attempt(result, name):
 
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/piimask")
-    failures = []
-
-    def check(ok, what):
-        print(("ok    " if ok else "FAIL  ") + what)
-        if not ok:
-            failures.append(what)
+    check = Checks()
 
     with tempfile.TemporaryDirectory() as pki:
-        proc, port = start_piimask(binary, pki)
+        subprocess.run([binary, "certs", "dev", "--out", pki], check=True, capture_output=True)
+        proc, ports = start_piimask(binary, [
+            "run", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9",
+            "--cert", f"{pki}/server.crt", "--key", f"{pki}/server.key",
+            "--client-ca", f"{pki}/ca.crt", "--allow-peer", ALLOWED], ["inbound"], f"{pki}/piimask.log")
+        port = ports["inbound"]
         try:
             bare = scan(port, None, {ScanCommand.TLS_COMPRESSION})
             check(bare.connectivity_result.client_auth_requirement == ClientAuthRequirementEnum.REQUIRED,
@@ -130,9 +109,7 @@ def main():
             proc.kill()
             proc.wait()
 
-    if failures:
-        sys.exit(f"tls_posture: {len(failures)} check(s) failed")
-    print("tls_posture: the mTLS listener passes every check")
+    check.finish("tls_posture", "the mTLS listener passes every check")
 
 
 if __name__ == "__main__":
