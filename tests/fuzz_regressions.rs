@@ -31,9 +31,10 @@ fn fuzz_k8s_parsers_yaml_stream_read_past_an_error() {
 
 /// engine_chunking: fed byte by byte, a long run of space-separated digit
 /// groups came out with `55 5555555` masked as a phone; fed whole, not.
-/// The numeric detector skips a rejected span whole, and the window
-/// resumed inside one and started a fresh candidate there. Now a rejected
-/// span that reaches past the scan's limit is left undecided.
+/// The numeric detector skipped a rejected span whole, and the window
+/// resumed inside one and started a fresh candidate there. Now no group
+/// inside a run is a candidate, however the scan got there (see the test
+/// below, which replaced the first fix).
 #[test]
 fn fuzz_engine_chunking_resume_inside_rejected_number() {
     use piimask::mask::{ContentKind, MaskStream, Masker};
@@ -48,5 +49,30 @@ fn fuzz_engine_chunking_resume_inside_rejected_number() {
             let (once, _) = MaskStream::mask_in_chunks(masker.clone(), kind, body, &[cut]);
             assert!(once == whole, "{kind:?} cut at {cut}");
         }
+    }
+}
+
+/// engine_chunking: a span is capped at 19 digits or 8 groups, and in a
+/// longer run of space-separated digit groups the detector used to start
+/// again at the capped span's end, so which sub-runs were tried depended
+/// on where the scan entered the run (segment start, match end, window
+/// resume point): cut at 371, `55 5555555` came out masked; whole, not.
+/// Now a group that continues a run is never a start of its own (only the
+/// run's first group, and the first after a match, are), which is decided
+/// from the bytes just before it.
+#[test]
+fn fuzz_engine_chunking_capped_span_in_digit_run() {
+    use piimask::mask::{ContentKind, MaskStream, Masker};
+    let masker = std::sync::Arc::new(Masker::new(&piimask::patterns::default_config()).expect("default profile"));
+    let found = std::fs::read(data("engine-chunking-capped-span-in-digit-run.bin")).expect("input");
+    let run = "a 555555K 5555555 55 5 55 555555 5 55 5555555 5555555 55 5 55 5555555 ".repeat(20);
+    for (kind, body) in [(ContentKind::Json, found.as_slice()), (ContentKind::Text, run.as_bytes())] {
+        let (whole, _) = MaskStream::mask_all(masker.clone(), kind, body);
+        for cut in 1..body.len() {
+            let (once, _) = MaskStream::mask_in_chunks(masker.clone(), kind, body, &[cut]);
+            assert!(once == whole, "{kind:?} cut at {cut}");
+        }
+        let every: Vec<usize> = (1..body.len()).collect();
+        assert!(MaskStream::mask_in_chunks(masker.clone(), kind, body, &every).0 == whole, "byte by byte");
     }
 }

@@ -79,7 +79,8 @@ pub fn for_each_match(
 }
 
 /// Scans `hay` from `pos`, writing unmatched bytes and replacements to
-/// `out` in `enc`. Returns the position up to which output was written.
+/// `out` in `enc`. Returns the position up to which output was written,
+/// and where the last match ended (`hay.matched_to` when none did).
 pub fn mask_segment(
     masker: &Masker,
     hay: &Hay,
@@ -88,16 +89,18 @@ pub fn mask_segment(
     out: &mut Vec<u8>,
     counters: &mut Counters,
     scratch: &mut ScanScratch,
-) -> usize {
+) -> (usize, usize) {
     let mut emitted = pos;
+    let mut matched_to = hay.matched_to;
     let bytes = hay.bytes;
     let resolved = for_each_match(masker, hay, pos, None, counters, scratch, &mut |m, replacement| {
         write_encoded(enc, &bytes[emitted..m.start], out);
         write_encoded(enc, replacement, out);
         emitted = m.end;
+        matched_to = m.end;
     });
     write_encoded(enc, &bytes[emitted..resolved], out);
-    resolved
+    (resolved, matched_to)
 }
 
 /// Reusable buffers for [`mask_segment`], so scanning does not allocate.
@@ -113,6 +116,8 @@ pub struct Window {
     buf: Vec<u8>,
     /// `buf[..emitted]` is already written out (kept as context only).
     emitted: usize,
+    /// Where the last match ended (see [`Hay::matched_to`]).
+    matched_to: usize,
 }
 
 impl Window {
@@ -133,15 +138,18 @@ impl Window {
         counters: &mut Counters,
         scratch: &mut ScanScratch,
     ) {
-        let hay = Hay { bytes: &self.buf, complete, key };
-        self.emitted = mask_segment(masker, &hay, self.emitted, enc, out, counters, scratch);
+        let hay = Hay { bytes: &self.buf, complete, key, matched_to: self.matched_to };
+        (self.emitted, self.matched_to) = mask_segment(masker, &hay, self.emitted, enc, out, counters, scratch);
         if complete {
             self.buf.clear();
             self.emitted = 0;
+            self.matched_to = 0;
         } else if self.emitted > 2 * LOOKBEHIND + 4096 {
             let drop = self.emitted - LOOKBEHIND;
             self.buf.drain(..drop);
             self.emitted -= drop;
+            // A match before the kept context: every group in view is after it.
+            self.matched_to = self.matched_to.saturating_sub(drop);
         }
     }
 

@@ -12,13 +12,13 @@
 //! the whole segment gives; that is what makes the output independent of how
 //! a body is chunked.
 //!
-//! One detector keeps history: the numeric one skips a rejected span
-//! whole. It therefore reports the start of a rejected span that reaches
-//! past its limit as the point before which nothing is decided
-//! (`NumericDetector::find_or_resume`), so no window resumes inside one.
-//! Spans capped at 19 digits or 8 groups still restart the chain inside a
-//! long run of digit groups; that case is an open fuzz finding
-//! (fuzz/README.md).
+//! The numeric detector needs two more things to stay inside it. A match
+//! ends a run of digit groups, so the group after it may start a number:
+//! where the last match ended travels with the segment
+//! ([`Hay::matched_to`]). And a candidate whose match starts further on (a
+//! suffix cut of its span) answers "nothing before my start" until the
+//! window reaches that match, so a window never resumes past the candidate
+//! that gives it.
 //!
 //! Must not depend on anything outside `mask`.
 
@@ -61,9 +61,16 @@ pub struct Hay<'a> {
     pub complete: bool,
     /// The JSON key the segment is the value of (empty in text).
     pub key: &'a [u8],
+    /// Where the last match in this segment ended (0 before the first).
+    pub matched_to: usize,
 }
 
-impl Hay<'_> {
+impl<'a> Hay<'a> {
+    /// A whole segment, scanned from its start.
+    pub fn whole(bytes: &'a [u8], key: &'a [u8]) -> Hay<'a> {
+        Hay { bytes, complete: true, key, matched_to: 0 }
+    }
+
     /// Candidates that start at or after this position can't be decided yet:
     /// the bytes they depend on may not all be here.
     #[inline(always)]
@@ -163,9 +170,7 @@ impl Engine {
     fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Found {
         let found = match self {
             Engine::Email(d) => d.find(hay, pos, limit),
-            Engine::Numeric(d) => {
-                return d.find_or_resume(hay, pos, limit).map_or_else(Found::NoneBefore, Found::Match);
-            }
+            Engine::Numeric(d) => return d.find(hay, pos, limit).map_or_else(Found::NoneBefore, Found::Match),
             Engine::Ipv6(d) => d.find(hay, pos, limit),
             Engine::Regex(d) => d.find(hay, pos, limit),
             Engine::Keywords(d) => d.find(hay, pos, limit),
@@ -333,6 +338,7 @@ impl DetectorSet {
         found: &mut Vec<Found>,
         on_match: &mut dyn FnMut(Match),
     ) -> usize {
+        let mut hay = *hay;
         let len = hay.bytes.len();
         let prefilter = prefilter
             .or_else(|| (hay.complete && len - pos <= Prefilter::MAX_LEN).then(|| Prefilter::of(&hay.bytes[pos..])));
@@ -355,12 +361,7 @@ impl DetectorSet {
                     Found::NoneBefore(q) => q > pos || q == len,
                 };
                 if !still_true {
-                    // One limit for every engine, from the longest match
-                    // any can make: an engine that reports an earlier
-                    // resume point (see `NumericDetector::find_or_resume`)
-                    // then sets the horizon, not another engine's limit.
-                    let limit = hay.limit(self.max_len).max(pos);
-                    *slot = engine.find(hay, pos, limit);
+                    *slot = engine.find(&hay, pos, hay.limit(self.max_len).max(pos));
                 }
                 match *slot {
                     Found::Match(m) => {
@@ -376,8 +377,35 @@ impl DetectorSet {
                 Some(m) if m.start < horizon => {
                     on_match(m);
                     pos = m.end;
+                    hay.matched_to = m.end;
+                    self.restart_runs(&hay, pos, found);
                 }
                 _ => return horizon.max(pos).min(len),
+            }
+        }
+    }
+
+    /// After a match ending at `end`: a number just after it no longer
+    /// continues a run of digit groups (see `numeric::continues_run`), so
+    /// it may now be a start. Only candidates starting within the next
+    /// four bytes change, so a numeric engine is asked about those alone
+    /// and its cached answer kept otherwise (asking again from `end` would
+    /// rescan to the next match for every match: quadratic).
+    fn restart_runs(&self, hay: &Hay, end: usize, found: &mut [Found]) {
+        let near = &hay.bytes[end..hay.bytes.len().min(end + 4)];
+        if !near.iter().any(u8::is_ascii_digit) {
+            return;
+        }
+        let limit = hay.limit(self.max_len).max(end).min(end + 4);
+        for (engine, slot) in self.engines.iter().zip(found.iter_mut()) {
+            if let Engine::Numeric(d) = engine {
+                match d.find(hay, end, limit) {
+                    Ok(m) => *slot = Found::Match(m),
+                    // A candidate there gives a match further on: ask again
+                    // from `end`, which stops at that candidate.
+                    Err(q) if q < limit => *slot = Found::Stale,
+                    Err(_) => {}
+                }
             }
         }
     }
@@ -415,13 +443,58 @@ mod tests {
 }
 
 #[cfg(test)]
+mod run_tests {
+    //! The numeric detector's history (`Hay::matched_to`) through a scan.
+    use super::phone::{PhoneDetector, PhoneSettings};
+    use super::*;
+
+    fn set() -> DetectorSet {
+        let settings = PhoneSettings { regions: vec!["GB".into()], ..PhoneSettings::default() };
+        let phone = PhoneDetector::new(1, &settings).expect("GB");
+        DetectorSet::new(vec![
+            Engine::Regex(RegexDetector::new(0, r"\b\d{4}\b", false).expect("regex")),
+            Engine::Numeric(Box::new(NumericDetector { phone: Some(phone), ..NumericDetector::default() })),
+        ])
+    }
+
+    /// Scans `text` as a window would: the first `cut` bytes, then the
+    /// whole text from where that left off.
+    fn scan_in_two(set: &DetectorSet, text: &[u8], cut: usize) -> Vec<Match> {
+        let mut found = Vec::new();
+        let mut matches = Vec::new();
+        let first = Hay { bytes: &text[..cut], complete: false, key: b"", matched_to: 0 };
+        let resolved = set.scan(&first, 0, None, &mut found, &mut |m| matches.push(m));
+        let matched_to = matches.last().map_or(0, |m| m.end);
+        let rest = Hay { bytes: text, complete: true, key: b"", matched_to };
+        set.scan(&rest, resolved, None, &mut found, &mut |m| matches.push(m));
+        matches
+    }
+
+    #[test]
+    fn a_match_by_another_engine_restarts_the_run_after_it() {
+        // Alone, `020 7946 0958` is inside the run from `1234` (each group's
+        // span takes in the next) and is never tried. The regex's matches
+        // end the run group by group, so the number after them is a start.
+        let set = set();
+        let text = b"1234 5678 1234 020 7946 0958";
+        let mut whole = Vec::new();
+        set.scan(&Hay::whole(text, b""), 0, None, &mut Vec::new(), &mut |m| whole.push(m));
+        let phones: Vec<_> = whole.iter().filter(|m| m.detector == 1).map(|m| &text[m.start..m.end]).collect();
+        assert_eq!(phones, [b"020 7946 0958"]);
+        for cut in 0..text.len() {
+            assert_eq!(scan_in_two(&set, text, cut), whole, "cut at {cut}");
+        }
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod testing {
     //! Helpers for detector unit tests: run one engine over a whole string.
     use super::*;
 
     pub fn matches(engine: Engine, text: &str, key: &str) -> Vec<String> {
         let set = DetectorSet::new(vec![engine]);
-        let hay = Hay { bytes: text.as_bytes(), complete: true, key: key.as_bytes() };
+        let hay = Hay::whole(text.as_bytes(), key.as_bytes());
         let mut out = Vec::new();
         set.scan(&hay, 0, None, &mut Vec::new(), &mut |m| out.push(text[m.start..m.end].to_string()));
         out

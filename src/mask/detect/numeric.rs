@@ -254,13 +254,19 @@ impl NumericDetector {
         p.admits_numeric(self.ipv4.is_some())
     }
 
-    /// The leftmost match from `pos` that starts before `limit`; or, when
-    /// there is none, the position before which none starts: `limit`, or
-    /// the start of a rejected span that reaches past `limit`. A rejected span is skipped whole, so
-    /// candidates inside it are never tried; a window that resumed inside
-    /// it would try them, and the output would depend on the chunking. So
-    /// such a span is left undecided until it ends before the limit.
-    pub fn find_or_resume(&self, hay: &Hay, pos: usize, limit: usize) -> Result<Match, usize> {
+    /// The leftmost match from `pos` among the candidates that start
+    /// before `limit`; or, when there is none, the position before which
+    /// no match starts: `limit`, or a candidate's start when the match it
+    /// gives (a suffix cut, `2021 020 7946 0958`) starts at `limit` or
+    /// later. Another engine may still find something before that match,
+    /// so the candidate waits for the window to reach further.
+    ///
+    /// Each candidate is decided on its own, from the bytes around it (the
+    /// windowing contract in [`super`]): a group that continues a run of
+    /// digit groups is not a start (see [`continues_run`]), so a rejected
+    /// span needs no skipping and a scan entering a run anywhere tries the
+    /// same candidates.
+    pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Result<Match, usize> {
         let b = hay.bytes;
         let mut i = pos;
         while let Some(d) = find_digit(b, i) {
@@ -279,30 +285,27 @@ impl NumericDetector {
                 return Ok(Match { start: d - 2, end, detector: iban.id });
             }
             i = digit_run_end(b, d);
-            if let Some(start) = number_start(b, d, pos) {
-                if start >= limit {
-                    return Err(limit);
-                }
-                if let Some(span) = Span::parse(b, start) {
-                    // The whole span, then cuts at spaces: a number can sit
-                    // next to another one, separated by a space.
-                    if let Some(id) = self.classify(hay, &span) {
-                        return Ok(Match { start: span.start, end: span.end, detector: id });
-                    }
-                    for (a, k) in span.cuts() {
-                        let cut = span.sub(a, k);
-                        if let Some(id) = self.classify(hay, &cut) {
-                            return Ok(Match { start: cut.start, end: cut.end, detector: id });
-                        }
-                    }
-                    if span.end > limit {
-                        return Err(span.start);
-                    }
-                    i = i.max(span.end);
-                }
+            let Some(start) = number_start(b, d, pos) else { continue };
+            if start >= limit {
+                return Err(limit);
+            }
+            if continues_run(b, start, d, hay.matched_to) {
+                continue;
+            }
+            if let Some(m) = self.match_from(hay, start) {
+                return if m.start < limit { Ok(m) } else { Err(start) };
             }
         }
         Err(limit)
+    }
+
+    /// The match the number starting at `start` gives: its whole span, or
+    /// else the first of its cuts at spaces that is one (a number can sit
+    /// next to another, separated by a space).
+    fn match_from(&self, hay: &Hay, start: usize) -> Option<Match> {
+        let span = Span::parse(hay.bytes, start)?;
+        let found = |s: &Span| self.classify(hay, s).map(|detector| Match { start: s.start, end: s.end, detector });
+        found(&span).or_else(|| span.cuts().find_map(|(a, k)| found(&span.sub(a, k))))
     }
 
     /// Whether a bare JSON integer (digits only, already checked) could be
@@ -362,6 +365,38 @@ fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
         Some(b',') if matches!(byte_before(b, start - 1), Some(c) if c.is_ascii_digit()) => None,
         Some(_) => Some(start),
     }
+}
+
+/// Whether the number at `start` (first digit `d`) continues a run of
+/// digit groups: the group before it, joined to it by at most three bytes
+/// of ` -.()`, is a number start whose span (as [`Span::parse`] cuts it)
+/// takes this group in, and it ends after the last match (`matched_to`).
+///
+/// Such a group is tried in that span and its cuts, not on its own. So a
+/// run is tried from its first group, from the first group a span's cap
+/// (19 digits, 8 groups) leaves out, and from the first after a match; and
+/// because the answer comes from the bytes around `start` (at most 27
+/// before it, within [`super::LOOKBEHIND`]), a scan entering the run
+/// anywhere (a window's resume point) tries the same candidates as one
+/// pass over the whole segment. A `+` always starts a number.
+fn continues_run(b: &[u8], start: usize, d: usize, matched_to: usize) -> bool {
+    if b[start] == b'+' {
+        return false;
+    }
+    let Some(group_end) =
+        (d.saturating_sub(3)..d.saturating_sub(1)).rev().find(|&j| b[j].is_ascii_digit()).map(|j| j + 1)
+    else {
+        return false;
+    };
+    if group_end <= matched_to || !b[group_end..d].iter().all(|c| matches!(c, b' ' | b'-' | b'.' | b'(' | b')')) {
+        return false;
+    }
+    // The group before: a span cannot hold one longer than MAX_DIGITS.
+    let len = b[..group_end].iter().rev().take(MAX_DIGITS + 1).take_while(|c| c.is_ascii_digit()).count();
+    len <= MAX_DIGITS
+        && number_start(b, group_end - len, 0)
+            .and_then(|before| Span::parse(b, before))
+            .is_some_and(|span| span.end > d)
 }
 
 /// The `len` bytes before `start` (fewer at the segment's start).

@@ -197,6 +197,20 @@ mod tests {
     }
 
     #[test]
+    fn numbers_in_a_run_of_digit_groups() {
+        // A suffix of the run is tried.
+        assert_eq!(phones("2021 020 7946 0958", ""), ["020 7946 0958"]);
+        // A match ends the run: the next number starts after it.
+        assert_eq!(phones("+44 20 7946 0958 020 7946 0958", ""), ["+44 20 7946 0958", "020 7946 0958"]);
+        // The span from the epoch stops short of the number (19 digits at
+        // most), so the number starts a run of its own.
+        assert_eq!(phones("1700000000123 (0161) 496 0066", ""), ["(0161) 496 0066"]);
+        // Groups inside a run are not numbers of their own, wherever a
+        // scan enters it.
+        assert!(phones("5555555 5555555 55 5555555 5555555 55 5", "").is_empty());
+    }
+
+    #[test]
     fn timestamps_dates_ids_and_invalid_numbers_survive() {
         for s in [
             "1700000000",

@@ -494,7 +494,7 @@ impl JsonMasker {
                     let prefilter = Prefilter::from_run(&run);
                     if m.detectors.may_match(&prefilter) && !m.detectors.skips_inert(&input[start..run.end]) {
                         let key = context_key(&self.frames, &self.keys);
-                        let hay = Hay { bytes: &input[start..run.end], complete: true, key };
+                        let hay = Hay::whole(&input[start..run.end], key);
                         for_each_match(m, &hay, 0, Some(prefilter), c, &mut self.scratch, &mut |mt, replacement| {
                             out.extend_from_slice(&input[*cf..start + mt.start]);
                             write_json_escaped(replacement, out);
@@ -795,7 +795,7 @@ impl JsonMasker {
             Plan::Scan if literal || !self.number_may_match(m, token) => TokenOut::Unchanged,
             Plan::Scan => {
                 let key = context_key(&self.frames, &self.keys);
-                let hay = Hay { bytes: token, complete: true, key };
+                let hay = Hay::whole(token, key);
                 let out = &mut self.token_out;
                 let mut emitted = 0;
                 out.push(b'"');
