@@ -52,6 +52,11 @@ impl Span {
         &self.groups[..self.n_groups]
     }
 
+    /// Whether groups `i..=k` are joined by `-` or `.` alone (`2024-01-15`).
+    pub fn joined_by_marks(&self, i: usize, k: usize) -> bool {
+        self.after[i..k].iter().all(|&sep| sep == SEP_DASH || sep == SEP_DOT)
+    }
+
     /// Tokenises the span that starts at `start` (a `+`, `(` or digit).
     /// `None` when it is too long to be any of our kinds or its parentheses
     /// don't pair up.
@@ -300,12 +305,27 @@ impl NumericDetector {
     }
 
     /// The match the number starting at `start` gives: its whole span, or
-    /// else the first of its cuts at spaces that is one (a number can sit
-    /// next to another, separated by a space).
+    /// else the cut at spaces (a number can sit next to another, separated
+    /// by a space) that is one with the most digits, the first in
+    /// [`Span::cuts`]' order among equals. In `020 7946 0958 07700` both
+    /// `0958 07700` and `020 7946 0958` are valid somewhere; taking the
+    /// first would leave `020 7946` in clear.
     fn match_from(&self, hay: &Hay, start: usize) -> Option<Match> {
         let span = Span::parse(hay.bytes, start)?;
         let found = |s: &Span| self.classify(hay, s).map(|detector| Match { start: s.start, end: s.end, detector });
-        found(&span).or_else(|| span.cuts().find_map(|(a, k)| found(&span.sub(a, k))))
+        if let Some(m) = found(&span) {
+            return Some(m);
+        }
+        let mut best: Option<(usize, Match)> = None;
+        for (a, k) in span.cuts() {
+            let cut = span.sub(a, k);
+            if best.is_none_or(|(digits, _)| cut.n_digits > digits)
+                && let Some(m) = found(&cut)
+            {
+                best = Some((cut.n_digits, m));
+            }
+        }
+        best.map(|(_, m)| m)
     }
 
     /// Whether a bare JSON integer (digits only, already checked) could be

@@ -141,17 +141,22 @@ fn plausible_grouping(s: &Span) -> bool {
 }
 
 /// `2024-01-15`, `2024 01 15 10`, `15-01-2024`, `01.02.1999`: a year group
-/// next to one- or two-digit groups.
+/// next to one- or two-digit groups, at the start or, joined by `-` or
+/// `.`, anywhere (`0958 2024-01-15` is a number's tail and a date).
 fn looks_like_date(s: &Span) -> bool {
     let g = s.groups();
-    if g.len() < 3 {
-        return false;
-    }
     let d = s.digits();
     let is_year = |at: usize| matches!(&d[at..at + 2], b"19" | b"20");
-    let year_first = g[0] == 4 && is_year(0) && g[1] <= 2 && g[2] <= 2;
-    let year_third = g[0] <= 2 && g[1] <= 2 && g[2] == 4 && is_year((g[0] + g[1]) as usize);
-    year_first || year_third
+    let mut at = 0;
+    for i in 0..g.len().saturating_sub(2) {
+        let year_first = g[i] == 4 && is_year(at) && g[i + 1] <= 2 && g[i + 2] <= 2;
+        let year_third = g[i] <= 2 && g[i + 1] <= 2 && g[i + 2] == 4 && is_year(at + (g[i] + g[i + 1]) as usize);
+        if (year_first || year_third) && (i == 0 || s.joined_by_marks(i, i + 2)) {
+            return true;
+        }
+        at += g[i] as usize;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -202,6 +207,10 @@ mod tests {
         assert_eq!(phones("2021 020 7946 0958", ""), ["020 7946 0958"]);
         // A match ends the run: the next number starts after it.
         assert_eq!(phones("+44 20 7946 0958 020 7946 0958", ""), ["+44 20 7946 0958", "020 7946 0958"]);
+        // Of the valid cuts, the longest: `0958 07700` is valid too, and
+        // would leave `020 7946` in clear. A date is no number's tail.
+        assert_eq!(phones("tel 020 7946 0958 07700 900123", ""), ["020 7946 0958", "07700 900123"]);
+        assert_eq!(phones("020 7946 0958 2024-01-15", ""), ["020 7946 0958"]);
         // The span from the epoch stops short of the number (19 digits at
         // most), so the number starts a run of its own.
         assert_eq!(phones("1700000000123 (0161) 496 0066", ""), ["(0161) 496 0066"]);
