@@ -76,3 +76,16 @@ fn fuzz_engine_chunking_capped_span_in_digit_run() {
     let run = "a 555555K 5555555 55 5 55 555555 5 55 5555555 5555555 55 5 55 5555555 ".repeat(20);
     assert_chunking_independent(ContentKind::Text, run.as_bytes());
 }
+
+/// engine_chunking: `:::2` is no address, but cut inside it `::2` came out
+/// masked. The IPv6 detector walked back from a colon to the run's start
+/// no further than the scan's start, so a window resuming after the first
+/// colon saw a different (valid) run. Now the walk ignores where the scan
+/// started, and a run that began before it is left as decided there.
+#[test]
+fn fuzz_engine_chunking_ipv6_run_resumed_inside() {
+    use piimask::mask::ContentKind;
+    let found = std::fs::read(data("engine-chunking-ipv6-run-resumed-inside.bin")).expect("input");
+    assert_chunking_independent(ContentKind::Json, &found);
+    assert_chunking_independent(ContentKind::Text, "a :::2 b ::1 c 1:::2 ".repeat(30).as_bytes());
+}

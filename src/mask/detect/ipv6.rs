@@ -19,34 +19,44 @@ impl Ipv6Detector {
     /// `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`
     pub const MAX_LEN: usize = 45;
 
+    /// The leftmost address from `pos` that starts before `limit`.
+    ///
+    /// A candidate is a run of address characters around a colon, tried
+    /// once, from the run's first colon; the run's start is found by
+    /// walking back at most [`Self::MAX_LEN`] bytes, whatever `pos` is, so
+    /// a window resuming inside a run decides it as one pass would (a run
+    /// that began before `pos` was decided there). Clamping the walk at
+    /// `pos` made `:::2` whole a rejected run and, resumed after its first
+    /// colon, the address `::2` (a fuzz finding).
     pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
         let b = hay.bytes;
         let search_end = b.len().min(limit + Self::MAX_LEN);
         let mut from = pos;
         while from < search_end {
             let colon = from + memchr::memchr(b':', &b[from..search_end])?;
+            from = colon + 1;
             // An address never starts with a lone colon: unless a hex digit
             // precedes it or another colon follows, this one is `key: value`
             // or punctuation. Most colons in text end here.
-            let hex_before = colon > pos && b[colon - 1].is_ascii_hexdigit();
+            let hex_before = colon > 0 && b[colon - 1].is_ascii_hexdigit();
             if !hex_before && b.get(colon + 1) != Some(&b':') {
-                from = colon + 1;
                 continue;
             }
             let mut start = colon;
-            while start > pos && colon - start < Self::MAX_LEN && is_v6_char(b[start - 1]) {
+            while start > 0 && colon - start < Self::MAX_LEN && is_v6_char(b[start - 1]) {
                 start -= 1;
             }
-            // Skip the whole run of address characters whatever we decide.
+            if start < pos || b[start..colon].contains(&b':') {
+                continue;
+            }
+            if start >= limit {
+                return None;
+            }
             let mut end = colon;
             while end < b.len() && end - start < Self::MAX_LEN && is_v6_char(b[end]) {
                 end += 1;
             }
-            from = end.max(colon + 1);
-            if start >= limit {
-                return None;
-            }
-            // A trailing dot or colon is punctuation, not part of the address.
+            // A trailing dot is punctuation, not part of the address.
             while end > colon + 1 && matches!(b[end - 1], b'.') {
                 end -= 1;
             }
