@@ -170,12 +170,14 @@ impl Engine {
     fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Found {
         let found = match self {
             Engine::Email(d) => d.find(hay, pos, limit),
-            Engine::Numeric(d) => return d.find(hay, pos, limit).map_or_else(Found::NoneBefore, Found::Match),
+            Engine::Numeric(d) => {
+                return d.find(hay, pos, limit).map_or_else(Found::NoneBefore, |(m, from)| Found::Match(m, from));
+            }
             Engine::Ipv6(d) => d.find(hay, pos, limit),
             Engine::Regex(d) => d.find(hay, pos, limit),
             Engine::Keywords(d) => d.find(hay, pos, limit),
         };
-        found.map_or(Found::NoneBefore(limit), Found::Match)
+        found.map_or(Found::NoneBefore(limit), |m| Found::Match(m, m.start))
     }
 }
 
@@ -229,7 +231,9 @@ fn is_iso_timestamp(s: &[u8]) -> bool {
 pub enum Found {
     /// Nothing cached; ask again.
     Stale,
-    Match(Match),
+    /// A match, and the start of the candidate that gave it (earlier for a
+    /// number cut out of a longer span).
+    Match(Match, usize),
     /// No match starts before this position.
     NoneBefore(usize),
 }
@@ -357,14 +361,16 @@ impl DetectorSet {
             for (engine, slot) in self.engines.iter().zip(found.iter_mut()) {
                 let still_true = match *slot {
                     Found::Stale => false,
-                    Found::Match(m) => m.start >= pos,
+                    // A match from a candidate before `pos` is gone: a scan
+                    // from `pos` (a window resuming there) would not see it.
+                    Found::Match(_, from) => from >= pos,
                     Found::NoneBefore(q) => q > pos || q == len,
                 };
                 if !still_true {
                     *slot = engine.find(&hay, pos, hay.limit(self.max_len).max(pos));
                 }
                 match *slot {
-                    Found::Match(m) => {
+                    Found::Match(m, _) => {
                         if best.is_none_or(|b| m.start < b.start) {
                             best = Some(m);
                         }
@@ -398,14 +404,12 @@ impl DetectorSet {
         }
         let limit = hay.limit(self.max_len).max(end).min(end + 4);
         for (engine, slot) in self.engines.iter().zip(found.iter_mut()) {
-            if let Engine::Numeric(d) = engine {
-                match d.find(hay, end, limit) {
-                    Ok(m) => *slot = Found::Match(m),
-                    // A candidate there gives a match further on: ask again
-                    // from `end`, which stops at that candidate.
-                    Err(q) if q < limit => *slot = Found::Stale,
-                    Err(_) => {}
-                }
+            // A candidate there gives a match: ask again from `end`, which
+            // reads on only while a longer match could start there.
+            if let Engine::Numeric(d) = engine
+                && d.find(hay, end, limit) != Err(limit)
+            {
+                *slot = Found::Stale;
             }
         }
     }
@@ -483,6 +487,24 @@ mod run_tests {
         assert_eq!(phones, [b"020 7946 0958"]);
         for cut in 0..text.len() {
             assert_eq!(scan_in_two(&set, text, cut), whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn matches_do_not_depend_on_where_a_window_resumes() {
+        // The regex matching inside a number's span, before a cut of it.
+        let set = set();
+        for text in [
+            &b"12 3456 020 7946 0958"[..],
+            b"1700000000 020 7946 0958 1234 5678",
+            b"020 7946 0958 2024 1234 020 7946 0958",
+            b"5555555 5555555 55 5555555 1234 5555555 55 5",
+        ] {
+            let mut whole = Vec::new();
+            set.scan(&Hay::whole(text, b""), 0, None, &mut Vec::new(), &mut |m| whole.push(m));
+            for cut in 0..text.len() {
+                assert_eq!(scan_in_two(&set, text, cut), whole, "{} cut at {cut}", String::from_utf8_lossy(text));
+            }
         }
     }
 }

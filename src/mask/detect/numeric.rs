@@ -259,25 +259,38 @@ impl NumericDetector {
         p.admits_numeric(self.ipv4.is_some())
     }
 
-    /// The leftmost match from `pos` among the candidates that start
-    /// before `limit`; or, when there is none, the position before which
-    /// no match starts: `limit`, or a candidate's start when the match it
-    /// gives (a suffix cut, `2021 020 7946 0958`) starts at `limit` or
-    /// later. Another engine may still find something before that match,
-    /// so the candidate waits for the window to reach further.
+    /// The leftmost match from `pos` (the longest of those that start
+    /// there) among the candidates that start before `limit`; or, when
+    /// there is none, the position before which no match starts: `limit`,
+    /// or a candidate's start when the match it gives (a suffix cut,
+    /// `2021 020 7946 0958`) starts at `limit` or later. Another engine may
+    /// still find something before that match, so the candidate waits for
+    /// the window to reach further.
     ///
     /// Each candidate is decided on its own, from the bytes around it (the
     /// windowing contract in [`super`]): a group that continues a run of
     /// digit groups is not a start (see [`continues_run`]), so a rejected
     /// span needs no skipping and a scan entering a run anywhere tries the
-    /// same candidates.
-    pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Result<Match, usize> {
+    /// same candidates. Candidates are read on while one could still give
+    /// an earlier or, from the same start, a longer match: in
+    /// `1700000000 020 7946 0958` the epoch's capped span offers
+    /// `020 7946`, the next group's span the whole number.
+    pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Result<(Match, usize), usize> {
         let b = hay.bytes;
         let mut i = pos;
+        // The leftmost match so far, the longest among equal starts (a
+        // later candidate's span can reach past an earlier one's cap), and
+        // the candidate that gave it.
+        let mut best: Option<(Match, usize)> = None;
+        let consider = |best: &mut Option<(Match, usize)>, m: Match, from: usize| {
+            if best.is_none_or(|(b, _)| m.start < b.start || (m.start == b.start && m.end > b.end)) {
+                *best = Some((m, from));
+            }
+        };
         while let Some(d) = find_digit(b, i) {
             // Every candidate anchored at `d` starts at `d - 2` or later.
-            if d >= limit + 2 {
-                return Err(limit);
+            if d >= limit + 2 || best.is_some_and(|(m, _)| d > m.start + 2) {
+                break;
             }
             // An IBAN starts with two capital letters before its check digits.
             if let Some(iban) = &self.iban
@@ -287,33 +300,35 @@ impl NumericDetector {
                 && b[d - 1].is_ascii_uppercase()
                 && let Some(end) = iban.match_at(b, d - 2)
             {
-                return Ok(Match { start: d - 2, end, detector: iban.id });
+                consider(&mut best, Match { start: d - 2, end, detector: iban.id }, d - 2);
             }
             i = digit_run_end(b, d);
             let Some(start) = number_start(b, d, pos) else { continue };
-            if start >= limit {
-                return Err(limit);
+            if start >= limit || best.is_some_and(|(m, _)| start > m.start) {
+                break;
             }
-            if continues_run(b, start, d, hay.matched_to) {
+            let Some(span) = Span::parse(b, start) else { continue };
+            if continues_run(b, &span, d, hay.matched_to) {
                 continue;
             }
-            if let Some(m) = self.match_from(hay, start) {
-                return if m.start < limit { Ok(m) } else { Err(start) };
+            match self.match_from(hay, &span) {
+                Some(m) if m.start < limit => consider(&mut best, m, start),
+                Some(_) if best.is_none() => return Err(start),
+                _ => {}
             }
         }
-        Err(limit)
+        best.ok_or(limit)
     }
 
-    /// The match the number starting at `start` gives: its whole span, or
-    /// else the cut at spaces (a number can sit next to another, separated
-    /// by a space) that is one with the most digits, the first in
-    /// [`Span::cuts`]' order among equals. In `020 7946 0958 07700` both
-    /// `0958 07700` and `020 7946 0958` are valid somewhere; taking the
-    /// first would leave `020 7946` in clear.
-    fn match_from(&self, hay: &Hay, start: usize) -> Option<Match> {
-        let span = Span::parse(hay.bytes, start)?;
+    /// The match the number `span` gives: the whole span, or else the cut
+    /// at spaces (a number can sit next to another, separated by a space)
+    /// that is one with the most digits, the first in [`Span::cuts`]'
+    /// order among equals. In `020 7946 0958 07700` both `0958 07700` and
+    /// `020 7946 0958` are valid somewhere; taking the first would leave
+    /// `020 7946` in clear.
+    fn match_from(&self, hay: &Hay, span: &Span) -> Option<Match> {
         let found = |s: &Span| self.classify(hay, s).map(|detector| Match { start: s.start, end: s.end, detector });
-        if let Some(m) = found(&span) {
+        if let Some(m) = found(span) {
             return Some(m);
         }
         let mut best: Option<(usize, Match)> = None;
@@ -387,20 +402,23 @@ fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
     }
 }
 
-/// Whether the number at `start` (first digit `d`) continues a run of
-/// digit groups: the group before it, joined to it by at most three bytes
-/// of ` -.()`, is a number start whose span (as [`Span::parse`] cuts it)
-/// takes this group in, and it ends after the last match (`matched_to`).
+/// Whether the number `span` (first digit `d`) continues a run of digit
+/// groups: the group before it, joined to it by at most three bytes of
+/// ` -.()`, is a number start whose span (as [`Span::parse`] cuts it)
+/// takes this group in and reaches at least as far as this one's, and it
+/// ends after the last match (`matched_to`).
 ///
-/// Such a group is tried in that span and its cuts, not on its own. So a
-/// run is tried from its first group, from the first group a span's cap
-/// (19 digits, 8 groups) leaves out, and from the first after a match; and
-/// because the answer comes from the bytes around `start` (at most 27
-/// before it, within [`super::LOOKBEHIND`]), a scan entering the run
-/// anywhere (a window's resume point) tries the same candidates as one
-/// pass over the whole segment. A `+` always starts a number.
-fn continues_run(b: &[u8], start: usize, d: usize, matched_to: usize) -> bool {
-    if b[start] == b'+' {
+/// Such a group would only retry part of what that span and its cuts
+/// tried, so it is not tried on its own. So a run is tried from its first
+/// group, from every group whose span reaches past the one before's cap
+/// (19 digits, 8 groups: `1700000000 020 7946 0958`), and from the first
+/// after a match; and because the answer comes from the bytes around the
+/// number (at most 27 before it, within [`super::LOOKBEHIND`]), a scan
+/// entering the run anywhere (a window's resume point) tries the same
+/// candidates as one pass over the whole segment. A `+` always starts a
+/// number.
+fn continues_run(b: &[u8], span: &Span, d: usize, matched_to: usize) -> bool {
+    if b[span.start] == b'+' {
         return false;
     }
     let Some(group_end) =
@@ -416,7 +434,7 @@ fn continues_run(b: &[u8], start: usize, d: usize, matched_to: usize) -> bool {
     len <= MAX_DIGITS
         && number_start(b, group_end - len, 0)
             .and_then(|before| Span::parse(b, before))
-            .is_some_and(|span| span.end > d)
+            .is_some_and(|before| before.end > d && before.end >= span.end)
 }
 
 /// The `len` bytes before `start` (fewer at the segment's start).
