@@ -12,13 +12,19 @@
 //! the whole segment gives; that is what makes the output independent of how
 //! a body is chunked.
 //!
+//! "From the bytes" means not from where the scan started: a window can
+//! resume anywhere, so a detector that looks back for the start of a run
+//! (IPv6 address characters, digit groups) looks back in the bytes, never
+//! stopping at the scan's start; three fuzz findings were this.
+//!
 //! The numeric detector needs two more things to stay inside it. A match
 //! ends a run of digit groups, so the group after it may start a number:
 //! where the last match ended travels with the segment
 //! ([`Hay::matched_to`]). And a candidate whose match starts further on (a
 //! suffix cut of its span) answers "nothing before my start" until the
 //! window reaches that match, so a window never resumes past the candidate
-//! that gives it.
+//! that gives it; a cached match keeps its candidate's start and is asked
+//! for again once the scan moves past that candidate.
 //!
 //! Must not depend on anything outside `mask`.
 
