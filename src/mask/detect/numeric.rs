@@ -253,7 +253,7 @@ impl NumericDetector {
     pub const MIN_DIGITS: usize = 7;
 
     /// Whether a segment with these anchor counts can hold a match (see
-    /// [`Prefilter::admits_numeric`]).
+    /// [`super::Prefilter::admits_numeric`]).
     #[inline(always)]
     pub fn may_match(&self, p: &super::Prefilter) -> bool {
         p.admits_numeric(self.ipv4.is_some())
@@ -269,7 +269,7 @@ impl NumericDetector {
     ///
     /// Each candidate is decided on its own, from the bytes around it (the
     /// windowing contract in [`super`]): a group that continues a run of
-    /// digit groups is not a start (see [`continues_run`]), so a rejected
+    /// digit groups is not a start (see `continues_run`), so a rejected
     /// span needs no skipping and a scan entering a run anywhere tries the
     /// same candidates. Candidates are read on while one could still give
     /// an earlier or, from the same start, a longer match: in
