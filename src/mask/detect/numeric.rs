@@ -418,7 +418,7 @@ fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
 /// candidates as one pass over the whole segment. A `+` always starts a
 /// number.
 fn continues_run(b: &[u8], span: &Span, d: usize, matched_to: usize) -> bool {
-    if b[span.start] == b'+' {
+    if span.plus {
         return false;
     }
     let Some(group_end) =
