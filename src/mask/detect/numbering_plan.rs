@@ -27,6 +27,10 @@ pub struct RegionData {
     pub prefix_printed: bool,
     pub lengths: &'static [u16],
     pub pattern: &'static str,
+    /// Each national format's digit groups, (fewest, most) digits each
+    /// (GB's `20 7946 0958` is `[(2, 2), (4, 4), (4, 4)]`), and the
+    /// pattern a number's first digits match for it to apply (empty: any).
+    pub groupings: &'static [(&'static [(u8, u8)], &'static str)],
 }
 
 include!(concat!(env!("OUT_DIR"), "/numbering_plan_data.rs"));
@@ -37,6 +41,24 @@ pub struct Region {
     pub data: &'static RegionData,
     /// `data.pattern`, compiled on first use.
     pattern: OnceLock<Option<dense::DFA<Vec<u32>>>>,
+    /// Each format's leading-digit pattern, compiled on first use (most
+    /// never are: only a format a number's grouping fits is asked).
+    leading: Vec<OnceLock<Option<dense::DFA<Vec<u32>>>>>,
+}
+
+/// A DFA for a metadata digit pattern (these use `x` mode whitespace).
+fn digit_dfa(pattern: &str) -> Option<dense::DFA<Vec<u32>>> {
+    dense::Builder::new()
+        .syntax(syntax::Config::new().unicode(false).utf8(false).ignore_whitespace(true))
+        .build(pattern)
+        .ok()
+}
+
+/// Whether `dfa` matches `digits` from their start: the whole of them, or
+/// (`whole` false) any prefix.
+fn dfa_matches(dfa: &dense::DFA<Vec<u32>>, digits: &[u8], whole: bool) -> bool {
+    let input = Input::new(digits).anchored(Anchored::Yes);
+    dfa.try_search_fwd(&input).ok().flatten().is_some_and(|m| !whole || m.offset() == digits.len())
 }
 
 impl Region {
@@ -47,14 +69,8 @@ impl Region {
         if !lengths.is_empty() && !lengths.contains(&(nsn.len() as u16)) {
             return false;
         }
-        let dfa = self.pattern.get_or_init(|| {
-            dense::Builder::new()
-                .syntax(syntax::Config::new().unicode(false).utf8(false).ignore_whitespace(true))
-                .build(&format!("^(?:{})$", self.data.pattern))
-                .ok()
-        });
-        let input = Input::new(nsn).anchored(Anchored::Yes);
-        dfa.as_ref().is_some_and(|d| d.try_search_fwd(&input).ok().flatten().is_some_and(|m| m.offset() == nsn.len()))
+        let dfa = self.pattern.get_or_init(|| digit_dfa(&format!("^(?:{})$", self.data.pattern)));
+        dfa.as_ref().is_some_and(|d| dfa_matches(d, nsn, true))
     }
 
     /// Whether `digits`, written nationally, is a valid number of this
@@ -74,6 +90,53 @@ impl Region {
     }
 }
 
+impl Region {
+    /// Whether a number written nationally in `groups` (digits per group,
+    /// the trunk prefix included as written) is grouped as this region
+    /// writes its numbers: the trunk prefix leads the first group or stands
+    /// alone, and each group is one or more whole groups of one of the
+    /// region's formats (`020 79460958` is GB's `20 7946 0958`, coarser).
+    pub fn writes_as(&self, digits: &[u8], groups: &[u8]) -> bool {
+        let mut groups = groups.to_vec();
+        let mut nsn = digits;
+        if let Some(prefix) = self.data.national_prefix
+            && digits.starts_with(prefix.as_bytes())
+            && (groups[0] as usize) >= prefix.len()
+        {
+            nsn = &digits[prefix.len()..];
+            groups[0] -= prefix.len() as u8;
+            if groups[0] == 0 {
+                groups.remove(0);
+            }
+        }
+        self.data.groupings.iter().zip(&self.leading).any(|((format, lead), dfa)| {
+            coarsens(&groups, format)
+                && (lead.is_empty()
+                    || dfa.get_or_init(|| digit_dfa(lead)).as_ref().is_some_and(|d| dfa_matches(d, nsn, false)))
+        })
+    }
+}
+
+/// Whether each of `groups` is the digits of one or more consecutive
+/// groups of `format`, in order, using them all.
+fn coarsens(groups: &[u8], format: &[(u8, u8)]) -> bool {
+    let Some((&first, rest)) = groups.split_first() else {
+        return format.is_empty();
+    };
+    let (mut fewest, mut most) = (0u32, 0u32);
+    for (i, &(lo, hi)) in format.iter().enumerate() {
+        fewest += lo as u32;
+        most += hi as u32;
+        if fewest > first as u32 {
+            return false;
+        }
+        if most >= first as u32 && coarsens(rest, &format[i + 1..]) {
+            return true;
+        }
+    }
+    false
+}
+
 /// The whole plan, indexed by calling code and by region id.
 #[derive(Debug)]
 pub struct NumberingPlan {
@@ -91,7 +154,14 @@ impl NumberingPlan {
     }
 
     fn from_metadata() -> NumberingPlan {
-        let regions: Vec<Region> = REGIONS.iter().map(|data| Region { data, pattern: OnceLock::new() }).collect();
+        let regions: Vec<Region> = REGIONS
+            .iter()
+            .map(|data| Region {
+                data,
+                pattern: OnceLock::new(),
+                leading: data.groupings.iter().map(|_| OnceLock::new()).collect(),
+            })
+            .collect();
         let mut by_code: HashMap<u16, Vec<usize>> = HashMap::new();
         let mut by_id = HashMap::new();
         for (i, r) in regions.iter().enumerate() {
@@ -137,6 +207,9 @@ mod tests {
             let probe = vec![b'0'; r.data.lengths[0] as usize];
             r.is_valid(&probe);
             assert!(r.pattern.get().is_some_and(Option::is_some), "region {} pattern", r.data.id);
+            for (_, lead) in r.data.groupings {
+                assert!(lead.is_empty() || digit_dfa(lead).is_some(), "region {} leading digits {lead}", r.data.id);
+            }
         }
     }
 
@@ -165,5 +238,25 @@ mod tests {
         assert!(fr.is_valid_national(b"0612345678"));
         let jp = plan.region("JP").expect("JP in metadata");
         assert!(jp.is_valid_national(b"09012345678"));
+    }
+
+    #[test]
+    fn groupings_follow_each_regions_national_formats() {
+        let plan = NumberingPlan::get();
+        let region = |id| plan.region(id).expect("in metadata");
+        let (gb, fr, us, ca, br) = (region("GB"), region("FR"), region("US"), region("CA"), region("BR"));
+        assert!(gb.writes_as(b"02079460958", &[3, 4, 4]));
+        assert!(gb.writes_as(b"02079460958", &[3, 8]), "coarser: groups merged");
+        assert!(gb.writes_as(b"02079460958", &[11]));
+        assert!(gb.writes_as(b"07700900123", &[5, 6]));
+        assert!(!gb.writes_as(b"02079460958", &[3, 3, 5]));
+        assert!(fr.writes_as(b"0612345678", &[2, 2, 2, 2, 2]));
+        assert!(!fr.writes_as(b"4050607080", &[2, 2, 2, 2, 2]), "no trunk 0: not a French grouping");
+        assert!(us.writes_as(b"4155552671", &[3, 3, 4]));
+        assert!(us.writes_as(b"18005550199", &[1, 3, 3, 4]), "trunk 1 on its own");
+        assert!(ca.writes_as(b"4165552671", &[3, 3, 4]), "CA uses the US formats");
+        assert!(!us.writes_as(b"4155552671", &[2, 2, 2, 4]));
+        assert!(br.writes_as(b"11969585190", &[2, 5, 4]));
+        assert!(!br.writes_as(b"21103045020", &[2, 2, 2, 2, 3]));
     }
 }
