@@ -21,7 +21,7 @@
 //! ends a run of digit groups, so the group after it may start a number:
 //! where the last match ended travels with the segment
 //! ([`Hay::matched_to`]). And a candidate whose match starts further on (a
-//! suffix cut of its span) answers "nothing before my start" until the
+//! later cut of its span) answers "nothing before my start" until the
 //! window reaches that match, so a window never resumes past the candidate
 //! that gives it; a cached match keeps its candidate's start and is asked
 //! for again once the scan moves past that candidate.
@@ -399,8 +399,10 @@ impl DetectorSet {
 
     /// After a match ending at `end`: a number just after it no longer
     /// continues a run of digit groups (see `numeric::continues_run`), so
-    /// it may now be a start. Only candidates starting within the next
-    /// four bytes change, so a numeric engine is asked about those alone
+    /// it may now be a start, and stands alone rather than inside a run
+    /// (no grouping condition). Those are the only decisions that read
+    /// where the last match ended, and only candidates starting within the
+    /// next four bytes change, so a numeric engine is asked about those alone
     /// and its cached answer kept otherwise (asking again from `end` would
     /// rescan to the next match for every match: quadratic).
     fn restart_runs(&self, hay: &Hay, end: usize, found: &mut [Found]) {
@@ -458,11 +460,11 @@ mod run_tests {
     use super::phone::{PhoneDetector, PhoneSettings};
     use super::*;
 
-    fn set() -> DetectorSet {
+    fn set(regex: &str) -> DetectorSet {
         let settings = PhoneSettings { regions: vec!["GB".into()], ..PhoneSettings::default() };
         let phone = PhoneDetector::new(1, &settings).expect("GB");
         DetectorSet::new(vec![
-            Engine::Regex(RegexDetector::new(0, r"\b\d{4}\b", false).expect("regex")),
+            Engine::Regex(RegexDetector::new(0, regex, false).expect("regex")),
             Engine::Numeric(Box::new(NumericDetector { phone: Some(phone), ..NumericDetector::default() })),
         ])
     }
@@ -492,27 +494,30 @@ mod run_tests {
 
     #[test]
     fn a_match_by_another_engine_restarts_the_run_after_it() {
-        // Alone, `020 7946 0958` is inside the run from `1234`: not a cut
-        // of its span (neither a prefix nor a suffix), and `020`'s own span
-        // ends where that one does, so it is not a start. The regex's match
-        // of `1234` ends the run, so `020` is a start after it. (Fails with
-        // `restart_runs` removed: `7946` and `0958` come out as the regex's.)
-        let text = b"1234 020 7946 0958 12";
-        let whole = same_in_every_window(&set(), text);
+        // Alone, `0207 9460 958` is inside the run from `1234`, where only
+        // GB's own grouping (`020 7946 0958`) would make it a number. The
+        // regex's match of `1234` ends the run, so after it the number
+        // stands alone, where that grouping is no condition. (Fails with
+        // `restart_runs` removed: the numeric engine's "nothing here",
+        // asked before the match, is kept.)
+        let text = b"1234 0207 9460 958";
+        let whole = same_in_every_window(&set(r"\b1234\b"), text);
         let phones: Vec<_> = whole.iter().filter(|m| m.detector == 1).map(|m| &text[m.start..m.end]).collect();
-        assert_eq!(phones, [b"020 7946 0958"]);
+        assert_eq!(phones, [b"0207 9460 958"]);
     }
 
     #[test]
     fn matches_do_not_depend_on_where_a_window_resumes() {
         // The regex matching inside a number's span, before a cut of it.
-        let set = set();
+        let set = set(r"\b\d{4}\b");
         for text in [
             &b"1234 5678 1234 020 7946 0958"[..],
             b"12 3456 020 7946 0958",
             b"1700000000 020 7946 0958 1234 5678",
             b"020 7946 0958 2024 1234 020 7946 0958",
             b"5555555 5555555 55 5555555 1234 5555555 55 5",
+            b"2024 11 21 10 30 45 020 7946 0958 020 7946 0958 07700 900123",
+            b"07700 900123 07700 900123 1234 07700 900123 12 34",
         ] {
             same_in_every_window(&set, text);
         }

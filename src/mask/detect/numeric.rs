@@ -40,7 +40,7 @@ pub struct Span {
     after: [u8; MAX_GROUPS],
     open_at: [bool; MAX_GROUPS],
     /// Separators before the first group (a leading `(`).
-    lead: u8,
+    pub lead: u8,
 }
 
 impl Span {
@@ -157,8 +157,8 @@ impl Span {
         }
     }
 
-    /// Groups `a..k` of the span (cut at spaces only, outside parentheses;
-    /// see [`Span::cuts`]).
+    /// Groups `a..k` of the span (cut at spaces only, outside parentheses:
+    /// see [`Span::cut_ok`]).
     fn sub(&self, a: usize, k: usize) -> Span {
         let mut p = self.clone();
         if a > 0 {
@@ -185,18 +185,6 @@ impl Span {
     /// a space there and no parenthesis open.
     fn cut_ok(&self, j: usize) -> bool {
         self.after[j - 1] & SEP_SPACE != 0 && !self.open_at[j - 1]
-    }
-
-    /// The candidates a rejected span is retried as, in order: for a
-    /// national-looking span its suffixes (`2021 020 7946 0958`), then its
-    /// prefixes (`020 7946 0958 2024-01-15`); an international one
-    /// (`+44 …`, `00 44 …`, `(0161) …`) keeps its head, so only prefixes.
-    fn cuts(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let n = self.n_groups;
-        let international = self.plus || self.lead != 0 || self.digits().starts_with(b"00");
-        let suffixes = (1..n).filter(move |&a| !international && self.cut_ok(a)).map(move |a| (a, n));
-        let prefixes = (1..n).rev().filter(move |&k| self.cut_ok(k)).map(|k| (0, k));
-        suffixes.chain(prefixes)
     }
 
     /// The longest prefix ending at a space, for a span whose next group
@@ -262,7 +250,7 @@ impl NumericDetector {
     /// The leftmost match from `pos` (the longest of those that start
     /// there) among the candidates that start before `limit`; or, when
     /// there is none, the position before which no match starts: `limit`,
-    /// or a candidate's start when the match it gives (a suffix cut,
+    /// or a candidate's start when the match it gives (a later cut,
     /// `2021 020 7946 0958`) starts at `limit` or later. Another engine may
     /// still find something before that match, so the candidate waits for
     /// the window to reach further.
@@ -320,27 +308,42 @@ impl NumericDetector {
         best.ok_or(limit)
     }
 
-    /// The match the number `span` gives: the whole span, or else the cut
-    /// at spaces (a number can sit next to another, separated by a space)
-    /// that is one with the most digits, the first in [`Span::cuts`]'
-    /// order among equals. In `020 7946 0958 07700` both `0958 07700` and
-    /// `020 7946 0958` are valid somewhere; taking the first would leave
-    /// `020 7946` in clear.
+    /// The match the number `span` gives: the leftmost, then longest,
+    /// valid number among its groups, cut at spaces. A span can hold
+    /// several numbers side by side (`415 555 2671 415 555 2672`), or a
+    /// number after a date or a list of ids (`2024 11 21 10 30 45 020 7946
+    /// 0958`); a number found first in it ends the run there, and the scan
+    /// restarts after it, so the next is decided afresh. Inside a run only
+    /// a region's own grouping makes a national number (see
+    /// [`PhoneDetector::accepts`]): the `40 50 60 70 80` of `10 20 … 90`
+    /// passes a plan's digit pattern, but no region writes it so. An
+    /// international span (`+44 …`) or one with an area code in
+    /// parentheses (`(0161) …`) keeps its head, so its number starts at its
+    /// first group. (`00 44 …` is tried from its head first, like any
+    /// span; `00` is also the seconds of a spaced time.)
     fn match_from(&self, hay: &Hay, span: &Span) -> Option<Match> {
-        let found = |s: &Span| self.classify(hay, s).map(|detector| Match { start: s.start, end: s.end, detector });
-        if let Some(m) = found(span) {
-            return Some(m);
-        }
-        let mut best: Option<(usize, Match)> = None;
-        for (a, k) in span.cuts() {
-            let cut = span.sub(a, k);
-            if best.is_none_or(|(digits, _)| cut.n_digits > digits)
-                && let Some(m) = found(&cut)
-            {
-                best = Some((cut.n_digits, m));
+        let n = span.n_groups;
+        let keeps_head = span.plus || span.lead != 0;
+        for a in (0..n).filter(|&a| a == 0 || (!keeps_head && span.cut_ok(a))) {
+            for k in (a + 1..=n).rev().filter(|&k| k == n || span.cut_ok(k)) {
+                // A cut is a number of seven digits or more (IPv4's four
+                // come only whole), and shorter ones follow.
+                if (a, k) != (0, n) && span.groups[a..k].iter().map(|&g| g as usize).sum::<usize>() < Self::MIN_DIGITS {
+                    break;
+                }
+                let cut;
+                let piece = if (a, k) == (0, n) {
+                    span
+                } else {
+                    cut = span.sub(a, k);
+                    &cut
+                };
+                if let Some(detector) = self.classify(hay, piece, joined_to_digits(hay, piece)) {
+                    return Some(Match { start: piece.start, end: piece.end, detector });
+                }
             }
         }
-        best.map(|(_, m)| m)
+        None
     }
 
     /// Whether a bare JSON integer (digits only, already checked) could be
@@ -354,7 +357,7 @@ impl NumericDetector {
             || ((Self::MIN_DIGITS..=15).contains(&n) && self.phone.as_ref().is_some_and(|p| p.has_key_context(key)))
     }
 
-    fn classify(&self, hay: &Hay, span: &Span) -> Option<DetectorId> {
+    fn classify(&self, hay: &Hay, span: &Span, in_run: bool) -> Option<DetectorId> {
         if !span.ends_cleanly(hay.bytes) {
             // `203.0.113.7:8443` is an address and a port.
             let port = byte_at(hay.bytes, span.end) == Some(b':');
@@ -375,7 +378,7 @@ impl NumericDetector {
         {
             return Some(ip.id);
         }
-        self.phone.as_ref().filter(|p| p.accepts(hay, span)).map(|p| p.id)
+        self.phone.as_ref().filter(|p| p.accepts(hay, span, in_run)).map(|p| p.id)
     }
 }
 
@@ -435,6 +438,16 @@ fn continues_run(b: &[u8], span: &Span, d: usize, matched_to: usize) -> bool {
         && number_start(b, group_end - len, 0)
             .and_then(|before| Span::parse(b, before))
             .is_some_and(|before| before.end > d && before.end >= span.end)
+}
+
+/// Whether another digit group is joined to `span` by a space: just
+/// before it (and after the last match) or just after it.
+fn joined_to_digits(hay: &Hay, span: &Span) -> bool {
+    let b = hay.bytes;
+    let before = span.start >= hay.matched_to + 2 && b[span.start - 1] == b' ' && b[span.start - 2].is_ascii_digit();
+    let after = byte_at(b, span.end) == Some(b' ')
+        && matches!(byte_at(b, span.end + 1), Some(c) if c.is_ascii_digit() || c == b'(');
+    before || after
 }
 
 /// The `len` bytes before `start` (fewer at the segment's start).

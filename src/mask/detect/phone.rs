@@ -67,13 +67,20 @@ impl PhoneDetector {
         self.context_keys.in_key(key)
     }
 
-    pub fn accepts(&self, hay: &Hay, s: &Span) -> bool {
+    /// Whether `s` is a phone number. `in_run`: other digit groups are
+    /// joined to it by a space (`2021 020 7946 0958`, `415 555 2671 415 555
+    /// 2672`), so only its grouping says where it starts and ends: written
+    /// nationally, it must be grouped as its region writes numbers.
+    pub fn accepts(&self, hay: &Hay, s: &Span, in_run: bool) -> bool {
         let digits = s.digits();
         if !(7..=15).contains(&digits.len()) {
             return false;
         }
         if s.plus {
             return self.plan.is_valid_international(digits);
+        }
+        if inside_spaced_timestamp(hay, s) {
+            return false;
         }
         let context =
             self.context_keys.in_key(hay.key) || self.context_words.in_text(before(hay.bytes, s.start, CONTEXT_WINDOW));
@@ -100,10 +107,14 @@ impl PhoneDetector {
         {
             return false;
         }
-        if self.regions.iter().any(|r| r.is_valid_national(digits)) {
+        // Pairs and single digits (`37 72 59 21 53`) are scores, counts and
+        // lottery draws as often as a French number; only the grouping
+        // tells them apart.
+        let strict = in_run || s.groups().iter().all(|&g| g <= 2);
+        if self.regions.iter().any(|r| r.is_valid_national(digits) && (!strict || r.writes_as(digits, s.groups()))) {
             return true;
         }
-        context && digits.len() >= 10 && self.plan.is_valid_international(digits)
+        context && !in_run && digits.len() >= 10 && self.plan.is_valid_international(digits)
     }
 }
 
@@ -159,6 +170,44 @@ fn looks_like_date(s: &Span) -> bool {
     false
 }
 
+/// Whether the number `s` would start inside a date and time written
+/// with spaces (`2025 02 02 22 54 39 …`): its first group has one or two
+/// digits, and a year that begins the run comes before it with fewer than
+/// five such groups (month, day, hours, minutes, seconds) between. A number
+/// in parentheses (`(02) 1005 7545`) starts where it says.
+///
+/// Read from the bytes alone, whatever matched before (the windowing
+/// contract in [`super`]): a year that ends a longer run (`+44 20 7946
+/// 2001 06 12 34 56 78`) is a number's tail, not a date.
+fn inside_spaced_timestamp(hay: &Hay, s: &Span) -> bool {
+    if s.groups()[0] > 2 || s.plus || s.lead != 0 {
+        return false;
+    }
+    let b = hay.bytes;
+    let mut next = s.start;
+    for small in 0..=5 {
+        if next < 2 || b[next - 1] != b' ' {
+            return false;
+        }
+        let end = next - 1;
+        let len = b[..end].iter().rev().take(5).take_while(|c| c.is_ascii_digit()).count();
+        let group = end - len;
+        match len {
+            4 => {
+                let starts_run = match group.checked_sub(1).map(|i| b[i]) {
+                    None => true,
+                    Some(b' ') => !(group >= 2 && matches!(b[group - 2], b'0'..=b'9' | b')')),
+                    Some(c) => !matches!(c, b'0'..=b'9' | b'-' | b'.' | b'(' | b')' | b'/' | b':'),
+                };
+                return small < 5 && matches!(&b[group..group + 2], b"19" | b"20") && starts_run;
+            }
+            1 | 2 => next = group,
+            _ => return false,
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,13 +256,29 @@ mod tests {
         assert_eq!(phones("2021 020 7946 0958", ""), ["020 7946 0958"]);
         // A match ends the run: the next number starts after it.
         assert_eq!(phones("+44 20 7946 0958 020 7946 0958", ""), ["+44 20 7946 0958", "020 7946 0958"]);
-        // Of the valid cuts, the longest: `0958 07700` is valid too, and
-        // would leave `020 7946` in clear. A date is no number's tail.
+        // The leftmost, then longest, number: `020 7946` alone passes DE's
+        // plan and grouping, and would leave `0958` in clear. A date is no
+        // number's tail.
         assert_eq!(phones("tel 020 7946 0958 07700 900123", ""), ["020 7946 0958", "07700 900123"]);
         assert_eq!(phones("020 7946 0958 2024-01-15", ""), ["020 7946 0958"]);
         // The span from the epoch stops short of the number (19 digits at
         // most), so the number starts a run of its own.
         assert_eq!(phones("1700000000123 (0161) 496 0066", ""), ["(0161) 496 0066"]);
+        // Numbers side by side, and after dates and ids: each whole.
+        assert_eq!(phones("415 555 2671 415 555 2672", ""), ["415 555 2671", "415 555 2672"]);
+        assert_eq!(phones("06 12 34 56 78 06 12 34 56 78", ""), ["06 12 34 56 78", "06 12 34 56 78"]);
+        assert_eq!(phones("2024 11 21 10 30 45 020 7946 0958", ""), ["020 7946 0958"]);
+        assert_eq!(phones("ids 1 2 3 4 5 6 7 8 020 7946 0958", ""), ["020 7946 0958"]);
+        // A date and time written with spaces is read through first: its
+        // `02 02 22 54 39` is a valid French number, its `00` no `00 CC`.
+        assert_eq!(phones("2025 02 02 22 54 39 01 23 59 72 67", ""), ["01 23 59 72 67"]);
+        assert_eq!(phones("2026 12 22 00 35 58 020 7946 0958", ""), ["020 7946 0958"]);
+        // A year-like group that ends a number is no date.
+        assert_eq!(phones("+44 20 7946 2001 06 12 34 56 78", ""), ["+44 20 7946 2001", "06 12 34 56 78"]);
+        assert_eq!(phones("(201) 719-2027 06 15 00 60 36", ""), ["(201) 719-2027", "06 15 00 60 36"]);
+        // Inside a run, a national number is grouped as its region writes
+        // them: `40 50 60 70 80` is no French number without its `0`.
+        assert!(phones("10 20 30 40 50 60 70 80 90", "").is_empty());
         // Groups inside a run are not numbers of their own, wherever a
         // scan enters it.
         assert!(phones("5555555 5555555 55 5555555 5555555 55 5", "").is_empty());
