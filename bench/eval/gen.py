@@ -2,6 +2,11 @@
 """Labelled evaluation data for piimask: NDJSON records with PII planted in
 fields and in free text, among hard negatives that must survive.
 
+A third of the records also carry a "log" line where phone numbers sit in
+runs of digit groups joined by single spaces (two numbers side by side, a
+number after a spaced date or a list of counts), and runs of small numbers
+that hold none.
+
 Realistic values come from Faker (many locales) and Google's `phonenumbers`
 (real numbering plans: every planted phone is valid for its region). Each
 record has a label list: (field, value, kind) where kind is a detector name
@@ -65,6 +70,39 @@ def phone_text(rng, in_field):
     if fmt == F.INTERNATIONAL and rng.random() < 0.2:
         text = "00" + text[1:]
     return text, bare
+
+
+def national_grouped(rng):
+    """A national number written in groups (`020 7946 0958`), of a region
+    piimask reads nationally."""
+    while True:
+        region = rng.choice(NATIONAL)
+        text = phonenumbers.format_number(random_valid_number(rng, region), F.NATIONAL)
+        if any(not c.isdigit() for c in text):
+            return text
+
+
+def run_text(rng, d):
+    """Phone numbers inside runs of digit groups joined by single spaces
+    (side by side, after a spaced date or a list of counts, before a count),
+    and runs of small numbers that hold none. Returns (text, labels)."""
+    stamp = d.strftime("%Y %m %d") + " %02d %02d %02d" % (rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59))
+    counts = " ".join(str(rng.randint(1, 99)) for _ in range(rng.randint(3, 9)))
+    scores = " ".join(str(rng.randint(10, 99)) for _ in range(rng.randint(5, 10)))
+    r = rng.random()
+    if r < 0.3:
+        a, b = national_grouped(rng), national_grouped(rng)
+        return "lines %s %s" % (a, b), [a, b], []
+    if r < 0.5:
+        p = national_grouped(rng)
+        return "logged %s %s" % (stamp, p), [p], [stamp]
+    if r < 0.7:
+        p = national_grouped(rng)
+        return "items %s %s" % (counts, p), [p], []
+    if r < 0.85:
+        p = national_grouped(rng)
+        return "dialled %s %d times" % (p, rng.randint(2, 99)), [p], []
+    return "scores %s" % scores, [], [scores]
 
 
 def email_text(rng, fake):
@@ -166,6 +204,10 @@ def record(rng, fakes, i):
     rng.shuffle(parts[1:])
     rec["note"] = " ".join(parts)
     labels.extend(planted)
+    if rng.random() < 0.3:
+        rec["log"], phones, kept = run_text(rng, fake.date_between(start_date="-5y", end_date="+1y"))
+        labels.extend(["log", p, "phone"] for p in phones)
+        labels.extend(["log", k, "negative"] for k in kept)
     return rec, labels
 
 
