@@ -81,19 +81,80 @@ pub struct StringRun {
 /// Scans plain JSON string content from `from`: finds where it ends and
 /// counts the detectors' anchor bytes on the way, in one pass.
 ///
-/// Baseline x86-64 has no `popcnt` instruction and `count_ones` becomes a
-/// dozen shifts and adds per mask; CPUs that have it (all from the last
-/// decade) get a build of the loop that uses it, picked at run time.
+/// CPUs with AVX2 (x86-64 servers since 2013) scan 32 bytes per step.
+/// Otherwise 16: baseline x86-64 has no `popcnt` instruction, and
+/// `count_ones` becomes a dozen shifts and adds per mask, so CPUs that have
+/// it get a build of the loop that uses it. Picked at run time.
 #[inline(never)]
 pub fn scan_string(hay: &[u8], from: usize) -> StringRun {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU supports AVX2 and popcnt, checked just above.
+            return unsafe { scan_string_avx2(hay, from) };
+        }
         if std::arch::is_x86_feature_detected!("popcnt") {
             // SAFETY: the CPU supports popcnt, checked just above.
             return unsafe { scan_string_popcnt(hay, from) };
         }
     }
     scan_string_body(hay, from)
+}
+
+/// [`scan_string`] 32 bytes per step; the 16-byte body finishes the last
+/// 31 bytes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn scan_string_avx2(hay: &[u8], from: usize) -> StringRun {
+    use std::arch::x86_64::*;
+    let mut run = StringRun::default();
+    let mut i = from;
+    let quote = _mm256_set1_epi8(b'"' as i8);
+    let backslash = _mm256_set1_epi8(b'\\' as i8);
+    let control_max = _mm256_set1_epi8(0x1F);
+    let at = _mm256_set1_epi8(b'@' as i8);
+    let colon = _mm256_set1_epi8(b':' as i8);
+    let dot = _mm256_set1_epi8(b'.' as i8);
+    let below = _mm256_set1_epi8((b'0' - 1) as i8);
+    let above = _mm256_set1_epi8((b'9' + 1) as i8);
+    while i + 32 <= hay.len() {
+        // SAFETY: the 32 bytes at `i` lie inside `hay` (`i + 32 <= len`).
+        let v = unsafe { _mm256_loadu_si256(hay.as_ptr().add(i) as *const __m256i) };
+        // Unsigned `v <= 0x1F` is `max(v, 0x1F) == 0x1F`.
+        let control = _mm256_cmpeq_epi8(_mm256_max_epu8(v, control_max), control_max);
+        let special =
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)), control);
+        let special = _mm256_movemask_epi8(special) as u32;
+        // Signed compares: bytes >= 0x80 are negative, never digits.
+        let digits = _mm256_and_si256(_mm256_cmpgt_epi8(v, below), _mm256_cmpgt_epi8(above, v));
+        let ats = _mm256_cmpeq_epi8(v, at);
+        let colons = _mm256_cmpeq_epi8(v, colon);
+        let dots = _mm256_cmpeq_epi8(v, dot);
+        // Count only the bytes before the end of the run.
+        let keep = if special != 0 { (1u32 << special.trailing_zeros()) - 1 } else { u32::MAX };
+        // Most blocks hold no anchor at all: one mask of all four skips
+        // the counts.
+        let any = _mm256_or_si256(_mm256_or_si256(digits, ats), _mm256_or_si256(colons, dots));
+        if _mm256_movemask_epi8(any) as u32 & keep != 0 {
+            run.digits += (_mm256_movemask_epi8(digits) as u32 & keep).count_ones();
+            run.at_signs += (_mm256_movemask_epi8(ats) as u32 & keep).count_ones();
+            run.colons += (_mm256_movemask_epi8(colons) as u32 & keep).count_ones();
+            run.dots += (_mm256_movemask_epi8(dots) as u32 & keep).count_ones();
+        }
+        if special != 0 {
+            run.end = i + special.trailing_zeros() as usize;
+            return run;
+        }
+        i += 32;
+    }
+    let tail = scan_string_body(hay, i);
+    StringRun {
+        end: tail.end,
+        digits: run.digits + tail.digits,
+        at_signs: run.at_signs + tail.at_signs,
+        colons: run.colons + tail.colons,
+        dots: run.dots + tail.dots,
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -296,6 +357,44 @@ mod tests {
         let long = [b"x1@:".repeat(10), b"\"9@".to_vec()].concat();
         let run = scan_string(&long, 0);
         assert_eq!((run.end, run.digits, run.at_signs, run.colons), (40, 10, 10, 10));
+    }
+
+    /// What [`scan_string`] must return, one byte at a time.
+    fn scan_string_scalar(hay: &[u8], from: usize) -> StringRun {
+        let end = hay[from..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map_or(hay.len(), |p| p + from);
+        let count = |f: fn(&u8) -> bool| hay[from..end].iter().filter(|b| f(b)).count() as u32;
+        StringRun {
+            end,
+            digits: count(u8::is_ascii_digit),
+            at_signs: count(|&b| b == b'@'),
+            colons: count(|&b| b == b':'),
+            dots: count(|&b| b == b'.'),
+        }
+    }
+
+    #[test]
+    fn every_build_of_scan_string_matches_a_scalar_scan_at_every_offset() {
+        // Run ends 45 to 120 bytes apart (past a 32-byte block), anchors,
+        // bytes next to the classes' edges, high bytes.
+        let hay: Vec<u8> = (0..700u32)
+            .map(|i| match (i % 120, i % 7) {
+                (44 | 119, _) => b'"',
+                (90, _) => b'\\',
+                (_, 0) => b"0123456789"[(i % 10) as usize],
+                (_, 1) => [b'@', b':', b'.', b'/', b';', 0x1F, 0x20, 0x7F, 0x80, 0xFF][(i % 10) as usize],
+                _ => b'a' + (i % 26) as u8,
+            })
+            .collect();
+        for from in 0..hay.len() {
+            let expected = scan_string_scalar(&hay, from);
+            assert_eq!(scan_string(&hay, from), expected, "dispatched, from {from}");
+            assert_eq!(scan_string_body(&hay, from), expected, "16-byte body, from {from}");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the CPU supports AVX2 and popcnt, checked just above.
+                assert_eq!(unsafe { scan_string_avx2(&hay, from) }, expected, "32-byte body, from {from}");
+            }
+        }
     }
 
     #[test]
