@@ -53,12 +53,15 @@ class Score:
         self.neg_kept = 0
         self.neg_fail = Counter()
         self.misses = defaultdict(list)
+        self.missed_in = Counter()
 
-    def pii_result(self, kind, ok, example):
+    def pii_result(self, key, kind, ok, example):
         self.pii[kind] += 1
         self.caught[kind] += ok
-        if not ok and len(self.misses[kind]) < 8:
-            self.misses[kind].append(example)
+        if not ok:
+            self.missed_in[key] += 1
+            if len(self.misses[kind]) < 8:
+                self.misses[kind].append(example)
 
     def neg_result(self, key, ok):
         self.neg += 1
@@ -80,6 +83,8 @@ class Score:
         for kind, ex in self.misses.items():
             for e in ex[:4]:
                 print("    missed %s: %s" % (kind, e))
+        if self.missed_in:
+            print("    misses, by field:", dict(self.missed_in.most_common(8)))
         if self.neg_fail:
             print("    negatives hit, by field:", dict(self.neg_fail.most_common(8)))
 
@@ -92,7 +97,7 @@ def score_piimask(records, labels, masked):
             if kind == "negative":
                 s.neg_result(key, value in text)
             else:
-                s.pii_result(kind, piimask_caught(kind, value, text), "%r -> %r" % (value, text[:120]))
+                s.pii_result(key, kind, piimask_caught(kind, value, text), "%r -> %r" % (value, text[:120]))
     return s
 
 
@@ -130,7 +135,7 @@ def score_presidio(records, labels):
             if kind == "negative":
                 s.neg_result(key, not hit)
             else:
-                s.pii_result(kind, hit, value)
+                s.pii_result(key, kind, hit, value)
     return s, time.time() - started
 
 
