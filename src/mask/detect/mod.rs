@@ -475,10 +475,10 @@ mod run_tests {
         let mut found = Vec::new();
         let mut matches = Vec::new();
         let first = Hay { bytes: &text[..cut], complete: false, key: b"", matched_to: 0 };
-        let resolved = set.scan(&first, 0, None, &mut found, &mut |m| matches.push(m));
+        let resolved = set.scan(&first, 0, None, &mut found, &mut |m| testing::in_order(&mut matches, m));
         let matched_to = matches.last().map_or(0, |m| m.end);
         let rest = Hay { bytes: text, complete: true, key: b"", matched_to };
-        set.scan(&rest, resolved, None, &mut found, &mut |m| matches.push(m));
+        set.scan(&rest, resolved, None, &mut found, &mut |m| testing::in_order(&mut matches, m));
         matches
     }
 
@@ -504,6 +504,19 @@ mod run_tests {
         let whole = same_in_every_window(&set(r"\b1234\b"), text);
         let phones: Vec<_> = whole.iter().filter(|m| m.detector == 1).map(|m| &text[m.start..m.end]).collect();
         assert_eq!(phones, [b"0207 9460 958"]);
+    }
+
+    #[test]
+    fn a_cached_match_is_asked_for_again_once_the_scan_passes_its_candidate() {
+        // The regex's `020 7946` wins the tie at 0 against the number
+        // `020 7946 0958`, and the scan moves on to 8, past the number's
+        // candidate: its cached match now overlaps what was emitted, so it
+        // is asked for again from 8, where `0958` alone is nothing. (Fails
+        // when a cached match is kept whatever its candidate: the number
+        // comes out again and again over the regex's match.)
+        let text = b"020 7946 0958";
+        let whole = same_in_every_window(&set("020 7946"), text);
+        assert_eq!(whole, [Match { start: 0, end: 8, detector: 0 }]);
     }
 
     #[test]
@@ -537,7 +550,16 @@ pub(crate) mod testing {
     /// The matches of one pass over a whole segment.
     pub fn scan_whole(set: &DetectorSet, bytes: &[u8], key: &[u8]) -> Vec<Match> {
         let mut out = Vec::new();
-        set.scan(&Hay::whole(bytes, key), 0, None, &mut Vec::new(), &mut |m| out.push(m));
+        set.scan(&Hay::whole(bytes, key), 0, None, &mut Vec::new(), &mut |m| in_order(&mut out, m));
         out
+    }
+
+    /// Appends `m`, which must start at or after the end of the match
+    /// before it (a scan that went back would emit bytes twice, or loop).
+    pub fn in_order(matches: &mut Vec<Match>, m: Match) {
+        if let Some(last) = matches.last() {
+            assert!(m.start >= last.end, "{m:?} starts inside or before {last:?}");
+        }
+        matches.push(m);
     }
 }
