@@ -44,6 +44,9 @@ pub struct Region {
     /// Each format's leading-digit pattern, compiled on first use (most
     /// never are: only a format a number's grouping fits is asked).
     leading: Vec<OnceLock<Option<dense::DFA<Vec<u32>>>>>,
+    /// The most groups a number of this region is written in (the trunk
+    /// prefix standing alone counts as one): a cheap first test.
+    most_groups: usize,
 }
 
 /// A DFA for a metadata digit pattern (these use `x` mode whitespace).
@@ -97,7 +100,13 @@ impl Region {
     /// alone, and each group is one or more whole groups of one of the
     /// region's formats (`020 79460958` is GB's `20 7946 0958`, coarser).
     pub fn writes_as(&self, digits: &[u8], groups: &[u8]) -> bool {
-        let mut groups = groups.to_vec();
+        if !self.may_write_in(groups.len()) {
+            return false;
+        }
+        let mut national = [0u8; 16];
+        let n = groups.len().min(national.len());
+        national[..n].copy_from_slice(&groups[..n]);
+        let mut groups = &mut national[..n];
         let mut nsn = digits;
         if let Some(prefix) = self.data.national_prefix
             && digits.starts_with(prefix.as_bytes())
@@ -106,14 +115,23 @@ impl Region {
             nsn = &digits[prefix.len()..];
             groups[0] -= prefix.len() as u8;
             if groups[0] == 0 {
-                groups.remove(0);
+                groups = &mut groups[1..];
             }
         }
         self.data.groupings.iter().zip(&self.leading).any(|((format, lead), dfa)| {
-            coarsens(&groups, format)
+            coarsens(groups, format)
                 && (lead.is_empty()
                     || dfa.get_or_init(|| digit_dfa(lead)).as_ref().is_some_and(|d| dfa_matches(d, nsn, false)))
         })
+    }
+}
+
+impl Region {
+    /// Whether some number of this region can be written in `n` groups;
+    /// false rules out [`Region::writes_as`] for any grouping of `n`.
+    #[inline(always)]
+    pub fn may_write_in(&self, n: usize) -> bool {
+        n <= self.most_groups
     }
 }
 
@@ -160,6 +178,7 @@ impl NumberingPlan {
                 data,
                 pattern: OnceLock::new(),
                 leading: data.groupings.iter().map(|_| OnceLock::new()).collect(),
+                most_groups: data.groupings.iter().map(|(format, _)| format.len()).max().unwrap_or(0) + 1,
             })
             .collect();
         let mut by_code: HashMap<u16, Vec<usize>> = HashMap::new();

@@ -266,6 +266,11 @@ impl NumericDetector {
     pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Result<(Match, usize), usize> {
         let b = hay.bytes;
         let mut i = pos;
+        // The last span whose cuts were all tried and rejected. In a long
+        // run every group can be a candidate (each span reaches one group
+        // further than the one before), and the spans overlap: without
+        // this, each cut would be tried once per span holding it.
+        let mut rejected: Option<(usize, usize)> = None;
         // The leftmost match so far, the longest among equal starts (a
         // later candidate's span can reach past an earlier one's cap), and
         // the candidate that gave it.
@@ -299,10 +304,15 @@ impl NumericDetector {
             if continues_run(b, &span, d, hay.matched_to) {
                 continue;
             }
-            match self.match_from(hay, &span) {
+            let tried_to = rejected.filter(|&(from, to)| from < span.start && span.start <= to).map_or(0, |(_, to)| to);
+            match self.match_from(hay, &span, tried_to) {
                 Some(m) if m.start < limit => consider(&mut best, m, start),
                 Some(_) if best.is_none() => return Err(start),
-                _ => {}
+                Some(_) => {}
+                // Without parentheses or a `+`, every cut of this span was
+                // tried: the next span need not try again those it shares.
+                None if span.seps & SEP_PAREN == 0 && !span.plus => rejected = Some((span.start, span.end)),
+                None => rejected = None,
             }
         }
         best.ok_or(limit)
@@ -321,7 +331,10 @@ impl NumericDetector {
     /// parentheses (`(0161) …`) keeps its head, so its number starts at its
     /// first group. (`00 44 …` is tried from its head first, like any
     /// span; `00` is also the seconds of a spaced time.)
-    fn match_from(&self, hay: &Hay, span: &Span) -> Option<Match> {
+    ///
+    /// Cuts that end at `tried_to` or before were tried, and rejected, as
+    /// cuts of the span before (see [`NumericDetector::find`]).
+    fn match_from(&self, hay: &Hay, span: &Span, tried_to: usize) -> Option<Match> {
         let n = span.n_groups;
         let keeps_head = span.plus || span.lead != 0;
         for a in (0..n).filter(|&a| a == 0 || (!keeps_head && span.cut_ok(a))) {
@@ -329,6 +342,9 @@ impl NumericDetector {
                 // A cut is a number of seven digits or more (IPv4's four
                 // come only whole), and shorter ones follow.
                 if (a, k) != (0, n) && span.groups[a..k].iter().map(|&g| g as usize).sum::<usize>() < Self::MIN_DIGITS {
+                    break;
+                }
+                if span.ends[k - 1] <= tried_to {
                     break;
                 }
                 let cut;

@@ -82,8 +82,6 @@ impl PhoneDetector {
         if inside_spaced_timestamp(hay, s) {
             return false;
         }
-        let context =
-            self.context_keys.in_key(hay.key) || self.context_words.in_text(before(hay.bytes, s.start, CONTEXT_WINDOW));
         // `00 CC …` is the international form dialled from most countries:
         // validated like `+`, written with at least one separator, the `00`
         // inside the first group and a last group of two digits or more
@@ -97,6 +95,25 @@ impl PhoneDetector {
         {
             return true;
         }
+        // Pairs and single digits (`37 72 59 21 53`) are scores, counts and
+        // lottery draws as often as a French number; only the grouping
+        // tells them apart.
+        let strict = in_run || g.iter().all(|&g| g <= 2);
+        let national = || {
+            self.regions.iter().any(|r| {
+                (!strict || r.may_write_in(g.len()))
+                    && r.is_valid_national(digits)
+                    && (!strict || r.writes_as(digits, g))
+            })
+        };
+        // Inside a run only a national number can match, and a run offers
+        // many candidates that fail the plan: test it before the words
+        // around, which cost more.
+        if in_run && !national() {
+            return false;
+        }
+        let context =
+            self.context_keys.in_key(hay.key) || self.context_words.in_text(before(hay.bytes, s.start, CONTEXT_WINDOW));
         let formatted = s.n_groups >= 2 && plausible_grouping(s);
         if !(formatted || context) || looks_like_date(s) {
             return false;
@@ -107,14 +124,10 @@ impl PhoneDetector {
         {
             return false;
         }
-        // Pairs and single digits (`37 72 59 21 53`) are scores, counts and
-        // lottery draws as often as a French number; only the grouping
-        // tells them apart.
-        let strict = in_run || s.groups().iter().all(|&g| g <= 2);
-        if self.regions.iter().any(|r| r.is_valid_national(digits) && (!strict || r.writes_as(digits, s.groups()))) {
+        if in_run || national() {
             return true;
         }
-        context && !in_run && digits.len() >= 10 && self.plan.is_valid_international(digits)
+        context && digits.len() >= 10 && self.plan.is_valid_international(digits)
     }
 }
 
