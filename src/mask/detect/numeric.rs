@@ -40,7 +40,7 @@ pub struct Span {
     after: [u8; MAX_GROUPS],
     open_at: [bool; MAX_GROUPS],
     /// Separators before the first group (a leading `(`).
-    pub lead: u8,
+    lead: u8,
 }
 
 impl Span {
@@ -50,6 +50,12 @@ impl Span {
 
     pub fn groups(&self) -> &[u8] {
         &self.groups[..self.n_groups]
+    }
+
+    /// Whether the span's head is fixed: an international number (`+44 …`)
+    /// or an area code in parentheses (`(0161) …`) starts where it says.
+    pub fn keeps_head(&self) -> bool {
+        self.plus || self.lead != 0
     }
 
     /// Whether groups `i..=k` are joined by `-` or `.` alone (`2024-01-15`).
@@ -336,7 +342,7 @@ impl NumericDetector {
     /// cuts of the span before (see [`NumericDetector::find`]).
     fn match_from(&self, hay: &Hay, span: &Span, tried_to: usize) -> Option<Match> {
         let n = span.n_groups;
-        let keeps_head = span.plus || span.lead != 0;
+        let keeps_head = span.keeps_head();
         for a in (0..n).filter(|&a| a == 0 || (!keeps_head && span.cut_ok(a))) {
             for k in (a + 1..=n).rev().filter(|&k| k == n || span.cut_ok(k)) {
                 // A cut is a number of seven digits or more (IPv4's four

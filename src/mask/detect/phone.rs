@@ -193,7 +193,7 @@ fn looks_like_date(s: &Span) -> bool {
 /// contract in [`super`]): a year that ends a longer run (`+44 20 7946
 /// 2001 06 12 34 56 78`) is a number's tail, not a date.
 fn inside_spaced_timestamp(hay: &Hay, s: &Span) -> bool {
-    if s.groups()[0] > 2 || s.plus || s.lead != 0 {
+    if s.groups()[0] > 2 || s.keeps_head() {
         return false;
     }
     let b = hay.bytes;
