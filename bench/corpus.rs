@@ -231,3 +231,32 @@ pub fn text(bytes: usize, seed: u64) -> String {
     }
     out
 }
+
+/// The engine's worst case: lines of space-separated digit groups (score
+/// lists, counts, spaced dates), where every group can start a number and
+/// each must be tried against the numbering plan; a phone number among
+/// them now and then.
+pub fn digit_runs(bytes: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut out = String::with_capacity(bytes + 1024);
+    while out.len() < bytes {
+        out.push_str("scores");
+        for _ in 0..40 {
+            match rng.below(20) {
+                0 => out.push_str(&format!(
+                    " 0{} {:02} {:02} {:02} {:02}",
+                    1 + rng.below(9),
+                    rng.below(100),
+                    rng.below(100),
+                    rng.below(100),
+                    rng.below(100)
+                )),
+                1..=9 => out.push_str(&format!(" {:02}", rng.below(100))),
+                10..=16 => out.push_str(&format!(" {:03}", rng.below(1000))),
+                _ => out.push_str(&format!(" {}", rng.below(10_000))),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

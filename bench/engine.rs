@@ -53,6 +53,20 @@ fn engine(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Text made only of digit groups costs far more a byte than any of the
+    // above (see `corpus::digit_runs`): its own group, on a smaller body.
+    let runs = corpus::digit_runs(1 << 20, 7);
+    let mut group = c.benchmark_group("mask_worst_case");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(runs.len() as u64));
+    group.bench_with_input(BenchmarkId::new("piimask", "digit_runs"), &runs, |b, body| {
+        b.iter(|| black_box(mask_all(&masker, ContentKind::Text, body.as_bytes(), &mut out)))
+    });
+    group.bench_with_input(BenchmarkId::new("naive_regex", "digit_runs"), &runs, |b, body| {
+        b.iter(|| black_box(naive.mask(body).len()))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, engine);

@@ -301,6 +301,7 @@ impl DetectorSet {
     /// Whether a bare JSON integer under `key` could hold a match (see
     /// [`NumericDetector::integer_may_match`]); user-defined detectors may
     /// match anything.
+    #[inline]
     pub fn integer_may_match(&self, digits: &[u8], key: &[u8]) -> bool {
         self.engines.iter().any(|e| match e {
             Engine::Numeric(n) => n.integer_may_match(digits, key),

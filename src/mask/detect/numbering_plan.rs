@@ -127,12 +127,33 @@ impl Region {
 }
 
 impl Region {
+    /// The digit counts a valid national number of this region can have,
+    /// as written (trunk prefix included where printed): bit `n` is set
+    /// for `n` digits. A cheap first test for [`Region::is_valid_national`].
+    pub fn national_digit_counts(&self) -> u64 {
+        let lengths = self.data.lengths;
+        if lengths.is_empty() {
+            return u64::MAX;
+        }
+        let prefix = self.data.national_prefix.map_or(0, str::len);
+        let without_prefix = prefix == 0 || !self.data.prefix_printed;
+        lengths.iter().map(|&n| n as usize).fold(0, |counts, n| {
+            let with = if prefix > 0 { bit(n + prefix) } else { 0 };
+            counts | with | if without_prefix { bit(n) } else { 0 }
+        })
+    }
+
     /// Whether some number of this region can be written in `n` groups;
     /// false rules out [`Region::writes_as`] for any grouping of `n`.
     #[inline(always)]
     pub fn may_write_in(&self, n: usize) -> bool {
         n <= self.most_groups
     }
+}
+
+/// Bit `n` of a digit-count set (none past 63 digits).
+fn bit(n: usize) -> u64 {
+    1u64.checked_shl(n as u32).unwrap_or(0)
 }
 
 /// Whether each of `groups` is the digits of one or more consecutive
@@ -277,5 +298,41 @@ mod tests {
         assert!(!us.writes_as(b"4155552671", &[2, 2, 2, 4]));
         assert!(br.writes_as(b"11969585190", &[2, 5, 4]));
         assert!(!br.writes_as(b"21103045020", &[2, 2, 2, 2, 3]));
+    }
+
+    #[test]
+    fn digit_counts_admit_every_valid_national_number() {
+        let plan = NumberingPlan::get();
+        let counts = |id| plan.region(id).expect("in metadata").national_digit_counts();
+        let has = |c: u64, n: usize| c & (1 << n) != 0;
+        let (gb, us, fr) = (counts("GB"), counts("US"), counts("FR"));
+        assert!(has(gb, 11) && has(gb, 10) && !has(gb, 12), "GB: 0 + 9 or 10 digits");
+        assert!(has(us, 10) && has(us, 11) && !has(us, 9), "US: trunk 1 optional");
+        assert!(has(fr, 10) && !has(fr, 9), "FR: the 0 is printed");
+        // Random digit strings, with and without a leading trunk 0 or 1:
+        // none the plan accepts may fall outside its region's counts.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut valid = 0;
+        for id in ["US", "CA", "GB", "FR", "DE", "JP", "IN", "AU", "ES", "NL", "BR", "MX"] {
+            let r = plan.region(id).expect("in metadata");
+            let c = r.national_digit_counts();
+            for n in 4..=17 {
+                for lead in [b'0', b'1', b'2', b'5', b'9'] {
+                    for _ in 0..40 {
+                        let mut digits = vec![lead];
+                        digits.extend((1..n).map(|_| {
+                            state =
+                                state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                            b'0' + (state >> 59) as u8 % 10
+                        }));
+                        if r.is_valid_national(&digits) {
+                            valid += 1;
+                            assert!(has(c, n), "region {id} accepts {n} digits");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(valid > 1000, "only {valid} valid numbers drawn");
     }
 }

@@ -21,39 +21,60 @@ pub const SEP_DOT: u8 = 4;
 pub const SEP_PAREN: u8 = 8;
 
 const MAX_DIGITS: usize = 19;
-const MAX_GROUPS: usize = 8;
+/// The most digit groups a span holds.
+pub const MAX_GROUPS: usize = 8;
 
-/// A run of digit groups and separators, such as `+1 (415) 555-2671`.
-#[derive(Clone, Debug)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-    pub digits: [u8; MAX_DIGITS],
-    pub n_digits: usize,
-    pub groups: [u8; MAX_GROUPS],
-    pub n_groups: usize,
-    pub seps: u8,
-    pub plus: bool,
-    /// Where each group ends, the separators after it, and whether a
-    /// parenthesis is open there (for cutting the span shorter).
+/// A run of digit groups and separators, such as `+1 (415) 555-2671`,
+/// tokenised once; its candidate numbers are [`Number`] views of it.
+#[derive(Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+    digits: [u8; MAX_DIGITS],
+    n_groups: usize,
+    /// Each group's length, where it ends, the separators after it, and
+    /// whether a parenthesis is open there (for cutting the span).
+    groups: [u8; MAX_GROUPS],
     ends: [usize; MAX_GROUPS],
     after: [u8; MAX_GROUPS],
     open_at: [bool; MAX_GROUPS],
+    /// How many digits come before each group (and, after the last, the
+    /// span's total).
+    digits_before: [u8; MAX_GROUPS + 1],
+    plus: bool,
     /// Separators before the first group (a leading `(`).
     lead: u8,
 }
 
-impl Span {
+/// One candidate number: groups `a..k` of a [`Span`] (all of it, or a cut
+/// at spaces), as the validators see it. A view, so trying every cut of a
+/// span copies nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Number<'s> {
+    pub start: usize,
+    pub end: usize,
+    pub plus: bool,
+    /// The separators inside the number (a bit set of `SEP_*`).
+    pub seps: u8,
+    lead: u8,
+    digits: &'s [u8],
+    groups: &'s [u8],
+    /// The separators after each group (the last one's is not the
+    /// number's).
+    after: &'s [u8],
+}
+
+impl Number<'_> {
     pub fn digits(&self) -> &[u8] {
-        &self.digits[..self.n_digits]
+        self.digits
     }
 
     pub fn groups(&self) -> &[u8] {
-        &self.groups[..self.n_groups]
+        self.groups
     }
 
-    /// Whether the span's head is fixed: an international number (`+44 …`)
-    /// or an area code in parentheses (`(0161) …`) starts where it says.
+    /// Whether the number's head is fixed: an international number (`+44
+    /// …`) or an area code in parentheses (`(0161) …`) starts where it says.
     pub fn keeps_head(&self) -> bool {
         self.plus || self.lead != 0
     }
@@ -63,6 +84,23 @@ impl Span {
         self.after[i..k].iter().all(|&sep| sep == SEP_DASH || sep == SEP_DOT)
     }
 
+    /// Whether the bytes after the number end it: not a letter or digit,
+    /// and not a separator that continues into more digits (a decimal, a
+    /// date, a time, a longer id).
+    fn ends_cleanly(&self, b: &[u8]) -> bool {
+        match byte_at(b, self.end) {
+            None => true,
+            Some(c) if c.is_ascii_alphanumeric() || c == b'_' || c == b'@' => false,
+            // `1.5`, `2024-01`, `10:30`, and `0-678-73223-X` (an ISBN's check
+            // letter): the separator joins the span to more of the same token.
+            Some(b'.' | b',' | b':') => !matches!(byte_at(b, self.end + 1), Some(d) if d.is_ascii_digit()),
+            Some(b'-' | b'/') => !matches!(byte_at(b, self.end + 1), Some(d) if d.is_ascii_alphanumeric()),
+            Some(_) => true,
+        }
+    }
+}
+
+impl Span {
     /// Tokenises the span that starts at `start` (a `+`, `(` or digit).
     /// `None` when it is too long to be any of our kinds or its parentheses
     /// don't pair up.
@@ -71,14 +109,13 @@ impl Span {
             start,
             end: start,
             digits: [0; MAX_DIGITS],
-            n_digits: 0,
-            groups: [0; MAX_GROUPS],
             n_groups: 0,
-            seps: 0,
-            plus: false,
+            groups: [0; MAX_GROUPS],
             ends: [0; MAX_GROUPS],
             after: [0; MAX_GROUPS],
             open_at: [false; MAX_GROUPS],
+            digits_before: [0; MAX_GROUPS + 1],
+            plus: false,
             lead: 0,
         };
         let cap = b.len().min(start + NumericDetector::MAX_LEN);
@@ -90,18 +127,18 @@ impl Span {
         let mut open = false;
         if b.get(i) == Some(&b'(') {
             open = true;
-            s.seps |= SEP_PAREN;
             s.lead = SEP_PAREN;
             i += 1;
         }
+        let mut n_digits = 0;
         loop {
             let g = i;
             while i < cap && b[i].is_ascii_digit() {
-                if s.n_digits == MAX_DIGITS {
+                if n_digits == MAX_DIGITS {
                     return None;
                 }
-                s.digits[s.n_digits] = b[i];
-                s.n_digits += 1;
+                s.digits[n_digits] = b[i];
+                n_digits += 1;
                 i += 1;
             }
             if i == g || s.n_groups == MAX_GROUPS || (i == cap && cap < b.len() && b[i].is_ascii_digit()) {
@@ -111,6 +148,7 @@ impl Span {
             s.ends[s.n_groups] = i;
             s.open_at[s.n_groups] = open;
             s.n_groups += 1;
+            s.digits_before[s.n_groups] = n_digits as u8;
             s.end = i;
             // Separator run: at most one space, one of `-`/`.`, and a paren.
             let sep_start = i;
@@ -153,38 +191,43 @@ impl Span {
             // a space ends this span before it (a number followed by another).
             let next_end = (i..cap).find(|&j| !b[j].is_ascii_digit()).unwrap_or(cap);
             let runs_past_cap = next_end == cap && matches!(b.get(cap), Some(d) if d.is_ascii_digit());
-            if s.n_groups == MAX_GROUPS || s.n_digits + (next_end - i) > MAX_DIGITS || runs_past_cap {
-                s.after[s.n_groups - 1] = seps;
-                return s.shorter(s.n_groups + 1).map(|j| s.sub(0, j));
-            }
-            s.seps |= seps;
             s.after[s.n_groups - 1] = seps;
+            if s.n_groups == MAX_GROUPS || n_digits + (next_end - i) > MAX_DIGITS || runs_past_cap {
+                let k = s.shorter(s.n_groups + 1)?;
+                s.n_groups = k;
+                s.end = s.ends[k - 1];
+                return Some(s);
+            }
             open = still_open;
         }
     }
 
-    /// Groups `a..k` of the span (cut at spaces only, outside parentheses:
-    /// see [`Span::cut_ok`]).
-    fn sub(&self, a: usize, k: usize) -> Span {
-        let mut p = self.clone();
-        if a > 0 {
+    /// Groups `a..k` of the span as a candidate number (cut at spaces
+    /// only, outside parentheses: see [`Span::cut_ok`]).
+    fn number(&self, a: usize, k: usize) -> Number<'_> {
+        let (start, plus, lead) = if a == 0 {
+            (self.start, self.plus, self.lead)
+        } else {
             let first_digit = self.ends[a] - self.groups[a] as usize;
             let paren = self.after[a - 1] & SEP_PAREN != 0;
-            p.start = first_digit - paren as usize;
-            p.plus = false;
-            p.lead = if paren { SEP_PAREN } else { 0 };
-            let skip: usize = self.groups[..a].iter().map(|&g| g as usize).sum();
-            p.digits.copy_within(skip..self.n_digits, 0);
+            (first_digit - paren as usize, false, if paren { SEP_PAREN } else { 0 })
+        };
+        let after = &self.after[a..k];
+        Number {
+            start,
+            end: self.ends[k - 1],
+            plus,
+            seps: after[..k - a - 1].iter().fold(lead, |acc, &sep| acc | sep),
+            lead,
+            digits: &self.digits[self.digits_before[a] as usize..self.digits_before[k] as usize],
+            groups: &self.groups[a..k],
+            after,
         }
-        p.groups.copy_within(a..k, 0);
-        p.ends.copy_within(a..k, 0);
-        p.after.copy_within(a..k, 0);
-        p.open_at.copy_within(a..k, 0);
-        p.n_groups = k - a;
-        p.end = self.ends[k - 1];
-        p.n_digits = p.groups[..p.n_groups].iter().map(|&g| g as usize).sum();
-        p.seps = p.after[..p.n_groups - 1].iter().fold(p.lead, |acc, &b| acc | b);
-        p
+    }
+
+    /// The number of digits in groups `a..k`.
+    fn digits_in(&self, a: usize, k: usize) -> usize {
+        (self.digits_before[k] - self.digits_before[a]) as usize
     }
 
     /// Whether the span may be cut after group `j - 1` (before group `j`):
@@ -199,19 +242,14 @@ impl Span {
         (1..k).rev().find(|&j| self.cut_ok(j))
     }
 
-    /// Whether the bytes after the span end it: not a letter or digit, and
-    /// not a separator that continues into more digits (a decimal, a date,
-    /// a time, a longer id).
-    fn ends_cleanly(&self, b: &[u8]) -> bool {
-        match byte_at(b, self.end) {
-            None => true,
-            Some(c) if c.is_ascii_alphanumeric() || c == b'_' || c == b'@' => false,
-            // `1.5`, `2024-01`, `10:30`, and `0-678-73223-X` (an ISBN's check
-            // letter): the separator joins the span to more of the same token.
-            Some(b'.' | b',' | b':') => !matches!(byte_at(b, self.end + 1), Some(d) if d.is_ascii_digit()),
-            Some(b'-' | b'/') => !matches!(byte_at(b, self.end + 1), Some(d) if d.is_ascii_alphanumeric()),
-            Some(_) => true,
-        }
+    /// Whether a parenthesis or a `+` is in the span.
+    fn has_paren_or_plus(&self) -> bool {
+        self.keeps_head() || self.after[..self.n_groups - 1].iter().any(|&sep| sep & SEP_PAREN != 0)
+    }
+
+    /// Whether the span's head is fixed (see [`Number::keeps_head`]).
+    fn keeps_head(&self) -> bool {
+        self.plus || self.lead != 0
     }
 }
 
@@ -277,6 +315,9 @@ impl NumericDetector {
         // further than the one before), and the spans overlap: without
         // this, each cut would be tried once per span holding it.
         let mut rejected: Option<(usize, usize)> = None;
+        // Where the last candidate's span started and ended: in a run, the
+        // group before this one's (see `continues_run`).
+        let mut last_parsed: Option<(usize, Option<usize>)> = None;
         // The leftmost match so far, the longest among equal starts (a
         // later candidate's span can reach past an earlier one's cap), and
         // the candidate that gave it.
@@ -306,8 +347,11 @@ impl NumericDetector {
             if start >= limit || best.is_some_and(|(m, _)| start > m.start) {
                 break;
             }
-            let Some(span) = Span::parse(b, start) else { continue };
-            if continues_run(b, &span, d, hay.matched_to) {
+            let parsed = Span::parse(b, start);
+            let run_before = continues_run(b, parsed.as_ref(), d, hay.matched_to, last_parsed);
+            last_parsed = Some((start, parsed.as_ref().map(|s| s.end)));
+            let Some(span) = parsed else { continue };
+            if run_before {
                 continue;
             }
             let tried_to = rejected.filter(|&(from, to)| from < span.start && span.start <= to).map_or(0, |(_, to)| to);
@@ -317,7 +361,7 @@ impl NumericDetector {
                 Some(_) => {}
                 // Without parentheses or a `+`, every cut of this span was
                 // tried: the next span need not try again those it shares.
-                None if span.seps & SEP_PAREN == 0 && !span.plus => rejected = Some((span.start, span.end)),
+                None if !span.has_paren_or_plus() => rejected = Some((span.start, span.end)),
                 None => rejected = None,
             }
         }
@@ -347,21 +391,15 @@ impl NumericDetector {
             for k in (a + 1..=n).rev().filter(|&k| k == n || span.cut_ok(k)) {
                 // A cut is a number of seven digits or more (IPv4's four
                 // come only whole), and shorter ones follow.
-                if (a, k) != (0, n) && span.groups[a..k].iter().map(|&g| g as usize).sum::<usize>() < Self::MIN_DIGITS {
+                if (a, k) != (0, n) && span.digits_in(a, k) < Self::MIN_DIGITS {
                     break;
                 }
                 if span.ends[k - 1] <= tried_to {
                     break;
                 }
-                let cut;
-                let piece = if (a, k) == (0, n) {
-                    span
-                } else {
-                    cut = span.sub(a, k);
-                    &cut
-                };
-                if let Some(detector) = self.classify(hay, piece, joined_to_digits(hay, piece)) {
-                    return Some(Match { start: piece.start, end: piece.end, detector });
+                let number = span.number(a, k);
+                if let Some(detector) = self.classify(hay, &number, joined_to_digits(hay, &number)) {
+                    return Some(Match { start: number.start, end: number.end, detector });
                 }
             }
         }
@@ -379,7 +417,7 @@ impl NumericDetector {
             || ((Self::MIN_DIGITS..=15).contains(&n) && self.phone.as_ref().is_some_and(|p| p.has_key_context(key)))
     }
 
-    fn classify(&self, hay: &Hay, span: &Span, in_run: bool) -> Option<DetectorId> {
+    fn classify(&self, hay: &Hay, span: &Number, in_run: bool) -> Option<DetectorId> {
         if !span.ends_cleanly(hay.bytes) {
             // `203.0.113.7:8443` is an address and a port.
             let port = byte_at(hay.bytes, span.end) == Some(b':');
@@ -442,10 +480,17 @@ fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
 /// entering the run anywhere (a window's resume point) tries the same
 /// candidates as one pass over the whole segment. A `+` always starts a
 /// number.
-fn continues_run(b: &[u8], span: &Span, d: usize, matched_to: usize) -> bool {
-    if span.plus {
-        return false;
-    }
+///
+/// `last_parsed` is where the candidate before started and where its span
+/// ended (`None`: no span): usually the group before's, parsed already.
+fn continues_run(
+    b: &[u8],
+    span: Option<&Span>,
+    d: usize,
+    matched_to: usize,
+    last_parsed: Option<(usize, Option<usize>)>,
+) -> bool {
+    let Some(span) = span.filter(|s| !s.plus) else { return false };
     let Some(group_end) =
         (d.saturating_sub(3)..d.saturating_sub(1)).rev().find(|&j| b[j].is_ascii_digit()).map(|j| j + 1)
     else {
@@ -456,15 +501,20 @@ fn continues_run(b: &[u8], span: &Span, d: usize, matched_to: usize) -> bool {
     }
     // The group before: a span cannot hold one longer than MAX_DIGITS.
     let len = b[..group_end].iter().rev().take(MAX_DIGITS + 1).take_while(|c| c.is_ascii_digit()).count();
-    len <= MAX_DIGITS
-        && number_start(b, group_end - len, 0)
-            .and_then(|before| Span::parse(b, before))
-            .is_some_and(|before| before.end > d && before.end >= span.end)
+    if len > MAX_DIGITS {
+        return false;
+    }
+    let Some(before) = number_start(b, group_end - len, 0) else { return false };
+    let before_end = match last_parsed {
+        Some((start, end)) if start == before => end,
+        _ => Span::parse(b, before).map(|s| s.end),
+    };
+    before_end.is_some_and(|end| end > d && end >= span.end)
 }
 
 /// Whether another digit group is joined to `span` by a space: just
 /// before it (and after the last match) or just after it.
-fn joined_to_digits(hay: &Hay, span: &Span) -> bool {
+fn joined_to_digits(hay: &Hay, span: &Number) -> bool {
     let b = hay.bytes;
     let before = span.start >= hay.matched_to + 2 && b[span.start - 1] == b' ' && b[span.start - 2].is_ascii_digit();
     let after = byte_at(b, span.end) == Some(b' ')
@@ -477,12 +527,12 @@ pub fn before(b: &[u8], start: usize, len: usize) -> &[u8] {
     &b[start.saturating_sub(len)..start]
 }
 
-fn is_ssn(hay: &Hay, s: &Span, det: &SsnDetector) -> bool {
-    if s.n_digits != 9 || s.plus || s.seps & (SEP_DOT | SEP_PAREN) != 0 {
+fn is_ssn(hay: &Hay, s: &Number, det: &SsnDetector) -> bool {
+    if s.digits().len() != 9 || s.plus || s.seps & (SEP_DOT | SEP_PAREN) != 0 {
         return false;
     }
     let formatted = s.groups() == [3, 2, 4] && (s.seps == SEP_DASH || s.seps == SEP_SPACE);
-    let bare = s.n_groups == 1
+    let bare = s.groups().len() == 1
         && (det.context_keys.in_key(hay.key) || det.context_words.in_text(before(hay.bytes, s.start, 32)));
     if !(formatted || bare) {
         return false;
@@ -492,8 +542,8 @@ fn is_ssn(hay: &Hay, s: &Span, det: &SsnDetector) -> bool {
     area != b"000" && area != b"666" && area[0] != b'9' && &d[3..5] != b"00" && &d[5..] != b"0000"
 }
 
-fn is_card(s: &Span) -> bool {
-    let n = s.n_digits;
+fn is_card(s: &Number) -> bool {
+    let n = s.digits().len();
     if !(13..=19).contains(&n) || s.plus || s.seps & (SEP_DOT | SEP_PAREN) != 0 {
         return false;
     }
@@ -538,8 +588,8 @@ pub fn luhn_valid(d: &[u8]) -> bool {
     sum.is_multiple_of(10)
 }
 
-fn is_ipv4(hay: &Hay, s: &Span, det: &Ipv4Detector) -> bool {
-    if s.n_groups != 4 || s.seps != SEP_DOT || s.plus {
+fn is_ipv4(hay: &Hay, s: &Number, det: &Ipv4Detector) -> bool {
+    if s.groups().len() != 4 || s.seps != SEP_DOT || s.plus {
         return false;
     }
     let mut k = 0;

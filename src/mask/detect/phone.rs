@@ -13,10 +13,12 @@
 //!   are bare digit runs too.
 
 use super::numbering_plan::{NumberingPlan, Region};
-use super::numeric::{SEP_DOT, Span, before};
+use super::numeric::{MAX_GROUPS, Number, SEP_DOT, before};
 use super::words::WordList;
 use super::{DetectorId, Hay};
 
+/// The most digits a phone number has (ITU E.164).
+const MAX_PHONE_DIGITS: usize = 15;
 /// How far back context words are looked for.
 const CONTEXT_WINDOW: usize = 40;
 /// How far back words that say "this is not a phone" are looked for; they
@@ -26,12 +28,17 @@ const NEGATIVE_WINDOW: usize = 24;
 #[derive(Debug)]
 pub struct PhoneDetector {
     pub id: DetectorId,
-    regions: Vec<&'static Region>,
     plan: &'static NumberingPlan,
     context_keys: WordList,
     context_words: WordList,
     negative_keys: WordList,
     negative_words: WordList,
+    /// The configured regions that may accept a national number, by how
+    /// it is written: `fitting[n][d]` lists those whose numbers can have `d`
+    /// digits and be written in `n` groups (`n` = 0: in any number of
+    /// groups). Most candidates in a run of digit groups find no region
+    /// here, and the rest walk only the plans of the regions that fit.
+    fitting: Vec<[Vec<&'static Region>; MAX_PHONE_DIGITS + 1]>,
 }
 
 /// What a phone detector is built from (read from `patterns/phone.yaml`,
@@ -51,9 +58,18 @@ impl PhoneDetector {
         let plan = NumberingPlan::get();
         let regions =
             s.regions.iter().map(|r| plan.region(r).ok_or_else(|| r.clone())).collect::<Result<Vec<_>, _>>()?;
+        let fitting = (0..=MAX_GROUPS)
+            .map(|n| {
+                std::array::from_fn(|digits| {
+                    let fits =
+                        |r: &&&Region| (n == 0 || r.may_write_in(n)) && r.national_digit_counts() & (1 << digits) != 0;
+                    regions.iter().filter(fits).copied().collect()
+                })
+            })
+            .collect();
         Ok(PhoneDetector {
             id,
-            regions,
+            fitting,
             plan,
             context_keys: WordList::new(&s.context_keys),
             context_words: WordList::new(&s.context_words),
@@ -71,13 +87,24 @@ impl PhoneDetector {
     /// joined to it by a space (`2021 020 7946 0958`, `415 555 2671 415 555
     /// 2672`), so only its grouping says where it starts and ends: written
     /// nationally, it must be grouped as its region writes numbers.
-    pub fn accepts(&self, hay: &Hay, s: &Span, in_run: bool) -> bool {
+    pub fn accepts(&self, hay: &Hay, s: &Number, in_run: bool) -> bool {
         let digits = s.digits();
-        if !(7..=15).contains(&digits.len()) {
+        if !(7..=MAX_PHONE_DIGITS).contains(&digits.len()) {
             return false;
         }
         if s.plus {
             return self.plan.is_valid_international(digits);
+        }
+        // Pairs and single digits (`37 72 59 21 53`) are scores, counts and
+        // lottery draws as often as a French number; only the grouping
+        // tells them apart.
+        let g = s.groups();
+        let strict = in_run || g.iter().all(|&g| g <= 2);
+        let fitting = &self.fitting[if strict { g.len() } else { 0 }][digits.len()];
+        // Inside a run only a national number or `00 CC …` can match, and
+        // a run offers a candidate for every group: rule most out here.
+        if in_run && fitting.is_empty() && !digits.starts_with(b"00") {
+            return false;
         }
         if inside_spaced_timestamp(hay, s) {
             return false;
@@ -86,7 +113,6 @@ impl PhoneDetector {
         // validated like `+`, written with at least one separator, the `00`
         // inside the first group and a last group of two digits or more
         // (`0-05-345604-1` is an ISBN, not Cuba).
-        let g = s.groups();
         if g.len() >= 2
             && g[0] >= 2
             && g[g.len() - 1] >= 2
@@ -95,17 +121,7 @@ impl PhoneDetector {
         {
             return true;
         }
-        // Pairs and single digits (`37 72 59 21 53`) are scores, counts and
-        // lottery draws as often as a French number; only the grouping
-        // tells them apart.
-        let strict = in_run || g.iter().all(|&g| g <= 2);
-        let national = || {
-            self.regions.iter().any(|r| {
-                (!strict || r.may_write_in(g.len()))
-                    && r.is_valid_national(digits)
-                    && (!strict || r.writes_as(digits, g))
-            })
-        };
+        let national = || fitting.iter().any(|r| r.is_valid_national(digits) && (!strict || r.writes_as(digits, g)));
         // Inside a run only a national number can match, and a run offers
         // many candidates that fail the plan: test it before the words
         // around, which cost more.
@@ -114,7 +130,7 @@ impl PhoneDetector {
         }
         let context =
             self.context_keys.in_key(hay.key) || self.context_words.in_text(before(hay.bytes, s.start, CONTEXT_WINDOW));
-        let formatted = s.n_groups >= 2 && plausible_grouping(s);
+        let formatted = g.len() >= 2 && plausible_grouping(s);
         if !(formatted || context) || looks_like_date(s) {
             return false;
         }
@@ -145,7 +161,7 @@ fn same_clause(text: &[u8]) -> &[u8] {
 /// two or more; dotted forms have at least three groups of at most four
 /// (`415.555.2671`, `06.12.34.56.78`), which keeps decimals and coordinates
 /// out.
-fn plausible_grouping(s: &Span) -> bool {
+fn plausible_grouping(s: &Number) -> bool {
     let g = s.groups();
     let d = s.digits();
     let last = g[g.len() - 1];
@@ -167,7 +183,7 @@ fn plausible_grouping(s: &Span) -> bool {
 /// `2024-01-15`, `2024 01 15 10`, `15-01-2024`, `01.02.1999`: a year group
 /// next to one- or two-digit groups, at the start or, joined by `-` or
 /// `.`, anywhere (`0958 2024-01-15` is a number's tail and a date).
-fn looks_like_date(s: &Span) -> bool {
+fn looks_like_date(s: &Number) -> bool {
     let g = s.groups();
     let d = s.digits();
     let is_year = |at: usize| matches!(&d[at..at + 2], b"19" | b"20");
@@ -192,7 +208,7 @@ fn looks_like_date(s: &Span) -> bool {
 /// Read from the bytes alone, whatever matched before (the windowing
 /// contract in [`super`]): a year that ends a longer run (`+44 20 7946
 /// 2001 06 12 34 56 78`) is a number's tail, not a date.
-fn inside_spaced_timestamp(hay: &Hay, s: &Span) -> bool {
+fn inside_spaced_timestamp(hay: &Hay, s: &Number) -> bool {
     if s.groups()[0] > 2 || s.keeps_head() {
         return false;
     }
