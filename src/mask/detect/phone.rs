@@ -95,20 +95,21 @@ impl PhoneDetector {
         if s.plus {
             return self.plan.is_valid_international(digits);
         }
+        // Asked last: it reads furthest back, and in a run of digit groups
+        // most candidates fail the plan first.
+        self.accepts_written_without_plus(hay, s, in_run) && !inside_spaced_timestamp(hay, s)
+    }
+
+    /// [`PhoneDetector::accepts`] for a number without `+`, as if no
+    /// spaced date and time came before it.
+    fn accepts_written_without_plus(&self, hay: &Hay, s: &Number, in_run: bool) -> bool {
+        let digits = s.digits();
         // Pairs and single digits (`37 72 59 21 53`) are scores, counts and
         // lottery draws as often as a French number; only the grouping
         // tells them apart.
         let g = s.groups();
         let strict = in_run || g.iter().all(|&g| g <= 2);
         let fitting = &self.fitting[if strict { g.len() } else { 0 }][digits.len()];
-        // Inside a run only a national number or `00 CC …` can match, and
-        // a run offers a candidate for every group: rule most out here.
-        if in_run && fitting.is_empty() && !digits.starts_with(b"00") {
-            return false;
-        }
-        if inside_spaced_timestamp(hay, s) {
-            return false;
-        }
         // `00 CC …` is the international form dialled from most countries:
         // validated like `+`, written with at least one separator, the `00`
         // inside the first group and a last group of two digits or more
@@ -123,8 +124,9 @@ impl PhoneDetector {
         }
         let national = || fitting.iter().any(|r| r.is_valid_national(digits) && (!strict || r.writes_as(digits, g)));
         // Inside a run only a national number can match, and a run offers
-        // many candidates that fail the plan: test it before the words
-        // around, which cost more.
+        // a candidate for every group, most of which no region fits or
+        // whose plan fails: test that before the words around, which cost
+        // more.
         if in_run && !national() {
             return false;
         }
