@@ -32,10 +32,11 @@ struct Span {
     end: usize,
     digits: [u8; MAX_DIGITS],
     n_groups: usize,
-    /// Each group's length, where it ends, the separators after it, and
-    /// whether a parenthesis is open there (for cutting the span).
+    /// Each group's length, where it ends (from `start`: a span is at
+    /// most [`NumericDetector::MAX_LEN`] bytes), the separators after it,
+    /// and whether a parenthesis is open there (for cutting the span).
     groups: [u8; MAX_GROUPS],
-    ends: [usize; MAX_GROUPS],
+    ends: [u8; MAX_GROUPS],
     after: [u8; MAX_GROUPS],
     open_at: [bool; MAX_GROUPS],
     /// How many digits come before each group (and, after the last, the
@@ -100,6 +101,22 @@ impl Number<'_> {
     }
 }
 
+/// Spans are equal when they tokenise the same bytes alike (slots past
+/// the last group, and the separators after it, are scratch).
+impl PartialEq for Span {
+    fn eq(&self, other: &Span) -> bool {
+        let n = self.n_groups;
+        n == other.n_groups
+            && (self.start, self.end, self.plus, self.lead) == (other.start, other.end, other.plus, other.lead)
+            && self.digits_before[..=n] == other.digits_before[..=n]
+            && self.digits[..self.digits_before[n] as usize] == other.digits[..other.digits_before[n] as usize]
+            && self.groups[..n] == other.groups[..n]
+            && self.ends[..n] == other.ends[..n]
+            && self.after[..n.saturating_sub(1)] == other.after[..n.saturating_sub(1)]
+            && self.open_at[..n] == other.open_at[..n]
+    }
+}
+
 impl Span {
     /// Tokenises the span that starts at `start` (a `+`, `(` or digit).
     /// `None` when it is too long to be any of our kinds or its parentheses
@@ -118,7 +135,6 @@ impl Span {
             plus: false,
             lead: 0,
         };
-        let cap = b.len().min(start + NumericDetector::MAX_LEN);
         let mut i = start;
         if b[i] == b'+' {
             s.plus = true;
@@ -130,26 +146,82 @@ impl Span {
             s.lead = SEP_PAREN;
             i += 1;
         }
-        let mut n_digits = 0;
+        s.tokenise(b, i, open, false)
+    }
+
+    /// The span that starts at this one's second group, as
+    /// [`Span::parse`] would give it, for a span of at least two groups
+    /// without `+` or parentheses: in a run of digit groups each group
+    /// starts a span, and this one has tokenised all but its last groups
+    /// already.
+    fn parse_next(&self, b: &[u8]) -> Option<Span> {
+        let n = self.n_groups;
+        debug_assert!(n >= 2 && !self.keeps_head() && self.after[..n].iter().all(|&sep| sep & SEP_PAREN == 0));
+        let skip = self.groups[0] as usize;
+        let mut s = Span {
+            start: self.group_start(1),
+            end: self.end,
+            digits: [0; MAX_DIGITS],
+            n_groups: n - 1,
+            groups: [0; MAX_GROUPS],
+            ends: [0; MAX_GROUPS],
+            after: [0; MAX_GROUPS],
+            open_at: [false; MAX_GROUPS],
+            digits_before: [0; MAX_GROUPS + 1],
+            plus: false,
+            lead: 0,
+        };
+        let n_digits = self.digits_before[n] as usize;
+        s.digits[..n_digits - skip].copy_from_slice(&self.digits[skip..n_digits]);
+        s.groups[..n - 1].copy_from_slice(&self.groups[1..n]);
+        let shift = (s.start - self.start) as u8;
+        for (to, from) in s.ends[..n - 1].iter_mut().zip(&self.ends[1..n]) {
+            *to = from - shift;
+        }
+        s.after[..n - 1].copy_from_slice(&self.after[1..n]);
+        for (to, from) in s.digits_before[..n].iter_mut().zip(&self.digits_before[1..=n]) {
+            *to = from - skip as u8;
+        }
+        s.tokenise(b, self.end, false, true)
+    }
+
+    /// Whether [`Span::parse_next`] gives the span that starts at `start`.
+    fn next_starts_at(&self, start: usize) -> bool {
+        let n = self.n_groups;
+        n >= 2
+            && start == self.group_start(1)
+            && !self.keeps_head()
+            && self.after[..n].iter().all(|&sep| sep & SEP_PAREN == 0)
+    }
+
+    /// Reads groups and separators from `i` (a group's first digit or,
+    /// `at_separator`, the end of the last group read) to the span's end.
+    fn tokenise(self, b: &[u8], mut i: usize, mut open: bool, mut at_separator: bool) -> Option<Span> {
+        let cap = b.len().min(self.start + NumericDetector::MAX_LEN);
+        let mut n_digits = self.digits_before[self.n_groups] as usize;
+        let mut s = self;
         loop {
-            let g = i;
-            while i < cap && b[i].is_ascii_digit() {
-                if n_digits == MAX_DIGITS {
+            if !at_separator {
+                let g = i;
+                while i < cap && b[i].is_ascii_digit() {
+                    if n_digits == MAX_DIGITS {
+                        return None;
+                    }
+                    s.digits[n_digits] = b[i];
+                    n_digits += 1;
+                    i += 1;
+                }
+                if i == g || s.n_groups == MAX_GROUPS || (i == cap && cap < b.len() && b[i].is_ascii_digit()) {
                     return None;
                 }
-                s.digits[n_digits] = b[i];
-                n_digits += 1;
-                i += 1;
+                s.groups[s.n_groups] = (i - g) as u8;
+                s.ends[s.n_groups] = (i - s.start) as u8;
+                s.open_at[s.n_groups] = open;
+                s.n_groups += 1;
+                s.digits_before[s.n_groups] = n_digits as u8;
+                s.end = i;
             }
-            if i == g || s.n_groups == MAX_GROUPS || (i == cap && cap < b.len() && b[i].is_ascii_digit()) {
-                return None;
-            }
-            s.groups[s.n_groups] = (i - g) as u8;
-            s.ends[s.n_groups] = i;
-            s.open_at[s.n_groups] = open;
-            s.n_groups += 1;
-            s.digits_before[s.n_groups] = n_digits as u8;
-            s.end = i;
+            at_separator = false;
             // Separator run: at most one space, one of `-`/`.`, and a paren.
             let sep_start = i;
             let mut spaces = 0;
@@ -195,11 +267,20 @@ impl Span {
             if s.n_groups == MAX_GROUPS || n_digits + (next_end - i) > MAX_DIGITS || runs_past_cap {
                 let k = s.shorter(s.n_groups + 1)?;
                 s.n_groups = k;
-                s.end = s.ends[k - 1];
+                s.end = s.group_end(k - 1);
                 return Some(s);
             }
             open = still_open;
         }
+    }
+
+    /// Where group `g` ends, and where it starts.
+    fn group_end(&self, g: usize) -> usize {
+        self.start + self.ends[g] as usize
+    }
+
+    fn group_start(&self, g: usize) -> usize {
+        self.group_end(g) - self.groups[g] as usize
     }
 
     /// Groups `a..k` of the span as a candidate number (cut at spaces
@@ -208,14 +289,14 @@ impl Span {
         let (start, plus, lead) = if a == 0 {
             (self.start, self.plus, self.lead)
         } else {
-            let first_digit = self.ends[a] - self.groups[a] as usize;
+            let first_digit = self.group_start(a);
             let paren = self.after[a - 1] & SEP_PAREN != 0;
             (first_digit - paren as usize, false, if paren { SEP_PAREN } else { 0 })
         };
         let after = &self.after[a..k];
         Number {
             start,
-            end: self.ends[k - 1],
+            end: self.group_end(k - 1),
             plus,
             seps: after[..k - a - 1].iter().fold(lead, |acc, &sep| acc | sep),
             lead,
@@ -315,9 +396,9 @@ impl NumericDetector {
         // further than the one before), and the spans overlap: without
         // this, each cut would be tried once per span holding it.
         let mut rejected: Option<(usize, usize)> = None;
-        // Where the last candidate's span started and ended: in a run, the
-        // group before this one's (see `continues_run`).
-        let mut last_parsed: Option<(usize, Option<usize>)> = None;
+        // The last candidate's span: in a run, the group before's, which
+        // `continues_run` asks about and the next span is read on from.
+        let mut last: Option<Span> = None;
         // The leftmost match so far, the longest among equal starts (a
         // later candidate's span can reach past an earlier one's cap), and
         // the candidate that gave it.
@@ -347,15 +428,19 @@ impl NumericDetector {
             if start >= limit || best.is_some_and(|(m, _)| start > m.start) {
                 break;
             }
-            let parsed = Span::parse(b, start);
-            let run_before = continues_run(b, parsed.as_ref(), d, hay.matched_to, last_parsed);
-            last_parsed = Some((start, parsed.as_ref().map(|s| s.end)));
-            let Some(span) = parsed else { continue };
+            let parsed = match &last {
+                Some(before) if before.next_starts_at(start) => before.parse_next(b),
+                _ => Span::parse(b, start),
+            };
+            debug_assert_eq!(parsed, Span::parse(b, start));
+            let run_before = continues_run(b, parsed.as_ref(), d, hay.matched_to, last.as_ref());
+            last = parsed;
+            let Some(span) = &last else { continue };
             if run_before {
                 continue;
             }
             let tried_to = rejected.filter(|&(from, to)| from < span.start && span.start <= to).map_or(0, |(_, to)| to);
-            match self.match_from(hay, &span, tried_to) {
+            match self.match_from(hay, span, tried_to) {
                 Some(m) if m.start < limit => consider(&mut best, m, start),
                 Some(_) if best.is_none() => return Err(start),
                 Some(_) => {}
@@ -394,7 +479,7 @@ impl NumericDetector {
                 if (a, k) != (0, n) && span.digits_in(a, k) < Self::MIN_DIGITS {
                     break;
                 }
-                if span.ends[k - 1] <= tried_to {
+                if span.group_end(k - 1) <= tried_to {
                     break;
                 }
                 let number = span.number(a, k);
@@ -481,15 +566,9 @@ fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
 /// candidates as one pass over the whole segment. A `+` always starts a
 /// number.
 ///
-/// `last_parsed` is where the candidate before started and where its span
-/// ended (`None`: no span): usually the group before's, parsed already.
-fn continues_run(
-    b: &[u8],
-    span: Option<&Span>,
-    d: usize,
-    matched_to: usize,
-    last_parsed: Option<(usize, Option<usize>)>,
-) -> bool {
+/// `last` is the candidate before's span: usually the group before's,
+/// parsed already.
+fn continues_run(b: &[u8], span: Option<&Span>, d: usize, matched_to: usize, last: Option<&Span>) -> bool {
     let Some(span) = span.filter(|s| !s.plus) else { return false };
     let Some(group_end) =
         (d.saturating_sub(3)..d.saturating_sub(1)).rev().find(|&j| b[j].is_ascii_digit()).map(|j| j + 1)
@@ -505,8 +584,8 @@ fn continues_run(
         return false;
     }
     let Some(before) = number_start(b, group_end - len, 0) else { return false };
-    let before_end = match last_parsed {
-        Some((start, end)) if start == before => end,
+    let before_end = match last {
+        Some(span) if span.start == before => Some(span.end),
         _ => Span::parse(b, before).map(|s| s.end),
     };
     before_end.is_some_and(|end| end > d && end >= span.end)
@@ -651,6 +730,27 @@ mod tests {
         assert!(found("v1.2.3.4").is_empty());
         assert!(found("10.0.19041.1234").is_empty());
         assert!(found("256.1.1.1").is_empty());
+    }
+
+    proptest::proptest! {
+        // Runs of digit groups read each span on from the one before
+        // (`Span::parse_next`); it must tokenise exactly as a fresh parse,
+        // caps (bytes, digits, groups) and separators included.
+        #[test]
+        fn reading_on_from_the_span_before_tokenises_as_a_fresh_parse(
+            text in "([0-9]{1,5}( |-|\\.| \\(|\\) |  |\\+|x|)){0,30}"
+        ) {
+            let b = text.as_bytes();
+            for start in 0..b.len() {
+                let Some(span) = Span::parse(b, start) else { continue };
+                if span.n_groups >= 2 {
+                    let next = span.group_start(1);
+                    if span.next_starts_at(next) {
+                        proptest::prop_assert_eq!(span.parse_next(b), Span::parse(b, next), "{:?} at {}", text, next);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
