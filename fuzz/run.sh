@@ -13,7 +13,11 @@
 # stable toolchain they are enabled by RUSTC_BOOTSTRAP=1. AddressSanitizer
 # is on (FUZZ_SANITIZER=none turns it off, ~4x the executions): the SIMD
 # scans in src/mask/bytes.rs load 16 bytes at a time through raw pointers,
-# and an out-of-bounds load would not show as a panic.
+# and an out-of-bounds load would not show as a panic. Debug assertions
+# and overflow checks are on too (`-a`): an overflow that wraps silently in
+# release is a panic here, and the engine's debug assertions (such as the
+# numeric detector's incremental span read against a fresh one) run on
+# every input.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
@@ -23,7 +27,7 @@ targets=("$@")
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
 sanitizer=${FUZZ_SANITIZER:-address}
-cargo fuzz build -s "$sanitizer" -O
+cargo fuzz build -s "$sanitizer" -O -a
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   log=$(mktemp)
@@ -38,7 +42,7 @@ for t in "${targets[@]}"; do
   else
     budget=(-max_total_time="$seconds")
   fi
-  if ! cargo fuzz run -s "$sanitizer" -O "$t" "corpus/$t" "${seeds[@]}" -- \
+  if ! cargo fuzz run -s "$sanitizer" -O -a "$t" "corpus/$t" "${seeds[@]}" -- \
     "${budget[@]}" -max_len=8192 -print_final_stats=1 > "$log" 2>&1; then
     tail -40 "$log"
     echo "fuzz/run.sh: $t failed; the input is in fuzz/artifacts/$t/"

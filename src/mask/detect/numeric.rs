@@ -673,10 +673,14 @@ fn is_ipv4(hay: &Hay, s: &Number, det: &Ipv4Detector) -> bool {
     }
     let mut k = 0;
     for &len in s.groups() {
+        // Length first: a group can be 19 digits, past any u32.
+        if len > 3 {
+            return false;
+        }
         let g = &s.digits()[k..k + len as usize];
         k += len as usize;
         let v = g.iter().fold(0u32, |a, &c| a * 10 + (c - b'0') as u32);
-        if len > 3 || v > 255 || (len > 1 && g[0] == b'0') {
+        if v > 255 || (len > 1 && g[0] == b'0') {
             return false;
         }
     }
@@ -730,6 +734,9 @@ mod tests {
         assert!(found("v1.2.3.4").is_empty());
         assert!(found("10.0.19041.1234").is_empty());
         assert!(found("256.1.1.1").is_empty());
+        // engine_chunking with overflow checks on: an octet's value was
+        // computed before its length was checked.
+        assert!(found("12345678901.1.1.1").is_empty());
     }
 
     proptest::proptest! {
