@@ -118,11 +118,9 @@ impl PartialEq for Span {
 }
 
 impl Span {
-    /// Tokenises the span that starts at `start` (a `+`, `(` or digit).
-    /// `None` when it is too long to be any of our kinds or its parentheses
-    /// don't pair up.
-    fn parse(b: &[u8], start: usize) -> Option<Span> {
-        let mut s = Span {
+    /// A span of no groups yet at `start`.
+    fn empty(start: usize) -> Span {
+        Span {
             start,
             end: start,
             digits: [0; MAX_DIGITS],
@@ -134,7 +132,14 @@ impl Span {
             digits_before: [0; MAX_GROUPS + 1],
             plus: false,
             lead: 0,
-        };
+        }
+    }
+
+    /// Tokenises the span that starts at `start` (a `+`, `(` or digit).
+    /// `None` when it is too long to be any of our kinds or its parentheses
+    /// don't pair up.
+    fn parse(b: &[u8], start: usize) -> Option<Span> {
+        let mut s = Span::empty(start);
         let mut i = start;
         if b[i] == b'+' {
             s.plus = true;
@@ -155,22 +160,10 @@ impl Span {
     /// starts a span, and this one has tokenised all but its last groups
     /// already.
     fn parse_next(&self, b: &[u8]) -> Option<Span> {
+        debug_assert!(self.next_starts_at(self.group_start(1)));
         let n = self.n_groups;
-        debug_assert!(n >= 2 && !self.keeps_head() && self.after[..n].iter().all(|&sep| sep & SEP_PAREN == 0));
         let skip = self.groups[0] as usize;
-        let mut s = Span {
-            start: self.group_start(1),
-            end: self.end,
-            digits: [0; MAX_DIGITS],
-            n_groups: n - 1,
-            groups: [0; MAX_GROUPS],
-            ends: [0; MAX_GROUPS],
-            after: [0; MAX_GROUPS],
-            open_at: [false; MAX_GROUPS],
-            digits_before: [0; MAX_GROUPS + 1],
-            plus: false,
-            lead: 0,
-        };
+        let mut s = Span { end: self.end, n_groups: n - 1, ..Span::empty(self.group_start(1)) };
         let n_digits = self.digits_before[n] as usize;
         s.digits[..n_digits - skip].copy_from_slice(&self.digits[skip..n_digits]);
         s.groups[..n - 1].copy_from_slice(&self.groups[1..n]);
