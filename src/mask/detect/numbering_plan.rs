@@ -100,13 +100,12 @@ impl Region {
     /// alone, and each group is one or more whole groups of one of the
     /// region's formats (`020 79460958` is GB's `20 7946 0958`, coarser).
     pub fn writes_as(&self, digits: &[u8], groups: &[u8]) -> bool {
-        if !self.may_write_in(groups.len()) {
+        let mut national = [0u8; 16];
+        if !self.may_write_in(groups.len()) || groups.len() > national.len() {
             return false;
         }
-        let mut national = [0u8; 16];
-        let n = groups.len().min(national.len());
-        national[..n].copy_from_slice(&groups[..n]);
-        let mut groups = &mut national[..n];
+        national[..groups.len()].copy_from_slice(groups);
+        let mut groups = &mut national[..groups.len()];
         let mut nsn = digits;
         if let Some(prefix) = self.data.national_prefix
             && digits.starts_with(prefix.as_bytes())

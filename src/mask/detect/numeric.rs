@@ -179,12 +179,10 @@ impl Span {
     }
 
     /// Whether [`Span::parse_next`] gives the span that starts at `start`.
+    /// (The separators after the last group are read again, as a fresh
+    /// parse reads them, so only those inside the span matter.)
     fn next_starts_at(&self, start: usize) -> bool {
-        let n = self.n_groups;
-        n >= 2
-            && start == self.group_start(1)
-            && !self.keeps_head()
-            && self.after[..n].iter().all(|&sep| sep & SEP_PAREN == 0)
+        self.n_groups >= 2 && start == self.group_start(1) && !self.has_paren_or_plus()
     }
 
     /// Reads groups and separators from `i` (a group's first digit or,
@@ -578,7 +576,7 @@ fn continues_run(b: &[u8], span: Option<&Span>, d: usize, matched_to: usize, las
     }
     let Some(before) = number_start(b, group_end - len, 0) else { return false };
     let before_end = match last {
-        Some(span) if span.start == before => Some(span.end),
+        Some(last) if last.start == before => Some(last.end),
         _ => Span::parse(b, before).map(|s| s.end),
     };
     before_end.is_some_and(|end| end > d && end >= span.end)
