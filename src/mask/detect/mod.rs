@@ -298,6 +298,21 @@ impl DetectorSet {
         !self.gate.always && (is_uuid(segment) || is_iso_timestamp(segment))
     }
 
+    /// Whether a whole segment (a JSON string value complete in its chunk)
+    /// that passed [`DetectorSet::may_match`] could hold a match under
+    /// `key`. A string of digits only (`all_digits`, known from the
+    /// prefilter's counts) is decided as a bare integer is: a tracking
+    /// number or an id written as a string is not a phone without a key
+    /// that says so. UUIDs and ISO timestamps cannot hold one (see
+    /// [`DetectorSet::skips_inert`]).
+    #[inline]
+    pub fn whole_may_match(&self, segment: &[u8], key: &[u8], all_digits: bool) -> bool {
+        if all_digits {
+            return self.integer_may_match(segment, key);
+        }
+        !self.skips_inert(segment)
+    }
+
     /// Whether a bare JSON integer under `key` could hold a match (see
     /// [`NumericDetector::integer_may_match`]); user-defined detectors may
     /// match anything.

@@ -492,14 +492,26 @@ impl JsonMasker {
                     // Fast path: the whole string is here, unescaped. It
                     // stays pending raw input unless a detector matches.
                     let prefilter = Prefilter::from_run(&run);
-                    if m.detectors.may_match(&prefilter) && !m.detectors.skips_inert(&input[start..run.end]) {
+                    if m.detectors.may_match(&prefilter) {
                         let key = context_key(&self.frames, &self.keys);
-                        let hay = Hay::whole(&input[start..run.end], key);
-                        for_each_match(m, &hay, 0, Some(prefilter), c, &mut self.scratch, &mut |mt, replacement| {
-                            out.extend_from_slice(&input[*cf..start + mt.start]);
-                            write_json_escaped(replacement, out);
-                            *cf = start + mt.end;
-                        });
+                        let content = &input[start..run.end];
+                        let all_digits = run.digits as usize == content.len();
+                        if m.detectors.whole_may_match(content, key, all_digits) {
+                            let hay = Hay::whole(content, key);
+                            for_each_match(
+                                m,
+                                &hay,
+                                0,
+                                Some(prefilter),
+                                c,
+                                &mut self.scratch,
+                                &mut |mt, replacement| {
+                                    out.extend_from_slice(&input[*cf..start + mt.start]);
+                                    write_json_escaped(replacement, out);
+                                    *cf = start + mt.end;
+                                },
+                            );
+                        }
                     }
                     self.state = State::AfterValue;
                     return run.end + 1;

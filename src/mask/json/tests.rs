@@ -225,3 +225,35 @@ fn number_grammar_is_json_s() {
         assert!(!is_number(bad.as_bytes()), "{bad}");
     }
 }
+
+/// A string of digits only is decided as a bare integer is: masked under a
+/// key that says phone (or when it is a card), kept under any other key.
+/// Cut anywhere it goes through the full scan, which must agree.
+#[test]
+fn digit_strings_are_judged_as_integers_whole_or_cut() {
+    let m = masker_with(&[]);
+    let body = r#"{"number":"09623574308","phone":"07946095800","id":"4111111111111111","n":"00442079460958"}"#;
+    let out = run_every_split(&m, ContentKind::Json, body);
+    assert_eq!(out, r#"{"number":"09623574308","phone":"[PHONE]","id":"[CARD]","n":"00442079460958"}"#);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+    /// The rule both JSON numbers and digit-only strings rely on: when
+    /// `integer_may_match` says no, a full scan of the digits finds nothing.
+    #[test]
+    fn digits_that_may_not_match_hold_no_match(
+        prefix in proptest::sample::select(vec!["", "0", "00", "1", "4", "5", "34", "37", "44", "33", "07", "06", "86", "91"]),
+        rest in "[0-9]{0,18}",
+        key in proptest::sample::select(vec!["", "id", "at", "number", "created_at", "phone", "tel", "mobileNumber", "ssn", "fax_no"]),
+    ) {
+        static DEFAULT: std::sync::LazyLock<Arc<Masker>> = std::sync::LazyLock::new(|| masker_with(&[]));
+        let m = &*DEFAULT;
+        let digits = format!("{prefix}{rest}");
+        if !m.detectors.integer_may_match(digits.as_bytes(), key.as_bytes()) {
+            let found = crate::mask::detect::testing::scan_whole(&m.detectors, digits.as_bytes(), key.as_bytes());
+            proptest::prop_assert!(found.is_empty(), "{digits:?} under {key:?}: {found:?}");
+        }
+    }
+}
