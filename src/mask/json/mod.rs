@@ -444,6 +444,16 @@ impl JsonMasker {
                 self.begin_container(m, plan, input, i, cf, out, c)
             }
             _ => {
+                // Fastest path: a literal, or a number no detector can
+                // match, that ends in this chunk and no rule applies to:
+                // lexed once and left in place.
+                if let Plan::Scan = plan
+                    && let Some((end, literal)) = scalar_end(input, i)
+                    && (literal || !self.number_may_match(m, &input[i..end]))
+                {
+                    self.state = State::AfterValue;
+                    return end;
+                }
                 self.token_plan = plan;
                 let end = input[i..].iter().position(|&b| !is_token_byte(b)).map(|p| i + p);
                 let Some(end) = end.filter(|&e| e - i <= MAX_TOKEN) else {
@@ -961,8 +971,16 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')
 }
 
-/// JSON number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+/// Whether `t` is a JSON number.
 fn is_number(t: &[u8]) -> bool {
+    number_end(t, 0) == Some(t.len())
+}
+
+/// Where the JSON number that starts at `i` ends (its grammar, `-? (0 |
+/// [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, read as far as it goes),
+/// or `None` when no number starts there.
+#[inline]
+fn number_end(t: &[u8], mut i: usize) -> Option<usize> {
     /// Index past the digits starting at `i`, and whether there were any.
     #[inline(always)]
     fn digits(t: &[u8], mut i: usize) -> (usize, bool) {
@@ -972,16 +990,16 @@ fn is_number(t: &[u8]) -> bool {
         }
         (i, i > start)
     }
-    let mut i = (t.first() == Some(&b'-')) as usize;
+    i += (t.get(i) == Some(&b'-')) as usize;
     match t.get(i) {
         Some(b'0') => i += 1,
         Some(b'1'..=b'9') => i = digits(t, i).0,
-        _ => return false,
+        _ => return None,
     }
     if t.get(i) == Some(&b'.') {
         let (next, any) = digits(t, i + 1);
         if !any {
-            return false;
+            return None;
         }
         i = next;
     }
@@ -992,11 +1010,28 @@ fn is_number(t: &[u8]) -> bool {
         }
         let (next, any) = digits(t, i);
         if !any {
-            return false;
+            return None;
         }
         i = next;
     }
-    i == t.len()
+    Some(i)
+}
+
+/// Where the number or literal starting at `i` ends, and whether it is a
+/// literal, when it is whole and well formed in `input`: followed by a
+/// byte that cannot continue a token, at most [`MAX_TOKEN`] long. `None`
+/// leaves it to the general token path (malformed, or cut by the chunk).
+#[inline]
+fn scalar_end(input: &[u8], i: usize) -> Option<(usize, bool)> {
+    let rest = &input[i..];
+    let (end, literal) = if rest.starts_with(b"true") || rest.starts_with(b"null") {
+        (i + 4, true)
+    } else if rest.starts_with(b"false") {
+        (i + 5, true)
+    } else {
+        (number_end(input, i)?, false)
+    };
+    (end < input.len() && !is_token_byte(input[end]) && end - i <= MAX_TOKEN).then_some((end, literal))
 }
 
 #[cfg(test)]

@@ -226,6 +226,34 @@ fn number_grammar_is_json_s() {
     }
 }
 
+/// The in-place path takes only whole, well-formed scalars; anything cut
+/// by the chunk, run on into letters or overlong is left to the general
+/// token path.
+#[test]
+fn scalars_are_taken_in_place_only_when_whole() {
+    use super::{MAX_TOKEN, scalar_end};
+    for (text, want) in [
+        ("12,", Some((2, false))),
+        ("-1.5e3}", Some((6, false))),
+        ("0]", Some((1, false))),
+        ("true,", Some((4, true))),
+        ("null ", Some((4, true))),
+        ("false}", Some((5, true))),
+        ("12", None),
+        ("true", None),
+        ("01,", None),
+        ("12ab,", None),
+        ("1.5.2,", None),
+        ("truex,", None),
+        ("nul,", None),
+        ("-,", None),
+    ] {
+        assert_eq!(scalar_end(text.as_bytes(), 0), want, "{text}");
+    }
+    let overlong = format!("{},", "7".repeat(MAX_TOKEN + 1));
+    assert_eq!(scalar_end(overlong.as_bytes(), 0), None);
+}
+
 /// A string of digits only is decided as a bare integer is: masked under a
 /// key that says phone (or when it is a card), kept under any other key.
 /// Cut anywhere it goes through the full scan, which must agree.
