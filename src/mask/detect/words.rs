@@ -13,17 +13,29 @@ pub struct WordList {
     /// key has all its letters, which rules out most keys for a few
     /// instructions before the automaton runs.
     letter_sets: Vec<u32>,
+    /// The shortest word: a shorter key holds none.
+    min_len: usize,
 }
 
 /// The bytes of `s` as a set: bits 0–25 for ASCII letters (either case),
 /// and the other bytes folded into bits 26–31. Folding only merges
 /// distinct bytes, so "word ⊄ key" stays a proof that the word is absent.
 fn letter_set(s: &[u8]) -> u32 {
-    s.iter().fold(0, |set, &b| {
-        let lower = b.to_ascii_lowercase();
-        set | if lower.is_ascii_lowercase() { 1 << (lower - b'a') } else { 1 << (26 + b % 6) }
-    })
+    s.iter().fold(0, |set, &b| set | LETTER_BIT[b as usize])
 }
+
+/// Each byte's bit in a [`letter_set`], looked up rather than computed:
+/// the set is taken of every key a number is judged under.
+static LETTER_BIT: [u32; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let lower = (b as u8).to_ascii_lowercase();
+        table[b] = if lower.is_ascii_lowercase() { 1 << (lower - b'a') } else { 1 << (26 + b % 6) };
+        b += 1;
+    }
+    table
+};
 
 impl WordList {
     pub fn new(words: &[String]) -> WordList {
@@ -41,6 +53,7 @@ impl WordList {
             automaton,
             lengths: words.iter().map(String::len).collect(),
             letter_sets: words.iter().map(|w| letter_set(w.as_bytes())).collect(),
+            min_len: words.iter().map(String::len).min().unwrap_or(0),
         }
     }
 
@@ -66,6 +79,9 @@ impl WordList {
             return false;
         };
         let key = &key[..key.len().min(256)];
+        if key.len() < self.min_len {
+            return false;
+        }
         let have = letter_set(key);
         if !self.letter_sets.iter().any(|&need| need & !have == 0) {
             return false;
