@@ -19,7 +19,7 @@ pub mod path;
 use self::escape::{Escape, EscapeStatus};
 use self::path::Segment;
 use super::action::{Action, StreamingHash, StreamingMask};
-use super::bytes::{find_string_special, scan_string};
+use super::bytes::{StringRun, find_string_special, scan_string};
 use super::detect::numeric::NumericDetector;
 use super::detect::{Hay, Prefilter};
 use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped};
@@ -301,7 +301,14 @@ impl JsonMasker {
         out: &mut Vec<u8>,
         c: &mut Counters,
     ) -> usize {
+        let plain = m.rules.is_empty() && self.words == 0 && !self.holding;
         while i < input.len() {
+            if plain {
+                i = self.plain(m, input, i, cf, out, c);
+                if i == input.len() {
+                    break;
+                }
+            }
             let b = input[i];
             if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
                 i += 1;
@@ -338,6 +345,99 @@ impl JsonMasker {
                 return i;
             }
         }
+        i
+    }
+
+    /// The structural loop of a profile without field rules (the default,
+    /// and most deployments): nothing is planned, held or dropped, so a
+    /// key, a whole string, a number and the punctuation between them are
+    /// handled here with the state in a register. Returns at the first
+    /// byte it leaves to the general loop (a string or token the chunk
+    /// cuts, an escape, malformed input), with `self.state` describing it.
+    #[inline(never)]
+    fn plain(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        mut i: usize,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        let mut state = self.state;
+        while i < input.len() {
+            let b = input[i];
+            match (state, b) {
+                (_, b' ' | b'\n' | b'\r' | b'\t') => i += 1,
+                (State::Colon, b':') => {
+                    state = State::Value;
+                    i += 1;
+                }
+                (State::AfterValue, b',') => match self.frames.last() {
+                    Some(f) => {
+                        state = if f.object { State::Key } else { State::Value };
+                        i += 1;
+                    }
+                    None => break,
+                },
+                (State::AfterValue | State::KeyOrClose, b'}') | (State::AfterValue | State::ValueOrClose, b']') => {
+                    match self.frames.last() {
+                        Some(f) if f.object == (b == b'}') => {
+                            if f.object {
+                                self.keys.truncate(f.key_start);
+                            }
+                            self.frames.pop();
+                            state = State::AfterValue;
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                (State::KeyOrClose | State::Key, b'"') => {
+                    let start = i + 1;
+                    match find_string_special(input, start) {
+                        Some(j) if input[j] == b'"' => {
+                            let key = &input[start..j];
+                            self.set_key(if key.len() > MAX_KEY { OVERLONG_KEY } else { key });
+                            state = State::Colon;
+                            i = j + 1;
+                        }
+                        _ => break,
+                    }
+                }
+                (State::Value | State::ValueOrClose, b'"') => {
+                    let start = i + 1;
+                    let run = scan_string(input, start);
+                    if !(run.end < input.len() && input[run.end] == b'"') {
+                        break;
+                    }
+                    self.scan_whole_string(m, input, start, &run, cf, out, c);
+                    state = State::AfterValue;
+                    i = run.end + 1;
+                }
+                (State::Value | State::ValueOrClose, b'{' | b'[') if self.frames.len() < MAX_DEPTH => {
+                    let object = b == b'{';
+                    let (key_start, key_len) = match (object, self.frames.last()) {
+                        (false, Some(p)) => (p.key_start, p.key_len),
+                        _ => (self.keys.len(), 0),
+                    };
+                    self.frames.push(Frame { object, index: 0, key_start, key_len, written: 0 });
+                    state = if object { State::KeyOrClose } else { State::ValueOrClose };
+                    i += 1;
+                }
+                (State::Value | State::ValueOrClose, _) => match scalar_end(input, i) {
+                    Some((end, literal)) if literal || !self.number_may_match(m, &input[i..end]) => {
+                        state = State::AfterValue;
+                        i = end;
+                    }
+                    _ => break,
+                },
+                // Another document (NDJSON, concatenated JSON).
+                (State::AfterValue, _) if self.frames.is_empty() => state = State::Value,
+                _ => break,
+            }
+        }
+        self.state = state;
         i
     }
 
@@ -501,28 +601,7 @@ impl JsonMasker {
                 if run.end < input.len() && input[run.end] == b'"' {
                     // Fast path: the whole string is here, unescaped. It
                     // stays pending raw input unless a detector matches.
-                    let prefilter = Prefilter::from_run(&run);
-                    if m.detectors.may_match(&prefilter) {
-                        let key = context_key(&self.frames, &self.keys);
-                        let content = &input[start..run.end];
-                        let all_digits = run.digits as usize == content.len();
-                        if m.detectors.whole_may_match(content, key, all_digits) {
-                            let hay = Hay::whole(content, key);
-                            for_each_match(
-                                m,
-                                &hay,
-                                0,
-                                Some(prefilter),
-                                c,
-                                &mut self.scratch,
-                                &mut |mt, replacement| {
-                                    out.extend_from_slice(&input[*cf..start + mt.start]);
-                                    write_json_escaped(replacement, out);
-                                    *cf = start + mt.end;
-                                },
-                            );
-                        }
-                    }
+                    self.scan_whole_string(m, input, start, &run, cf, out, c);
                     self.state = State::AfterValue;
                     return run.end + 1;
                 }
@@ -558,6 +637,38 @@ impl JsonMasker {
         }
         self.state = State::InString;
         start
+    }
+
+    /// Runs the detectors over a string value whole in the chunk
+    /// (`input[start..run.end]`, no escapes), writing pending input and
+    /// each replacement; an unmatched string stays pending raw input.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn scan_whole_string(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        start: usize,
+        run: &StringRun,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) {
+        let prefilter = Prefilter::from_run(run);
+        if !m.detectors.may_match(&prefilter) {
+            return;
+        }
+        let key = context_key(&self.frames, &self.keys);
+        let content = &input[start..run.end];
+        let all_digits = run.digits as usize == content.len();
+        if m.detectors.whole_may_match(content, key, all_digits) {
+            let hay = Hay::whole(content, key);
+            for_each_match(m, &hay, 0, Some(prefilter), c, &mut self.scratch, &mut |mt, replacement| {
+                out.extend_from_slice(&input[*cf..start + mt.start]);
+                write_json_escaped(replacement, out);
+                *cf = start + mt.end;
+            });
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
