@@ -365,22 +365,52 @@ impl JsonMasker {
         c: &mut Counters,
     ) -> usize {
         let mut state = self.state;
+        // Dispatched on the byte first: one jump table, then a state test.
         while i < input.len() {
             let b = input[i];
-            match (state, b) {
-                (_, b' ' | b'\n' | b'\r' | b'\t') => i += 1,
-                (State::Colon, b':') => {
+            match b {
+                b' ' | b'\n' | b'\r' | b'\t' => i += 1,
+                b'"' if matches!(state, State::KeyOrClose | State::Key) => {
+                    let start = i + 1;
+                    let Some(j) = find_string_special(input, start).filter(|&j| input[j] == b'"') else {
+                        break;
+                    };
+                    let key = &input[start..j];
+                    self.set_key(if key.len() > MAX_KEY { OVERLONG_KEY } else { key });
+                    state = State::Colon;
+                    i = j + 1;
+                    // The colon follows, perhaps after a space.
+                    i += input[i..].iter().take(2).take_while(|&&b| is_whitespace(b)).count();
+                    if input.get(i) == Some(&b':') {
+                        state = State::Value;
+                        i += 1;
+                    }
+                }
+                b'"' if matches!(state, State::Value | State::ValueOrClose) => {
+                    let start = i + 1;
+                    let run = scan_string(input, start);
+                    if !(run.end < input.len() && input[run.end] == b'"') {
+                        break;
+                    }
+                    self.scan_whole_string(m, input, start, &run, cf, out, c);
+                    state = State::AfterValue;
+                    i = run.end + 1;
+                }
+                b':' if state == State::Colon => {
                     state = State::Value;
                     i += 1;
                 }
-                (State::AfterValue, b',') => match self.frames.last() {
+                b',' if state == State::AfterValue => match self.frames.last() {
                     Some(f) => {
                         state = if f.object { State::Key } else { State::Value };
                         i += 1;
                     }
                     None => break,
                 },
-                (State::AfterValue | State::KeyOrClose, b'}') | (State::AfterValue | State::ValueOrClose, b']') => {
+                b'}' | b']'
+                    if state == State::AfterValue
+                        || state == if b == b'}' { State::KeyOrClose } else { State::ValueOrClose } =>
+                {
                     match self.frames.last() {
                         Some(f) if f.object == (b == b'}') => {
                             if f.object {
@@ -393,29 +423,7 @@ impl JsonMasker {
                         _ => break,
                     }
                 }
-                (State::KeyOrClose | State::Key, b'"') => {
-                    let start = i + 1;
-                    match find_string_special(input, start) {
-                        Some(j) if input[j] == b'"' => {
-                            let key = &input[start..j];
-                            self.set_key(if key.len() > MAX_KEY { OVERLONG_KEY } else { key });
-                            state = State::Colon;
-                            i = j + 1;
-                        }
-                        _ => break,
-                    }
-                }
-                (State::Value | State::ValueOrClose, b'"') => {
-                    let start = i + 1;
-                    let run = scan_string(input, start);
-                    if !(run.end < input.len() && input[run.end] == b'"') {
-                        break;
-                    }
-                    self.scan_whole_string(m, input, start, &run, cf, out, c);
-                    state = State::AfterValue;
-                    i = run.end + 1;
-                }
-                (State::Value | State::ValueOrClose, b'{' | b'[') if self.frames.len() < MAX_DEPTH => {
+                b'{' | b'[' if matches!(state, State::Value | State::ValueOrClose) && self.frames.len() < MAX_DEPTH => {
                     let object = b == b'{';
                     let (key_start, key_len) = match (object, self.frames.last()) {
                         (false, Some(p)) => (p.key_start, p.key_len),
@@ -425,15 +433,15 @@ impl JsonMasker {
                     state = if object { State::KeyOrClose } else { State::ValueOrClose };
                     i += 1;
                 }
-                (State::Value | State::ValueOrClose, _) => match scalar_end(input, i) {
-                    Some((end, literal)) if literal || !self.number_may_match(m, &input[i..end]) => {
+                _ if matches!(state, State::Value | State::ValueOrClose) => match scalar_end(input, i) {
+                    Some((end, kind)) if !self.scalar_may_match(m, &input[i..end], kind) => {
                         state = State::AfterValue;
                         i = end;
                     }
                     _ => break,
                 },
                 // Another document (NDJSON, concatenated JSON).
-                (State::AfterValue, _) if self.frames.is_empty() => state = State::Value,
+                _ if state == State::AfterValue && self.frames.is_empty() => state = State::Value,
                 _ => break,
             }
         }
@@ -548,8 +556,8 @@ impl JsonMasker {
                 // match, that ends in this chunk and no rule applies to:
                 // lexed once and left in place.
                 if let Plan::Scan = plan
-                    && let Some((end, literal)) = scalar_end(input, i)
-                    && (literal || !self.number_may_match(m, &input[i..end]))
+                    && let Some((end, kind)) = scalar_end(input, i)
+                    && !self.scalar_may_match(m, &input[i..end], kind)
                 {
                     self.state = State::AfterValue;
                     return end;
@@ -899,33 +907,40 @@ impl JsonMasker {
         self.state = State::AfterValue;
     }
 
-    /// Whether a JSON number can hold a match at all. Built-in detectors
-    /// only match integers of seven digits or more (a card, or a phone or
-    /// SSN under a key that says so): prices, coordinates, timestamps under
-    /// other keys and small ids are decided here without a scan.
-    fn number_may_match(&self, m: &Masker, token: &[u8]) -> bool {
-        if m.detectors.has_custom() {
-            return true;
+    /// Whether a scalar can hold a match at all. Literals never do.
+    /// Built-in detectors only match integers of seven digits or more (a
+    /// card, or a phone or SSN under a key that says so): prices,
+    /// coordinates, timestamps under other keys and small ids are decided
+    /// here without a scan. User-defined detectors may match any number.
+    fn scalar_may_match(&self, m: &Masker, token: &[u8], kind: Scalar) -> bool {
+        match kind {
+            Scalar::Literal => false,
+            _ if m.detectors.has_custom() => true,
+            Scalar::Fraction => false,
+            Scalar::Integer => {
+                // Cheapest first: most integers are short (ids, counts).
+                let digits = token.strip_prefix(b"-").unwrap_or(token);
+                digits.len() >= NumericDetector::MIN_DIGITS
+                    && m.detectors.integer_may_match(digits, context_key(&self.frames, &self.keys))
+            }
         }
-        // Cheapest first: most numbers are short (ids, counts) or decimals,
-        // and no built-in detector matches those; this spares the call.
-        let digits = token.strip_prefix(b"-").unwrap_or(token);
-        digits.len() >= NumericDetector::MIN_DIGITS
-            && digits.iter().all(u8::is_ascii_digit)
-            && m.detectors.integer_may_match(digits, context_key(&self.frames, &self.keys))
     }
 
     /// Decides what becomes of a whole number or literal; a replacement is
     /// left in `token_out`, quoted (a masked number becomes a string so the
     /// JSON stays valid).
     fn judge_token(&mut self, m: &Masker, token: &[u8], c: &mut Counters) -> TokenOut {
-        let literal = matches!(token, b"true" | b"false" | b"null");
-        if !literal && !is_number(token) {
-            return TokenOut::Malformed;
-        }
+        let kind = if matches!(token, b"true" | b"false" | b"null") {
+            Scalar::Literal
+        } else {
+            match number_end(token, 0) {
+                Some((end, kind)) if end == token.len() => kind,
+                _ => return TokenOut::Malformed,
+            }
+        };
         self.token_out.clear();
         match self.token_plan {
-            Plan::Scan if literal || !self.number_may_match(m, token) => TokenOut::Unchanged,
+            Plan::Scan if !self.scalar_may_match(m, token, kind) => TokenOut::Unchanged,
             Plan::Scan => {
                 let key = context_key(&self.frames, &self.keys);
                 let hay = Hay::whole(token, key);
@@ -1078,20 +1093,37 @@ fn write_quoted(bytes: &[u8], out: &mut Vec<u8>) {
 }
 
 #[inline(always)]
+fn is_whitespace(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+#[inline(always)]
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')
 }
 
+/// What a well-formed number or literal is, for [`JsonMasker::scalar_may_match`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scalar {
+    /// `true`, `false`, `null`.
+    Literal,
+    /// Digits, perhaps after a minus.
+    Integer,
+    /// A number with a fraction or an exponent.
+    Fraction,
+}
+
 /// Whether `t` is a JSON number.
+#[cfg(test)]
 fn is_number(t: &[u8]) -> bool {
-    number_end(t, 0) == Some(t.len())
+    number_end(t, 0).map(|(end, _)| end) == Some(t.len())
 }
 
 /// Where the JSON number that starts at `i` ends (its grammar, `-? (0 |
-/// [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, read as far as it goes),
-/// or `None` when no number starts there.
+/// [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, read as far as it goes)
+/// and which kind it is, or `None` when no number starts there.
 #[inline]
-fn number_end(t: &[u8], mut i: usize) -> Option<usize> {
+fn number_end(t: &[u8], mut i: usize) -> Option<(usize, Scalar)> {
     /// Index past the digits starting at `i`, and whether there were any.
     #[inline(always)]
     fn digits(t: &[u8], mut i: usize) -> (usize, bool) {
@@ -1107,12 +1139,14 @@ fn number_end(t: &[u8], mut i: usize) -> Option<usize> {
         Some(b'1'..=b'9') => i = digits(t, i).0,
         _ => return None,
     }
+    let mut kind = Scalar::Integer;
     if t.get(i) == Some(&b'.') {
         let (next, any) = digits(t, i + 1);
         if !any {
             return None;
         }
         i = next;
+        kind = Scalar::Fraction;
     }
     if matches!(t.get(i), Some(b'e' | b'E')) {
         i += 1;
@@ -1124,25 +1158,24 @@ fn number_end(t: &[u8], mut i: usize) -> Option<usize> {
             return None;
         }
         i = next;
+        kind = Scalar::Fraction;
     }
-    Some(i)
+    Some((i, kind))
 }
 
-/// Where the number or literal starting at `i` ends, and whether it is a
-/// literal, when it is whole and well formed in `input`: followed by a
-/// byte that cannot continue a token, at most [`MAX_TOKEN`] long. `None`
-/// leaves it to the general token path (malformed, or cut by the chunk).
+/// Where the number or literal starting at `i` ends, and its kind, when it
+/// is whole and well formed in `input`: followed by a byte that cannot
+/// continue a token, at most [`MAX_TOKEN`] long. `None` leaves it to the
+/// general token path (malformed, or cut by the chunk).
 #[inline]
-fn scalar_end(input: &[u8], i: usize) -> Option<(usize, bool)> {
+fn scalar_end(input: &[u8], i: usize) -> Option<(usize, Scalar)> {
     let rest = &input[i..];
-    let (end, literal) = if rest.starts_with(b"true") || rest.starts_with(b"null") {
-        (i + 4, true)
-    } else if rest.starts_with(b"false") {
-        (i + 5, true)
-    } else {
-        (number_end(input, i)?, false)
+    let (end, kind) = match rest.first_chunk::<4>() {
+        Some(b"true" | b"null") => (i + 4, Scalar::Literal),
+        Some(b"fals") if rest.get(4) == Some(&b'e') => (i + 5, Scalar::Literal),
+        _ => number_end(input, i)?,
     };
-    (end < input.len() && !is_token_byte(input[end]) && end - i <= MAX_TOKEN).then_some((end, literal))
+    (end < input.len() && !is_token_byte(input[end]) && end - i <= MAX_TOKEN).then_some((end, kind))
 }
 
 #[cfg(test)]

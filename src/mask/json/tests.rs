@@ -231,14 +231,16 @@ fn number_grammar_is_json_s() {
 /// token path.
 #[test]
 fn scalars_are_taken_in_place_only_when_whole() {
-    use super::{MAX_TOKEN, scalar_end};
+    use super::{MAX_TOKEN, Scalar, scalar_end};
     for (text, want) in [
-        ("12,", Some((2, false))),
-        ("-1.5e3}", Some((6, false))),
-        ("0]", Some((1, false))),
-        ("true,", Some((4, true))),
-        ("null ", Some((4, true))),
-        ("false}", Some((5, true))),
+        ("12,", Some((2, Scalar::Integer))),
+        ("-1700000000,", Some((11, Scalar::Integer))),
+        ("-1.5e3}", Some((6, Scalar::Fraction))),
+        ("1E5]", Some((3, Scalar::Fraction))),
+        ("0]", Some((1, Scalar::Integer))),
+        ("true,", Some((4, Scalar::Literal))),
+        ("null ", Some((4, Scalar::Literal))),
+        ("false}", Some((5, Scalar::Literal))),
         ("12", None),
         ("true", None),
         ("01,", None),
@@ -246,6 +248,7 @@ fn scalars_are_taken_in_place_only_when_whole() {
         ("1.5.2,", None),
         ("truex,", None),
         ("nul,", None),
+        ("fals,", None),
         ("-,", None),
     ] {
         assert_eq!(scalar_end(text.as_bytes(), 0), want, "{text}");
