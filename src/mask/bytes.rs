@@ -81,12 +81,66 @@ pub struct StringRun {
 /// Scans plain JSON string content from `from`: finds where it ends and
 /// counts the detectors' anchor bytes on the way, in one pass.
 ///
+/// Most JSON strings are short (`"paid"`, `"EUR"`, an id): one 16-byte
+/// block, inlined into the caller, settles those. Longer ones take
+/// [`scan_long_string`].
+#[inline(always)]
+pub fn scan_string(hay: &[u8], from: usize) -> StringRun {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(run) = scan_short_string(hay, from) {
+        return run;
+    }
+    scan_long_string(hay, from)
+}
+
+/// [`scan_string`] for a run that ends within the 16 bytes at `from`, or
+/// `None` when it does not (or fewer than 16 bytes are left).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn scan_short_string(hay: &[u8], from: usize) -> Option<StringRun> {
+    use std::arch::x86_64::*;
+    if from + 16 > hay.len() {
+        return None;
+    }
+    // SAFETY: SSE2 is part of the x86-64 baseline, and the load reads the
+    // 16 bytes at `from`, which lie inside `hay` (checked just above).
+    unsafe {
+        let v = _mm_loadu_si128(hay.as_ptr().add(from) as *const __m128i);
+        let special = string_special_mask(v);
+        if special == 0 {
+            return None;
+        }
+        let keep = (1u32 << special.trailing_zeros()) - 1;
+        // Signed compares: bytes >= 0x80 are negative, never digits.
+        let digits = _mm_and_si128(
+            _mm_cmpgt_epi8(v, _mm_set1_epi8((b'0' - 1) as i8)),
+            _mm_cmplt_epi8(v, _mm_set1_epi8((b'9' + 1) as i8)),
+        );
+        let digits = _mm_movemask_epi8(digits) as u32 & keep;
+        let ats = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'@' as i8))) as u32 & keep;
+        let colons = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8))) as u32 & keep;
+        let dots = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8))) as u32 & keep;
+        let mut run = StringRun { end: from + special.trailing_zeros() as usize, ..StringRun::default() };
+        // Most short strings hold no anchor: the counts (a dozen shifts
+        // and adds each without `popcnt`) are skipped.
+        if digits | ats | colons | dots != 0 {
+            run.digits = digits.count_ones();
+            run.at_signs = ats.count_ones();
+            run.colons = colons.count_ones();
+            run.dots = dots.count_ones();
+        }
+        Some(run)
+    }
+}
+
+/// [`scan_string`] from its first block on.
+///
 /// CPUs with AVX2 (x86-64 servers since 2013) scan 32 bytes per step.
 /// Otherwise 16: baseline x86-64 has no `popcnt` instruction, and
 /// `count_ones` becomes a dozen shifts and adds per mask, so CPUs that have
 /// it get a build of the loop that uses it. Picked at run time.
 #[inline(never)]
-pub fn scan_string(hay: &[u8], from: usize) -> StringRun {
+fn scan_long_string(hay: &[u8], from: usize) -> StringRun {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt") {
@@ -388,6 +442,11 @@ mod tests {
         for from in 0..hay.len() {
             let expected = scan_string_scalar(&hay, from);
             assert_eq!(scan_string(&hay, from), expected, "dispatched, from {from}");
+            assert_eq!(scan_long_string(&hay, from), expected, "long, from {from}");
+            #[cfg(target_arch = "x86_64")]
+            if let Some(short) = scan_short_string(&hay, from) {
+                assert_eq!(short, expected, "short, from {from}");
+            }
             assert_eq!(scan_string_body(&hay, from), expected, "16-byte body, from {from}");
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt") {
