@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 
 use super::audit::Exchange;
 use super::forward;
+use super::linger::Lingering;
 use super::listener::Listener;
 use super::respond::{ProxyBody, Refused, full, strip_hop_by_hop};
 use super::state::EgressState;
@@ -35,7 +36,8 @@ impl Listener<EgressState> {
             let egress = egress.clone();
             async move { Ok::<_, Infallible>(egress.handle(request).await) }
         });
-        let connection = self.server.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
+        let connection =
+            self.server.serve_connection_with_upgrades(TokioIo::new(Lingering::new(tcp)), service).into_owned();
         if let Err(e) = watcher.watch(connection).await {
             tracing::debug!(error = %e, "egress connection ended with an error");
         }

@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 
 use super::audit::Exchange;
 use super::forward;
+use super::linger::Lingering;
 use super::listener::Listener;
 use super::respond::{PEER_HEADER, ProxyBody, Refused, narrow_accept_encoding, strip_hop_by_hop, wants_upgrade};
 use super::state::InboundState;
@@ -30,6 +31,7 @@ pub type Inbound = Listener<InboundState>;
 impl Listener<InboundState> {
     /// Serves one accepted connection to its end.
     pub async fn serve_connection(self: Arc<Self>, tcp: TcpStream, remote: SocketAddr, watcher: Watcher) {
+        let tcp = Lingering::new(tcp);
         let Some(acceptor) = self.state.get().tls.clone() else {
             return self.serve_http(tcp, None, watcher).await;
         };

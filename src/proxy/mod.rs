@@ -8,6 +8,7 @@ mod egress;
 mod forward;
 mod idle;
 mod inbound;
+mod linger;
 mod listener;
 mod pipeline;
 mod respond;
