@@ -649,9 +649,10 @@ impl JsonMasker {
 
     /// Runs the detectors over a string value whole in the chunk
     /// (`input[start..run.end]`, no escapes), writing pending input and
-    /// each replacement; an unmatched string stays pending raw input.
+    /// each replacement; an unmatched string stays pending raw input. Most
+    /// strings hold no anchor byte: that test is inlined into the loops.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     fn scan_whole_string(
         &mut self,
         m: &Masker,
@@ -662,15 +663,30 @@ impl JsonMasker {
         out: &mut Vec<u8>,
         c: &mut Counters,
     ) {
-        let prefilter = Prefilter::from_run(run);
-        if !m.detectors.may_match(&prefilter) {
-            return;
+        if m.detectors.may_match(&Prefilter::from_run(run)) {
+            self.detect_in_whole_string(m, input, start, run, cf, out, c);
         }
+    }
+
+    /// [`JsonMasker::scan_whole_string`] past the prefilter.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn detect_in_whole_string(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        start: usize,
+        run: &StringRun,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) {
         let key = context_key(&self.frames, &self.keys);
         let content = &input[start..run.end];
         let all_digits = run.digits as usize == content.len();
         if m.detectors.whole_may_match(content, key, all_digits) {
             let hay = Hay::whole(content, key);
+            let prefilter = Prefilter::from_run(run);
             for_each_match(m, &hay, 0, Some(prefilter), c, &mut self.scratch, &mut |mt, replacement| {
                 out.extend_from_slice(&input[*cf..start + mt.start]);
                 write_json_escaped(replacement, out);
