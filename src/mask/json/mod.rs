@@ -411,25 +411,15 @@ impl JsonMasker {
                     if state == State::AfterValue
                         || state == if b == b'}' { State::KeyOrClose } else { State::ValueOrClose } =>
                 {
-                    match self.frames.last() {
-                        Some(f) if f.object == (b == b'}') => {
-                            if f.object {
-                                self.keys.truncate(f.key_start);
-                            }
-                            self.frames.pop();
-                            state = State::AfterValue;
-                            i += 1;
-                        }
-                        _ => break,
+                    if !self.pop_frame(b == b'}') {
+                        break;
                     }
+                    state = State::AfterValue;
+                    i += 1;
                 }
                 b'{' | b'[' if matches!(state, State::Value | State::ValueOrClose) && self.frames.len() < MAX_DEPTH => {
                     let object = b == b'{';
-                    let (key_start, key_len) = match (object, self.frames.last()) {
-                        (false, Some(p)) => (p.key_start, p.key_len),
-                        _ => (self.keys.len(), 0),
-                    };
-                    self.frames.push(Frame { object, index: 0, key_start, key_len, written: 0 });
+                    self.push_frame(object);
                     state = if object { State::KeyOrClose } else { State::ValueOrClose };
                     i += 1;
                 }
@@ -467,6 +457,33 @@ impl JsonMasker {
         self.target = Target::Key;
         self.state = State::InString;
         start
+    }
+
+    /// Opens an object or array. An array's values belong to its key (for
+    /// context), an object's members to their own.
+    #[inline(always)]
+    fn push_frame(&mut self, object: bool) {
+        let (key_start, key_len) = match (object, self.frames.last()) {
+            (false, Some(p)) => (p.key_start, p.key_len),
+            _ => (self.keys.len(), 0),
+        };
+        self.frames.push(Frame { object, index: 0, key_start, key_len, written: 0 });
+    }
+
+    /// Closes the open object (`object`) or array, with its keys; false,
+    /// changing nothing, when the open container is not of that kind.
+    #[inline(always)]
+    fn pop_frame(&mut self, object: bool) -> bool {
+        match self.frames.last() {
+            Some(f) if f.object == object => {
+                if object {
+                    self.keys.truncate(f.key_start);
+                }
+                self.frames.pop();
+                true
+            }
+            _ => false,
+        }
     }
 
     fn set_key(&mut self, key: &[u8]) {
@@ -711,15 +728,11 @@ impl JsonMasker {
             if self.frames.len() >= MAX_DEPTH {
                 return self.malformed_at(m, input, i, cf, out, c);
             }
-            let (key_start, key_len) = match (object, self.frames.last()) {
-                (false, Some(p)) => (p.key_start, p.key_len),
-                _ => (self.keys.len(), 0),
-            };
             if self.words > 0 && !self.frames.is_empty() {
                 self.states.truncate(self.frames.len() * self.words);
                 self.states.extend_from_slice(&self.next_states);
             }
-            self.frames.push(Frame { object, index: 0, key_start, key_len, written: 0 });
+            self.push_frame(object);
             self.state = if object { State::KeyOrClose } else { State::ValueOrClose };
             // Without drop rules nothing is held, so the raw input stays
             // pending across the bracket: one copy per changed value, not
@@ -766,19 +779,15 @@ impl JsonMasker {
         out: &mut Vec<u8>,
         c: &mut Counters,
     ) -> usize {
-        let want_object = input[i] == b'}';
-        if self.frames.last().map(|f| f.object) != Some(want_object) {
+        let object = input[i] == b'}';
+        if self.frames.last().map(|f| f.object) != Some(object) {
             return self.malformed_at(m, input, i, cf, out, c);
         }
         if std::mem::replace(&mut self.holding, false) {
             self.flush(input, cf, i, out);
             out.append(&mut self.held);
         }
-        if let Some(f) = self.frames.pop()
-            && f.object
-        {
-            self.keys.truncate(f.key_start);
-        }
+        self.pop_frame(object);
         self.state = State::AfterValue;
         i + 1
     }
