@@ -1192,7 +1192,7 @@ fn number_end(t: &[u8], mut i: usize) -> Option<(usize, Scalar)> {
 /// is whole and well formed in `input`: followed by a byte that cannot
 /// continue a token, at most [`MAX_TOKEN`] long. `None` leaves it to the
 /// general token path (malformed, or cut by the chunk).
-#[inline]
+#[inline(always)]
 fn scalar_end(input: &[u8], i: usize) -> Option<(usize, Scalar)> {
     let rest = &input[i..];
     let (end, kind) = match rest.first_chunk::<4>() {
