@@ -310,7 +310,7 @@ impl JsonMasker {
                 }
             }
             let b = input[i];
-            if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            if is_whitespace(b) {
                 i += 1;
                 continue;
             }
@@ -371,14 +371,11 @@ impl JsonMasker {
             match b {
                 b' ' | b'\n' | b'\r' | b'\t' => i += 1,
                 b'"' if matches!(state, State::KeyOrClose | State::Key) => {
-                    let start = i + 1;
-                    let Some(j) = find_string_special(input, start).filter(|&j| input[j] == b'"') else {
+                    let Some(end) = self.take_whole_key(input, i + 1) else {
                         break;
                     };
-                    let key = &input[start..j];
-                    self.set_key(if key.len() > MAX_KEY { OVERLONG_KEY } else { key });
                     state = State::Colon;
-                    i = j + 1;
+                    i = end;
                     // The colon follows, perhaps after a space.
                     i += input[i..].iter().take(2).take_while(|&&b| is_whitespace(b)).count();
                     if input.get(i) == Some(&b':') {
@@ -387,14 +384,11 @@ impl JsonMasker {
                     }
                 }
                 b'"' if matches!(state, State::Value | State::ValueOrClose) => {
-                    let start = i + 1;
-                    let run = scan_string(input, start);
-                    if !(run.end < input.len() && input[run.end] == b'"') {
+                    let Some(end) = self.take_whole_string(m, input, i + 1, cf, out, c) else {
                         break;
-                    }
-                    self.scan_whole_string(m, input, start, &run, cf, out, c);
+                    };
                     state = State::AfterValue;
-                    i = run.end + 1;
+                    i = end;
                 }
                 b':' if state == State::Colon => {
                     state = State::Value;
@@ -423,12 +417,12 @@ impl JsonMasker {
                     state = if object { State::KeyOrClose } else { State::ValueOrClose };
                     i += 1;
                 }
-                _ if matches!(state, State::Value | State::ValueOrClose) => match scalar_end(input, i) {
-                    Some((end, kind)) if !self.scalar_may_match(m, &input[i..end], kind) => {
+                _ if matches!(state, State::Value | State::ValueOrClose) => match self.take_inert_scalar(m, input, i) {
+                    Some(end) => {
                         state = State::AfterValue;
                         i = end;
                     }
-                    _ => break,
+                    None => break,
                 },
                 // Another document (NDJSON, concatenated JSON).
                 _ if state == State::AfterValue && self.frames.is_empty() => state = State::Value,
@@ -443,20 +437,26 @@ impl JsonMasker {
         // `dropping` describes a value; a key is never dropped on its own.
         self.dropping = false;
         let start = i + 1;
-        // Fast path: the whole key is here and has no escapes.
-        if let Some(j) = find_string_special(input, start)
-            && input[j] == b'"'
-        {
-            let key = &input[start..j];
-            self.set_key(if key.len() > MAX_KEY { OVERLONG_KEY } else { key });
+        if let Some(end) = self.take_whole_key(input, start) {
             self.state = State::Colon;
-            return j + 1;
+            return end;
         }
         self.key_buf.clear();
         self.key_overlong = false;
         self.target = Target::Key;
         self.state = State::InString;
         start
+    }
+
+    /// Fast path for a key whole in the chunk and without escapes (its
+    /// content starts at `start`): sets it as the current key and returns
+    /// the index past its closing quote.
+    #[inline(always)]
+    fn take_whole_key(&mut self, input: &[u8], start: usize) -> Option<usize> {
+        let j = find_string_special(input, start).filter(|&j| input[j] == b'"')?;
+        let key = &input[start..j];
+        self.set_key(if key.len() > MAX_KEY { OVERLONG_KEY } else { key });
+        Some(j + 1)
     }
 
     /// Opens an object or array. An array's values belong to its key (for
@@ -573,8 +573,7 @@ impl JsonMasker {
                 // match, that ends in this chunk and no rule applies to:
                 // lexed once and left in place.
                 if let Plan::Scan = plan
-                    && let Some((end, kind)) = scalar_end(input, i)
-                    && !self.scalar_may_match(m, &input[i..end], kind)
+                    && let Some(end) = self.take_inert_scalar(m, input, i)
                 {
                     self.state = State::AfterValue;
                     return end;
@@ -622,13 +621,9 @@ impl JsonMasker {
         let start = i + 1;
         self.target = match plan {
             Plan::Scan => {
-                let run = scan_string(input, start);
-                if run.end < input.len() && input[run.end] == b'"' {
-                    // Fast path: the whole string is here, unescaped. It
-                    // stays pending raw input unless a detector matches.
-                    self.scan_whole_string(m, input, start, &run, cf, out, c);
+                if let Some(end) = self.take_whole_string(m, input, start, cf, out, c) {
                     self.state = State::AfterValue;
-                    return run.end + 1;
+                    return end;
                 }
                 self.flush(input, cf, start, out);
                 Target::Scan
@@ -664,28 +659,33 @@ impl JsonMasker {
         start
     }
 
-    /// Runs the detectors over a string value whole in the chunk
-    /// (`input[start..run.end]`, no escapes), writing pending input and
-    /// each replacement; an unmatched string stays pending raw input. Most
-    /// strings hold no anchor byte: that test is inlined into the loops.
-    #[allow(clippy::too_many_arguments)]
+    /// Fast path for a string value whole in the chunk and without escapes
+    /// (its content starts at `start`): runs the detectors over it,
+    /// writing pending input and each replacement, and returns the index
+    /// past its closing quote. An unmatched string stays pending raw input.
+    /// Most strings hold no anchor byte: that test is inlined into the
+    /// loops.
     #[inline(always)]
-    fn scan_whole_string(
+    fn take_whole_string(
         &mut self,
         m: &Masker,
         input: &[u8],
         start: usize,
-        run: &StringRun,
         cf: &mut usize,
         out: &mut Vec<u8>,
         c: &mut Counters,
-    ) {
-        if m.detectors.may_match(&Prefilter::from_run(run)) {
-            self.detect_in_whole_string(m, input, start, run, cf, out, c);
+    ) -> Option<usize> {
+        let run = scan_string(input, start);
+        if !(run.end < input.len() && input[run.end] == b'"') {
+            return None;
         }
+        if m.detectors.may_match(&Prefilter::from_run(&run)) {
+            self.detect_in_whole_string(m, input, start, &run, cf, out, c);
+        }
+        Some(run.end + 1)
     }
 
-    /// [`JsonMasker::scan_whole_string`] past the prefilter.
+    /// [`JsonMasker::take_whole_string`] past the prefilter.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn detect_in_whole_string(
@@ -949,6 +949,15 @@ impl JsonMasker {
                     && m.detectors.integer_may_match(digits, context_key(&self.frames, &self.keys))
             }
         }
+    }
+
+    /// Fast path for a literal, or a number no detector can match, whole
+    /// in the chunk at `i` (see [`scalar_end`]): returns where it ends, so
+    /// it is left in place.
+    #[inline(always)]
+    fn take_inert_scalar(&self, m: &Masker, input: &[u8], i: usize) -> Option<usize> {
+        let (end, kind) = scalar_end(input, i)?;
+        (!self.scalar_may_match(m, &input[i..end], kind)).then_some(end)
     }
 
     /// Decides what becomes of a whole number or literal; a replacement is
