@@ -65,6 +65,32 @@ unsafe fn string_special_mask(v: std::arch::x86_64::__m128i) -> u32 {
     }
 }
 
+/// The detectors' anchor bytes in a 16-byte block, as bit masks: digits,
+/// `@`, `:` and `.`.
+///
+/// # Safety
+/// The CPU must support SSE2 (the x86-64 baseline, so always true there).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn anchor_masks(v: std::arch::x86_64::__m128i) -> [u32; 4] {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 intrinsics on registers only.
+    unsafe {
+        // Signed compares: bytes >= 0x80 are negative, never digits.
+        let digits = _mm_and_si128(
+            _mm_cmpgt_epi8(v, _mm_set1_epi8((b'0' - 1) as i8)),
+            _mm_cmplt_epi8(v, _mm_set1_epi8((b'9' + 1) as i8)),
+        );
+        let mask = |m: __m128i| _mm_movemask_epi8(m) as u32;
+        [
+            mask(digits),
+            mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'@' as i8))),
+            mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8))),
+            mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8))),
+        ]
+    }
+}
+
 /// Where a run of plain JSON string content ends, and what it holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StringRun {
@@ -111,15 +137,7 @@ fn scan_short_string(hay: &[u8], from: usize) -> Option<StringRun> {
             return None;
         }
         let keep = (1u32 << special.trailing_zeros()) - 1;
-        // Signed compares: bytes >= 0x80 are negative, never digits.
-        let digits = _mm_and_si128(
-            _mm_cmpgt_epi8(v, _mm_set1_epi8((b'0' - 1) as i8)),
-            _mm_cmplt_epi8(v, _mm_set1_epi8((b'9' + 1) as i8)),
-        );
-        let digits = _mm_movemask_epi8(digits) as u32 & keep;
-        let ats = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'@' as i8))) as u32 & keep;
-        let colons = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8))) as u32 & keep;
-        let dots = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8))) as u32 & keep;
+        let [digits, ats, colons, dots] = anchor_masks(v).map(|m| m & keep);
         let mut run = StringRun { end: from + special.trailing_zeros() as usize, ..StringRun::default() };
         // Most short strings hold no anchor: the counts (a dozen shifts
         // and adds each without `popcnt`) are skipped.
@@ -227,20 +245,10 @@ fn scan_string_body(hay: &[u8], from: usize) -> StringRun {
         // 16 bytes that lie inside `hay` (`i + 16 <= hay.len()`).
         unsafe {
             use std::arch::x86_64::*;
-            let at = _mm_set1_epi8(b'@' as i8);
-            let colon = _mm_set1_epi8(b':' as i8);
-            let dot = _mm_set1_epi8(b'.' as i8);
-            let below = _mm_set1_epi8((b'0' - 1) as i8);
-            let above = _mm_set1_epi8((b'9' + 1) as i8);
             while i + 16 <= hay.len() {
                 let v = _mm_loadu_si128(hay.as_ptr().add(i) as *const __m128i);
                 let special = string_special_mask(v);
-                // Signed compares: bytes >= 0x80 are negative, never digits.
-                let digits = _mm_and_si128(_mm_cmpgt_epi8(v, below), _mm_cmplt_epi8(v, above));
-                let digits = _mm_movemask_epi8(digits) as u32;
-                let ats = _mm_movemask_epi8(_mm_cmpeq_epi8(v, at)) as u32;
-                let colons = _mm_movemask_epi8(_mm_cmpeq_epi8(v, colon)) as u32;
-                let dots = _mm_movemask_epi8(_mm_cmpeq_epi8(v, dot)) as u32;
+                let [digits, ats, colons, dots] = anchor_masks(v);
                 // Count only the bytes before the end of the run.
                 let keep = if special != 0 { (1u32 << special.trailing_zeros()) - 1 } else { 0xFFFF };
                 // Most blocks hold no anchor at all: one test skips the counts.
