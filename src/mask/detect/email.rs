@@ -17,15 +17,20 @@ const MAX_LABEL: usize = 63;
 #[derive(Debug)]
 pub struct EmailDetector {
     id: DetectorId,
-    /// Lower-case last labels that are file extensions, not domains.
-    denied_tlds: Vec<Vec<u8>>,
+    /// Lower-case last labels that are file extensions, not domains,
+    /// sorted for a binary search: every address asks once, and a linear
+    /// walk over the ~70 defaults cost ~700 instructions an address.
+    denied_tlds: Vec<Box<[u8]>>,
 }
 
 impl EmailDetector {
     pub const MAX_LEN: usize = MAX_LOCAL + 1 + MAX_DOMAIN;
 
     pub fn new(id: DetectorId, denied_tlds: &[String]) -> EmailDetector {
-        let denied_tlds = denied_tlds.iter().map(|t| t.to_ascii_lowercase().into_bytes()).collect();
+        let mut denied_tlds: Vec<Box<[u8]>> =
+            denied_tlds.iter().map(|t| t.to_ascii_lowercase().into_bytes().into_boxed_slice()).collect();
+        denied_tlds.sort_unstable();
+        denied_tlds.dedup();
         EmailDetector { id, denied_tlds }
     }
 
@@ -103,7 +108,17 @@ impl EmailDetector {
     fn is_top_level(&self, label: &[u8], tld_like: Tld) -> bool {
         let punycode = label.len() > 4 && label[..4].eq_ignore_ascii_case(b"xn--");
         let letters = tld_like == Tld::Letters && label.len() >= 2;
-        (letters || punycode) && !self.denied_tlds.iter().any(|d| d.eq_ignore_ascii_case(label))
+        (letters || punycode) && !self.is_denied(label)
+    }
+
+    /// Whether `label` (at most [`MAX_LABEL`] bytes) is a denied
+    /// extension, in any case.
+    fn is_denied(&self, label: &[u8]) -> bool {
+        let mut lower = [0u8; MAX_LABEL];
+        let Some(lower) = lower.get_mut(..label.len()) else { return false };
+        lower.copy_from_slice(label);
+        lower.make_ascii_lowercase();
+        self.denied_tlds.binary_search_by(|d| (**d).cmp(lower)).is_ok()
     }
 }
 
@@ -190,6 +205,8 @@ mod tests {
     #[test]
     fn rejects_non_addresses() {
         assert!(emails("icon@2x.png").is_empty());
+        assert!(emails("logo@brand.JPG").is_empty());
+        assert!(emails("a@b.png").is_empty() && emails("a@b.jpg").is_empty());
         assert!(emails("pkg@1.2.3").is_empty());
         assert!(emails("user@localhost").is_empty());
         assert!(emails("trailing.@dot.com").is_empty());
