@@ -166,6 +166,16 @@ fn dest<'a>(held: &'a mut Vec<u8>, holding: bool, out: &'a mut Vec<u8>) -> &'a m
 }
 
 /// The key the current value belongs to (for arrays, the array's key).
+/// Fast path for a key whole in the chunk and without escapes (its content
+/// starts at `start`): the key as it is kept for context, and the index past
+/// its closing quote.
+#[inline(always)]
+fn whole_key(input: &[u8], start: usize) -> Option<(&[u8], usize)> {
+    let j = find_string_special(input, start).filter(|&j| input[j] == b'"')?;
+    let key = &input[start..j];
+    Some((if key.len() > MAX_KEY { OVERLONG_KEY } else { key }, j + 1))
+}
+
 fn context_key<'a>(frames: &[Frame], keys: &'a [u8]) -> &'a [u8] {
     match frames.last() {
         Some(f) => &keys[f.key_start..f.key_start + f.key_len],
@@ -365,15 +375,22 @@ impl JsonMasker {
         c: &mut Counters,
     ) -> usize {
         let mut state = self.state;
+        // The innermost object's current key, read from the input while
+        // only this loop asks for it, and saved into `self.keys` (a copy
+        // per key, ~5% of the instructions on order records) only when a
+        // container opens or the loop returns: from then on something
+        // else may ask. A container that closes takes it along.
+        let mut unsaved_key: Option<&[u8]> = None;
         // Dispatched on the byte first: one jump table, then a state test.
         while i < input.len() {
             let b = input[i];
             match b {
                 b' ' | b'\n' | b'\r' | b'\t' => i += 1,
                 b'"' if matches!(state, State::KeyOrClose | State::Key) => {
-                    let Some(end) = self.take_whole_key(input, i + 1) else {
+                    let Some((key, end)) = whole_key(input, i + 1) else {
                         break;
                     };
+                    unsaved_key = Some(key);
                     state = State::Colon;
                     i = end;
                     // The colon follows, perhaps after a space.
@@ -384,7 +401,7 @@ impl JsonMasker {
                     }
                 }
                 b'"' if matches!(state, State::Value | State::ValueOrClose) => {
-                    let Some(end) = self.take_whole_string(m, input, i + 1, cf, out, c) else {
+                    let Some(end) = self.take_whole_string(m, input, i + 1, unsaved_key, cf, out, c) else {
                         break;
                     };
                     state = State::AfterValue;
@@ -408,26 +425,35 @@ impl JsonMasker {
                     if !self.pop_frame(b == b'}') {
                         break;
                     }
+                    unsaved_key = None;
                     state = State::AfterValue;
                     i += 1;
                 }
                 b'{' | b'[' if matches!(state, State::Value | State::ValueOrClose) && self.frames.len() < MAX_DEPTH => {
                     let object = b == b'{';
+                    if let Some(key) = unsaved_key.take() {
+                        self.set_key(key);
+                    }
                     self.push_frame(object);
                     state = if object { State::KeyOrClose } else { State::ValueOrClose };
                     i += 1;
                 }
-                _ if matches!(state, State::Value | State::ValueOrClose) => match self.take_inert_scalar(m, input, i) {
-                    Some(end) => {
-                        state = State::AfterValue;
-                        i = end;
+                _ if matches!(state, State::Value | State::ValueOrClose) => {
+                    match self.take_inert_scalar(m, input, i, unsaved_key) {
+                        Some(end) => {
+                            state = State::AfterValue;
+                            i = end;
+                        }
+                        None => break,
                     }
-                    None => break,
-                },
+                }
                 // Another document (NDJSON, concatenated JSON).
                 _ if state == State::AfterValue && self.frames.is_empty() => state = State::Value,
                 _ => break,
             }
+        }
+        if let Some(key) = unsaved_key {
+            self.set_key(key);
         }
         self.state = state;
         i
@@ -437,7 +463,8 @@ impl JsonMasker {
         // `dropping` describes a value; a key is never dropped on its own.
         self.dropping = false;
         let start = i + 1;
-        if let Some(end) = self.take_whole_key(input, start) {
+        if let Some((key, end)) = whole_key(input, start) {
+            self.set_key(key);
             self.state = State::Colon;
             return end;
         }
@@ -446,17 +473,6 @@ impl JsonMasker {
         self.target = Target::Key;
         self.state = State::InString;
         start
-    }
-
-    /// Fast path for a key whole in the chunk and without escapes (its
-    /// content starts at `start`): sets it as the current key and returns
-    /// the index past its closing quote.
-    #[inline(always)]
-    fn take_whole_key(&mut self, input: &[u8], start: usize) -> Option<usize> {
-        let j = find_string_special(input, start).filter(|&j| input[j] == b'"')?;
-        let key = &input[start..j];
-        self.set_key(if key.len() > MAX_KEY { OVERLONG_KEY } else { key });
-        Some(j + 1)
     }
 
     /// Opens an object or array. An array's values belong to its key (for
@@ -573,7 +589,7 @@ impl JsonMasker {
                 // match, that ends in this chunk and no rule applies to:
                 // lexed once and left in place.
                 if let Plan::Scan = plan
-                    && let Some(end) = self.take_inert_scalar(m, input, i)
+                    && let Some(end) = self.take_inert_scalar(m, input, i, None)
                 {
                     self.state = State::AfterValue;
                     return end;
@@ -621,7 +637,7 @@ impl JsonMasker {
         let start = i + 1;
         self.target = match plan {
             Plan::Scan => {
-                if let Some(end) = self.take_whole_string(m, input, start, cf, out, c) {
+                if let Some(end) = self.take_whole_string(m, input, start, None, cf, out, c) {
                     self.state = State::AfterValue;
                     return end;
                 }
@@ -664,13 +680,16 @@ impl JsonMasker {
     /// writing pending input and each replacement, and returns the index
     /// past its closing quote. An unmatched string stays pending raw input.
     /// Most strings hold no anchor byte: that test is inlined into the
-    /// loops.
+    /// loops. `unsaved_key` is the key when it is not yet in `self.keys`
+    /// (see [`JsonMasker::plain`]).
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn take_whole_string(
         &mut self,
         m: &Masker,
         input: &[u8],
         start: usize,
+        unsaved_key: Option<&[u8]>,
         cf: &mut usize,
         out: &mut Vec<u8>,
         c: &mut Counters,
@@ -680,7 +699,7 @@ impl JsonMasker {
             return None;
         }
         if m.detectors.may_match(&Prefilter::from_run(&run)) {
-            self.detect_in_whole_string(m, input, start, &run, cf, out, c);
+            self.detect_in_whole_string(m, input, start, &run, unsaved_key, cf, out, c);
         }
         Some(run.end + 1)
     }
@@ -694,11 +713,12 @@ impl JsonMasker {
         input: &[u8],
         start: usize,
         run: &StringRun,
+        unsaved_key: Option<&[u8]>,
         cf: &mut usize,
         out: &mut Vec<u8>,
         c: &mut Counters,
     ) {
-        let key = context_key(&self.frames, &self.keys);
+        let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
         let content = &input[start..run.end];
         let all_digits = run.digits as usize == content.len();
         if m.detectors.whole_may_match(content, key, all_digits) {
@@ -937,7 +957,7 @@ impl JsonMasker {
     /// card, or a phone or SSN under a key that says so): prices,
     /// coordinates, timestamps under other keys and small ids are decided
     /// here without a scan. User-defined detectors may match any number.
-    fn scalar_may_match(&self, m: &Masker, token: &[u8], kind: Scalar) -> bool {
+    fn scalar_may_match(&self, m: &Masker, token: &[u8], kind: Scalar, unsaved_key: Option<&[u8]>) -> bool {
         match kind {
             Scalar::Literal => false,
             _ if m.detectors.has_custom() => true,
@@ -946,7 +966,8 @@ impl JsonMasker {
                 // Cheapest first: most integers are short (ids, counts).
                 let digits = token.strip_prefix(b"-").unwrap_or(token);
                 digits.len() >= NumericDetector::MIN_DIGITS
-                    && m.detectors.integer_may_match(digits, context_key(&self.frames, &self.keys))
+                    && m.detectors
+                        .integer_may_match(digits, unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys)))
             }
         }
     }
@@ -955,9 +976,9 @@ impl JsonMasker {
     /// in the chunk at `i` (see [`scalar_end`]): returns where it ends, so
     /// it is left in place.
     #[inline(always)]
-    fn take_inert_scalar(&self, m: &Masker, input: &[u8], i: usize) -> Option<usize> {
+    fn take_inert_scalar(&self, m: &Masker, input: &[u8], i: usize, unsaved_key: Option<&[u8]>) -> Option<usize> {
         let (end, kind) = scalar_end(input, i)?;
-        (!self.scalar_may_match(m, &input[i..end], kind)).then_some(end)
+        (!self.scalar_may_match(m, &input[i..end], kind, unsaved_key)).then_some(end)
     }
 
     /// Decides what becomes of a whole number or literal; a replacement is
@@ -974,7 +995,7 @@ impl JsonMasker {
         };
         self.token_out.clear();
         match self.token_plan {
-            Plan::Scan if !self.scalar_may_match(m, token, kind) => TokenOut::Unchanged,
+            Plan::Scan if !self.scalar_may_match(m, token, kind, None) => TokenOut::Unchanged,
             Plan::Scan => {
                 let key = context_key(&self.frames, &self.keys);
                 let hay = Hay::whole(token, key);

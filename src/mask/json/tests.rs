@@ -87,6 +87,20 @@ fn numbers_under_phone_keys_become_masked_strings() {
 }
 
 #[test]
+fn a_key_is_the_context_of_its_arrays_and_not_beyond_its_object() {
+    let m = masker_with(&[]);
+    // An array's values take their key from the member holding the array;
+    // a key inside a closed object says nothing of what follows it.
+    let body =
+        r#"{"id":1,"phones":[4155552671,[4155552672]],"rows":[{"tel":1},4155552673,{"a":{"mobile":2}},4155552674]}"#;
+    let out = run_every_split(&m, ContentKind::Json, body);
+    assert_eq!(
+        out,
+        r#"{"id":1,"phones":["[PHONE]",["[PHONE]"]],"rows":[{"tel":1},4155552673,{"a":{"mobile":2}},4155552674]}"#
+    );
+}
+
+#[test]
 fn field_rules_act_on_whole_values_of_every_type() {
     let key = Arc::new(HashKey::new("k1", b"test-secret").unwrap());
     let m = masker_with(&[
