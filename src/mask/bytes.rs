@@ -284,8 +284,29 @@ fn scan_string_body(hay: &[u8], from: usize) -> StringRun {
 /// Returns the index of the first byte in `hay[from..]` that ends a run of
 /// plain JSON string content: `"`, `\` or a control byte (< 0x20). Like
 /// [`scan_string`] without the anchor counts (for keys).
-#[inline(never)]
+///
+/// Most keys end within 16 bytes: that block is tested inline, the rest
+/// in a call (as [`scan_string`] does).
+#[inline(always)]
 pub fn find_string_special(hay: &[u8], from: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if from + 16 <= hay.len() {
+        // SAFETY: SSE2 is part of the x86-64 baseline, and the load reads
+        // the 16 bytes at `from`, which lie inside `hay` (checked above).
+        let mask = unsafe {
+            use std::arch::x86_64::*;
+            string_special_mask(_mm_loadu_si128(hay.as_ptr().add(from) as *const __m128i))
+        };
+        if mask != 0 {
+            return Some(from + mask.trailing_zeros() as usize);
+        }
+    }
+    find_string_special_loop(hay, from)
+}
+
+/// [`find_string_special`] past its first block.
+#[inline(never)]
+fn find_string_special_loop(hay: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     #[cfg(target_arch = "x86_64")]
     {
