@@ -232,6 +232,53 @@ fn is_iso_timestamp(s: &[u8]) -> bool {
     }
 }
 
+/// What a JSON key says of a bare number under it: whether it may be a
+/// phone number (`phone`, `tel`, `mobileNumber`…) or an SSN (`ssn`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyContext {
+    pub phone: bool,
+    pub ssn: bool,
+}
+
+/// The [`KeyContext`]s of the last few keys seen, by their bytes: numbers
+/// under one key recur (an epoch under `at` in every event, `updated_ms`
+/// in every record), and asking the word lists costs ~250 instructions.
+/// Four slots, picked by length and last byte; a key longer than a slot
+/// is asked every time. Valid for one [`DetectorSet`].
+#[derive(Debug, Default)]
+pub struct KeyContexts {
+    slots: [KeySlot; 4],
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct KeySlot {
+    /// 0 for an empty slot (the empty key is never cached).
+    len: u8,
+    key: [u8; KeySlot::WIDTH],
+    context: KeyContext,
+}
+
+impl KeySlot {
+    const WIDTH: usize = 24;
+}
+
+impl KeyContexts {
+    pub fn get(&mut self, detectors: &DetectorSet, key: &[u8]) -> KeyContext {
+        let Some(&last) = key.last().filter(|_| key.len() <= KeySlot::WIDTH) else {
+            return detectors.key_context(key);
+        };
+        let slot = &mut self.slots[(key.len() ^ last as usize) & 3];
+        if slot.len as usize == key.len() && slot.key[..key.len()] == *key {
+            return slot.context;
+        }
+        let context = detectors.key_context(key);
+        slot.key[..key.len()].copy_from_slice(key);
+        slot.len = key.len() as u8;
+        slot.context = context;
+        context
+    }
+}
+
 /// What an engine said last, kept while it stays true.
 #[derive(Clone, Copy, Debug)]
 pub enum Found {
@@ -306,22 +353,36 @@ impl DetectorSet {
     /// that says so. UUIDs and ISO timestamps cannot hold one (see
     /// [`DetectorSet::skips_inert`]).
     #[inline]
-    pub fn whole_may_match(&self, segment: &[u8], key: &[u8], all_digits: bool) -> bool {
+    pub fn whole_may_match(&self, segment: &[u8], all_digits: bool, key: impl FnOnce() -> KeyContext) -> bool {
         if all_digits {
             return self.integer_may_match(segment, key);
         }
         !self.skips_inert(segment)
     }
 
-    /// Whether a bare JSON integer under `key` could hold a match (see
-    /// [`NumericDetector::integer_may_match`]); user-defined detectors may
-    /// match anything.
+    /// Whether a bare JSON integer could hold a match under a key that
+    /// says `key` (see [`NumericDetector::integer_may_match`]);
+    /// user-defined detectors may match anything.
     #[inline]
-    pub fn integer_may_match(&self, digits: &[u8], key: &[u8]) -> bool {
-        self.engines.iter().any(|e| match e {
-            Engine::Numeric(n) => n.integer_may_match(digits, key),
-            Engine::Regex(_) | Engine::Keywords(_) => true,
-            Engine::Email(_) | Engine::Ipv6(_) => false,
+    pub fn integer_may_match(&self, digits: &[u8], key: impl FnOnce() -> KeyContext) -> bool {
+        if self.gate.always {
+            return true;
+        }
+        self.numeric().is_some_and(|n| n.integer_may_match(digits, key))
+    }
+
+    /// What `key` says of the numbers under it (see [`KeyContexts`] for a
+    /// cached answer).
+    pub fn key_context(&self, key: &[u8]) -> KeyContext {
+        self.numeric().map(|n| n.key_context(key)).unwrap_or_default()
+    }
+
+    /// The numeric engine: a profile has at most one (see
+    /// [`crate::mask::Masker::new`]).
+    fn numeric(&self) -> Option<&NumericDetector> {
+        self.engines.iter().find_map(|e| match e {
+            Engine::Numeric(n) => Some(&**n),
+            _ => None,
         })
     }
 
@@ -467,6 +528,42 @@ mod tests {
         ] {
             assert!(!is_uuid(s.as_bytes()) && !is_iso_timestamp(s.as_bytes()), "{s}");
         }
+    }
+
+    #[test]
+    fn cached_key_contexts_are_the_key_contexts() {
+        let masker = crate::mask::Masker::new(&crate::patterns::default_config()).expect("builds");
+        let detectors = &masker.detectors;
+        // Same slot (length and last byte), same length, long keys, keys
+        // that differ only inside, the empty key; each asked repeatedly
+        // and interleaved, so a slot is both hit and replaced.
+        let keys: &[&str] = &[
+            "tel",
+            "tal",
+            "at",
+            "phone",
+            "phono",
+            "ssn",
+            "",
+            "sn",
+            "mobileNumber",
+            "mobileNumbex",
+            "a_very_long_key_about_phone_numbers",
+            "a_very_long_key_about_other_numbers",
+            "customer_phone_no",
+            "customer_phone_na",
+            "hotel_id",
+            "hotel_tel",
+        ];
+        let mut cache = KeyContexts::default();
+        let mut seen_phone = false;
+        for key in keys.iter().chain(keys.iter().rev()).chain(keys.iter().step_by(3)).chain(keys) {
+            let expected = detectors.key_context(key.as_bytes());
+            seen_phone |= expected.phone;
+            assert_eq!(cache.get(detectors, key.as_bytes()), expected, "{key:?}");
+        }
+        assert!(seen_phone && detectors.key_context(b"ssn").ssn);
+        assert_eq!(detectors.key_context(b"tal"), KeyContext::default());
     }
 }
 

@@ -8,6 +8,7 @@
 //! real JSON (ids, timestamps, prices) are rejected by the span shape before
 //! any table is consulted.
 
+use super::KeyContext;
 use super::iban::IbanDetector;
 use super::phone::PhoneDetector;
 use super::words::WordList;
@@ -484,13 +485,30 @@ impl NumericDetector {
 
     /// Whether a bare JSON integer (digits only, already checked) could be
     /// a match: only a card (brand prefix, length, Luhn) or, under a key
-    /// that says so, a phone or an SSN can be. Decides most numbers without
-    /// running the scan.
-    pub fn integer_may_match(&self, digits: &[u8], key: &[u8]) -> bool {
+    /// that says so (`key`, asked only for a length that needs it), a
+    /// phone or an SSN can be. Decides most numbers without running the
+    /// scan.
+    #[inline]
+    pub fn integer_may_match(&self, digits: &[u8], key: impl FnOnce() -> KeyContext) -> bool {
         let n = digits.len();
-        (self.card.is_some() && (13..=19).contains(&n) && card_brand_accepts(digits) && luhn_valid(digits))
-            || (n == 9 && self.ssn.as_ref().is_some_and(|s| s.context_keys.in_key(key)))
-            || ((Self::MIN_DIGITS..=15).contains(&n) && self.phone.as_ref().is_some_and(|p| p.has_key_context(key)))
+        if self.card.is_some() && (13..=19).contains(&n) && card_brand_accepts(digits) && luhn_valid(digits) {
+            return true;
+        }
+        let ssn = n == 9 && self.ssn.is_some();
+        let phone = (Self::MIN_DIGITS..=15).contains(&n) && self.phone.is_some();
+        if !(ssn || phone) {
+            return false;
+        }
+        let key = key();
+        (ssn && key.ssn) || (phone && key.phone)
+    }
+
+    /// What `key` says of the numbers under it.
+    pub fn key_context(&self, key: &[u8]) -> KeyContext {
+        KeyContext {
+            phone: self.phone.as_ref().is_some_and(|p| p.has_key_context(key)),
+            ssn: self.ssn.as_ref().is_some_and(|s| s.context_keys.in_key(key)),
+        }
     }
 
     fn classify(&self, hay: &Hay, span: &Number, in_run: bool) -> Option<DetectorId> {

@@ -21,7 +21,7 @@ use self::path::Segment;
 use super::action::{Action, StreamingHash, StreamingMask};
 use super::bytes::{StringRun, find_string_special, scan_string};
 use super::detect::numeric::NumericDetector;
-use super::detect::{Hay, Prefilter};
+use super::detect::{Hay, KeyContexts, Prefilter};
 use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped};
 use super::{Counters, Masker};
 
@@ -155,6 +155,8 @@ pub struct JsonMasker {
     holding: bool,
     fallback: Window,
     scratch: ScanScratch,
+    /// What recent keys say of numbers under them.
+    key_contexts: KeyContexts,
     token_out: Vec<u8>,
     /// A rule's rendering of a number, before it is quoted into `token_out`.
     rendered: Vec<u8>,
@@ -207,6 +209,7 @@ impl JsonMasker {
             holding: false,
             fallback: Window::default(),
             scratch: ScanScratch::default(),
+            key_contexts: KeyContexts::default(),
             token_out: Vec::new(),
             rendered: Vec::new(),
         }
@@ -721,7 +724,8 @@ impl JsonMasker {
         let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
         let content = &input[start..run.end];
         let all_digits = run.digits as usize == content.len();
-        if m.detectors.whole_may_match(content, key, all_digits) {
+        let contexts = &mut self.key_contexts;
+        if m.detectors.whole_may_match(content, all_digits, || contexts.get(&m.detectors, key)) {
             let hay = Hay::whole(content, key);
             let prefilter = Prefilter::from_run(run);
             for_each_match(m, &hay, 0, Some(prefilter), c, &mut self.scratch, &mut |mt, replacement| {
@@ -957,7 +961,8 @@ impl JsonMasker {
     /// card, or a phone or SSN under a key that says so): prices,
     /// coordinates, timestamps under other keys and small ids are decided
     /// here without a scan. User-defined detectors may match any number.
-    fn scalar_may_match(&self, m: &Masker, token: &[u8], kind: Scalar, unsaved_key: Option<&[u8]>) -> bool {
+    #[inline(always)]
+    fn scalar_may_match(&mut self, m: &Masker, token: &[u8], kind: Scalar, unsaved_key: Option<&[u8]>) -> bool {
         match kind {
             Scalar::Literal => false,
             _ if m.detectors.has_custom() => true,
@@ -965,18 +970,25 @@ impl JsonMasker {
             Scalar::Integer => {
                 // Cheapest first: most integers are short (ids, counts).
                 let digits = token.strip_prefix(b"-").unwrap_or(token);
-                digits.len() >= NumericDetector::MIN_DIGITS
-                    && m.detectors
-                        .integer_may_match(digits, unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys)))
+                digits.len() >= NumericDetector::MIN_DIGITS && self.long_integer_may_match(m, digits, unsaved_key)
             }
         }
+    }
+
+    /// [`JsonMasker::scalar_may_match`] for an integer of seven digits or
+    /// more.
+    #[inline(never)]
+    fn long_integer_may_match(&mut self, m: &Masker, digits: &[u8], unsaved_key: Option<&[u8]>) -> bool {
+        let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
+        let contexts = &mut self.key_contexts;
+        m.detectors.integer_may_match(digits, || contexts.get(&m.detectors, key))
     }
 
     /// Fast path for a literal, or a number no detector can match, whole
     /// in the chunk at `i` (see [`scalar_end`]): returns where it ends, so
     /// it is left in place.
     #[inline(always)]
-    fn take_inert_scalar(&self, m: &Masker, input: &[u8], i: usize, unsaved_key: Option<&[u8]>) -> Option<usize> {
+    fn take_inert_scalar(&mut self, m: &Masker, input: &[u8], i: usize, unsaved_key: Option<&[u8]>) -> Option<usize> {
         let (end, kind) = scalar_end(input, i)?;
         (!self.scalar_may_match(m, &input[i..end], kind, unsaved_key)).then_some(end)
     }
@@ -994,7 +1006,8 @@ impl JsonMasker {
             }
         };
         self.token_out.clear();
-        match self.token_plan {
+        let plan = self.token_plan;
+        match plan {
             Plan::Scan if !self.scalar_may_match(m, token, kind, None) => TokenOut::Unchanged,
             Plan::Scan => {
                 let key = context_key(&self.frames, &self.keys);
