@@ -429,6 +429,16 @@ impl DetectorSet {
         let len = hay.bytes.len();
         let prefilter = prefilter
             .or_else(|| (hay.complete && len - pos <= Prefilter::MAX_LEN).then(|| Prefilter::of(&hay.bytes[pos..])));
+        if hay.complete
+            && let Some(p) = &prefilter
+        {
+            let mut admitted = self.engines.iter().filter(|e| e.may_match(p));
+            match (admitted.next(), admitted.next()) {
+                (None, _) => return len,
+                (Some(engine), None) => return Self::scan_one(engine, hay, pos, on_match),
+                _ => {}
+            }
+        }
         found.clear();
         found.resize(self.engines.len(), Found::Stale);
         for (engine, slot) in self.engines.iter().zip(found.iter_mut()) {
@@ -472,6 +482,22 @@ impl DetectorSet {
                 _ => return horizon.max(pos).min(len),
             }
         }
+    }
+
+    /// [`DetectorSet::scan`] of a complete hay where one engine alone may
+    /// match (a JSON id, an email address, a phone number): its matches in
+    /// order, each asked for from where the last ended. That is what the
+    /// general loop does with one engine: no other has a horizon, and a
+    /// complete hay resolves every candidate. ~250 instructions less a
+    /// string.
+    fn scan_one(engine: &Engine, mut hay: Hay, mut pos: usize, on_match: &mut dyn FnMut(Match)) -> usize {
+        let len = hay.bytes.len();
+        while let Found::Match(m, _) = engine.find(&hay, pos, len) {
+            on_match(m);
+            pos = m.end;
+            hay.matched_to = m.end;
+        }
+        len
     }
 
     /// After a match ending at `end`: a number just after it no longer
