@@ -124,6 +124,32 @@ pub fn scan_string(hay: &[u8], from: usize) -> StringRun {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn scan_short_string(hay: &[u8], from: usize) -> Option<StringRun> {
+    let (v, special) = first_block(hay, from)?;
+    if special == 0 {
+        return None;
+    }
+    let keep = (1u32 << special.trailing_zeros()) - 1;
+    // SAFETY: SSE2 is part of the x86-64 baseline.
+    let [digits, ats, colons, dots] = unsafe { anchor_masks(v) }.map(|m| m & keep);
+    let mut run = StringRun { end: from + special.trailing_zeros() as usize, ..StringRun::default() };
+    // Most short strings hold no anchor: the counts (a dozen shifts and
+    // adds each without `popcnt`) are skipped.
+    if digits | ats | colons | dots != 0 {
+        run.digits = digits.count_ones();
+        run.at_signs = ats.count_ones();
+        run.colons = colons.count_ones();
+        run.dots = dots.count_ones();
+    }
+    Some(run)
+}
+
+/// The 16 bytes at `from` and the mask of those that end plain string
+/// content (see [`string_special_mask`]), or `None` when fewer than 16
+/// bytes are left: the first step of the string scans, inlined into
+/// their callers because most strings and keys end within it.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn first_block(hay: &[u8], from: usize) -> Option<(std::arch::x86_64::__m128i, u32)> {
     use std::arch::x86_64::*;
     if from + 16 > hay.len() {
         return None;
@@ -132,22 +158,7 @@ fn scan_short_string(hay: &[u8], from: usize) -> Option<StringRun> {
     // 16 bytes at `from`, which lie inside `hay` (checked just above).
     unsafe {
         let v = _mm_loadu_si128(hay.as_ptr().add(from) as *const __m128i);
-        let special = string_special_mask(v);
-        if special == 0 {
-            return None;
-        }
-        let keep = (1u32 << special.trailing_zeros()) - 1;
-        let [digits, ats, colons, dots] = anchor_masks(v).map(|m| m & keep);
-        let mut run = StringRun { end: from + special.trailing_zeros() as usize, ..StringRun::default() };
-        // Most short strings hold no anchor: the counts (a dozen shifts
-        // and adds each without `popcnt`) are skipped.
-        if digits | ats | colons | dots != 0 {
-            run.digits = digits.count_ones();
-            run.at_signs = ats.count_ones();
-            run.colons = colons.count_ones();
-            run.dots = dots.count_ones();
-        }
-        Some(run)
+        Some((v, string_special_mask(v)))
     }
 }
 
@@ -290,16 +301,11 @@ fn scan_string_body(hay: &[u8], from: usize) -> StringRun {
 #[inline(always)]
 pub fn find_string_special(hay: &[u8], from: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
-    if from + 16 <= hay.len() {
-        // SAFETY: SSE2 is part of the x86-64 baseline, and the load reads
-        // the 16 bytes at `from`, which lie inside `hay` (checked above).
-        let mask = unsafe {
-            use std::arch::x86_64::*;
-            string_special_mask(_mm_loadu_si128(hay.as_ptr().add(from) as *const __m128i))
-        };
-        if mask != 0 {
-            return Some(from + mask.trailing_zeros() as usize);
+    if let Some((_, special)) = first_block(hay, from) {
+        if special != 0 {
+            return Some(from + special.trailing_zeros() as usize);
         }
+        return find_string_special_loop(hay, from + 16);
     }
     find_string_special_loop(hay, from)
 }
