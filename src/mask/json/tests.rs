@@ -302,3 +302,100 @@ proptest::proptest! {
         }
     }
 }
+
+/// A profile that takes the general structural loop: one rule, on a path
+/// no test body holds, so its output must be the fast loop's.
+fn general_loop_masker() -> Arc<Masker> {
+    masker_with(&[("$.never.present", Action::Keep)])
+}
+
+#[test]
+fn the_fast_loop_and_the_general_loop_agree() {
+    let (fast, general) = (masker_with(&[]), general_loop_masker());
+    for body in [
+        r#"{"a":1,"b":{"c":"x@y.org","d":{"e":2}},"f":[{"g":1},{"h":"+44 20 7946 0958"}],"phone":4402079460958}"#,
+        r#"[{"a":{"b":{"c":1}}},{"d":2},{"e":[{"f":"x@y.org"},{"g":{}}]},{}]"#,
+        r#"{"a" : "x@y.org", "b" :1 ,"c":{ "d":2 } , "e":[ {"f":3} ,{"g":4}]}"#,
+        "{\"a\":1}\n{\"b\":{\"c\":\"x@y.org\"}}\n[{\"d\":1},{\"e\":2}]\n",
+        r#"{"a":1},{"b":"x@y.org"}"#,
+        r#"{"a":{"b":1}],"c":"x@y.org"}"#,
+        r#"{"a":1,}"#,
+        r#"{"a":{"b":1},{"c":2}}"#,
+        r#"[{"a":1},"x@y.org",{"b":2}]"#,
+        r#"[{"phone":1},2079460958,"02079460958"]"#,
+        r#"{"a":[{"phone":{"b":1}},2079460958],"c":2079460958}"#,
+        r#"{"a":"x\u0040y.org","b":{"c":"q\"x@y.org"}}"#,
+        r#"{"a":true,"b":null,"c":-1.5e3,"d":{"e":false}}"#,
+        r#"{"a":{"b":{"c":{"d":{}}}},"e":"x@y.org"}}"#,
+    ] {
+        for kind in [ContentKind::Json, ContentKind::Ndjson] {
+            assert_eq!(run_every_split(&fast, kind, body), run_every_split(&general, kind, body), "{kind:?} {body}");
+        }
+    }
+}
+
+/// JSON documents of nested objects and arrays, compact or spaced, with
+/// PII and inert values in them.
+fn json_document() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let leaf = proptest::sample::select(vec![
+        "\"a@b.io\"",
+        "\"+44 20 7946 0958\"",
+        "4402079460958",
+        "2079460958",
+        "\"02079460958\"",
+        "12",
+        "-3.5",
+        "true",
+        "null",
+        "\"x\\\"y\"",
+        "\"ord_123456789\"",
+        "{}",
+        "[]",
+    ])
+    .prop_map(str::to_string);
+    leaf.prop_recursive(4, 40, 4, |inner| {
+        let key = proptest::sample::select(vec!["k", "phone", "a@b.io", "id"]);
+        let space = proptest::sample::select(vec!["", "", "", " ", "\n"]);
+        prop_oneof![
+            proptest::collection::vec((key, space.clone(), inner.clone()), 0..4).prop_map(|members| {
+                let members: Vec<String> = members.iter().map(|(k, s, v)| format!("{s}\"{k}\"{s}:{s}{v}")).collect();
+                format!("{{{}}}", members.join(","))
+            }),
+            proptest::collection::vec((space, inner), 0..4).prop_map(|elements| {
+                let elements: Vec<String> = elements.iter().map(|(s, v)| format!("{s}{v}")).collect();
+                format!("[{}]", elements.join(","))
+            }),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+    /// Documents, one after another and perhaps broken by a stray token,
+    /// come out of the fast structural loop as out of the general one,
+    /// whole and cut anywhere.
+    #[test]
+    fn the_fast_loop_matches_the_general_loop_on_random_documents(
+        documents in proptest::collection::vec(json_document(), 1..3),
+        separator in proptest::sample::select(vec!["", "\n", ",", " "]),
+        stray in proptest::option::of((proptest::sample::select(vec!["{", "}", "[", "]", ",", ":", "\"", "x"]), 0usize..400)),
+        cut in 0usize..400,
+    ) {
+        static MASKERS: std::sync::LazyLock<(Arc<Masker>, Arc<Masker>)> =
+            std::sync::LazyLock::new(|| (masker_with(&[]), general_loop_masker()));
+        let (fast, general) = &*MASKERS;
+        let mut body = documents.join(separator);
+        if let Some((token, at)) = stray {
+            let at = (0..=at % (body.len() + 1)).rev().find(|&i| body.is_char_boundary(i)).unwrap_or(0);
+            body.insert_str(at, token);
+        }
+        let cut = cut % (body.len() + 1);
+        for kind in [ContentKind::Json, ContentKind::Ndjson] {
+            let want = run_cut(general, kind, body.as_bytes(), &[]);
+            proptest::prop_assert_eq!(&run_cut(fast, kind, body.as_bytes(), &[]), &want, "{:?} {}", kind, body);
+            proptest::prop_assert_eq!(&run_cut(fast, kind, body.as_bytes(), &[cut]), &want, "{:?} {} cut {}", kind, body, cut);
+        }
+    }
+}
