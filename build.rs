@@ -65,9 +65,10 @@ fn main() {
         }
         let _ = writeln!(
             out,
-            "    RegionData {{ id: {:?}, code: {}, national_prefix: {:?}, prefix_printed: {}, lengths: &{:?}, pattern: {:?}, groupings: &[{}] }},",
+            "    RegionData {{ id: {:?}, code: {}, main: {}, national_prefix: {:?}, prefix_printed: {}, lengths: &{:?}, pattern: {:?}, groupings: &[{}] }},",
             meta.id(),
             meta.country_code(),
+            meta.is_main_country_for_code(),
             meta.national_prefix(),
             prefix_printed,
             lengths,
