@@ -17,21 +17,70 @@ const MAX_LABEL: usize = 63;
 #[derive(Debug)]
 pub struct EmailDetector {
     id: DetectorId,
-    /// Lower-case last labels that are file extensions, not domains,
-    /// sorted for a binary search: every address asks once, and a linear
-    /// walk over the ~70 defaults cost ~700 instructions an address.
-    denied_tlds: Vec<Box<[u8]>>,
+    /// Last labels that are file extensions, not domains.
+    denied_tlds: LabelSet,
+}
+
+/// A set of labels, compared without regard to ASCII case. Every address
+/// asks once, so it is built for lookups: a linear walk over the ~70
+/// defaults cost ~700 instructions an address, a binary search over byte
+/// strings a `memcmp` call a step (2% of the proxy's CPU on 64 KB order
+/// responses). A label of up to eight bytes is packed into a `u64` (a
+/// label holds no zero byte, so zero-padding is unambiguous) and searched
+/// among integers; longer ones, rare, among byte strings.
+#[derive(Debug)]
+struct LabelSet {
+    short: Vec<u64>,
+    long: Vec<Box<[u8]>>,
+}
+
+impl LabelSet {
+    fn new(labels: &[String]) -> LabelSet {
+        let (mut short, mut long) = (Vec::new(), Vec::new());
+        for label in labels {
+            let lower = label.to_ascii_lowercase().into_bytes();
+            match pack_lowercase(&lower) {
+                Some(packed) => short.push(packed),
+                None => long.push(lower.into_boxed_slice()),
+            }
+        }
+        short.sort_unstable();
+        short.dedup();
+        long.sort_unstable();
+        long.dedup();
+        LabelSet { short, long }
+    }
+
+    /// Whether `label` (at most [`MAX_LABEL`] bytes) is in the set.
+    fn contains(&self, label: &[u8]) -> bool {
+        if let Some(packed) = pack_lowercase(label) {
+            return self.short.binary_search(&packed).is_ok();
+        }
+        let mut lower = [0u8; MAX_LABEL];
+        let Some(lower) = lower.get_mut(..label.len()) else { return false };
+        lower.copy_from_slice(label);
+        lower.make_ascii_lowercase();
+        self.long.binary_search_by(|d| (**d).cmp(lower)).is_ok()
+    }
+}
+
+/// `label`, lowercased, in the bytes of a `u64` (first byte highest, so
+/// integers sort as the labels do), if it has one to eight bytes.
+#[inline(always)]
+fn pack_lowercase(label: &[u8]) -> Option<u64> {
+    if label.is_empty() || label.len() > 8 {
+        return None;
+    }
+    let mut bytes = [0u8; 8];
+    bytes[..label.len()].copy_from_slice(label);
+    Some(u64::from_be_bytes(bytes.map(|b| b.to_ascii_lowercase())))
 }
 
 impl EmailDetector {
     pub const MAX_LEN: usize = MAX_LOCAL + 1 + MAX_DOMAIN;
 
     pub fn new(id: DetectorId, denied_tlds: &[String]) -> EmailDetector {
-        let mut denied_tlds: Vec<Box<[u8]>> =
-            denied_tlds.iter().map(|t| t.to_ascii_lowercase().into_bytes().into_boxed_slice()).collect();
-        denied_tlds.sort_unstable();
-        denied_tlds.dedup();
-        EmailDetector { id, denied_tlds }
+        EmailDetector { id, denied_tlds: LabelSet::new(denied_tlds) }
     }
 
     pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Option<Match> {
@@ -108,17 +157,7 @@ impl EmailDetector {
     fn is_top_level(&self, label: &[u8], tld_like: Tld) -> bool {
         let punycode = label.len() > 4 && label[..4].eq_ignore_ascii_case(b"xn--");
         let letters = tld_like == Tld::Letters && label.len() >= 2;
-        (letters || punycode) && !self.is_denied(label)
-    }
-
-    /// Whether `label` (at most [`MAX_LABEL`] bytes) is a denied
-    /// extension, in any case.
-    fn is_denied(&self, label: &[u8]) -> bool {
-        let mut lower = [0u8; MAX_LABEL];
-        let Some(lower) = lower.get_mut(..label.len()) else { return false };
-        lower.copy_from_slice(label);
-        lower.make_ascii_lowercase();
-        self.denied_tlds.binary_search_by(|d| (**d).cmp(lower)).is_ok()
+        (letters || punycode) && !self.denied_tlds.contains(label)
     }
 }
 
@@ -211,6 +250,18 @@ mod tests {
         assert!(emails("user@localhost").is_empty());
         assert!(emails("trailing.@dot.com").is_empty());
         assert!(emails("@handle on x.com").is_empty());
+    }
+
+    #[test]
+    fn label_sets_answer_in_any_case_short_or_long() {
+        let listed = ["png", "JPG", "gz", "webmanifest", "torrent", "toolongfor8"];
+        let set = LabelSet::new(&listed.map(String::from));
+        for label in ["png", "PNG", "Jpg", "gz", "WebManifest", "torrent", "TORRENT", "toolongfor8"] {
+            assert!(set.contains(label.as_bytes()), "{label}");
+        }
+        for label in ["pn", "pngs", "g", "gzz", "webmanifes", "webmanifests", "torren", "toolongfor", "com", ""] {
+            assert!(!set.contains(label.as_bytes()), "{label}");
+        }
     }
 
     #[test]
