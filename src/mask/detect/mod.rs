@@ -43,6 +43,7 @@ use self::email::EmailDetector;
 use self::inert::{is_iso_timestamp, is_uuid};
 use self::ipv6::Ipv6Detector;
 use self::numeric::NumericDetector;
+use crate::mask::bytes::short_eq;
 
 /// Index of a detector in its [`crate::mask::Masker`]'s detector table.
 pub type DetectorId = u16;
@@ -225,7 +226,7 @@ impl KeyContexts {
             return detectors.key_context(key);
         };
         let slot = &mut self.slots[(key.len() ^ last as usize) & 3];
-        if slot.len as usize == key.len() && slot.key[..key.len()] == *key {
+        if slot.len as usize == key.len() && short_eq(&slot.key[..key.len()], key) {
             return slot.context;
         }
         let context = detectors.key_context(key);
