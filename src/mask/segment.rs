@@ -5,6 +5,7 @@
 //! match any detector can make) plus [`LOOKBEHIND`] bytes of context, so a
 //! 10 GB text body costs what a 10 KB one costs.
 
+use super::bytes::find_string_special;
 use super::detect::{Found, Hay, LOOKBEHIND, Match, Prefilter};
 use super::{Counters, Masker};
 
@@ -28,10 +29,14 @@ pub fn write_encoded(enc: Encoding, bytes: &[u8], out: &mut Vec<u8>) {
 
 /// Escapes for the inside of a JSON string. Decoded text from valid JSON
 /// only contains `"`, `\` or control bytes where the input escaped them, so
-/// raw runs come out byte for byte.
+/// raw runs come out byte for byte: they are found with the SIMD search the
+/// lexer uses and copied whole (a byte-by-byte walk cost ~25 instructions
+/// a byte, ~180 for a placeholder such as `[EMAIL]`).
 pub fn write_json_escaped(bytes: &[u8], out: &mut Vec<u8>) {
     let mut from = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    while let Some(i) = find_string_special(bytes, from) {
+        out.extend_from_slice(&bytes[from..i]);
+        let b = bytes[i];
         let esc: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -40,15 +45,13 @@ pub fn write_json_escaped(bytes: &[u8], out: &mut Vec<u8>) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0C => b"\\f",
-            0x00..=0x1F => b"",
-            _ => continue,
+            _ => {
+                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+                from = i + 1;
+                continue;
+            }
         };
-        out.extend_from_slice(&bytes[from..i]);
-        if esc.is_empty() {
-            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
-        } else {
-            out.extend_from_slice(esc);
-        }
+        out.extend_from_slice(esc);
         from = i + 1;
     }
     out.extend_from_slice(&bytes[from..]);
@@ -171,5 +174,21 @@ mod tests {
         out.push(b'"');
         let back: String = serde_json::from_slice(&out).unwrap();
         assert_eq!(back, s);
+    }
+
+    /// Every ASCII byte, near the start and past a SIMD block, escapes as
+    /// serde_json escapes it, byte for byte.
+    #[test]
+    fn json_escaping_matches_serde_for_every_byte_at_every_offset() {
+        for b in 0..0x80u8 {
+            let c = b as char;
+            for pad in [0, 1, 15, 16, 17, 40] {
+                let s = format!("{}{c}{}{c}", "x".repeat(pad), "é".repeat(pad / 2));
+                let mut out = b"\"".to_vec();
+                write_json_escaped(s.as_bytes(), &mut out);
+                out.push(b'"');
+                assert_eq!(String::from_utf8_lossy(&out), serde_json::to_string(&s).unwrap(), "{b:#x} {pad}");
+            }
+        }
     }
 }
