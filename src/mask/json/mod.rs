@@ -448,8 +448,9 @@ impl JsonMasker {
                                 i += 1;
                                 continue 'member;
                             }
-                            Some(b'}') => {
-                                self.pop_frame(true);
+                            // Always an object here; the dispatch reports
+                            // a mismatch, should one ever reach this.
+                            Some(b'}') if self.pop_frame(true) => {
                                 unsaved_key = None;
                                 i += 1;
                             }
