@@ -40,7 +40,7 @@ pub mod words;
 
 use self::custom::{KeywordDetector, RegexDetector};
 use self::email::EmailDetector;
-use self::inert::{is_iso_timestamp, is_uuid};
+use self::inert::{is_iso_timestamp, is_prefixed_id, is_uuid};
 use self::ipv6::Ipv6Detector;
 use self::numeric::NumericDetector;
 use crate::mask::bytes::short_eq;
@@ -257,6 +257,9 @@ pub struct DetectorSet {
     /// The least a segment must hold for any engine to match, folded from
     /// the engines so the per-string check is a few compares.
     gate: Gate,
+    /// Where the numeric engine is in `engines`: asked about every long
+    /// integer, so found once here rather than by a walk each time.
+    numeric: Option<usize>,
 }
 
 /// [`DetectorSet::may_match`] precomputed: any user-defined engine opens
@@ -287,7 +290,8 @@ impl DetectorSet {
                 }
             }
         }
-        DetectorSet { engines, max_len, gate }
+        let numeric = engines.iter().position(|e| matches!(e, Engine::Numeric(_)));
+        DetectorSet { engines, max_len, gate, numeric }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -295,12 +299,13 @@ impl DetectorSet {
     }
 
     /// Whether a whole segment is a shape no built-in detector can match
-    /// inside (a UUID, an ISO-8601 date or timestamp) while only built-in
+    /// inside (a UUID, an ISO-8601 date or timestamp, a prefixed id such
+    /// as `ord_347712782`) while only built-in
     /// detectors are configured. Such strings are everywhere in JSON and
     /// pass the digit gate, so they are recognised before the scan.
     #[inline(always)]
     pub fn skips_inert(&self, segment: &[u8]) -> bool {
-        !self.gate.always && (is_uuid(segment) || is_iso_timestamp(segment))
+        !self.gate.always && (is_uuid(segment) || is_iso_timestamp(segment) || is_prefixed_id(segment))
     }
 
     /// Whether a whole segment (a JSON string value complete in its chunk)
@@ -308,8 +313,8 @@ impl DetectorSet {
     /// `key`. A string of digits only (`all_digits`, known from the
     /// prefilter's counts) is decided as a bare integer is: a tracking
     /// number or an id written as a string is not a phone without a key
-    /// that says so. UUIDs and ISO timestamps cannot hold one (see
-    /// [`DetectorSet::skips_inert`]).
+    /// that says so. UUIDs, ISO timestamps and prefixed ids cannot hold
+    /// one (see [`DetectorSet::skips_inert`]).
     #[inline]
     pub fn whole_may_match(&self, segment: &[u8], all_digits: bool, key: impl FnOnce() -> KeyContext) -> bool {
         if all_digits {
@@ -337,11 +342,12 @@ impl DetectorSet {
 
     /// The numeric engine: a profile has at most one (see
     /// [`crate::mask::Masker::new`]).
+    #[inline(always)]
     fn numeric(&self) -> Option<&NumericDetector> {
-        self.engines.iter().find_map(|e| match e {
-            Engine::Numeric(n) => Some(&**n),
+        match self.engines.get(self.numeric?) {
+            Some(Engine::Numeric(n)) => Some(n),
             _ => None,
-        })
+        }
     }
 
     /// Whether the profile has user-defined detectors (which may match
@@ -450,7 +456,11 @@ impl DetectorSet {
     /// string.
     fn scan_one(engine: &Engine, mut hay: Hay, mut pos: usize, on_match: &mut dyn FnMut(Match)) -> usize {
         let len = hay.bytes.len();
-        while let Found::Match(m, _) = engine.find(&hay, pos, len) {
+        // Nothing starts at the end of a complete hay: a string that ends
+        // with its match (most do) is not asked about again.
+        while pos < len
+            && let Found::Match(m, _) = engine.find(&hay, pos, len)
+        {
             on_match(m);
             pos = m.end;
             hay.matched_to = m.end;
@@ -487,6 +497,7 @@ impl DetectorSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn cached_key_contexts_are_the_key_contexts() {
@@ -522,6 +533,58 @@ mod tests {
         }
         assert!(seen_phone && detectors.key_context(b"ssn").ssn);
         assert_eq!(detectors.key_context(b"tal"), KeyContext::default());
+    }
+
+    /// Groups of letters and of digits that are PII on their own (phones,
+    /// a card, an SSN, the pieces of an IBAN), joined by `_`, `-` or
+    /// nothing: where [`is_prefixed_id`] calls the whole string an id,
+    /// the default detectors must find nothing in it, under any key.
+    fn id_like() -> impl Strategy<Value = String> {
+        let group = prop::sample::select(vec![
+            "ord",
+            "tel",
+            "GB",
+            "WEST",
+            "DE",
+            "x",
+            "phone",
+            "4155552671",
+            "4111111111111111",
+            "078-05-1120",
+            "82",
+            "12345698765432",
+            "GB82WEST12345698765432",
+            "442079460958",
+            "0612345678",
+            "1700000000",
+            "+14155552671",
+        ]);
+        let joint = prop::sample::select(vec!["", "_", "-", "-", " "]);
+        prop::collection::vec((joint, group), 1..6).prop_map(|parts| {
+            parts.iter().enumerate().fold(String::new(), |s, (i, (j, g))| if i == 0 { s + g } else { s + j + g })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_prefixed_id_holds_no_match(s in id_like()) {
+            let masker = crate::mask::Masker::new(&crate::patterns::default_config()).expect("builds");
+            let detectors = &masker.detectors;
+            prop_assume!(detectors.skips_inert(s.as_bytes()));
+            for key in [&b""[..], b"phone", b"ssn"] {
+                prop_assert_eq!(testing::scan_whole(detectors, s.as_bytes(), key), vec![], "{:?} under {:?}", s, key);
+            }
+        }
+    }
+
+    #[test]
+    fn ids_that_hold_pii_are_scanned() {
+        let masker = crate::mask::Masker::new(&crate::patterns::default_config()).expect("builds");
+        let detectors = &masker.detectors;
+        for s in ["GB82WEST12345698765432", "tel +14155552671", "ord 4111111111111111"] {
+            assert!(!detectors.skips_inert(s.as_bytes()), "{s}");
+            assert!(!testing::scan_whole(detectors, s.as_bytes(), b"").is_empty(), "{s}");
+        }
     }
 }
 
