@@ -17,6 +17,7 @@ pub mod segment;
 mod stream;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub use self::action::{Action, HashKey};
 pub use self::detect::phone::PhoneSettings;
@@ -89,9 +90,11 @@ pub enum BuildError {
 #[derive(Debug)]
 pub struct Masker {
     detectors: DetectorSet,
-    detector_names: Vec<String>,
+    /// Names for [`Stats`], shared by every stream's report.
+    detector_names: Vec<Arc<str>>,
     detector_actions: Vec<Action>,
     rules: FieldRules,
+    rule_ids: Vec<Arc<str>>,
 }
 
 impl Masker {
@@ -180,20 +183,11 @@ impl Masker {
         let rules = FieldRules::new(&config.fields)?;
         Ok(Masker {
             detectors: DetectorSet::new(engines),
-            detector_names: config.detectors.iter().map(|d| d.name.clone()).collect(),
+            detector_names: config.detectors.iter().map(|d| d.name.as_str().into()).collect(),
             detector_actions: config.detectors.iter().map(|d| d.action.clone()).collect(),
+            rule_ids: rules.ids().map(Arc::from).collect(),
             rules,
         })
-    }
-
-    /// Names of the detectors, in the order [`Stats`] reports them.
-    pub fn detector_names(&self) -> &[String] {
-        &self.detector_names
-    }
-
-    /// Ids of the field rules, in the order [`Stats`] reports them.
-    pub fn rule_ids(&self) -> Vec<String> {
-        self.rules.ids()
     }
 
     /// The longest match any detector can make (the text carry-over bound).

@@ -22,10 +22,12 @@ pub enum ContentKind {
 pub struct Stats {
     pub bytes_in: u64,
     pub bytes_out: u64,
-    /// Matches per detector name, in the masker's detector order.
-    pub detectors: Vec<(String, u64)>,
-    /// Values per field rule id, in the masker's rule order.
-    pub rules: Vec<(String, u64)>,
+    /// Matches per detector name, in the masker's detector order; only
+    /// detectors that matched.
+    pub detectors: Vec<(Arc<str>, u64)>,
+    /// Values per field rule id, in the masker's rule order; only rules
+    /// that applied.
+    pub rules: Vec<(Arc<str>, u64)>,
 }
 
 impl Stats {
@@ -36,7 +38,7 @@ impl Stats {
 
     /// The count for one detector or rule, by name.
     pub fn count(&self, name: &str) -> u64 {
-        self.detectors.iter().chain(&self.rules).filter(|(n, _)| n == name).map(|(_, c)| c).sum()
+        self.detectors.iter().chain(&self.rules).filter(|(n, _)| **n == *name).map(|(_, c)| c).sum()
     }
 }
 
@@ -65,7 +67,7 @@ impl MaskStream {
             ContentKind::Text => Inner::Text { window: Window::default(), scratch: ScanScratch::default() },
         };
         let counters =
-            Counters { detectors: vec![0; masker.detector_names.len()], rules: vec![0; masker.rules.ids().len()] };
+            Counters { detectors: vec![0; masker.detector_names.len()], rules: vec![0; masker.rule_ids.len()] };
         MaskStream { masker, inner, counters, bytes_in: 0, bytes_out: 0 }
     }
 
@@ -95,12 +97,16 @@ impl MaskStream {
             }
         }
         self.bytes_out += (out.len() - before) as u64;
-        let named = |names: &[String], counts: &[u64]| names.iter().cloned().zip(counts.iter().copied()).collect();
+        // Shared names, and only those counted: a report per response
+        // allocates nothing for the detectors that found nothing.
+        let named = |names: &[Arc<str>], counts: &[u64]| {
+            names.iter().zip(counts).filter(|(_, n)| **n > 0).map(|(name, n)| (name.clone(), *n)).collect()
+        };
         Stats {
             bytes_in: self.bytes_in,
             bytes_out: self.bytes_out,
             detectors: named(&self.masker.detector_names, &self.counters.detectors),
-            rules: named(&self.masker.rules.ids(), &self.counters.rules),
+            rules: named(&self.masker.rule_ids, &self.counters.rules),
         }
     }
 

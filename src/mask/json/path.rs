@@ -145,8 +145,9 @@ impl FieldRules {
         self.has_drop
     }
 
-    pub fn ids(&self) -> Vec<String> {
-        self.rules.iter().map(|(id, _, _)| id.clone()).collect()
+    /// The rules' ids, in order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|(id, _, _)| id.as_str())
     }
 
     pub fn action(&self, rule: usize) -> &Action {
