@@ -5,6 +5,7 @@ mod demo;
 mod inject_cmd;
 mod install_cmd;
 mod kube_api;
+mod log_format;
 mod mask_cmd;
 mod netpol_cmd;
 mod reload;
@@ -139,7 +140,11 @@ fn print_out(text: &str) -> anyhow::Result<()> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .event_format(log_format::JsonLines)
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// SIGTERM and SIGINT, caught from the moment this is created, so a

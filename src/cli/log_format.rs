@@ -1,0 +1,195 @@
+//! JSON log lines written straight into one buffer.
+//!
+//! The same shape as tracing-subscriber's JSON format (`timestamp`,
+//! `level`, `fields`, `target`; the tests and the audit tooling read it),
+//! at a fraction of the cost: that formatter serialises through serde_json
+//! into an `io::Write` adaptor that re-validates every piece as UTF-8, ~20k
+//! instructions for one audit event, which the proxy writes for every
+//! response it masks (callgrind: 17% of a 1 KB request). Here each field is
+//! escaped once into a byte buffer. piimask records no spans, so none are
+//! written.
+
+use std::fmt::{self, Write as _};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::mask::segment::write_json_escaped;
+
+/// The event formatter: one JSON object per line.
+pub struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, _: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let meta = event.metadata();
+        let mut timestamp = String::with_capacity(32);
+        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
+        let mut line = Vec::with_capacity(256);
+        line.extend_from_slice(b"{\"timestamp\":");
+        quoted(timestamp.as_bytes(), &mut line);
+        line.extend_from_slice(b",\"level\":\"");
+        line.extend_from_slice(meta.level().as_str().as_bytes());
+        line.extend_from_slice(b"\",\"fields\":{");
+        let mut fields = Fields { line, first: true, scratch: String::new() };
+        event.record(&mut fields);
+        let mut line = fields.line;
+        line.extend_from_slice(b"},\"target\":");
+        quoted(meta.target().as_bytes(), &mut line);
+        line.extend_from_slice(b"}\n");
+        // Built from `&str`s and ASCII: always UTF-8.
+        writer.write_str(std::str::from_utf8(&line).map_err(|_| fmt::Error)?)
+    }
+}
+
+fn quoted(text: &[u8], line: &mut Vec<u8>) {
+    line.push(b'"');
+    write_json_escaped(text, line);
+    line.push(b'"');
+}
+
+/// Writes an event's fields as the members of a JSON object.
+struct Fields {
+    line: Vec<u8>,
+    first: bool,
+    /// A `Debug` or `Display` value's text, before it is escaped.
+    scratch: String,
+}
+
+impl Fields {
+    fn key(&mut self, field: &Field) {
+        if !self.first {
+            self.line.push(b',');
+        }
+        self.first = false;
+        quoted(field.name().as_bytes(), &mut self.line);
+        self.line.push(b':');
+    }
+
+    /// A number or literal, written as it is.
+    fn raw(&mut self, field: &Field, value: impl fmt::Display) {
+        self.key(field);
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{value}");
+        self.line.extend_from_slice(self.scratch.as_bytes());
+    }
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.key(field);
+        quoted(value.as_bytes(), &mut self.line);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.key(field);
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{value:?}");
+        quoted(self.scratch.as_bytes(), &mut self.line);
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.key(field);
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{value}");
+        quoted(self.scratch.as_bytes(), &mut self.line);
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.raw(field, value);
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.raw(field, value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.raw(field, value);
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        // JSON has no NaN or infinity; serde_json writes null for them.
+        match serde_json::Number::from_f64(value) {
+            Some(n) => self.raw(field, n),
+            None => self.raw(field, "null"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Buffer {
+        type Writer = Buffer;
+        fn make_writer(&'a self) -> Buffer {
+            self.clone()
+        }
+    }
+
+    /// Events with every kind of field, as the lines of `subscriber`.
+    fn log_with(subscriber: impl Subscriber + Send + Sync + 'static, buffer: &Buffer) -> Vec<serde_json::Value> {
+        tracing::subscriber::with_default(subscriber, || {
+            let error = io::Error::other("upstream \"down\"\n");
+            tracing::info!(target: "piimask::audit", event = "masked", listener = "inbound", total = 3u64, "values masked");
+            tracing::warn!(
+                delta = -7i64,
+                ok = true,
+                ratio = 0.25f64,
+                nan = f64::NAN,
+                route = %"a \"quoted\" name\twith\u{1}control",
+                peer = ?"spiffe://x/ns/é",
+                error = &error as &(dyn std::error::Error + 'static),
+                "a message with {} and \"quotes\"",
+                42
+            );
+            tracing::error!(target: "other", "");
+        });
+        let text = String::from_utf8(buffer.0.lock().expect("lock").clone()).expect("UTF-8");
+        assert!(text.ends_with('\n'));
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+    }
+
+    #[test]
+    fn lines_are_what_tracing_subscribers_json_format_writes() {
+        let (ours, theirs) = (Buffer::default(), Buffer::default());
+        let ours_lines =
+            log_with(tracing_subscriber::fmt().event_format(JsonLines).with_writer(ours.clone()).finish(), &ours);
+        let theirs_lines = log_with(tracing_subscriber::fmt().json().with_writer(theirs.clone()).finish(), &theirs);
+        assert_eq!(ours_lines.len(), 3);
+        for (mut a, mut b) in ours_lines.into_iter().zip(theirs_lines) {
+            // Written a moment apart: same shape, not the same instant.
+            for line in [&mut a, &mut b] {
+                let stamp = line["timestamp"].take();
+                let stamp = stamp.as_str().expect("a timestamp");
+                assert!(stamp.len() == 27 && stamp.ends_with('Z'), "{stamp}");
+            }
+            assert_eq!(a, b);
+        }
+    }
+}
