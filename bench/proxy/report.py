@@ -7,9 +7,10 @@ import json
 import statistics
 from collections import defaultdict
 
-PROXIES = ["piimask", "envoy", "envoy+lua"]
-LABELS = {"piimask": "piimask (masking)", "envoy": "Envoy (no masking)", "envoy+lua": "Envoy + Lua masking"}
-COLOURS = {"piimask": "#2b8a3e", "envoy": "#868e96", "envoy+lua": "#c92a2a"}
+PROXIES = ["piimask", "piimask-pass", "envoy", "envoy+lua"]
+LABELS = {"piimask": "piimask (masking)", "piimask-pass": "piimask (no masking)", "envoy": "Envoy (no masking)",
+          "envoy+lua": "Envoy + Lua masking"}
+COLOURS = {"piimask": "#2b8a3e", "piimask-pass": "#8ce99a", "envoy": "#868e96", "envoy+lua": "#c92a2a"}
 
 
 def summarise(rows):
@@ -31,7 +32,7 @@ def summarise(rows):
 
 def svg(summary, note):
     sizes = [s for s in ["1k", "64k"] if s in summary]
-    width, height, top, bottom, left = 760, 360, 60, 70, 70
+    width, height, top, bottom, left = 900, 360, 60, 70, 70
     panel = (width - left - 20) / len(sizes)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
              '<rect width="100%" height="100%" fill="white"/>',
@@ -59,7 +60,7 @@ def svg(summary, note):
                          f'p99 {d["p99_ms"]:.1f} ms</text>')
         parts.append(f'<line x1="{x0}" y1="{top + plot_h}" x2="{x0 + panel - 10}" y2="{top + plot_h}" stroke="#333"/>')
     for k, proxy in enumerate(PROXIES):
-        x = left + k * 220
+        x = left + k * 170
         parts.append(f'<rect x="{x}" y="{height - 48}" width="12" height="12" fill="{COLOURS[proxy]}"/>')
         parts.append(f'<text x="{x + 18}" y="{height - 38}">{LABELS[proxy]}</text>')
     parts.append("</svg>")
@@ -92,10 +93,19 @@ def main():
                 "cpu_per_request_vs_envoy": data["piimask"]["cpu_us_per_request"] / data["envoy"]["cpu_us_per_request"],
                 "rps_vs_envoy_lua": data["piimask"]["rps"] / data["envoy+lua"]["rps"],
             }
+            if "piimask-pass" in data:
+                # The proxy's own cost against Envoy's, and what masking adds.
+                r["pass_cpu_per_request_vs_envoy"] = (data["piimask-pass"]["cpu_us_per_request"]
+                                                      / data["envoy"]["cpu_us_per_request"])
+                r["masking_cpu_us_per_request"] = (data["piimask"]["cpu_us_per_request"]
+                                                   - data["piimask-pass"]["cpu_us_per_request"])
             ratios[size] = r
             print(f"{size:5} piimask/Envoy req/s {r['rps_vs_envoy']:.2f}x, p99 {r['p99_vs_envoy']:.2f}x, "
                   f"CPU per request {r['cpu_per_request_vs_envoy']:.2f}x; "
                   f"piimask/Envoy+Lua req/s {r['rps_vs_envoy_lua']:.2f}x")
+            if "masking_cpu_us_per_request" in r:
+                print(f"{'':5} piimask without masking/Envoy CPU per request {r['pass_cpu_per_request_vs_envoy']:.2f}x; "
+                      f"masking adds {r['masking_cpu_us_per_request']:,.0f} µs CPU per request")
     json.dump({"note": a.note, "summary": summary, "ratios": ratios, "rounds": rows}, open(a.json_out, "w"), indent=1)
     open(a.svg_out, "w").write(svg(summary, a.note))
     print(f"\nwrote {a.json_out} and {a.svg_out}")

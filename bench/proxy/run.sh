@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # piimask against Envoy in front of the same upstream (nginx serving JSON),
 # with the same mTLS setup, one worker thread each, under the same load
-# generator (oha with a client certificate). Three proxies, alternated
+# generator (oha with a client certificate). Four proxies, alternated
 # round by round so the noise of this shared machine falls on all alike:
 #   piimask       masking every response with the built-in profile
+#   piimask-pass  piimask with masking off (`response_profile: none`): the
+#                 proxy's own cost, so piimask minus it is the masking's
 #   envoy         plain proxying, no masking at all
 #   envoy+lua     masking emails and phones in Envoy's Lua filter
 # Prints requests/s, p50/p99 latency and the proxy's CPU time per request
@@ -30,12 +32,23 @@ done
 bench_name=bench/proxy/run.sh
 # shellcheck source=bench/proxy/setup.sh
 . "$here/setup.sh" envoy oha curl
-p_piimask=$(free_port) p_envoy=$(free_port) p_lua=$(free_port)
+p_piimask=$(free_port) p_pass=$(free_port) p_envoy=$(free_port) p_lua=$(free_port)
 
 "$piimask" run --listen "127.0.0.1:$p_piimask" --upstream "http://127.0.0.1:$upstream" \
   --cert "$work/pki/server.crt" --key "$work/pki/server.key" --client-ca "$work/pki/ca.crt" \
   --allow-peer "$allowed" --threads 1 2>"$work/piimask.log" & pids+=($!)
 pid_piimask=$!
+cat > "$work/pass.yaml" <<YAML
+tls: {cert: $work/pki/server.crt, key: $work/pki/server.key, ca: $work/pki/ca.crt}
+inbound:
+  listen: 127.0.0.1:$p_pass
+  routes:
+    - {name: all, allow: [$allowed], upstream: app, response_profile: none}
+upstreams:
+  - {name: app, url: "http://127.0.0.1:$upstream"}
+YAML
+"$piimask" run --config "$work/pass.yaml" --threads 1 2>"$work/piimask-pass.log" & pids+=($!)
+pid_pass=$!
 
 envoy_config() { # port, lua filter file or empty
   local lua=""
@@ -64,18 +77,19 @@ ticks_per_second=$(getconf CLK_TCK)
 fetch() { # port path
   curl -sS "${tls[@]}" "https://localhost:$1$2"
 }
-for port in $p_piimask $p_envoy $p_lua; do
+for port in $p_piimask $p_pass $p_envoy $p_lua; do
   for _ in $(seq 100); do fetch "$port" /1k.json >/dev/null 2>&1 && break; sleep 0.1; done
 done
 echo "the customer_email field of the 1 KB response through each (the masking must be real):"
-for entry in "piimask:$p_piimask" "envoy:$p_envoy" "envoy+lua:$p_lua"; do
-  printf '  %-10s %s\n' "${entry%%:*}" "$(fetch "${entry##*:}" /1k.json | grep -o '"customer_email":"[^"]*"')"
+for entry in "piimask:$p_piimask" "piimask-pass:$p_pass" "envoy:$p_envoy" "envoy+lua:$p_lua"; do
+  printf '  %-13s %s\n' "${entry%%:*}" "$(fetch "${entry##*:}" /1k.json | grep -o '"customer_email":"[^"]*"')"
 done
 
 results="$work/results.jsonl"
 for size in 1k 64k; do
   for round in $(seq "$rounds"); do
-    for entry in "piimask:$p_piimask:$pid_piimask" "envoy:$p_envoy:$pid_envoy" "envoy+lua:$p_lua:$pid_lua"; do
+    for entry in "piimask:$p_piimask:$pid_piimask" "piimask-pass:$p_pass:$pid_pass" "envoy:$p_envoy:$pid_envoy" \
+      "envoy+lua:$p_lua:$pid_lua"; do
       IFS=: read -r name port pid <<<"$entry"
       before=$(cpu_ticks "$pid")
       oha -z "${seconds}s" -c "$connections" --no-tui --output-format json "${tls[@]}" \
@@ -92,7 +106,7 @@ print(json.dumps({"proxy": sys.argv[2], "size": sys.argv[3], "round": int(sys.ar
                   "cpu_us_per_request": float(sys.argv[5]) * 1e6 / max(ok + other, 1),
                   "ok": ok, "other": other}))
 PY
-      printf '  %-4s round %s %-10s %s\n' "$size" "$round" "$name" "$(tail -1 "$results")"
+      printf '  %-4s round %s %-13s %s\n' "$size" "$round" "$name" "$(tail -1 "$results")"
     done
   done
 done
