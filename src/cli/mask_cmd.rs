@@ -144,7 +144,7 @@ fn print_stats(stats: &Stats, seconds: f64) {
         if seconds > 0.0 { mb / seconds } else { 0.0 },
         stats.total()
     );
-    for (name, n) in stats.detectors.iter().chain(&stats.rules).filter(|(_, n)| *n > 0) {
+    for (name, n) in stats.detectors.iter().chain(&stats.rules) {
         eprintln!("  {name}: {n}");
     }
 }

@@ -217,4 +217,15 @@ mod tests {
         shareable::<Masker>();
         movable::<MaskStream>();
     }
+
+    #[test]
+    fn stats_list_what_matched_in_the_maskers_order() {
+        let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("builds"));
+        let body = br#"{"a":"ann@example.com","b":"call +44 20 7946 0958","c":"bo@example.org","d":"plain"}"#;
+        let (_, stats) = MaskStream::mask_all(masker, ContentKind::Json, body);
+        let counted: Vec<(&str, u64)> = stats.detectors.iter().map(|(name, n)| (&**name, *n)).collect();
+        assert_eq!(counted, [("email", 2), ("phone", 1)]);
+        assert!(stats.rules.is_empty());
+        assert_eq!((stats.total(), stats.count("email"), stats.count("card")), (3, 2, 0));
+    }
 }

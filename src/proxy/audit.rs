@@ -136,7 +136,7 @@ impl Exchange {
             metrics.body_bytes.with_label_values(&[listener, direction, "out"]).inc_by(stats.bytes_out);
             let mut counts = String::new();
             for (kind, list) in [("detector", &stats.detectors), ("rule", &stats.rules)] {
-                for (name, n) in list.iter().filter(|(_, n)| *n > 0) {
+                for (name, n) in list {
                     metrics.masked_values.with_label_values(&[listener, &route, direction, kind, name]).inc_by(*n);
                     if !counts.is_empty() {
                         counts.push(' ');
