@@ -10,6 +10,7 @@
 //! written.
 
 use std::fmt::{self, Write as _};
+use std::io::Write as _;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -18,7 +19,7 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::mask::segment::write_json_escaped;
+use crate::mask::segment::write_json_quoted;
 
 /// The event formatter: one JSON object per line.
 pub struct JsonLines;
@@ -34,7 +35,7 @@ where
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
         let mut line = Vec::with_capacity(256);
         line.extend_from_slice(b"{\"timestamp\":");
-        quoted(timestamp.as_bytes(), &mut line);
+        write_json_quoted(timestamp.as_bytes(), &mut line);
         line.extend_from_slice(b",\"level\":\"");
         line.extend_from_slice(meta.level().as_str().as_bytes());
         line.extend_from_slice(b"\",\"fields\":{");
@@ -42,17 +43,11 @@ where
         event.record(&mut fields);
         let mut line = fields.line;
         line.extend_from_slice(b"},\"target\":");
-        quoted(meta.target().as_bytes(), &mut line);
+        write_json_quoted(meta.target().as_bytes(), &mut line);
         line.extend_from_slice(b"}\n");
         // Built from `&str`s and ASCII: always UTF-8.
         writer.write_str(std::str::from_utf8(&line).map_err(|_| fmt::Error)?)
     }
-}
-
-fn quoted(text: &[u8], line: &mut Vec<u8>) {
-    line.push(b'"');
-    write_json_escaped(text, line);
-    line.push(b'"');
 }
 
 /// Writes an event's fields as the members of a JSON object.
@@ -69,37 +64,36 @@ impl Fields {
             self.line.push(b',');
         }
         self.first = false;
-        quoted(field.name().as_bytes(), &mut self.line);
+        write_json_quoted(field.name().as_bytes(), &mut self.line);
         self.line.push(b':');
     }
 
     /// A number or literal, written as it is.
     fn raw(&mut self, field: &Field, value: impl fmt::Display) {
         self.key(field);
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{value}");
-        self.line.extend_from_slice(self.scratch.as_bytes());
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.line, "{value}");
     }
 }
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.key(field);
-        quoted(value.as_bytes(), &mut self.line);
+        write_json_quoted(value.as_bytes(), &mut self.line);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.key(field);
         self.scratch.clear();
         let _ = write!(self.scratch, "{value:?}");
-        quoted(self.scratch.as_bytes(), &mut self.line);
+        write_json_quoted(self.scratch.as_bytes(), &mut self.line);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.key(field);
         self.scratch.clear();
         let _ = write!(self.scratch, "{value}");
-        quoted(self.scratch.as_bytes(), &mut self.line);
+        write_json_quoted(self.scratch.as_bytes(), &mut self.line);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {

@@ -27,6 +27,13 @@ pub fn write_encoded(enc: Encoding, bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// `bytes` as a JSON string: quoted, escaped (see [`write_json_escaped`]).
+pub fn write_json_quoted(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    write_json_escaped(bytes, out);
+    out.push(b'"');
+}
+
 /// Escapes for the inside of a JSON string. Decoded text from valid JSON
 /// only contains `"`, `\` or control bytes where the input escaped them, so
 /// raw runs come out byte for byte: they are found with the SIMD search the

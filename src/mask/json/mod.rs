@@ -22,7 +22,7 @@ use super::action::{Action, StreamingHash, StreamingMask};
 use super::bytes::{StringRun, find_string_special, scan_string};
 use super::detect::numeric::NumericDetector;
 use super::detect::{Hay, KeyContexts, Prefilter};
-use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped};
+use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped, write_json_quoted};
 use super::{Counters, Masker};
 
 /// Containers nested deeper than this are treated as malformed.
@@ -850,12 +850,12 @@ impl JsonMasker {
             Action::Keep => SkipMode::Keep,
             Action::Drop => SkipMode::Discard,
             Action::Redact { placeholder } => {
-                write_quoted(placeholder.as_bytes(), out);
+                write_json_quoted(placeholder.as_bytes(), out);
                 SkipMode::Discard
             }
             // A container has no characters to keep: mask is redact.
             Action::Mask { .. } => {
-                write_quoted(b"[REDACTED]", out);
+                write_json_quoted(b"[REDACTED]", out);
                 SkipMode::Discard
             }
             Action::Hash { key, label } => {
@@ -1112,7 +1112,7 @@ impl JsonMasker {
                 action => {
                     self.rendered.clear();
                     action.render(token, &mut self.rendered);
-                    write_quoted(&self.rendered, &mut self.token_out);
+                    write_json_quoted(&self.rendered, &mut self.token_out);
                     TokenOut::Replaced
                 }
             },
@@ -1164,7 +1164,7 @@ impl JsonMasker {
             if let Some(Skip { mode: SkipMode::Hash(h), .. }) = self.skip.take() {
                 self.token_out.clear();
                 h.finish(&mut self.token_out);
-                write_quoted(&self.token_out, out);
+                write_json_quoted(&self.token_out, out);
             }
             self.state = State::AfterValue;
         }
@@ -1231,12 +1231,6 @@ impl JsonMasker {
         self.fallback.process(m, &[], false, Encoding::Raw, out, c, &mut self.scratch);
         input.len()
     }
-}
-
-fn write_quoted(bytes: &[u8], out: &mut Vec<u8>) {
-    out.push(b'"');
-    write_json_escaped(bytes, out);
-    out.push(b'"');
 }
 
 #[inline(always)]
