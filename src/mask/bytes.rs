@@ -44,6 +44,18 @@ fn find_digit_body(hay: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// Whether the CPU has what the x86-64-v3 builds of the hot loops use:
+/// AVX2, BMI1/2, LZCNT and POPCNT (x86-64 servers since 2013).
+pub fn has_x86_64_v3() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        has!("avx2") && has!("bmi1") && has!("bmi2") && has!("lzcnt") && has!("popcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// The bytes of a 16-byte block that end plain JSON string content (`"`,
 /// `\` and control bytes), as a bit mask.
 ///

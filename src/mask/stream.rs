@@ -119,17 +119,31 @@ impl MaskStream {
     /// Masks `body` fed in pieces cut at `cuts` (offsets, clamped to the
     /// body and taken in order): the output must not depend on them.
     pub fn mask_in_chunks(masker: Arc<Masker>, kind: ContentKind, body: &[u8], cuts: &[usize]) -> (Vec<u8>, Stats) {
-        let mut stream = MaskStream::new(masker, kind);
+        MaskStream::new(masker, kind).mask_cut(body, cuts)
+    }
+
+    /// Masks all of `body` with this stream, fed in pieces cut at `cuts`
+    /// (see [`MaskStream::mask_in_chunks`]).
+    pub fn mask_cut(mut self, body: &[u8], cuts: &[usize]) -> (Vec<u8>, Stats) {
         let mut out = Vec::with_capacity(body.len() + body.len() / 8);
         let mut from = 0;
         for &cut in cuts {
             let cut = cut.clamp(from, body.len());
-            stream.feed(&body[from..cut], &mut out);
+            self.feed(&body[from..cut], &mut out);
             from = cut;
         }
-        stream.feed(&body[from..], &mut out);
-        let stats = stream.finish(&mut out);
+        self.feed(&body[from..], &mut out);
+        let stats = self.finish(&mut out);
         (out, stats)
+    }
+
+    /// Runs the x86-64 baseline build of the JSON loop whatever the CPU,
+    /// so tests compare it with the one the CPU picks.
+    #[cfg(test)]
+    pub fn use_baseline_build(&mut self) {
+        if let Inner::Json(j) = &mut self.inner {
+            j.use_baseline_build();
+        }
     }
 
     /// Bytes the stream holds between calls: the carry-over that bounds its
