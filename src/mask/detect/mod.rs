@@ -218,9 +218,22 @@ struct KeySlot {
 
 impl KeySlot {
     const WIDTH: usize = 24;
+
+    /// Asks the word lists about `key` (at most [`KeySlot::WIDTH`] bytes)
+    /// and keeps the answer here.
+    #[inline(never)]
+    fn refill(&mut self, detectors: &DetectorSet, key: &[u8]) -> KeyContext {
+        let context = detectors.key_context(key);
+        self.key[..key.len()].copy_from_slice(key);
+        self.len = key.len() as u8;
+        self.context = context;
+        context
+    }
 }
 
 impl KeyContexts {
+    /// Inlined for the hit, the common case; a miss asks the word lists.
+    #[inline(always)]
     pub fn get(&mut self, detectors: &DetectorSet, key: &[u8]) -> KeyContext {
         let Some(&last) = key.last().filter(|_| key.len() <= KeySlot::WIDTH) else {
             return detectors.key_context(key);
@@ -229,11 +242,7 @@ impl KeyContexts {
         if slot.len as usize == key.len() && short_eq(&slot.key[..key.len()], key) {
             return slot.context;
         }
-        let context = detectors.key_context(key);
-        slot.key[..key.len()].copy_from_slice(key);
-        slot.len = key.len() as u8;
-        slot.context = context;
-        context
+        slot.refill(detectors, key)
     }
 }
 
