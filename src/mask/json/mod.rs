@@ -1315,6 +1315,10 @@ fn is_number(t: &[u8]) -> bool {
 /// Where the JSON number that starts at `i` ends (its grammar, `-? (0 |
 /// [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, read as far as it goes)
 /// and which kind it is, or `None` when no number starts there.
+///
+/// Tried: the digit runs found with one SSE2 compare instead of a byte
+/// loop (no loop exit to mispredict): -1% instructions but +4..9% time on
+/// dense records; the byte loop's exits predict well there.
 #[inline]
 fn number_end(t: &[u8], mut i: usize) -> Option<(usize, Scalar)> {
     /// Index past the digits starting at `i`, and whether there were any.
