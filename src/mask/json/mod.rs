@@ -487,6 +487,18 @@ impl JsonMasker {
                             };
                             i = end;
                         }
+                        // An array of objects (`"items":[{…`): both open
+                        // here, its first member read next.
+                        Some(b'[') if input.get(i + 1) == Some(&b'{') && self.frames.len() + 1 < MAX_DEPTH => {
+                            self.open_container(false, unsaved_key.take());
+                            self.open_container(true, None);
+                            state = State::KeyOrClose;
+                            i += 2;
+                            if input.get(i) == Some(&b'"') {
+                                continue;
+                            }
+                            break;
+                        }
                         _ => break,
                     }
                     state = State::AfterValue;
@@ -514,10 +526,17 @@ impl JsonMasker {
                         };
                         match input.get(i) {
                             Some(b'}' | b',') if parent_is_object => {}
-                            Some(b',') if input.get(i + 1) == Some(&b'{') && self.frames.len() < MAX_DEPTH => {
+                            // The array's next object, perhaps on a line
+                            // of its own (`},\n{`).
+                            Some(b',') if self.frames.len() < MAX_DEPTH => {
+                                let next =
+                                    i + 1 + input[i + 1..].iter().take(2).take_while(|&&b| is_whitespace(b)).count();
+                                if input.get(next) != Some(&b'{') {
+                                    break 'member;
+                                }
                                 self.open_container(true, None);
                                 state = State::KeyOrClose;
-                                i += 2;
+                                i = next + 1;
                                 if input.get(i) == Some(&b'"') {
                                     continue 'member;
                                 }

@@ -327,6 +327,8 @@ fn the_fast_loop_and_the_general_loop_agree() {
         r#"{"a":"x\u0040y.org","b":{"c":"q\"x@y.org"}}"#,
         r#"{"a":true,"b":null,"c":-1.5e3,"d":{"e":false}}"#,
         r#"{"a":{"b":{"c":{"d":{}}}},"e":"x@y.org"}}"#,
+        "{\"items\":[{\"a\":\"x@y.org\"},\n{\"b\":1}, {\"c\":2},\r\n {\"d\":3},\n\n\n{}],\"e\":[{}]}",
+        "[{\"a\":[{\"b\":[{\"c\":\"x@y.org\"}]}]},\n{\"phone\":[{\"d\":2079460958},2079460958],\"e\":[[{}]]}]",
     ] {
         for kind in [ContentKind::Json, ContentKind::Ndjson] {
             assert_eq!(run_every_split(&fast, kind, body), run_every_split(&general, kind, body), "{kind:?} {body}");
