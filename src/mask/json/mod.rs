@@ -1336,8 +1336,10 @@ fn is_number(t: &[u8]) -> bool {
 /// and which kind it is, or `None` when no number starts there.
 ///
 /// Tried: the digit runs found with one SSE2 compare instead of a byte
-/// loop (no loop exit to mispredict): -1% instructions but +4..9% time on
-/// dense records; the byte loop's exits predict well there.
+/// loop (no loop exit to mispredict): -1% instructions and -15% of
+/// callgrind's simulated mispredicts, but no faster on dense records
+/// (+4..9% time in two alternated runs, even in a third); the CPU
+/// predicts the byte loop's exits better than that model.
 #[inline]
 fn number_end(t: &[u8], mut i: usize) -> Option<(usize, Scalar)> {
     /// Index past the digits starting at `i`, and whether there were any.
