@@ -218,13 +218,13 @@ impl JsonMasker {
         }
     }
 
-    /// Bytes held across calls (window, fallback, held output, key).
     /// See [`super::MaskStream::use_baseline_build`].
     #[cfg(test)]
     pub fn use_baseline_build(&mut self) {
         self.x86_64_v3 = false;
     }
 
+    /// Bytes held across calls (window, fallback, held output, key).
     pub fn held_bytes(&self) -> usize {
         self.window.held() + self.fallback.held() + self.held.len() + self.key_buf.len() + self.token.len()
     }
@@ -397,7 +397,8 @@ impl JsonMasker {
     ) -> usize {
         #[cfg(target_arch = "x86_64")]
         if self.x86_64_v3 {
-            // SAFETY: the CPU has these features, checked just above.
+            // SAFETY: set only when the CPU has the features plain_v3 is
+            // built for (`has_x86_64_v3`, when the stream was made).
             return unsafe { self.plain_v3(m, input, i, cf, out, c) };
         }
         self.plain_body(m, input, i, cf, out, c)
