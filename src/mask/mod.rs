@@ -185,7 +185,7 @@ impl Masker {
             detectors: DetectorSet::new(engines),
             detector_names: config.detectors.iter().map(|d| d.name.as_str().into()).collect(),
             detector_actions: config.detectors.iter().map(|d| d.action.clone()).collect(),
-            rule_ids: rules.ids().map(Arc::from).collect(),
+            rule_ids: config.fields.iter().map(|f| f.id.as_str().into()).collect(),
             rules,
         })
     }

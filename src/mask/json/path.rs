@@ -110,7 +110,7 @@ fn parse(path: &str) -> Result<Vec<Step>, PathError> {
 /// `offset[r] + k` means "rule r has matched its first k steps".
 #[derive(Debug, Default)]
 pub struct FieldRules {
-    rules: Vec<(String, Vec<Step>, Action)>,
+    rules: Vec<(Vec<Step>, Action)>,
     offsets: Vec<usize>,
     words: usize,
     /// Asked at every comma and value: computed once.
@@ -129,9 +129,9 @@ impl FieldRules {
             let steps = parse(&c.path).map_err(|source| super::super::BuildError::Path { id: c.id.clone(), source })?;
             offsets.push(total);
             total += steps.len() + 1;
-            rules.push((c.id.clone(), steps, c.action.clone()));
+            rules.push((steps, c.action.clone()));
         }
-        let has_drop = rules.iter().any(|(_, _, a)| matches!(a, Action::Drop));
+        let has_drop = rules.iter().any(|(_, a)| matches!(a, Action::Drop));
         Ok(FieldRules { rules, offsets, words: total.div_ceil(64), has_drop })
     }
 
@@ -145,13 +145,8 @@ impl FieldRules {
         self.has_drop
     }
 
-    /// The rules' ids, in order.
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|(id, _, _)| id.as_str())
-    }
-
     pub fn action(&self, rule: usize) -> &Action {
-        &self.rules[rule].2
+        &self.rules[rule].1
     }
 
     /// The states at the document root: every rule at step 0.
@@ -169,7 +164,7 @@ impl FieldRules {
         to.clear();
         to.resize(self.words, 0);
         let mut accepted = None;
-        for (r, (_, steps, _)) in self.rules.iter().enumerate() {
+        for (r, (steps, _)) in self.rules.iter().enumerate() {
             let o = self.offsets[r];
             for (k, step) in steps.iter().enumerate() {
                 let bit = o + k;
