@@ -25,9 +25,7 @@ bench_name=bench/soak.sh
 # shellcheck source=bench/proxy/setup.sh
 . "$here/proxy/setup.sh" oha curl
 port=$(free_port)
-"$piimask" run --listen "127.0.0.1:$port" --upstream "http://127.0.0.1:$upstream" \
-  --cert "$work/pki/server.crt" --key "$work/pki/server.key" --client-ca "$work/pki/ca.crt" \
-  --allow-peer "$allowed" 2>"$work/piimask.log" & pids+=($!)
+"$piimask" run --listen "127.0.0.1:$port" "${proxy_args[@]}" 2>"$work/piimask.log" & pids+=($!)
 pid=$!
 for _ in $(seq 100); do curl -sS "${tls[@]}" "https://localhost:$port/$size.json" >/dev/null 2>&1 && break; sleep 0.1; done
 # The masking is real: the response carries a placeholder, not the address.

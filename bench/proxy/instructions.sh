@@ -28,8 +28,7 @@ bench_name=bench/proxy/instructions.sh
 binary=${binary:-$piimask}
 port=$(free_port)
 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.%p" "$binary" run --listen "127.0.0.1:$port" \
-  --upstream "http://127.0.0.1:$upstream" --cert "$work/pki/server.crt" --key "$work/pki/server.key" \
-  --client-ca "$work/pki/ca.crt" --allow-peer "$allowed" --threads 1 2>"$work/piimask.log" & pids+=($!)
+  "${proxy_args[@]}" --threads 1 2>"$work/piimask.log" & pids+=($!)
 pid=$!
 for _ in $(seq 120); do curl -sS "${tls[@]}" "https://localhost:$port/$size.json" >/dev/null 2>&1 && break; sleep 0.5; done
 # Warm-up (connections, pools, caches), then count the measured requests only.

@@ -34,9 +34,7 @@ bench_name=bench/proxy/run.sh
 . "$here/setup.sh" envoy oha curl
 p_piimask=$(free_port) p_pass=$(free_port) p_envoy=$(free_port) p_lua=$(free_port)
 
-"$piimask" run --listen "127.0.0.1:$p_piimask" --upstream "http://127.0.0.1:$upstream" \
-  --cert "$work/pki/server.crt" --key "$work/pki/server.key" --client-ca "$work/pki/ca.crt" \
-  --allow-peer "$allowed" --threads 1 2>"$work/piimask.log" & pids+=($!)
+"$piimask" run --listen "127.0.0.1:$p_piimask" "${proxy_args[@]}" --threads 1 2>"$work/piimask.log" & pids+=($!)
 pid_piimask=$!
 cat > "$work/pass.yaml" <<YAML
 tls: {cert: $work/pki/server.crt, key: $work/pki/server.key, ca: $work/pki/ca.crt}

@@ -1,9 +1,12 @@
-# Sourced by the proxy benchmarks (bench/proxy/run.sh, bench/soak.sh):
+# Sourced by the proxy benchmarks (bench/proxy/run.sh, instructions.sh,
+# bench/soak.sh):
 # checks the tools, makes a scratch folder removed on exit with every
 # process in `pids`, builds the release binary, writes a dev PKI, and
 # starts nginx serving the JSON corpus (1k.json, 64k.json) on $upstream.
 #   needs: bench_name, root, and the tools to check in "$@".
-#   gives: work, pids, piimask, allowed, upstream, free_port, tls (oha/curl flags)
+#   gives: work, pids, piimask, allowed, upstream, free_port, tls (oha/curl
+#          flags), proxy_args (`piimask run` flags for the upstream, the PKI
+#          and the allowed peer; the caller adds --listen and the rest)
 for tool in nginx "$@"; do
   command -v "$tool" >/dev/null || { echo "$bench_name: needs $tool (see the header of this script)" >&2; exit 2; }
 done
@@ -30,3 +33,5 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 upstream=$(free_port)
 sed -e "s|@DIR@|$work|g" -e "s|@UPSTREAM@|$upstream|g" "$root/bench/proxy/nginx.conf.in" > "$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+proxy_args=(--upstream "http://127.0.0.1:$upstream" --cert "$work/pki/server.crt" --key "$work/pki/server.key"
+  --client-ca "$work/pki/ca.crt" --allow-peer "$allowed")
