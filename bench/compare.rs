@@ -32,14 +32,21 @@ mod naive;
 /// coordinates in every record: the engine's precision work) and
 /// prose-heavy tickets (a few hundred bytes of message per record, like
 /// the order bodies of the proxy benchmark).
-const CORPORA: &[(&str, &str)] = &[("dense records", "corpus"), ("prose-heavy tickets", "prose")];
+/// Each with the file name it is kept under and what writes it.
+const CORPORA: &[(&str, &str, WriteCorpus)] = &[
+    ("dense records", "corpus", |w, bytes| corpus::write_json(w, bytes, 42)),
+    ("prose-heavy tickets", "prose", |w, bytes| w.write_all(corpus::json_prose(bytes, 42).as_bytes())),
+];
+
+/// Writes about `bytes` of a corpus.
+type WriteCorpus = fn(&mut BufWriter<File>, usize) -> std::io::Result<()>;
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let mb: usize = std::env::var("PIIMASK_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let rounds: usize = std::env::var("PIIMASK_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-    for &(shape, name) in CORPORA {
-        compare(shape, &corpus_file(name, mb), rounds);
+    for &(shape, name, write) in CORPORA {
+        compare(shape, &corpus_file(name, write, mb), rounds);
     }
 }
 
@@ -90,16 +97,13 @@ fn compare(shape: &str, path: &Path, rounds: usize) {
 }
 
 /// The corpus file `NAME-MBm.json`, written on first use.
-fn corpus_file(name: &str, mb: usize) -> PathBuf {
+fn corpus_file(name: &str, write: WriteCorpus, mb: usize) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).expect("bench data dir");
     let path = dir.join(format!("{name}-{mb}m.json"));
     if !path.exists() {
         let mut w = BufWriter::new(File::create(&path).expect("create corpus"));
-        match name {
-            "prose" => w.write_all(corpus::json_prose(mb << 20, 42).as_bytes()).expect("write corpus"),
-            _ => corpus::write_json(&mut w, mb << 20, 42).expect("write corpus"),
-        }
+        write(&mut w, mb << 20).expect("write corpus");
         w.flush().expect("write corpus");
     }
     path

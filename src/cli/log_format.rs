@@ -112,6 +112,15 @@ impl Fields {
         // Writing into a Vec cannot fail.
         let _ = write!(self.line, "{value}");
     }
+
+    /// A `Debug` or `Display` value's text, as a JSON string.
+    fn text(&mut self, field: &Field, value: fmt::Arguments<'_>) {
+        self.key(field);
+        self.scratch.clear();
+        // Writing into a String cannot fail.
+        let _ = self.scratch.write_fmt(value);
+        write_json_quoted(self.scratch.as_bytes(), &mut self.line);
+    }
 }
 
 impl Visit for Fields {
@@ -121,17 +130,11 @@ impl Visit for Fields {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.key(field);
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{value:?}");
-        write_json_quoted(self.scratch.as_bytes(), &mut self.line);
+        self.text(field, format_args!("{value:?}"));
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.key(field);
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{value}");
-        write_json_quoted(self.scratch.as_bytes(), &mut self.line);
+        self.text(field, format_args!("{value}"));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
