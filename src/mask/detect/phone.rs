@@ -61,8 +61,9 @@ impl PhoneDetector {
         let fitting = (0..=MAX_GROUPS)
             .map(|n| {
                 std::array::from_fn(|digits| {
-                    let fits =
-                        |r: &&&Region| (n == 0 || r.may_write_in(n)) && r.national_digit_counts() & (1 << digits) != 0;
+                    let fits = |r: &&&Region| {
+                        (n == 0 || r.may_write(n, digits)) && r.national_digit_counts() & (1 << digits) != 0
+                    };
                     regions.iter().filter(fits).copied().collect()
                 })
             })
