@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,8 +36,7 @@ pub fn run(args: &MaskArgs) -> anyhow::Result<()> {
     let progress = progress_bar(size);
     let started = Instant::now();
     let mut stream = MaskStream::new(masker, kind);
-    let stdout = io::stdout();
-    let mut stdout = stdout.lock();
+    let mut stdout = unbuffered_stdout()?;
     let mut out = Vec::with_capacity(CHUNK + CHUNK / 4);
     let mut n = first;
     while n > 0 {
@@ -77,6 +77,15 @@ fn masker_config(args: &MaskArgs) -> anyhow::Result<MaskerConfig> {
         config.detectors.retain(|d| only.contains(&d.name));
     }
     Ok(config)
+}
+
+/// Standard output without the line buffering of `io::stdout()`: the
+/// masked body goes out a chunk (256 KB) at a time, and the line writer
+/// searched each chunk backwards for its last newline, byte by byte
+/// (~1 instruction a byte, 3% of the pass on NDJSON with long lines).
+fn unbuffered_stdout() -> anyhow::Result<File> {
+    let fd = io::stdout().as_fd().try_clone_to_owned().context("opening standard output")?;
+    Ok(File::from(fd))
 }
 
 /// Fills as much of `buf` as one read gives, retrying on interrupts.
