@@ -1,5 +1,6 @@
-//! The `piimask mask` CLI on a few hundred MB of JSON with ~1% PII, in two
-//! shapes (dense records, prose-heavy tickets), against the naive baseline
+//! The `piimask mask` CLI on a few hundred MB of JSON in three shapes
+//! (dense records and prose-heavy tickets with ~1% PII, a PII-dense user
+//! directory), against the naive baseline
 //! (one email and one phone `replace_all`) on the same file, alternating in
 //! one run and reported as a ratio, because this machine is shared and
 //! absolute times drift.
@@ -29,14 +30,40 @@ mod corpus;
 mod naive;
 
 /// The JSON shapes compared: dense API records (ids, UUIDs, timestamps,
-/// coordinates in every record: the engine's precision work) and
-/// prose-heavy tickets (a few hundred bytes of message per record, like
-/// the order bodies of the proxy benchmark).
-/// Each with the file name it is kept under and what writes it.
-const CORPORA: &[(&str, &str, WriteCorpus)] = &[
-    ("dense records", "corpus", |w, bytes| corpus::write_json(w, bytes, 42)),
-    ("prose-heavy tickets", "prose", |w, bytes| w.write_all(corpus::json_prose(bytes, 42).as_bytes())),
+/// coordinates in every record: the engine's precision work), prose-heavy
+/// tickets (a few hundred bytes of message per record, like the order
+/// bodies of the proxy benchmark), both with ~1% PII, and a user directory
+/// where every record holds an email address and a phone number (what a
+/// service that holds PII sends: the cost of each match).
+/// Each with the file name it is kept under, how much PII it holds and
+/// what writes it.
+const CORPORA: &[Corpus] = &[
+    Corpus {
+        shape: "dense records",
+        name: "corpus",
+        pii: "~1% PII",
+        write: |w, bytes| corpus::write_json(w, bytes, 42),
+    },
+    Corpus {
+        shape: "prose-heavy tickets",
+        name: "prose",
+        pii: "~1% PII",
+        write: |w, bytes| w.write_all(corpus::json_prose(bytes, 42).as_bytes()),
+    },
+    Corpus {
+        shape: "user directory",
+        name: "people",
+        pii: "an email and a phone a record, ~20% PII",
+        write: |w, bytes| w.write_all(corpus::json_people(bytes, 42).as_bytes()),
+    },
 ];
+
+struct Corpus {
+    shape: &'static str,
+    name: &'static str,
+    pii: &'static str,
+    write: WriteCorpus,
+}
 
 /// Writes about `bytes` of a corpus.
 type WriteCorpus = fn(&mut BufWriter<File>, usize) -> std::io::Result<()>;
@@ -45,14 +72,15 @@ fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let mb: usize = std::env::var("PIIMASK_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let rounds: usize = std::env::var("PIIMASK_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-    for &(shape, name, write) in CORPORA {
-        compare(shape, &corpus_file(name, write, mb), rounds);
+    for c in CORPORA {
+        compare(c, &corpus_file(c.name, c.write, mb), rounds);
     }
 }
 
 /// Times the three passes over one corpus, alternating, and prints the
 /// medians and ratios.
-fn compare(shape: &str, path: &Path, rounds: usize) {
+fn compare(corpus: &Corpus, path: &Path, rounds: usize) {
+    let shape = corpus.shape;
     let bytes = std::fs::metadata(path).expect("corpus").len() as f64;
     let body = std::fs::read_to_string(path).expect("read corpus");
     let naive = naive::Naive::new();
@@ -89,7 +117,7 @@ fn compare(shape: &str, path: &Path, rounds: usize) {
         v[v.len() / 2]
     };
     let (c, b, p) = (median(&mut cli), median(&mut base), median(&mut parse));
-    println!("{shape}: {} ({:.0} MB JSON, ~1% PII)", path.display(), bytes / 1e6);
+    println!("{shape}: {} ({:.0} MB JSON, {})", path.display(), bytes / 1e6, corpus.pii);
     println!("  piimask mask (CLI, 1 thread): {c:.0} MB/s");
     println!("  naive regex replace_all:      {b:.0} MB/s");
     println!("  ratio: {:.1}x", c / b);

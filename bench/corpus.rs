@@ -215,6 +215,54 @@ pub fn json_prose(bytes: usize, seed: u64) -> String {
     out
 }
 
+/// Phone numbers in the formats people type them, `#` for a random digit.
+const PHONE_TEMPLATES: &[&str] = &[
+    "+44 20 7946 0###",
+    "+1 (415) 555-####",
+    "+33 6 12 34 ## ##",
+    "+81 90-1234-####",
+    "06 12 34 ## ##",
+    "+4915123456###",
+    "(0161) 496 0###",
+];
+const DOMAINS: &[&str] = &["example.com", "mail.example.org", "corp.example.co.uk"];
+
+/// PII-dense JSON: a user directory, as a service that holds personal data
+/// returns it. Every record has a name, an email address and a phone
+/// number (about a fifth of the bytes are PII).
+pub fn json_people(bytes: usize, seed: u64) -> String {
+    use std::fmt::Write;
+    let mut rng = Rng::new(seed);
+    let mut out = String::with_capacity(bytes + 1024);
+    out.push('[');
+    let mut i = 0u64;
+    while out.len() < bytes {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        let (first, last) = (rng.pick(FIRST), rng.pick(LAST));
+        let phone: String = rng
+            .pick(PHONE_TEMPLATES)
+            .chars()
+            .map(|c| if c == '#' { (b'0' + rng.below(10) as u8) as char } else { c })
+            .collect();
+        let _ = write!(
+            out,
+            r#"{{"id":{i},"name":"{first} {last}","email":"{first}.{last}{}@{}","phone":"{phone}","city":"{}","created_at":"2024-{:02}-{:02}T10:00:00Z","plan":"{}","active":{}}}"#,
+            rng.below(100),
+            rng.pick(DOMAINS),
+            rng.pick(CITY),
+            1 + rng.below(12),
+            1 + rng.below(28),
+            rng.pick(&["free", "pro", "team"]),
+            rng.below(2) == 0,
+        );
+        i += 1;
+    }
+    out.push_str("]\n");
+    out
+}
+
 /// Log-like text lines with the same PII density.
 pub fn text(bytes: usize, seed: u64) -> String {
     let mut rng = Rng::new(seed);
