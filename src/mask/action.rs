@@ -62,6 +62,18 @@ pub enum Action {
 }
 
 impl Action {
+    /// The placeholder of a `redact` that needs no escaping inside a JSON
+    /// string (no `"`, `\\` or control byte), and so is written the same
+    /// in JSON and in text.
+    pub fn plain_placeholder(&self) -> Option<Box<[u8]>> {
+        match self {
+            Action::Redact { placeholder } if !placeholder.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) => {
+                Some(placeholder.as_bytes().into())
+            }
+            _ => None,
+        }
+    }
+
     /// Writes the replacement for a whole value (not yet escaped for its
     /// context: the caller encodes it).
     pub fn render(&self, value: &[u8], out: &mut Vec<u8>) {

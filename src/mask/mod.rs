@@ -93,6 +93,9 @@ pub struct Masker {
     /// Names for [`Stats`], shared by every stream's report.
     detector_names: Vec<Arc<str>>,
     detector_actions: Vec<Action>,
+    /// Each detector's placeholder when its action is `redact` and the
+    /// placeholder needs no escaping in JSON: written as it is.
+    plain_placeholders: Vec<Option<Box<[u8]>>>,
     rules: FieldRules,
     rule_ids: Vec<Arc<str>>,
 }
@@ -185,9 +188,17 @@ impl Masker {
             detectors: DetectorSet::new(engines),
             detector_names: config.detectors.iter().map(|d| d.name.as_str().into()).collect(),
             detector_actions: config.detectors.iter().map(|d| d.action.clone()).collect(),
+            plain_placeholders: config.detectors.iter().map(|d| d.action.plain_placeholder()).collect(),
             rule_ids: config.fields.iter().map(|f| f.id.as_str().into()).collect(),
             rules,
         })
+    }
+
+    /// Detector `id`'s replacement when it is a constant that reads the
+    /// same in every encoding.
+    #[inline(always)]
+    fn plain_placeholder(&self, id: DetectorId) -> Option<&[u8]> {
+        self.plain_placeholders[id as usize].as_deref()
     }
 
     /// The longest match any detector can make (the text carry-over bound).

@@ -67,8 +67,8 @@ pub fn write_json_escaped(bytes: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Scans `hay` from `pos` and calls `on_match` with each match and its
-/// rendered replacement (not yet encoded). Returns the resolved position
-/// (see [`crate::mask::detect::DetectorSet::scan`]).
+/// replacement, encoded in `enc`. Returns the resolved position (see
+/// [`crate::mask::detect::DetectorSet::scan`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn for_each_match(
@@ -76,17 +76,32 @@ pub fn for_each_match(
     hay: &Hay,
     pos: usize,
     prefilter: Option<Prefilter>,
+    enc: Encoding,
     counters: &mut Counters,
     scratch: &mut ScanScratch,
     on_match: &mut dyn FnMut(Match, &[u8]),
 ) -> usize {
     let bytes = hay.bytes;
-    let ScanScratch { found, replacement } = scratch;
+    let ScanScratch { found, replacement, encoded } = scratch;
     masker.detectors.scan(hay, pos, prefilter, found, &mut |m| {
+        counters.detectors[m.detector as usize] += 1;
+        // A placeholder that needs no escaping (every default one) is the
+        // same in every encoding: no rendering, no escaping (~150
+        // instructions a match).
+        if let Some(placeholder) = masker.plain_placeholder(m.detector) {
+            on_match(m, placeholder);
+            return;
+        }
         replacement.clear();
         masker.detector_actions[m.detector as usize].render(&bytes[m.start..m.end], replacement);
-        counters.detectors[m.detector as usize] += 1;
-        on_match(m, replacement);
+        match enc {
+            Encoding::Raw => on_match(m, replacement),
+            Encoding::JsonString => {
+                encoded.clear();
+                write_json_escaped(replacement, encoded);
+                on_match(m, encoded);
+            }
+        }
     })
 }
 
@@ -105,9 +120,9 @@ pub fn mask_segment(
     let mut emitted = pos;
     let mut matched_to = hay.matched_to;
     let bytes = hay.bytes;
-    let resolved = for_each_match(masker, hay, pos, None, counters, scratch, &mut |m, replacement| {
+    let resolved = for_each_match(masker, hay, pos, None, enc, counters, scratch, &mut |m, replacement| {
         write_encoded(enc, &bytes[emitted..m.start], out);
-        write_encoded(enc, replacement, out);
+        out.extend_from_slice(replacement);
         emitted = m.end;
         matched_to = m.end;
     });
@@ -120,6 +135,8 @@ pub fn mask_segment(
 pub struct ScanScratch {
     found: Vec<Found>,
     replacement: Vec<u8>,
+    /// `replacement` encoded, when that changes it.
+    encoded: Vec<u8>,
 }
 
 /// A segment arriving in pieces.

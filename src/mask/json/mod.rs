@@ -879,9 +879,10 @@ impl JsonMasker {
         if m.detectors.whole_may_match(content, all_digits, || contexts.get(&m.detectors, key)) {
             let hay = Hay::whole(content, key);
             let prefilter = Prefilter::from_run(run);
-            for_each_match(m, &hay, 0, Some(prefilter), c, &mut self.scratch, &mut |mt, replacement| {
+            let enc = Encoding::JsonString;
+            for_each_match(m, &hay, 0, Some(prefilter), enc, c, &mut self.scratch, &mut |mt, replacement| {
                 out.extend_from_slice(&input[*cf..start + mt.start]);
-                write_json_escaped(replacement, out);
+                out.extend_from_slice(replacement);
                 *cf = start + mt.end;
             });
         }
@@ -1166,9 +1167,10 @@ impl JsonMasker {
                 let out = &mut self.token_out;
                 let mut emitted = 0;
                 out.push(b'"');
-                for_each_match(m, &hay, 0, None, c, &mut self.scratch, &mut |mt, replacement| {
+                let enc = Encoding::JsonString;
+                for_each_match(m, &hay, 0, None, enc, c, &mut self.scratch, &mut |mt, replacement| {
                     write_json_escaped(&token[emitted..mt.start], out);
-                    write_json_escaped(replacement, out);
+                    out.extend_from_slice(replacement);
                     emitted = mt.end;
                 });
                 if emitted == 0 {
