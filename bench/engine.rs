@@ -34,6 +34,7 @@ fn engine(c: &mut Criterion) {
     let naive = naive::Naive::new();
     let json = corpus::json(8 << 20, 7);
     let prose = corpus::json_prose(8 << 20, 7);
+    let people = corpus::json_people(8 << 20, 7);
     let text = corpus::text(8 << 20, 7);
     let mut out = Vec::with_capacity(CHUNK * 2);
 
@@ -42,6 +43,7 @@ fn engine(c: &mut Criterion) {
     for (name, kind, body) in [
         ("json", ContentKind::Json, &json),
         ("json_prose", ContentKind::Json, &prose),
+        ("json_people", ContentKind::Json, &people),
         ("text", ContentKind::Text, &text),
     ] {
         group.throughput(Throughput::Bytes(body.len() as u64));
