@@ -12,6 +12,8 @@ use std::sync::Arc;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use super::bytes::is_string_special;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Bytes of HMAC output shown in a token (96 bits).
@@ -67,7 +69,7 @@ impl Action {
     /// in JSON and in text.
     pub fn plain_placeholder(&self) -> Option<Box<[u8]>> {
         match self {
-            Action::Redact { placeholder } if !placeholder.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) => {
+            Action::Redact { placeholder } if !placeholder.bytes().any(is_string_special) => {
                 Some(placeholder.as_bytes().into())
             }
             _ => None,

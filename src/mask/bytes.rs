@@ -291,7 +291,7 @@ fn scan_string_body(hay: &[u8], from: usize) -> StringRun {
     }
     while i < hay.len() {
         let b = hay[i];
-        if b == b'"' || b == b'\\' || b < 0x20 {
+        if is_string_special(b) {
             run.end = i;
             return run;
         }
@@ -342,7 +342,14 @@ fn find_string_special_loop(hay: &[u8], from: usize) -> Option<usize> {
             }
         }
     }
-    hay[i..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|p| i + p)
+    hay[i..].iter().position(|&b| is_string_special(b)).map(|p| i + p)
+}
+
+/// Whether `b` cannot stand as it is inside a JSON string (`"`, `\\` or a
+/// control byte): where the string scans stop, and what escaping changes.
+#[inline(always)]
+pub fn is_string_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
 }
 
 /// Returns the end of the run of ASCII digits starting at `from`.

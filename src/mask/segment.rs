@@ -5,7 +5,7 @@
 //! match any detector can make) plus [`LOOKBEHIND`] bytes of context, so a
 //! 10 GB text body costs what a 10 KB one costs.
 
-use super::bytes::find_string_special;
+use super::bytes::{find_string_special, is_string_special};
 use super::detect::{Found, Hay, LOOKBEHIND, Match, Prefilter};
 use super::{Counters, Masker};
 
@@ -41,10 +41,10 @@ pub fn write_json_quoted(bytes: &[u8], out: &mut Vec<u8>) {
 /// a byte of a decoded string; a run shorter than a SIMD block is still
 /// searched a byte at a time).
 pub fn write_json_escaped(bytes: &[u8], out: &mut Vec<u8>) {
-    // Most writes are replacements (`[EMAIL]`, a masked number), shorter
-    // than a SIMD block and plain: one pass over them, then one copy
-    // (the search and its two copies cost ~160 instructions a match).
-    if bytes.len() < 16 && !bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+    // Short plain writes (a masked value, the digits around a match in a
+    // number): one pass over them, then one copy (the search and its two
+    // copies cost ~160 instructions).
+    if bytes.len() < 16 && !bytes.iter().any(|&b| is_string_special(b)) {
         out.extend_from_slice(bytes);
         return;
     }

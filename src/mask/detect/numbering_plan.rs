@@ -91,9 +91,7 @@ impl Format {
                     .as_ref()
                     .is_some_and(|d| dfa_matches(d, nsn, false)))
     }
-}
 
-impl Format {
     /// Whether `groups`, of `nsn_len` digits in all, is this format or
     /// coarser: the bounds first, then [`coarsens`].
     fn shape_fits(&self, groups: &[u8], nsn_len: usize) -> bool {
