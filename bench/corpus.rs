@@ -168,11 +168,9 @@ const WORDS: &[&str] = &[
     "contact",
 ];
 
-/// Prose-heavy JSON: support tickets whose messages are a few hundred bytes
-/// of text, with the same ~1% of PII bytes (an address or number in a
-/// message, a contact field).
-pub fn json_prose(bytes: usize, seed: u64) -> String {
-    use std::fmt::Write;
+/// A JSON array of about `bytes`, one record a line, each written by
+/// `record` (given the generator and the record's index).
+fn json_array(bytes: usize, seed: u64, mut record: impl FnMut(&mut Rng, u64, &mut String)) -> String {
     let mut rng = Rng::new(seed);
     let mut out = String::with_capacity(bytes + 4096);
     out.push('[');
@@ -181,6 +179,19 @@ pub fn json_prose(bytes: usize, seed: u64) -> String {
         if i > 0 {
             out.push_str(",\n");
         }
+        record(&mut rng, i, &mut out);
+        i += 1;
+    }
+    out.push_str("]\n");
+    out
+}
+
+/// Prose-heavy JSON: support tickets whose messages are a few hundred bytes
+/// of text, with the same ~1% of PII bytes (an address or number in a
+/// message, a contact field).
+pub fn json_prose(bytes: usize, seed: u64) -> String {
+    use std::fmt::Write;
+    json_array(bytes, seed, |rng, i, out| {
         let mut body = String::new();
         for _ in 0..(60 + rng.below(80)) {
             body.push_str(rng.pick(WORDS));
@@ -209,10 +220,7 @@ pub fn json_prose(bytes: usize, seed: u64) -> String {
             body,
             rng.pick(STATUS),
         );
-        i += 1;
-    }
-    out.push_str("]\n");
-    out
+    })
 }
 
 /// Phone numbers in the formats people type them, `#` for a random digit.
@@ -232,14 +240,7 @@ const DOMAINS: &[&str] = &["example.com", "mail.example.org", "corp.example.co.u
 /// number (about a fifth of the bytes are PII).
 pub fn json_people(bytes: usize, seed: u64) -> String {
     use std::fmt::Write;
-    let mut rng = Rng::new(seed);
-    let mut out = String::with_capacity(bytes + 1024);
-    out.push('[');
-    let mut i = 0u64;
-    while out.len() < bytes {
-        if i > 0 {
-            out.push_str(",\n");
-        }
+    json_array(bytes, seed, |rng, i, out| {
         let (first, last) = (rng.pick(FIRST), rng.pick(LAST));
         let phone: String = rng
             .pick(PHONE_TEMPLATES)
@@ -257,10 +258,7 @@ pub fn json_people(bytes: usize, seed: u64) -> String {
             rng.pick(&["free", "pro", "team"]),
             rng.below(2) == 0,
         );
-        i += 1;
-    }
-    out.push_str("]\n");
-    out
+    })
 }
 
 /// Log-like text lines with the same PII density.
