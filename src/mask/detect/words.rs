@@ -9,9 +9,10 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 pub struct WordList {
     automaton: Option<AhoCorasick>,
     lengths: Vec<usize>,
-    /// Each word's [`letter_set`]: a word can occur in a key only if the
-    /// key has all its letters, which rules out most keys for a few
-    /// instructions before the automaton runs.
+    /// Each word's [`letter_set`]: a word can occur in a key or a text
+    /// only if it has all the word's letters, which rules out most keys,
+    /// and the digit runs before numbers, for a few instructions before
+    /// the automaton runs.
     letter_sets: Vec<u64>,
     /// The shortest word: a shorter key holds none.
     min_len: usize,
