@@ -398,7 +398,6 @@ impl DetectorSet {
         found: &mut Vec<Found>,
         on_match: &mut dyn FnMut(Match),
     ) -> usize {
-        let mut hay = *hay;
         let len = hay.bytes.len();
         let prefilter = prefilter
             .or_else(|| (hay.complete && len - pos <= Prefilter::MAX_LEN).then(|| Prefilter::of(&hay.bytes[pos..])));
@@ -412,6 +411,10 @@ impl DetectorSet {
                 _ => {}
             }
         }
+        // A copy only here, where matches move it on: copying the caller's
+        // hay on every call (its fields just written one by one) stalled
+        // the 16-byte loads that read them back.
+        let mut hay = *hay;
         found.clear();
         found.resize(self.engines.len(), Found::Stale);
         for (engine, slot) in self.engines.iter().zip(found.iter_mut()) {
@@ -463,16 +466,19 @@ impl DetectorSet {
     /// general loop does with one engine: no other has a horizon, and a
     /// complete hay resolves every candidate. ~250 instructions less a
     /// string.
-    fn scan_one(engine: &Engine, mut hay: Hay, mut pos: usize, on_match: &mut dyn FnMut(Match)) -> usize {
+    fn scan_one(engine: &Engine, hay: &Hay, mut pos: usize, on_match: &mut dyn FnMut(Match)) -> usize {
         let len = hay.bytes.len();
+        let mut after_match;
+        let mut current = hay;
         // Nothing starts at the end of a complete hay: a string that ends
         // with its match (most do) is not asked about again.
         while pos < len
-            && let Found::Match(m, _) = engine.find(&hay, pos, len)
+            && let Found::Match(m, _) = engine.find(current, pos, len)
         {
             on_match(m);
             pos = m.end;
-            hay.matched_to = m.end;
+            after_match = Hay { matched_to: m.end, ..*hay };
+            current = &after_match;
         }
         len
     }
