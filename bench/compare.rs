@@ -1,9 +1,8 @@
 //! The `piimask mask` CLI on a few hundred MB of JSON in three shapes
 //! (dense records and prose-heavy tickets with ~1% PII, a PII-dense user
-//! directory), against the naive baseline
-//! (one email and one phone `replace_all`) on the same file, alternating in
-//! one run and reported as a ratio, because this machine is shared and
-//! absolute times drift.
+//! directory), against the naive baseline (one email and one phone
+//! `replace_all`) on the same file, alternating in one run and reported as
+//! a ratio, because this machine is shared and absolute times drift.
 //!
 //! `cargo bench --bench compare` (PIIMASK_BENCH_MB sets the size, default 300;
 //! PIIMASK_BENCH_ROUNDS the rounds, default 3).

@@ -200,9 +200,9 @@ enum Tld {
     No,
 }
 
-/// Byte classes, looked up once a byte: the walks over an address cost
-/// ~25 instructions a byte when each asked `is_ascii_alphanumeric` and
-/// compared against the punctuation.
+/// Byte classes, looked up once a byte instead of a range test and the
+/// punctuation compares (~55 instructions less an address; the two walks
+/// are still most of the detector's time).
 ///
 /// `LOCAL`: ASCII allowed in a local part (the practical subset of RFC
 /// 5322 atext that addresses use; `=`, `/` and quotes would swallow `key=`
