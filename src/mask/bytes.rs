@@ -217,19 +217,9 @@ unsafe fn scan_string_avx2(hay: &[u8], from: usize) -> StringRun {
     use string_class::*;
     let mut run = StringRun::default();
     let mut i = from;
-    // SAFETY: each load reads one 16-byte table, whole.
-    let [by_low, by_high] = [BY_LOW_NIBBLE, BY_HIGH_NIBBLE]
-        .map(|t| _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr() as *const __m128i) }));
-    let low_nibble = _mm256_set1_epi8(0x0F);
     let zero = _mm256_setzero_si256();
-    let class_at = |i: usize| {
-        // SAFETY: the caller checks that the 32 bytes at `i` lie inside `hay`.
-        let v = unsafe { _mm256_loadu_si256(hay.as_ptr().add(i) as *const __m256i) };
-        // A byte with its top bit set (non-ASCII) indexes nothing in
-        // `vpshufb` and gets no low-nibble bits, so it has no class.
-        let high = _mm256_and_si256(_mm256_srli_epi16(v, 4), low_nibble);
-        _mm256_and_si256(_mm256_shuffle_epi8(by_low, v), _mm256_shuffle_epi8(by_high, high))
-    };
+    // SAFETY: the caller checks that the 32 bytes at `i` lie inside `hay`.
+    let class_at = |i: usize| unsafe { classes_at(hay, i) };
     while i + 32 <= hay.len() {
         let class = class_at(i);
         let plain = _mm256_movemask_epi8(_mm256_cmpeq_epi8(class, zero)) as u32;
@@ -246,18 +236,13 @@ unsafe fn scan_string_avx2(hay: &[u8], from: usize) -> StringRun {
             }
             continue;
         }
-        let has = |bits: u8| {
-            !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(class, _mm256_set1_epi8(bits as i8)), zero))
-                as u32)
-        };
-        let special = has(ENDS_RUN);
+        // SAFETY: AVX2, which this function is built for.
+        let special = unsafe { class_mask(class, ENDS_RUN) };
         // Count only the bytes before the end of the run.
         let keep = if special != 0 { (1u32 << special.trailing_zeros()) - 1 } else { u32::MAX };
         if !plain & !special & keep != 0 {
-            run.digits += (has(DIGIT) & keep).count_ones();
-            run.at_signs += (has(AT) & keep).count_ones();
-            run.colons += (has(COLON) & keep).count_ones();
-            run.dots += (has(DOT) & keep).count_ones();
+            // SAFETY: as above.
+            unsafe { count_anchors(class, keep, &mut run) };
         }
         if special != 0 {
             run.end = i + special.trailing_zeros() as usize;
@@ -273,6 +258,123 @@ unsafe fn scan_string_avx2(hay: &[u8], from: usize) -> StringRun {
         colons: run.colons + tail.colons,
         dots: run.dots + tail.dots,
     }
+}
+
+/// The class bits of the 32 bytes at `i` (see [`string_class`]).
+///
+/// # Safety
+/// The CPU must support AVX2, and `hay[i..i + 32]` must exist.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn classes_at(hay: &[u8], i: usize) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    use string_class::*;
+    // SAFETY: the caller's promises; each table load reads 16 bytes of a
+    // 16-byte table.
+    unsafe {
+        let [by_low, by_high] = [BY_LOW_NIBBLE, BY_HIGH_NIBBLE]
+            .map(|t| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr() as *const __m128i)));
+        let v = _mm256_loadu_si256(hay.as_ptr().add(i) as *const __m256i);
+        // A byte with its top bit set (non-ASCII) indexes nothing in
+        // `vpshufb` and gets no low-nibble bits, so it has no class.
+        let high = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
+        _mm256_and_si256(_mm256_shuffle_epi8(by_low, v), _mm256_shuffle_epi8(by_high, high))
+    }
+}
+
+/// The bytes of a classified block with any of `bits`, as a bit mask.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn class_mask(class: std::arch::x86_64::__m256i, bits: u8) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: AVX2 intrinsics on registers only.
+    unsafe {
+        let none = _mm256_cmpeq_epi8(_mm256_and_si256(class, _mm256_set1_epi8(bits as i8)), _mm256_setzero_si256());
+        !(_mm256_movemask_epi8(none) as u32)
+    }
+}
+
+/// Adds the anchors of a classified block's bytes in `keep` to `run`.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn count_anchors(class: std::arch::x86_64::__m256i, keep: u32, run: &mut StringRun) {
+    use string_class::*;
+    // SAFETY: the caller's promise.
+    unsafe {
+        run.digits += (class_mask(class, DIGIT) & keep).count_ones();
+        run.at_signs += (class_mask(class, AT) & keep).count_ones();
+        run.colons += (class_mask(class, COLON) & keep).count_ones();
+        run.dots += (class_mask(class, DOT) & keep).count_ones();
+    }
+}
+
+/// An object member's start, read from one 32-byte block: where its key
+/// ends and, for the compact `"key":"value"` with both whole in the
+/// block, the value's run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberStart {
+    /// Index of the key's closing quote.
+    pub key_end: usize,
+    /// The string value's run (its content starts at `key_end + 3`).
+    pub value: Option<StringRun>,
+}
+
+/// Reads the member whose key's content starts at `from` from the 32
+/// bytes there: the key's end, as [`find_string_special`] finds it, and
+/// when `":"` follows and the value's closing quote is in the block too,
+/// the value's run, as [`scan_string`] gives it. One load and one
+/// classification serve both, where the two scans took one each (most
+/// members of records are this short). `None` when fewer than 32 bytes
+/// are left, or the key does not end in the block with a plain quote.
+///
+/// Inlined, so that it is built with its caller's features: a
+/// `#[target_feature]` function of its own was not inlined, and the call
+/// cost more than the second scan it saves.
+///
+/// # Safety
+/// The CPU must support AVX2, BMI1 and POPCNT, and the caller must be
+/// built for them (or the intrinsics become calls).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn member_start_avx2(hay: &[u8], from: usize) -> Option<MemberStart> {
+    use string_class::*;
+    if from + 32 > hay.len() {
+        return None;
+    }
+    // SAFETY: the 32 bytes at `from` lie inside `hay` (checked above), and
+    // the CPU supports AVX2 (the caller's promise).
+    let class = unsafe { classes_at(hay, from) };
+    // SAFETY: as above.
+    let ends = unsafe { class_mask(class, ENDS_RUN) };
+    let k = ends.trailing_zeros() as usize;
+    if k == 32 || hay[from + k] != b'"' {
+        return None;
+    }
+    let key_end = from + k;
+    let start = k + 3;
+    if start >= 32 || hay[key_end + 1] != b':' || hay[key_end + 2] != b'"' {
+        return Some(MemberStart { key_end, value: None });
+    }
+    // The value's opening quote is at `start - 1`, outside this mask.
+    let after = ends & (u32::MAX << start);
+    let e = after.trailing_zeros() as usize;
+    if e == 32 || hay[from + e] != b'"' {
+        return Some(MemberStart { key_end, value: None });
+    }
+    let mut run = StringRun { end: from + e, ..StringRun::default() };
+    let in_value = ((1u32 << e) - 1) & (u32::MAX << start);
+    // SAFETY: as above.
+    if unsafe { class_mask(class, DIGIT | AT | COLON | DOT) } & in_value != 0 {
+        // SAFETY: as above.
+        unsafe { count_anchors(class, in_value, &mut run) };
+    }
+    Some(MemberStart { key_end, value: Some(run) })
 }
 
 /// The byte classes of [`scan_string_avx2`]: a byte is in a class when
@@ -632,6 +734,68 @@ mod tests {
                 assert_eq!(scan_long_string(&hay, 0), scan_string_scalar(&hay, 0), "byte {b:#04x} at {at}");
             }
         }
+    }
+
+    /// What [`member_start_avx2`] must return, from the two scans it
+    /// stands for.
+    #[cfg(target_arch = "x86_64")]
+    fn member_start_by_two_scans(hay: &[u8], from: usize) -> Option<MemberStart> {
+        let block_end = from + 32;
+        if block_end > hay.len() {
+            return None;
+        }
+        let key_end = find_string_special(hay, from).filter(|&k| k < block_end && hay[k] == b'"')?;
+        let value = (hay.get(key_end + 1..key_end + 3) == Some(b":\""))
+            .then(|| scan_string(hay, key_end + 3))
+            .filter(|run| run.end < block_end && hay[run.end] == b'"');
+        Some(MemberStart { key_end, value })
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn member_start_matches_a_key_scan_and_a_string_scan_at_every_offset() {
+        if !has_x86_64_v3() {
+            return;
+        }
+        // Members of every key and value length around the block's size,
+        // with escapes, control and high bytes, anchors, spaces and
+        // numbers where the compact shape expects a quote.
+        let mut state = 0x2545_f491_u32;
+        let mut next = |n: u32| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state % n
+        };
+        // Now and then a byte that ends a string run early.
+        fn byte(next: &mut impl FnMut(u32) -> u32, plain: &[u8]) -> u8 {
+            match next(40) {
+                0 => b"\\\x01\x1f"[next(3) as usize],
+                _ => plain[next(plain.len() as u32) as usize],
+            }
+        }
+        let key_lengths = [0, 5, 20, 27, 28, 29, 30, 31, 35];
+        let value_lengths = [0, 1, 3, 10, 20, 25, 28, 30];
+        let mut hay = Vec::new();
+        while hay.len() < 20_000 {
+            hay.push(b'"');
+            for _ in 0..key_lengths[next(9) as usize] {
+                hay.push(byte(&mut next, b"ab1@:.\x80 ,"));
+            }
+            hay.extend_from_slice([&b"\":\""[..], b"\": \"", b"\":1", b"\"\""][next(4) as usize]);
+            for _ in 0..value_lengths[next(8) as usize] {
+                hay.push(byte(&mut next, b"xy7@:.\xff-"));
+            }
+            hay.extend_from_slice(b"\",");
+        }
+        let mut compact = 0;
+        for from in 0..hay.len() {
+            let expected = member_start_by_two_scans(&hay, from);
+            compact += matches!(expected, Some(MemberStart { value: Some(_), .. })) as usize;
+            // SAFETY: the CPU has the x86-64-v3 features (checked above).
+            assert_eq!(unsafe { member_start_avx2(&hay, from) }, expected, "from {from}");
+        }
+        assert!(compact > 1000, "the hay should hold compact members, found {compact}");
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub mod path;
 use self::escape::{Escape, EscapeStatus};
 use self::path::Segment;
 use super::action::{Action, StreamingHash, StreamingMask};
-use super::bytes::{StringRun, find_string_special, has_x86_64_v3, scan_string};
+#[cfg(target_arch = "x86_64")]
+use super::bytes::member_start_avx2;
+use super::bytes::{MemberStart, StringRun, find_string_special, has_x86_64_v3, scan_string};
 use super::detect::numeric::NumericDetector;
 use super::detect::{Hay, KeyContexts, Prefilter};
 use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped, write_json_quoted};
@@ -177,6 +179,18 @@ fn whole_key(input: &[u8], start: usize) -> Option<(&[u8], usize)> {
     let j = find_string_special(input, start).filter(|&j| input[j] == b'"')?;
     let key = &input[start..j];
     Some((if key.len() > MAX_KEY { OVERLONG_KEY } else { key }, j + 1))
+}
+
+/// [`member_start_avx2`] in the x86-64-v3 build (`V3`), else `None`.
+#[inline(always)]
+fn member_start<const V3: bool>(input: &[u8], from: usize) -> Option<MemberStart> {
+    #[cfg(target_arch = "x86_64")]
+    if V3 {
+        // SAFETY: `V3` is true only in `plain_v3`, which runs only on CPUs
+        // with the x86-64-v3 features (AVX2, BMI1, POPCNT among them).
+        return unsafe { member_start_avx2(input, from) };
+    }
+    None
 }
 
 /// The key the current value belongs to (for arrays, the array's key).
@@ -401,7 +415,7 @@ impl JsonMasker {
             // built for (`has_x86_64_v3`, when the stream was made).
             return unsafe { self.plain_v3(m, input, i, cf, out, c) };
         }
-        self.plain_body(m, input, i, cf, out, c)
+        self.plain_body::<false>(m, input, i, cf, out, c)
     }
 
     /// [`JsonMasker::plain`] compiled for x86-64-v3.
@@ -416,12 +430,14 @@ impl JsonMasker {
         out: &mut Vec<u8>,
         c: &mut Counters,
     ) -> usize {
-        self.plain_body(m, input, i, cf, out, c)
+        self.plain_body::<true>(m, input, i, cf, out, c)
     }
 
-    /// [`JsonMasker::plain`]'s loop, inlined into each build of it.
+    /// [`JsonMasker::plain`]'s loop, inlined into each build of it;
+    /// `V3` is true in the x86-64-v3 build, which reads each member's
+    /// start with [`member_start`].
     #[inline(always)]
-    fn plain_body(
+    fn plain_body<const V3: bool>(
         &mut self,
         m: &Masker,
         input: &[u8],
@@ -451,56 +467,65 @@ impl JsonMasker {
                 // records). Any other byte goes back to the dispatch, in
                 // the state it found.
                 b'"' if matches!(state, State::KeyOrClose | State::Key) => 'member: loop {
-                    let Some((key, end)) = whole_key(input, i + 1) else {
-                        break 'scan;
+                    let (key, end, value) = match member_start::<V3>(input, i + 1) {
+                        Some(s) => (&input[i + 1..s.key_end], s.key_end + 1, s.value),
+                        None => match whole_key(input, i + 1) {
+                            Some((key, end)) => (key, end, None),
+                            None => break 'scan,
+                        },
                     };
                     unsaved_key = Some(key);
                     state = State::Colon;
                     i = end;
-                    // The colon follows, perhaps after a space.
-                    if input.get(i) != Some(&b':') {
-                        i += input[i..].iter().take(2).take_while(|&&b| is_whitespace(b)).count();
+                    if let Some(run) = value {
+                        // `"key":"value"`, read with the key.
+                        i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
+                    } else {
+                        // The colon follows, perhaps after a space.
                         if input.get(i) != Some(&b':') {
-                            break;
-                        }
-                    }
-                    state = State::Value;
-                    i += 1;
-                    match input.get(i) {
-                        Some(b'"') => {
-                            let Some(end) = self.take_whole_string(m, input, i + 1, unsaved_key, cf, out, c) else {
-                                break 'scan;
-                            };
-                            i = end;
-                        }
-                        Some(b'{') if self.frames.len() < MAX_DEPTH => {
-                            self.open_container(true, unsaved_key.take());
-                            state = State::KeyOrClose;
-                            i += 1;
-                            if input.get(i) == Some(&b'"') {
-                                continue;
+                            i += input[i..].iter().take(2).take_while(|&&b| is_whitespace(b)).count();
+                            if input.get(i) != Some(&b':') {
+                                break;
                             }
-                            break;
                         }
-                        Some(&b) if b == b'-' || b.is_ascii_alphanumeric() => {
-                            let Some(end) = self.take_inert_scalar(m, input, i, unsaved_key) else {
-                                break 'scan;
-                            };
-                            i = end;
-                        }
-                        // An array of objects (`"items":[{…`): both open
-                        // here, its first member read next.
-                        Some(b'[') if input.get(i + 1) == Some(&b'{') && self.frames.len() + 1 < MAX_DEPTH => {
-                            self.open_container(false, unsaved_key.take());
-                            self.open_container(true, None);
-                            state = State::KeyOrClose;
-                            i += 2;
-                            if input.get(i) == Some(&b'"') {
-                                continue;
+                        state = State::Value;
+                        i += 1;
+                        match input.get(i) {
+                            Some(b'"') => {
+                                let Some(end) = self.take_whole_string(m, input, i + 1, unsaved_key, cf, out, c) else {
+                                    break 'scan;
+                                };
+                                i = end;
                             }
-                            break;
+                            Some(b'{') if self.frames.len() < MAX_DEPTH => {
+                                self.open_container(true, unsaved_key.take());
+                                state = State::KeyOrClose;
+                                i += 1;
+                                if input.get(i) == Some(&b'"') {
+                                    continue;
+                                }
+                                break;
+                            }
+                            Some(&b) if b == b'-' || b.is_ascii_alphanumeric() => {
+                                let Some(end) = self.take_inert_scalar(m, input, i, unsaved_key) else {
+                                    break 'scan;
+                                };
+                                i = end;
+                            }
+                            // An array of objects (`"items":[{…`): both open
+                            // here, its first member read next.
+                            Some(b'[') if input.get(i + 1) == Some(&b'{') && self.frames.len() + 1 < MAX_DEPTH => {
+                                self.open_container(false, unsaved_key.take());
+                                self.open_container(true, None);
+                                state = State::KeyOrClose;
+                                i += 2;
+                                if input.get(i) == Some(&b'"') {
+                                    continue;
+                                }
+                                break;
+                            }
+                            _ => break,
                         }
-                        _ => break,
                     }
                     state = State::AfterValue;
                     // The next member, or the object's end; after that the
@@ -852,10 +877,28 @@ impl JsonMasker {
         if !(run.end < input.len() && input[run.end] == b'"') {
             return None;
         }
-        if m.detectors.may_match(&Prefilter::from_run(&run)) {
-            self.detect_in_whole_string(m, input, start, &run, unsaved_key, cf, out, c);
+        Some(self.take_scanned_string(m, input, start, &run, unsaved_key, cf, out, c))
+    }
+
+    /// [`JsonMasker::take_whole_string`] for a string already scanned:
+    /// `run` ends at its closing quote.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn take_scanned_string(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        start: usize,
+        run: &StringRun,
+        unsaved_key: Option<&[u8]>,
+        cf: &mut usize,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> usize {
+        if m.detectors.may_match(&Prefilter::from_run(run)) {
+            self.detect_in_whole_string(m, input, start, run, unsaved_key, cf, out, c);
         }
-        Some(run.end + 1)
+        run.end + 1
     }
 
     /// [`JsonMasker::take_whole_string`] past the prefilter.
