@@ -315,23 +315,36 @@ unsafe fn count_anchors(class: std::arch::x86_64::__m256i, keep: u32, run: &mut 
 }
 
 /// An object member's start, read from one 32-byte block: where its key
-/// ends and, for the compact `"key":"value"` with both whole in the
-/// block, the value's run.
+/// ends and, for the compact `"key":value` with the value whole in the
+/// block, the value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemberStart {
     /// Index of the key's closing quote.
     pub key_end: usize,
-    /// The string value's run (its content starts at `key_end + 3`).
-    pub value: Option<StringRun>,
+    pub value: MemberValue,
+}
+
+/// The value of a [`MemberStart`], when the block holds it whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberValue {
+    /// A string without escapes: its run, its content at `key_end + 3`.
+    String(StringRun),
+    /// A number without exponent (`-12`, `0.5`) at `key_end + 2`, ending
+    /// at `end` before a byte that cannot continue it.
+    Number { end: usize, fraction: bool },
+    /// Anything else, or a value the block cuts: read by the caller.
+    Other,
 }
 
 /// Reads the member whose key's content starts at `from` from the 32
 /// bytes there: the key's end, as [`find_string_special`] finds it, and
-/// when `":"` follows and the value's closing quote is in the block too,
-/// the value's run, as [`scan_string`] gives it. One load and one
-/// classification serve both, where the two scans took one each (most
-/// members of records are this short). `None` when fewer than 32 bytes
-/// are left, or the key does not end in the block with a plain quote.
+/// when a colon follows, a string value whose closing quote is in the
+/// block too (its run, as [`scan_string`] gives it) or a number that
+/// ends in it. One load and one classification serve the key and the
+/// value, where separate scans took one each, and a number's digits are
+/// found with a bit scan instead of one byte at a time (most members of
+/// records are this short). `None` when fewer than 32 bytes are left, or
+/// the key does not end in the block with a plain quote.
 ///
 /// Inlined, so that it is built with its caller's features: a
 /// `#[target_feature]` function of its own was not inlined, and the call
@@ -357,24 +370,78 @@ pub unsafe fn member_start_avx2(hay: &[u8], from: usize) -> Option<MemberStart> 
         return None;
     }
     let key_end = from + k;
-    let start = k + 3;
-    if start >= 32 || hay[key_end + 1] != b':' || hay[key_end + 2] != b'"' {
-        return Some(MemberStart { key_end, value: None });
-    }
-    // The value's opening quote is at `start - 1`, outside this mask.
-    let after = ends & (u32::MAX << start);
+    let value = match hay.get(key_end + 1..key_end + 3) {
+        Some([b':', b'"']) => {
+            // SAFETY: as above.
+            unsafe { string_value(hay, from, class, ends, k + 3) }
+        }
+        Some([b':', b'-' | b'0'..=b'9']) => {
+            // SAFETY: as above.
+            number_value(hay, from, unsafe { class_mask(class, DIGIT) }, k + 2)
+        }
+        _ => MemberValue::Other,
+    };
+    Some(MemberStart { key_end, value })
+}
+
+/// [`member_start_avx2`]'s string value, its content at block offset
+/// `start`.
+///
+/// # Safety
+/// As [`member_start_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn string_value(
+    hay: &[u8],
+    from: usize,
+    class: std::arch::x86_64::__m256i,
+    ends: u32,
+    start: usize,
+) -> MemberValue {
+    use string_class::*;
+    // The opening quote is at `start - 1`, outside this mask.
+    let after = if start < 32 { ends & (u32::MAX << start) } else { 0 };
     let e = after.trailing_zeros() as usize;
     if e == 32 || hay[from + e] != b'"' {
-        return Some(MemberStart { key_end, value: None });
+        return MemberValue::Other;
     }
     let mut run = StringRun { end: from + e, ..StringRun::default() };
     let in_value = ((1u32 << e) - 1) & (u32::MAX << start);
-    // SAFETY: as above.
+    // SAFETY: the caller's promise.
     if unsafe { class_mask(class, DIGIT | AT | COLON | DOT) } & in_value != 0 {
         // SAFETY: as above.
         unsafe { count_anchors(class, in_value, &mut run) };
     }
-    Some(MemberStart { key_end, value: Some(run) })
+    MemberValue::String(run)
+}
+
+/// [`member_start_avx2`]'s number value at block offset `start`, from
+/// the block's digit mask: JSON's grammar without the exponent (which
+/// the caller reads), so a leading zero stands alone and a fraction has
+/// digits, and the byte after it must not continue a token.
+#[inline(always)]
+fn number_value(hay: &[u8], from: usize, digits: u32, start: usize) -> MemberValue {
+    // The end of the run of digits at block offset `at` (32 past the block).
+    let digits_end = |at: usize| match (!digits).checked_shr(at as u32) {
+        Some(rest) if rest != 0 => at + rest.trailing_zeros() as usize,
+        _ => 32,
+    };
+    let first = start + (hay[from + start] == b'-') as usize;
+    let int_end = digits_end(first);
+    if int_end == first || int_end == 32 || (hay[from + first] == b'0' && int_end > first + 1) {
+        return MemberValue::Other;
+    }
+    let (end, fraction) = match hay[from + int_end] {
+        b'.' => match digits_end(int_end + 1) {
+            end if end == int_end + 1 || end == 32 => return MemberValue::Other,
+            end => (end, true),
+        },
+        _ => (int_end, false),
+    };
+    match hay[from + end] {
+        b if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.') => MemberValue::Other,
+        _ => MemberValue::Number { end: from + end, fraction },
+    }
 }
 
 /// The byte classes of [`scan_string_avx2`]: a byte is in a class when
@@ -745,11 +812,26 @@ mod tests {
             return None;
         }
         let key_end = find_string_special(hay, from).filter(|&k| k < block_end && hay[k] == b'"')?;
-        let value = (hay.get(key_end + 1..key_end + 3) == Some(b":\""))
+        let string = (hay.get(key_end + 1..key_end + 3) == Some(b":\""))
             .then(|| scan_string(hay, key_end + 3))
-            .filter(|run| run.end < block_end && hay[run.end] == b'"');
-        Some(MemberStart { key_end, value })
+            .filter(|run| run.end < block_end && hay[run.end] == b'"')
+            .map(MemberValue::String);
+        let number = || {
+            let start = key_end + 2;
+            let found = JSON_NUMBER.find(hay.get(start..block_end)?).filter(|_| hay[key_end + 1] == b':')?;
+            let end = start + found.end();
+            let continues = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.');
+            (end < block_end && !continues(hay[end]))
+                .then(|| MemberValue::Number { end, fraction: found.as_bytes().contains(&b'.') })
+        };
+        Some(MemberStart { key_end, value: string.or_else(number).unwrap_or(MemberValue::Other) })
     }
+
+    /// A JSON number without exponent, at the start of a hay.
+    #[cfg(target_arch = "x86_64")]
+    static JSON_NUMBER: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r"\A-?(0|[1-9][0-9]*)(\.[0-9]+)?").expect("a valid regex")
+    });
 
     #[test]
     #[cfg(target_arch = "x86_64")]
@@ -775,27 +857,40 @@ mod tests {
             }
         }
         let key_lengths = [0, 5, 20, 27, 28, 29, 30, 31, 35];
-        let value_lengths = [0, 1, 3, 10, 20, 25, 28, 30];
+        let value_lengths = [0, 1, 2, 3, 10, 20, 25, 28, 30];
         let mut hay = Vec::new();
-        while hay.len() < 20_000 {
+        while hay.len() < 40_000 {
             hay.push(b'"');
             for _ in 0..key_lengths[next(9) as usize] {
                 hay.push(byte(&mut next, b"ab1@:.\x80 ,"));
             }
+            if next(3) == 0 {
+                // A number, well formed or not, with what may follow it.
+                hay.extend_from_slice(b"\":");
+                for _ in 0..value_lengths[next(9) as usize] {
+                    hay.push(b"0123456789-.eE+x"[(next(16) as usize).min(next(16) as usize)]);
+                }
+                hay.push(b",}] \"\n"[next(6) as usize]);
+                continue;
+            }
             hay.extend_from_slice([&b"\":\""[..], b"\": \"", b"\":1", b"\"\""][next(4) as usize]);
-            for _ in 0..value_lengths[next(8) as usize] {
+            for _ in 0..value_lengths[next(9) as usize] {
                 hay.push(byte(&mut next, b"xy7@:.\xff-"));
             }
             hay.extend_from_slice(b"\",");
         }
-        let mut compact = 0;
+        let (mut strings, mut numbers) = (0, 0);
         for from in 0..hay.len() {
             let expected = member_start_by_two_scans(&hay, from);
-            compact += matches!(expected, Some(MemberStart { value: Some(_), .. })) as usize;
+            match expected {
+                Some(MemberStart { value: MemberValue::String(_), .. }) => strings += 1,
+                Some(MemberStart { value: MemberValue::Number { .. }, .. }) => numbers += 1,
+                _ => {}
+            }
             // SAFETY: the CPU has the x86-64-v3 features (checked above).
             assert_eq!(unsafe { member_start_avx2(&hay, from) }, expected, "from {from}");
         }
-        assert!(compact > 1000, "the hay should hold compact members, found {compact}");
+        assert!(strings > 1000 && numbers > 1000, "compact members: {strings} strings, {numbers} numbers");
     }
 
     #[test]

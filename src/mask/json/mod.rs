@@ -21,7 +21,7 @@ use self::path::Segment;
 use super::action::{Action, StreamingHash, StreamingMask};
 #[cfg(target_arch = "x86_64")]
 use super::bytes::member_start_avx2;
-use super::bytes::{MemberStart, StringRun, find_string_special, has_x86_64_v3, scan_string};
+use super::bytes::{MemberStart, MemberValue, StringRun, find_string_special, has_x86_64_v3, scan_string};
 use super::detect::numeric::NumericDetector;
 use super::detect::{Hay, KeyContexts, Prefilter};
 use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped, write_json_quoted};
@@ -470,16 +470,24 @@ impl JsonMasker {
                     let (key, end, value) = match member_start::<V3>(input, i + 1) {
                         Some(s) => (&input[i + 1..s.key_end], s.key_end + 1, s.value),
                         None => match whole_key(input, i + 1) {
-                            Some((key, end)) => (key, end, None),
+                            Some((key, end)) => (key, end, MemberValue::Other),
                             None => break 'scan,
                         },
                     };
                     unsaved_key = Some(key);
                     state = State::Colon;
                     i = end;
-                    if let Some(run) = value {
-                        // `"key":"value"`, read with the key.
+                    // `"key":value` with the value read with the key.
+                    if let MemberValue::String(run) = value {
                         i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
+                    } else if let MemberValue::Number { end: number_end, fraction } = value {
+                        let kind = if fraction { Scalar::Fraction } else { Scalar::Integer };
+                        if self.scalar_may_match(m, &input[end + 1..number_end], kind, unsaved_key) {
+                            state = State::Value;
+                            i = end + 1;
+                            break 'scan;
+                        }
+                        i = number_end;
                     } else {
                         // The colon follows, perhaps after a space.
                         if input.get(i) != Some(&b':') {
