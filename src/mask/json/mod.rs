@@ -19,9 +19,9 @@ pub mod path;
 use self::escape::{Escape, EscapeStatus};
 use self::path::Segment;
 use super::action::{Action, StreamingHash, StreamingMask};
-#[cfg(target_arch = "x86_64")]
-use super::bytes::member_start_avx2;
 use super::bytes::{MemberStart, MemberValue, StringRun, find_string_special, has_x86_64_v3, scan_string};
+#[cfg(target_arch = "x86_64")]
+use super::bytes::{member_start_avx2, scan_string_avx2};
 use super::detect::numeric::NumericDetector;
 use super::detect::{Hay, KeyContexts, Prefilter};
 use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped, write_json_quoted};
@@ -191,6 +191,18 @@ fn member_start<const V3: bool>(input: &[u8], from: usize) -> Option<MemberStart
         return unsafe { member_start_avx2(input, from) };
     }
     None
+}
+
+/// [`scan_string`], straight to its AVX2 build in the x86-64-v3 build
+/// (`V3`), where it is inlined: no feature test, no call.
+#[inline(always)]
+fn scan_string_in<const V3: bool>(input: &[u8], from: usize) -> StringRun {
+    #[cfg(target_arch = "x86_64")]
+    if V3 {
+        // SAFETY: as in `member_start`.
+        return unsafe { scan_string_avx2(input, from) };
+    }
+    scan_string(input, from)
 }
 
 /// The key the current value belongs to (for arrays, the array's key).
@@ -500,7 +512,8 @@ impl JsonMasker {
                         i += 1;
                         match input.get(i) {
                             Some(b'"') => {
-                                let Some(end) = self.take_whole_string(m, input, i + 1, unsaved_key, cf, out, c) else {
+                                let Some(end) = self.take_whole_string::<V3>(m, input, i + 1, unsaved_key, cf, out, c)
+                                else {
                                     break 'scan;
                                 };
                                 i = end;
@@ -581,7 +594,7 @@ impl JsonMasker {
                     }
                 },
                 b'"' if matches!(state, State::Value | State::ValueOrClose) => {
-                    let Some(end) = self.take_whole_string(m, input, i + 1, unsaved_key, cf, out, c) else {
+                    let Some(end) = self.take_whole_string::<V3>(m, input, i + 1, unsaved_key, cf, out, c) else {
                         break 'scan;
                     };
                     state = State::AfterValue;
@@ -824,7 +837,7 @@ impl JsonMasker {
         let start = i + 1;
         self.target = match plan {
             Plan::Scan => {
-                if let Some(end) = self.take_whole_string(m, input, start, None, cf, out, c) {
+                if let Some(end) = self.take_whole_string::<false>(m, input, start, None, cf, out, c) {
                     self.state = State::AfterValue;
                     return end;
                 }
@@ -871,7 +884,7 @@ impl JsonMasker {
     /// (see [`JsonMasker::plain`]).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn take_whole_string(
+    fn take_whole_string<const V3: bool>(
         &mut self,
         m: &Masker,
         input: &[u8],
@@ -881,7 +894,7 @@ impl JsonMasker {
         out: &mut Vec<u8>,
         c: &mut Counters,
     ) -> Option<usize> {
-        let run = scan_string(input, start);
+        let run = scan_string_in::<V3>(input, start);
         if !(run.end < input.len() && input[run.end] == b'"') {
             return None;
         }
