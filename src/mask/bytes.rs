@@ -332,6 +332,10 @@ pub struct MemberStart {
 pub enum MemberValue {
     /// A string without escapes: its run, its content at `key_end + 3`.
     String(StringRun),
+    /// Such a string without any anchor byte, ending at `end`: told
+    /// apart from [`MemberValue::String`] by the branch that counts the
+    /// anchors, so the caller can skip the detectors' gate for free.
+    PlainString { end: usize },
     /// A number without exponent (`-12`, `0.5`) at `key_end + 2`, ending
     /// at `end` before a byte that cannot continue it.
     Number { end: usize, fraction: bool },
@@ -408,13 +412,14 @@ unsafe fn string_value(
     if e == 32 || hay[from + e] != b'"' {
         return MemberValue::Other;
     }
-    let mut run = StringRun { end: from + e, ..StringRun::default() };
     let in_value = ((1u32 << e) - 1) & (u32::MAX << start);
     // SAFETY: the caller's promise.
-    if unsafe { class_mask(class, DIGIT | AT | COLON | DOT) } & in_value != 0 {
-        // SAFETY: as above.
-        unsafe { count_anchors(class, in_value, &mut run) };
+    if unsafe { class_mask(class, DIGIT | AT | COLON | DOT) } & in_value == 0 {
+        return MemberValue::PlainString { end: from + e };
     }
+    let mut run = StringRun { end: from + e, ..StringRun::default() };
+    // SAFETY: as above.
+    unsafe { count_anchors(class, in_value, &mut run) };
     MemberValue::String(run)
 }
 
@@ -818,7 +823,10 @@ mod tests {
         let string = (hay.get(key_end + 1..key_end + 3) == Some(b":\""))
             .then(|| scan_string(hay, key_end + 3))
             .filter(|run| run.end < block_end && hay[run.end] == b'"')
-            .map(MemberValue::String);
+            .map(|run| match run {
+                StringRun { end, digits: 0, at_signs: 0, colons: 0, dots: 0 } => MemberValue::PlainString { end },
+                run => MemberValue::String(run),
+            });
         let number = || {
             let start = key_end + 2;
             let found = JSON_NUMBER.find(hay.get(start..block_end)?).filter(|_| hay[key_end + 1] == b':')?;
@@ -886,7 +894,9 @@ mod tests {
         for from in 0..hay.len() {
             let expected = member_start_by_two_scans(&hay, from);
             match expected {
-                Some(MemberStart { value: MemberValue::String(_), .. }) => strings += 1,
+                Some(MemberStart { value: MemberValue::String(_) | MemberValue::PlainString { .. }, .. }) => {
+                    strings += 1
+                }
                 Some(MemberStart { value: MemberValue::Number { .. }, .. }) => numbers += 1,
                 _ => {}
             }

@@ -490,7 +490,15 @@ impl JsonMasker {
                     state = State::Colon;
                     i = end;
                     // `"key":value` with the value read with the key.
-                    if let MemberValue::String(run) = value {
+                    if let MemberValue::PlainString { end: string_end } = value
+                        && !m.detectors.has_custom()
+                    {
+                        // No anchor byte: no built-in detector's gate opens.
+                        i = string_end + 1;
+                    } else if let MemberValue::String(run) = value {
+                        i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
+                    } else if let MemberValue::PlainString { end: string_end } = value {
+                        let run = StringRun { end: string_end, ..StringRun::default() };
                         i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
                     } else if let MemberValue::Number { end: number_end, fraction } = value {
                         let kind = if fraction { Scalar::Fraction } else { Scalar::Integer };

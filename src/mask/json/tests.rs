@@ -432,3 +432,27 @@ fn replacements_are_escaped_in_json_and_raw_in_text() {
     let text = run_every_split(&m, ContentKind::Text, "write ana@example.com now");
     assert_eq!(text, r#"write <"mail"\x> now"#);
 }
+
+/// A user's keyword detector sees every string value, also the short
+/// ones the structural loop reads with their key and would otherwise
+/// pass for holding no anchor byte (no `@`, digit, `:` or `.`).
+#[test]
+fn keywords_are_found_in_short_values_without_anchors() {
+    let mut config: MaskerConfig = default_config();
+    config.detectors.push(crate::mask::DetectorConfig {
+        name: "codename".into(),
+        spec: crate::mask::DetectorSpec::Keywords {
+            words: vec!["falcon".into()],
+            case_insensitive: false,
+            whole_words: true,
+        },
+        action: Action::Redact { placeholder: "[CODENAME]".into() },
+    });
+    let m = Arc::new(Masker::new(&config).expect("builds"));
+    let body = r#"{"codename":"falcon","status":"paid","project":{"name":"falcon","tags":["falcon"]},"n":1}"#;
+    let out = run_every_split(&m, ContentKind::Json, body);
+    assert_eq!(
+        out,
+        r#"{"codename":"[CODENAME]","status":"paid","project":{"name":"[CODENAME]","tags":["[CODENAME]"]},"n":1}"#
+    );
+}
