@@ -426,7 +426,7 @@ unsafe fn string_value(
 /// [`member_start_avx2`]'s number value at block offset `start`, from
 /// the block's digit mask: JSON's grammar without the exponent (which
 /// the caller reads), so a leading zero stands alone and a fraction has
-/// digits, and the byte after it must not continue a token.
+/// digits, and the byte after it must be a comma or a closing bracket.
 #[inline(always)]
 fn number_value(hay: &[u8], from: usize, digits: u32, start: usize) -> MemberValue {
     // The end of the run of digits at block offset `at` (32 past the block).
@@ -446,9 +446,11 @@ fn number_value(hay: &[u8], from: usize, digits: u32, start: usize) -> MemberVal
         },
         _ => (int_end, false),
     };
+    // What ends a member's number in compact JSON; anything else (a
+    // space, an exponent, a malformed tail) is left to the byte loop.
     match hay[from + end] {
-        b if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.') => MemberValue::Other,
-        _ => MemberValue::Number { end: from + end, fraction },
+        b',' | b'}' | b']' => MemberValue::Number { end: from + end, fraction },
+        _ => MemberValue::Other,
     }
 }
 
@@ -831,8 +833,7 @@ mod tests {
             let start = key_end + 2;
             let found = JSON_NUMBER.find(hay.get(start..block_end)?).filter(|_| hay[key_end + 1] == b':')?;
             let end = start + found.end();
-            let continues = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.');
-            (end < block_end && !continues(hay[end]))
+            (end < block_end && matches!(hay[end], b',' | b'}' | b']'))
                 .then(|| MemberValue::Number { end, fraction: found.as_bytes().contains(&b'.') })
         };
         Some(MemberStart { key_end, value: string.or_else(number).unwrap_or(MemberValue::Other) })
@@ -870,7 +871,7 @@ mod tests {
         let key_lengths = [0, 5, 20, 27, 28, 29, 30, 31, 35];
         let value_lengths = [0, 1, 2, 3, 10, 20, 25, 28, 30];
         let mut hay = Vec::new();
-        while hay.len() < 40_000 {
+        while hay.len() < 60_000 {
             hay.push(b'"');
             for _ in 0..key_lengths[next(9) as usize] {
                 hay.push(byte(&mut next, b"ab1@:.\x80 ,"));
