@@ -490,70 +490,75 @@ impl JsonMasker {
                     state = State::Colon;
                     i = end;
                     // `"key":value` with the value read with the key.
-                    if let MemberValue::PlainString { end: string_end } = value
-                        && !m.detectors.has_custom()
-                    {
+                    match value {
                         // No anchor byte: no built-in detector's gate opens.
-                        i = string_end + 1;
-                    } else if let MemberValue::String(run) = value {
-                        i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
-                    } else if let MemberValue::PlainString { end: string_end } = value {
-                        let run = StringRun { end: string_end, ..StringRun::default() };
-                        i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
-                    } else if let MemberValue::Number { end: number_end, fraction } = value {
-                        let kind = if fraction { Scalar::Fraction } else { Scalar::Integer };
-                        if self.scalar_may_match(m, &input[end + 1..number_end], kind, unsaved_key) {
-                            state = State::Value;
-                            i = end + 1;
-                            break 'scan;
+                        MemberValue::PlainString { end: string_end } if !m.detectors.has_custom() => {
+                            i = string_end + 1;
                         }
-                        i = number_end;
-                    } else {
-                        // The colon follows, perhaps after a space.
-                        if input.get(i) != Some(&b':') {
-                            i += input[i..].iter().take(2).take_while(|&&b| is_whitespace(b)).count();
+                        MemberValue::PlainString { end: string_end } => {
+                            let run = StringRun { end: string_end, ..StringRun::default() };
+                            i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
+                        }
+                        MemberValue::String(run) => {
+                            i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
+                        }
+                        MemberValue::Number { end: number_end, fraction } => {
+                            let kind = if fraction { Scalar::Fraction } else { Scalar::Integer };
+                            if self.scalar_may_match(m, &input[end + 1..number_end], kind, unsaved_key) {
+                                state = State::Value;
+                                i = end + 1;
+                                break 'scan;
+                            }
+                            i = number_end;
+                        }
+                        MemberValue::Other => {
+                            // The colon follows, perhaps after a space.
                             if input.get(i) != Some(&b':') {
-                                break;
-                            }
-                        }
-                        state = State::Value;
-                        i += 1;
-                        match input.get(i) {
-                            Some(b'"') => {
-                                let Some(end) = self.take_whole_string::<V3>(m, input, i + 1, unsaved_key, cf, out, c)
-                                else {
-                                    break 'scan;
-                                };
-                                i = end;
-                            }
-                            Some(b'{') if self.frames.len() < MAX_DEPTH => {
-                                self.open_container(true, unsaved_key.take());
-                                state = State::KeyOrClose;
-                                i += 1;
-                                if input.get(i) == Some(&b'"') {
-                                    continue;
+                                i += input[i..].iter().take(2).take_while(|&&b| is_whitespace(b)).count();
+                                if input.get(i) != Some(&b':') {
+                                    break;
                                 }
-                                break;
                             }
-                            Some(&b) if b == b'-' || b.is_ascii_alphanumeric() => {
-                                let Some(end) = self.take_inert_scalar(m, input, i, unsaved_key) else {
-                                    break 'scan;
-                                };
-                                i = end;
-                            }
-                            // An array of objects (`"items":[{…`): both open
-                            // here, its first member read next.
-                            Some(b'[') if input.get(i + 1) == Some(&b'{') && self.frames.len() + 1 < MAX_DEPTH => {
-                                self.open_container(false, unsaved_key.take());
-                                self.open_container(true, None);
-                                state = State::KeyOrClose;
-                                i += 2;
-                                if input.get(i) == Some(&b'"') {
-                                    continue;
+                            state = State::Value;
+                            i += 1;
+                            match input.get(i) {
+                                Some(b'"') => {
+                                    let Some(end) =
+                                        self.take_whole_string::<V3>(m, input, i + 1, unsaved_key, cf, out, c)
+                                    else {
+                                        break 'scan;
+                                    };
+                                    i = end;
                                 }
-                                break;
+                                Some(b'{') if self.frames.len() < MAX_DEPTH => {
+                                    self.open_container(true, unsaved_key.take());
+                                    state = State::KeyOrClose;
+                                    i += 1;
+                                    if input.get(i) == Some(&b'"') {
+                                        continue;
+                                    }
+                                    break;
+                                }
+                                Some(&b) if b == b'-' || b.is_ascii_alphanumeric() => {
+                                    let Some(end) = self.take_inert_scalar(m, input, i, unsaved_key) else {
+                                        break 'scan;
+                                    };
+                                    i = end;
+                                }
+                                // An array of objects (`"items":[{…`): both open
+                                // here, its first member read next.
+                                Some(b'[') if input.get(i + 1) == Some(&b'{') && self.frames.len() + 1 < MAX_DEPTH => {
+                                    self.open_container(false, unsaved_key.take());
+                                    self.open_container(true, None);
+                                    state = State::KeyOrClose;
+                                    i += 2;
+                                    if input.get(i) == Some(&b'"') {
+                                        continue;
+                                    }
+                                    break;
+                                }
+                                _ => break,
                             }
-                            _ => break,
                         }
                     }
                     state = State::AfterValue;
