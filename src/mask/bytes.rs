@@ -455,7 +455,8 @@ fn number_value(hay: &[u8], from: usize, digits: u32, start: usize) -> MemberVal
     }
 }
 
-/// The byte classes of [`scan_string_avx2`]: a byte is in a class when
+/// The byte classes of the AVX2 scans ([`scan_string_avx2`],
+/// [`member_start_avx2`]): a byte is in a class when
 /// the class's bit is set both in the entry of its low nibble and in the
 /// entry of its high nibble.
 #[cfg(target_arch = "x86_64")]

@@ -491,8 +491,12 @@ impl JsonMasker {
                     i = end;
                     // `"key":value` with the value read with the key.
                     match value {
-                        // No anchor byte: no built-in detector's gate opens.
-                        MemberValue::PlainString { end: string_end } if !m.detectors.has_custom() => {
+                        // No anchor byte: the gate, asked of an empty
+                        // summary, opens only for user-defined detectors
+                        // (it folds to that one flag).
+                        MemberValue::PlainString { end: string_end }
+                            if !m.detectors.may_match(&Prefilter::default()) =>
+                        {
                             i = string_end + 1;
                         }
                         MemberValue::PlainString { end: string_end } => {
