@@ -53,26 +53,35 @@ where
             let Some(pipeline) = this.pipeline.as_mut() else {
                 return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
             };
-            let frame = match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
-                Some(Ok(frame)) => frame,
+            // One allocation per frame, handed to hyper without a copy.
+            let mut out = Vec::new();
+            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        out.reserve(data.len() + data.len() / 8 + 64);
+                        pipeline.feed(&data, &mut out).map_err(MaskBodyError::Decode)?;
+                        // When the inner body knows this was its last frame
+                        // (a Content-Length reached, HTTP/2's END_STREAM),
+                        // the tail goes out with it and this body reports
+                        // its end at once: hyper then writes the last bytes
+                        // and the body's end together (one write and one
+                        // TLS record, not two).
+                        if this.inner.is_end_stream() {
+                            this.finish(&mut out)?;
+                        }
+                    }
+                    Err(frame) => {
+                        if let Ok(trailers) = frame.into_trailers() {
+                            this.trailers = Some(trailers);
+                            this.finish(&mut out)?;
+                        }
+                    }
+                },
                 Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
-                None => return Poll::Ready(this.finish().transpose()),
-            };
-            match frame.into_data() {
-                Ok(data) => {
-                    // One allocation per frame, handed to hyper without a copy.
-                    let mut out = Vec::with_capacity(data.len() + data.len() / 8 + 64);
-                    pipeline.feed(&data, &mut out).map_err(MaskBodyError::Decode)?;
-                    if !out.is_empty() {
-                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
-                    }
-                }
-                Err(frame) => {
-                    if let Ok(trailers) = frame.into_trailers() {
-                        this.trailers = Some(trailers);
-                        return Poll::Ready(this.finish().transpose());
-                    }
-                }
+                None => this.finish(&mut out)?,
+            }
+            if !out.is_empty() {
+                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
             }
         }
     }
@@ -87,20 +96,15 @@ where
 }
 
 impl<B> MaskBody<B> {
-    /// Flushes the pipeline: the last masked bytes as a frame, or the
-    /// trailers (or the end) when there are none.
-    fn finish(&mut self) -> Result<Option<Frame<Bytes>>, BoxError> {
-        let Some(pipeline) = self.pipeline.take() else { return Ok(None) };
-        let mut out = Vec::new();
-        let stats = pipeline.finish(&mut out).map_err(MaskBodyError::Decode)?;
+    /// Flushes the pipeline's last masked bytes into `out` and reports the
+    /// stream's counts; the trailers, if any, follow.
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), BoxError> {
+        let Some(pipeline) = self.pipeline.take() else { return Ok(()) };
+        let stats = pipeline.finish(out).map_err(MaskBodyError::Decode)?;
         if let Some(report) = self.on_finish.take() {
             report(&stats);
         }
-        Ok(if !out.is_empty() {
-            Some(Frame::data(Bytes::from(out)))
-        } else {
-            self.trailers.take().map(Frame::trailers)
-        })
+        Ok(())
     }
 }
 
@@ -128,11 +132,29 @@ mod tests {
         }
     }
 
+    /// [`Frames`] that knows its end, as hyper's body does from a
+    /// `Content-Length`: it says so once its last frame is taken.
+    struct KnownEnd(Frames);
+
+    impl Body for KnownEnd {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Pin::new(&mut self.0).poll_frame(cx)
+        }
+        fn is_end_stream(&self) -> bool {
+            self.0.0.is_empty()
+        }
+    }
+
     fn data(chunks: &[&[u8]]) -> Frames {
         Frames(chunks.iter().map(|c| Frame::data(Bytes::copy_from_slice(c))).collect())
     }
 
-    fn mask_body(inner: Frames, coding: Coding, on_finish: Option<OnFinish>) -> MaskBody<Frames> {
+    fn mask_body<B>(inner: B, coding: Coding, on_finish: Option<OnFinish>) -> MaskBody<B> {
         let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("default profile builds"));
         MaskBody::new(inner, Pipeline::new(masker, ContentKind::Json, coding), on_finish)
     }
@@ -153,6 +175,30 @@ mod tests {
         let out = block_on(mask_body(data(&[head, tail]), Coding::Identity, Some(report)).collect()).expect("ok");
         assert_eq!(out.to_bytes().as_ref(), MASKED);
         assert_eq!(*seen.lock().expect("lock"), vec![2]);
+    }
+
+    /// The bytes the stream held back (the phone number the cut runs
+    /// through) leave with the last data frame, and the body says it has
+    /// ended as soon as that frame is out: hyper then writes both with the
+    /// end of the body, in one write.
+    #[test]
+    fn the_last_frame_carries_the_held_back_tail_when_the_end_is_known() {
+        let (head, tail) = BODY.split_at(BODY.len() - 8);
+        for inner in [KnownEnd(data(&[head, tail])), KnownEnd(data(&[BODY]))] {
+            let frames = block_on(async {
+                let mut body = mask_body(inner, Coding::Identity, None);
+                let mut frames = Vec::new();
+                while !body.is_end_stream() {
+                    let frame = body.frame().await.expect("a frame before the end").expect("ok");
+                    frames.push(frame.into_data().expect("data"));
+                }
+                assert!(body.frame().await.is_none(), "nothing after the end");
+                frames
+            });
+            assert_eq!(frames.concat(), MASKED);
+            assert!(frames.iter().all(|f| !f.is_empty()), "no empty frames");
+            assert!(frames.last().expect("frames").ends_with(br#"[PHONE]"}"#), "{frames:?}");
+        }
     }
 
     #[test]
