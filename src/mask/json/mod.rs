@@ -568,7 +568,7 @@ impl JsonMasker {
                     state = State::AfterValue;
                     // The next member, or the object's end; after that the
                     // parent's next member or element (an object), or the
-                    // parent's end when that is an object too.
+                    // parent's end (an object, or an array of objects).
                     loop {
                         match input.get(i) {
                             Some(b',') if input.get(i + 1) == Some(&b'"') => {
@@ -576,9 +576,11 @@ impl JsonMasker {
                                 i += 1;
                                 continue 'member;
                             }
-                            // Always an object here; the dispatch reports
-                            // a mismatch, should one ever reach this.
-                            Some(b'}') if self.pop_frame(true) => {
+                            // The open container's end: an object's after
+                            // a member, an array's after its last object
+                            // (`…}]`). The dispatch reports a mismatch,
+                            // should one ever reach this.
+                            Some(&b @ (b'}' | b']')) if self.pop_frame(b == b'}') => {
                                 unsaved_key = None;
                                 i += 1;
                             }
@@ -590,6 +592,9 @@ impl JsonMasker {
                         };
                         match input.get(i) {
                             Some(b'}' | b',') if parent_is_object => {}
+                            // The array ends (`"items":[{…}]`): closed at
+                            // the top, then its parent's next member.
+                            Some(b']') if !parent_is_object => {}
                             // The array's next object, perhaps on a line
                             // of its own (`},\n{`).
                             Some(b',') if self.frames.len() < MAX_DEPTH => {

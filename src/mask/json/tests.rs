@@ -319,6 +319,11 @@ fn the_fast_loop_and_the_general_loop_agree() {
         "{\"a\":1}\n{\"b\":{\"c\":\"x@y.org\"}}\n[{\"d\":1},{\"e\":2}]\n",
         r#"{"a":1},{"b":"x@y.org"}"#,
         r#"{"a":{"b":1}],"c":"x@y.org"}"#,
+        // A close that does not match (text from there on: the key is
+        // masked), after a member and after an object in an array.
+        r#"[{"a":1],{"x@y.org":1}]"#,
+        r#"[{"a":[{"b":1}}],{"x@y.org":1}]"#,
+        r#"{"a":[{"b":1}]],"x@y.org":1}"#,
         r#"{"a":1,}"#,
         r#"{"a":{"b":1},{"c":2}}"#,
         r#"[{"a":1},"x@y.org",{"b":2}]"#,
