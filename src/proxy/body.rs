@@ -63,9 +63,9 @@ where
                         // When the inner body knows this was its last frame
                         // (a Content-Length reached, HTTP/2's END_STREAM),
                         // the tail goes out with it and this body reports
-                        // its end at once: hyper then writes the last bytes
-                        // and the body's end together (one write and one
-                        // TLS record, not two).
+                        // its end at once: no poll for a tail frame, and
+                        // over HTTP/2 the last DATA frame ends the stream
+                        // (no empty one after it).
                         if this.inner.is_end_stream() {
                             this.finish(&mut out)?;
                         }
@@ -179,8 +179,7 @@ mod tests {
 
     /// The bytes the stream held back (the phone number the cut runs
     /// through) leave with the last data frame, and the body says it has
-    /// ended as soon as that frame is out: hyper then writes both with the
-    /// end of the body, in one write.
+    /// ended as soon as that frame is out, so hyper ends the body with it.
     #[test]
     fn the_last_frame_carries_the_held_back_tail_when_the_end_is_known() {
         let (head, tail) = BODY.split_at(BODY.len() - 8);
