@@ -493,7 +493,9 @@ impl JsonMasker {
                     match value {
                         // No anchor byte: the gate, asked of an empty
                         // summary, opens only for user-defined detectors
-                        // (it folds to that one flag).
+                        // (it folds to that one flag here; left to
+                        // `take_scanned_string` with an empty run, it did
+                        // not fold: +0.4% instructions on dense records).
                         MemberValue::PlainString { end: string_end }
                             if !m.detectors.may_match(&Prefilter::default()) =>
                         {
