@@ -6,6 +6,7 @@ mod inject_cmd;
 mod install_cmd;
 mod kube_api;
 mod log_format;
+mod log_writer;
 mod mask_cmd;
 mod netpol_cmd;
 mod reload;
@@ -143,7 +144,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .event_format(log_format::JsonLines)
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(log_writer::StderrLines)
         .try_init();
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::log_writer;
 use super::reload::{self, Change, Watched};
 use crate::admin::{self, AdminState};
 use crate::config::Config;
@@ -91,14 +92,30 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let config = proxy_config(args)?;
     super::init_logging();
-    let runtime = match args.threads {
+    let mut builder = match args.threads {
         Some(0) => bail!("--threads must be at least 1"),
-        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
-        None => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
-    }
-    .context("starting the runtime")?;
-    runtime.block_on(async {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    // A busy worker's audit and access lines go out together when it
+    // parks (see `log_writer`); a panic writes what waits first.
+    let runtime = builder
+        .enable_all()
+        .on_thread_park(log_writer::flush)
+        .on_thread_unpark(log_writer::on_worker_unpark)
+        .build()
+        .context("starting the runtime")?;
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        log_writer::try_flush();
+        default_hook(info);
+    }));
+    let result = runtime.block_on(async {
         let mut signals = super::StopSignals::install().context("installing signal handlers")?;
         let metrics = Arc::new(Metrics::new());
         let admin = Arc::new(AdminState::new(metrics.clone(), args.admin_shutdown, args.app_health_ports.clone()));
@@ -139,7 +156,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         proxy.shutdown().await;
         tracing::info!("drained; exiting");
         Ok(())
-    })
+    });
+    drop(runtime);
+    log_writer::flush();
+    result
 }
 
 fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
