@@ -167,8 +167,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 /// instead of 128 KB. Each 64 KB masked response allocates and frees
 /// ~200 KB (hyper's read buffer, the masked output, rustls's records), so
 /// with the default the heap shrank (`brk`) about every other request and
-/// faulted its pages back in: 1.16 minor faults a request at 16
-/// connections, 0.008 with this (what is kept is at most the 2 MiB).
+/// faulted its pages back in: 1.2–1.7 minor faults a request at 16
+/// connections, 0.01–0.03 with this (what is kept is at most the 2 MiB).
 /// Setting the trim threshold fixes the mmap threshold too (glibc stops
 /// adapting both), so that one is set where its adaptation would end for
 /// frames up to 1 MiB: such buffers stay on the heap.
