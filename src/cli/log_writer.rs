@@ -11,7 +11,7 @@
 
 use std::cell::Cell;
 use std::io::{self, Write};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use tracing::{Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
@@ -84,11 +84,15 @@ pub fn flush() {
 }
 
 /// [`flush`] for a panic hook: skipped if this thread holds the lock
-/// already (it panicked writing a line), which would deadlock.
+/// already (it panicked writing a line), which would deadlock. A lock an
+/// earlier panic poisoned is taken as [`lock`] takes it.
 pub fn try_flush() {
-    if let Ok(mut pending) = PENDING.try_lock() {
-        write_out(&mut pending);
-    }
+    let mut pending = match PENDING.try_lock() {
+        Ok(pending) => pending,
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(TryLockError::WouldBlock) => return,
+    };
+    write_out(&mut pending);
 }
 
 fn lock() -> MutexGuard<'static, Vec<u8>> {
@@ -158,6 +162,22 @@ mod tests {
             tracing::info!("four");
             flush();
             assert_eq!(written(), ["before", "one", "two", "three", "four"], "the park hook writes what waits");
+        });
+    }
+
+    #[test]
+    fn the_panic_hook_writes_what_waits_even_after_an_earlier_panic_poisoned_the_lock() {
+        on_fresh_thread(|| {
+            on_worker_unpark();
+            tracing::info!("waiting");
+            let poisoner = std::thread::spawn(|| {
+                let _held = lock();
+                panic!("poisons the pending lines' lock");
+            });
+            assert!(poisoner.join().is_err());
+            assert!(PENDING.is_poisoned());
+            try_flush();
+            assert_eq!(written(), ["waiting"]);
         });
     }
 
