@@ -92,7 +92,6 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let config = proxy_config(args)?;
     super::init_logging();
-    keep_freed_memory();
     let mut builder = match args.threads {
         Some(0) => bail!("--threads must be at least 1"),
         Some(1) => tokio::runtime::Builder::new_current_thread(),
@@ -161,24 +160,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     drop(runtime);
     log_writer::flush();
     result
-}
-
-/// Lets glibc's allocator keep up to 2 MiB freed at the top of its heap
-/// instead of 128 KB. Each 64 KB masked response allocates and frees
-/// ~200 KB (hyper's read buffer, the masked output, rustls's records), so
-/// with the default the heap shrank (`brk`) about every other request and
-/// faulted its pages back in: 1.2–1.7 minor faults a request at 16
-/// connections, 0.01–0.03 with this (what is kept is at most the 2 MiB).
-/// Setting the trim threshold fixes the mmap threshold too (glibc stops
-/// adapting both), so that one is set where its adaptation would end for
-/// frames up to 1 MiB: such buffers stay on the heap.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt sets a malloc parameter, under malloc's own lock.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 2 << 20);
-    }
 }
 
 fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
