@@ -344,7 +344,10 @@ impl DetectorSet {
     }
 
     /// What `key` says of the numbers under it (see [`KeyContexts`] for a
-    /// cached answer).
+    /// cached answer). Out of line: its word-list calls would otherwise
+    /// give every inlined caller a frame that saves registers.
+    #[cold]
+    #[inline(never)]
     pub fn key_context(&self, key: &[u8]) -> KeyContext {
         self.numeric().map(|n| n.key_context(key)).unwrap_or_default()
     }

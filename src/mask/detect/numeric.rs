@@ -501,7 +501,7 @@ impl NumericDetector {
     #[inline]
     pub fn integer_may_match(&self, digits: &[u8], key: impl FnOnce() -> KeyContext) -> bool {
         let n = digits.len();
-        if self.card.is_some() && (13..=19).contains(&n) && card_brand_accepts(digits) && luhn_valid(digits) {
+        if self.card.is_some() && (13..=19).contains(&n) && is_card_number(digits) {
             return true;
         }
         let ssn = n == 9 && self.ssn.is_some();
@@ -665,6 +665,14 @@ fn is_card(s: &Number) -> bool {
 
 /// Issuer prefixes and lengths of the major card brands.
 ///
+/// A card's brand prefix and Luhn check digit, out of line: the Luhn
+/// loop's vector code made every caller save registers, and most long
+/// numbers are not of a card's length.
+#[inline(never)]
+fn is_card_number(d: &[u8]) -> bool {
+    card_brand_accepts(d) && luhn_valid(d)
+}
+
 /// Dispatched on the first digit: most long numbers that reach here are
 /// not cards (epoch milliseconds start with 1), and computing every
 /// prefix up front cost ~70 instructions per number.
