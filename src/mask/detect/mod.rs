@@ -235,14 +235,29 @@ impl KeyContexts {
     /// Inlined for the hit, the common case; a miss asks the word lists.
     #[inline(always)]
     pub fn get(&mut self, detectors: &DetectorSet, key: &[u8]) -> KeyContext {
+        match self.cached(key) {
+            Some(context) => context,
+            None => self.fill(detectors, key),
+        }
+    }
+
+    /// The cached answer for `key`, if any: no call, so a caller that
+    /// handles the miss out of line stays a leaf on the hit.
+    #[inline(always)]
+    pub fn cached(&self, key: &[u8]) -> Option<KeyContext> {
+        let last = *key.last()?;
+        let slot = &self.slots[(key.len() ^ last as usize) & 3];
+        (slot.len as usize == key.len() && short_eq(&slot.key[..key.len()], key)).then_some(slot.context)
+    }
+
+    /// Asks the word lists about `key` and caches the answer when the key
+    /// fits a slot.
+    #[inline(never)]
+    pub fn fill(&mut self, detectors: &DetectorSet, key: &[u8]) -> KeyContext {
         let Some(&last) = key.last().filter(|_| key.len() <= KeySlot::WIDTH) else {
             return detectors.key_context(key);
         };
-        let slot = &mut self.slots[(key.len() ^ last as usize) & 3];
-        if slot.len as usize == key.len() && short_eq(&slot.key[..key.len()], key) {
-            return slot.context;
-        }
-        slot.refill(detectors, key)
+        self.slots[(key.len() ^ last as usize) & 3].refill(detectors, key)
     }
 }
 

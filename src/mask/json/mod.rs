@@ -205,6 +205,13 @@ fn scan_string_in<const V3: bool>(input: &[u8], from: usize) -> StringRun {
     scan_string(input, from)
 }
 
+/// [`JsonMasker::long_integer_may_match`] for a key not in the cache.
+#[cold]
+#[inline(never)]
+fn integer_under_new_key(m: &Masker, contexts: &mut KeyContexts, digits: &[u8], key: &[u8]) -> bool {
+    m.detectors.integer_may_match(digits, || contexts.fill(&m.detectors, key))
+}
+
 /// Runs the detectors over a whole string (content at `start`, `run`
 /// ending at its closing quote) under `key`, writing pending input and
 /// each replacement.
@@ -1244,8 +1251,10 @@ impl JsonMasker {
     #[inline(never)]
     fn long_integer_may_match(&mut self, m: &Masker, digits: &[u8], unsaved_key: Option<&[u8]>) -> bool {
         let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
-        let contexts = &mut self.key_contexts;
-        m.detectors.integer_may_match(digits, || contexts.get(&m.detectors, key))
+        match self.key_contexts.cached(key) {
+            Some(context) => m.detectors.integer_may_match(digits, || context),
+            None => integer_under_new_key(m, &mut self.key_contexts, digits, key),
+        }
     }
 
     /// Fast path for a literal, or a number no detector can match, whole
