@@ -663,8 +663,6 @@ fn is_card(s: &Number) -> bool {
     grouped && card_brand_accepts(s.digits()) && luhn_valid(s.digits())
 }
 
-/// Issuer prefixes and lengths of the major card brands.
-///
 /// A card's brand prefix and Luhn check digit, out of line: the Luhn
 /// loop's vector code made every caller save registers, and most long
 /// numbers are not of a card's length.
@@ -673,6 +671,8 @@ fn is_card_number(d: &[u8]) -> bool {
     card_brand_accepts(d) && luhn_valid(d)
 }
 
+/// Issuer prefixes and lengths of the major card brands.
+///
 /// Dispatched on the first digit: most long numbers that reach here are
 /// not cards (epoch milliseconds start with 1), and computing every
 /// prefix up front cost ~70 instructions per number.
