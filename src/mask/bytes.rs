@@ -286,6 +286,27 @@ unsafe fn classes_at(hay: &[u8], i: usize) -> std::arch::x86_64::__m256i {
     }
 }
 
+/// The bytes of the 32 at `i` that end a string's run (a quote, a
+/// backslash or a control byte): [`string_class::ENDS_RUN`] by compares.
+///
+/// # Safety
+/// The CPU must support AVX2, and `hay[i..i + 32]` must exist.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn run_ends_at(hay: &[u8], i: usize) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's promises.
+    unsafe {
+        let v = _mm256_loadu_si256(hay.as_ptr().add(i) as *const __m256i);
+        let quote = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8));
+        let backslash = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\\' as i8));
+        // Below 0x20, unsigned: the byte is its max with 0x1F.
+        let limit = _mm256_set1_epi8(0x1F);
+        let control = _mm256_cmpeq_epi8(_mm256_max_epu8(v, limit), limit);
+        _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(quote, backslash), control)) as u32
+    }
+}
+
 /// The bytes of a classified block with any of `bits`, as a bit mask.
 ///
 /// # Safety
@@ -371,8 +392,12 @@ pub unsafe fn member_start_avx2(hay: &[u8], from: usize) -> Option<MemberStart> 
     // SAFETY: the 32 bytes at `from` lie inside `hay` (checked above), and
     // the CPU supports AVX2 (the caller's promise).
     let class = unsafe { classes_at(hay, from) };
+    // The ends of runs straight from the bytes, not from `class`: the
+    // member's end depends on them and the next member's read on that
+    // end, a chain through the whole body, and three compares are ~3
+    // cycles shorter than the nibble lookups and the class test.
     // SAFETY: as above.
-    let ends = unsafe { class_mask(class, ENDS_RUN) };
+    let ends = unsafe { run_ends_at(hay, from) };
     let k = ends.trailing_zeros() as usize;
     if k == 32 || hay[from + k] != b'"' {
         return None;
