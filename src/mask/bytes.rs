@@ -287,7 +287,8 @@ unsafe fn classes_at(hay: &[u8], i: usize) -> std::arch::x86_64::__m256i {
 }
 
 /// The bytes of the 32 at `i` that end a string's run (a quote, a
-/// backslash or a control byte): [`string_class::ENDS_RUN`] by compares.
+/// backslash or a control byte): [`string_class::ENDS_RUN`] by compares,
+/// the AVX2 width of [`string_special_mask`]'s test.
 ///
 /// # Safety
 /// The CPU must support AVX2, and `hay[i..i + 32]` must exist.
