@@ -308,6 +308,21 @@ unsafe fn run_ends_at(hay: &[u8], i: usize) -> u32 {
     }
 }
 
+/// The bytes of the 32 at `i` equal to `byte`, as a bit mask.
+///
+/// # Safety
+/// The CPU must support AVX2, and `hay[i..i + 32]` must exist.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn byte_mask(hay: &[u8], i: usize, byte: u8) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's promises.
+    unsafe {
+        let v = _mm256_loadu_si256(hay.as_ptr().add(i) as *const __m256i);
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(byte as i8))) as u32
+    }
+}
+
 /// The bytes of a classified block with any of `bits`, as a bit mask.
 ///
 /// # Safety
@@ -411,7 +426,8 @@ pub unsafe fn member_start_avx2(hay: &[u8], from: usize) -> Option<MemberStart> 
         }
         Some([b':', b'-' | b'0'..=b'9']) => {
             // SAFETY: as above.
-            number_value(hay, from, unsafe { class_mask(class, DIGIT) }, k + 2)
+            let (digits, minus) = unsafe { (class_mask(class, DIGIT), byte_mask(hay, from, b'-')) };
+            number_value(hay, from, digits, minus, ends, k + 2)
         }
         _ => MemberValue::Other,
     };
@@ -433,8 +449,14 @@ unsafe fn string_value(
     start: usize,
 ) -> MemberValue {
     use string_class::*;
-    // The opening quote is at `start - 1`, outside this mask.
-    let after = if start < 32 { ends & (u32::MAX << start) } else { 0 };
+    // The two lowest bits of `ends` are the key's closing quote and the
+    // value's opening one (the caller found `:"` between them, and the
+    // colon ends no run): clearing them leaves the value's end. Two
+    // one-cycle `blsr`s, beside the key's `tzcnt`, where a mask from
+    // `start` waited for it: this is on the chain from one member's
+    // read to the next's. Past the block, no bit is left.
+    let after = ends & ends.wrapping_sub(1);
+    let after = after & after.wrapping_sub(1);
     let e = after.trailing_zeros() as usize;
     if e == 32 || hay[from + e] != b'"' {
         return MemberValue::Other;
@@ -451,23 +473,30 @@ unsafe fn string_value(
 }
 
 /// [`member_start_avx2`]'s number value at block offset `start`, from
-/// the block's digit mask: JSON's grammar without the exponent (which
-/// the caller reads), so a leading zero stands alone and a fraction has
-/// digits, and the byte after it must be a comma or a closing bracket.
+/// the block's digit and minus masks and its run ends (whose lowest bit
+/// is the key's closing quote, two before `start`): JSON's grammar
+/// without the exponent (which the caller reads), so a leading zero
+/// stands alone and a fraction has digits, and the byte after it must be
+/// a comma or a closing bracket.
 #[inline(always)]
-fn number_value(hay: &[u8], from: usize, digits: u32, start: usize) -> MemberValue {
-    // The end of the run of digits at block offset `at` (32 past the block).
-    let digits_end = |at: usize| match (!digits).checked_shr(at as u32) {
-        Some(rest) if rest != 0 => at + rest.trailing_zeros() as usize,
-        _ => 32,
-    };
-    let first = start + (hay[from + start] == b'-') as usize;
-    let int_end = digits_end(first);
-    if int_end == first || int_end == 32 || (hay[from + first] == b'0' && int_end > first + 1) {
+fn number_value(hay: &[u8], from: usize, digits: u32, minus: u32, ends: u32, start: usize) -> MemberValue {
+    // The number's end is on the chain from one member's read to the
+    // next's, so it is taken from masks by one-cycle bit operations
+    // (`blsmsk`, `lea`, `andn`) beside the key's `tzcnt`, not from
+    // `start` after it, nor from a load of the sign byte: the bytes up to
+    // the colon, the sign if the number has one, and the first non-digit
+    // after them.
+    let through_colon = ((ends ^ ends.wrapping_sub(1)) << 1) | 1;
+    let sign = minus & through_colon.wrapping_add(1);
+    let non_digits = !digits & !(through_colon | sign);
+    let int_end = non_digits.trailing_zeros() as usize;
+    let first = start + (sign != 0) as usize;
+    if int_end == 32 || int_end == first || (hay[from + first] == b'0' && int_end > first + 1) {
         return MemberValue::Other;
     }
     let (end, fraction) = match hay[from + int_end] {
-        b'.' => match digits_end(int_end + 1) {
+        // The fraction's digits end at the next non-digit after the dot.
+        b'.' => match (non_digits & non_digits.wrapping_sub(1)).trailing_zeros() as usize {
             end if end == int_end + 1 || end == 32 => return MemberValue::Other,
             end => (end, true),
         },
