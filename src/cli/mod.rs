@@ -2,6 +2,7 @@
 
 mod certs_cmd;
 mod demo;
+mod idle_trim;
 mod inject_cmd;
 mod install_cmd;
 mod kube_api;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::log_writer;
 use super::reload::{self, Change, Watched};
+use super::{idle_trim, log_writer};
 use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::mask::Masker;
@@ -106,7 +106,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     // parks (see `log_writer`); a panic writes what waits first.
     let runtime = builder
         .enable_all()
-        .on_thread_park(log_writer::flush)
+        .on_thread_park(|| {
+            log_writer::flush();
+            idle_trim::on_worker_park();
+        })
         .on_thread_unpark(log_writer::on_worker_unpark)
         .build()
         .context("starting the runtime")?;
