@@ -245,8 +245,7 @@ impl KeyContexts {
     /// handles the miss out of line stays a leaf on the hit.
     #[inline(always)]
     pub fn cached(&self, key: &[u8]) -> Option<KeyContext> {
-        let last = *key.last()?;
-        let slot = &self.slots[(key.len() ^ last as usize) & 3];
+        let slot = &self.slots[Self::slot_of(key)?];
         (slot.len as usize == key.len() && short_eq(&slot.key[..key.len()], key)).then_some(slot.context)
     }
 
@@ -254,10 +253,18 @@ impl KeyContexts {
     /// fits a slot.
     #[inline(never)]
     pub fn fill(&mut self, detectors: &DetectorSet, key: &[u8]) -> KeyContext {
-        let Some(&last) = key.last().filter(|_| key.len() <= KeySlot::WIDTH) else {
-            return detectors.key_context(key);
-        };
-        self.slots[(key.len() ^ last as usize) & 3].refill(detectors, key)
+        match Self::slot_of(key).filter(|_| key.len() <= KeySlot::WIDTH) {
+            Some(slot) => self.slots[slot].refill(detectors, key),
+            None => detectors.key_context(key),
+        }
+    }
+
+    /// The slot `key` belongs in, by its length and last byte; none for
+    /// the empty key.
+    #[inline(always)]
+    fn slot_of(key: &[u8]) -> Option<usize> {
+        let last = *key.last()?;
+        Some((key.len() ^ last as usize) & 3)
     }
 }
 
