@@ -48,15 +48,16 @@ def per_round(rows):
     return dict(out)
 
 
-def svg(summary, note):
+def svg(summary, note, machine):
     sizes = [s for s in ["1k", "64k"] if s in summary]
-    width, height, top, bottom, left = 900, 360, 60, 70, 70
+    width, height, top, bottom, left = 900, 376, 76, 70, 70
     panel = (width - left - 20) / len(sizes)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
              '<rect width="100%" height="100%" fill="white"/>',
              f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">'
              'Requests per second through an mTLS proxy, one worker thread (higher is better)</text>',
-             f'<text x="{width / 2}" y="40" text-anchor="middle" fill="#555">{note}</text>']
+             f'<text x="{width / 2}" y="40" text-anchor="middle" fill="#555">{note}</text>',
+             f'<text x="{width / 2}" y="56" text-anchor="middle" fill="#555">{machine}</text>']
     for i, size in enumerate(sizes):
         data = summary[size]
         peak = max(d["rps"] for d in data.values()) * 1.2
@@ -92,6 +93,7 @@ def main():
     ap.add_argument("json_out")
     ap.add_argument("svg_out")
     ap.add_argument("--note", default="")
+    ap.add_argument("--machine", default="", help="the CPU and what shares it: the ratios depend on both")
     a = ap.parse_args()
     rows = [json.loads(line) for line in open(a.rounds) if line.strip()]
     summary = summarise(rows)
@@ -135,9 +137,9 @@ def main():
         print(f"{size:5} round by round, piimask/Envoy: req/s {listed} (median {statistics.median(rps):.2f}, "
               f"ahead in {sum(x >= 1 for x in rps)} of {n}); p99 lower in {sum(x < 1 for x in p99)} of {n} "
               f"(median {statistics.median(p99):.2f}); CPU per request median {statistics.median(cpu):.2f}")
-    json.dump({"note": a.note, "summary": summary, "ratios": ratios, "per_round": rounds, "rounds": rows},
+    json.dump({"note": a.note, "machine": a.machine, "summary": summary, "ratios": ratios, "per_round": rounds, "rounds": rows},
               open(a.json_out, "w"), indent=1)
-    open(a.svg_out, "w").write(svg(summary, a.note))
+    open(a.svg_out, "w").write(svg(summary, a.note, a.machine))
     print(f"\nwrote {a.json_out} and {a.svg_out}")
     failed = sum(d["non_200"] for data in summary.values() for d in data.values())
     if failed:

@@ -132,5 +132,10 @@ PY
     done
   done
 done
+# The ratios depend on the CPU (Envoy's cost per request against piimask's
+# differed by half between the Intel and AMD machines this ran on), so the
+# chart and results.json name it.
+cpu=$(awk -F': ' '/^model name/ { m = $2 } /^cpu family/ { f = $2 } /^model\t/ { n = $2 } END { printf "%s (family %s, model %s)", m, f, n }' /proc/cpuinfo)
 python3 "$here/report.py" "$results" "$out/results.json" "$out/proxy-vs-envoy.svg" \
-  --note "$(date -u +%Y-%m-%d), ${seconds}s x ${rounds} rounds, ${connections} connections${rate[1]:+ at ${rate[1]} req/s}, HTTP/1.1 keep-alive, one worker each, $(nproc) cores shared with oha and nginx"
+  --note "$(date -u +%Y-%m-%d), ${seconds}s x ${rounds} rounds, ${connections} connections${rate[1]:+ at ${rate[1]} req/s}, HTTP/1.1 keep-alive, one worker each" \
+  --machine "$(nproc) cores of an $cpu, shared with oha and nginx"
