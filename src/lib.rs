@@ -1,9 +1,11 @@
 //! piimask: an mTLS sidecar that masks personal data in HTTP bodies.
 //!
-//! The layers are described in DESIGN.md: `mask` is the engine (no HTTP, no
-//! runtime), `patterns` the built-in detector definitions, `policy` who may
-//! call what and which profile applies, `tls` certificates and identities,
-//! `proxy` the hyper server and client, `config` the YAML configuration,
+//! The layers are described in `docs/architecture.md`: `mask` is the engine
+//! (no HTTP, no runtime), `patterns` the built-in detector definitions,
+//! `policy` who may call what and which profile applies, `tls` certificates
+//! and identities, `proxy` the hyper server and client, `config` the YAML
+//! configuration, `k8s` injection, admission and NetworkPolicies,
+//! `telemetry` the logs, `runtime` the tokio runtime the servers run on,
 //! `cli` the commands. `devpki` makes throw-away certificates for the demo
 //! and the tests.
 
@@ -17,5 +19,7 @@ pub mod metrics;
 pub mod patterns;
 pub mod policy;
 pub mod proxy;
+pub mod runtime;
+pub mod telemetry;
 pub mod tls;
 pub mod yaml;

@@ -206,10 +206,10 @@ async fn a_client_that_leaves_mid_stream_releases_the_upstream() {
         assert!(text.contains("call [EMAIL] about order 1042") && !text.contains(EMAIL));
         drop(tls);
         // The proxy drops its upstream connection: the upstream's writes fail.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while upstream.reader_left.load(Ordering::SeqCst) < round && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        support::eventually_async("the upstream connection released", Duration::from_secs(10), async || {
+            (upstream.reader_left.load(Ordering::SeqCst) >= round).then_some(())
+        })
+        .await;
         assert_eq!(upstream.reader_left.load(Ordering::SeqCst), round, "the upstream connection was released");
         proxy.assert_fds_settle(baseline, "a client leaving mid-stream");
     }
@@ -271,11 +271,9 @@ async fn two_thousand_idle_connections_neither_block_others_nor_stay_behind() {
         idle.push(TcpStream::connect(proxy.addr).await.expect("connect"));
     }
     // Every one accepted (the proxy holds a descriptor for each)…
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while proxy.open_fds() < baseline + 2000 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(proxy.open_fds() >= baseline + 2000, "{} open", proxy.open_fds());
+    support::eventually("the proxy to hold all 2000 connections", Duration::from_secs(10), || {
+        (proxy.open_fds() >= baseline + 2000).then_some(())
+    });
     // …and a real client is served meanwhile.
     still_serving(&client, &proxy).await;
     let rss_loaded = proxy.anon_rss_kib();

@@ -1,5 +1,5 @@
-//! np-guard netpol-analyzer's conformance cases (../shared/conformance/
-//! netpol-analyzer), run against `piimask netpol connlist` and compared by
+//! np-guard netpol-analyzer's conformance cases (`tests/data/
+//! netpol-analyzer`, Apache-2.0), run against `piimask netpol connlist` and compared by
 //! meaning with the cases' own normalizer (IP ranges re-cut, ports merged).
 
 use std::path::{Path, PathBuf};
@@ -7,20 +7,10 @@ use std::process::Command;
 
 use piimask::k8s::netpol::{Cluster, diff, format_diff, format_txt};
 
-/// The cases live beside the repository (`../shared/conformance`); a clone
-/// elsewhere finds them through `PIIMASK_CONFORMANCE_DIR` or the
-/// workplace's shared folder. Not finding them is a failure, not a skip.
+/// The cases, vendored with their licence and origin
+/// (`tests/data/netpol-analyzer/README.md`).
 fn cases_dir() -> PathBuf {
-    let candidates = [
-        std::env::var_os("PIIMASK_CONFORMANCE_DIR").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/netpol-analyzer")),
-        Some(PathBuf::from("/work/shared/conformance/netpol-analyzer")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("normalize_connlist.py").is_file())
-        .expect("the netpol-analyzer conformance cases: set PIIMASK_CONFORMANCE_DIR to their folder")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/netpol-analyzer")
 }
 
 /// Cases not analysed yet, and why.
@@ -82,7 +72,7 @@ fn run_diff_case(name: &str) -> Result<(), String> {
 
 fn all_cases() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(cases_dir())
-        .expect("the conformance cases are next to the repository")
+        .expect("reading tests/data/netpol-analyzer")
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())

@@ -140,8 +140,10 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
         in_flight
             .push(tokio::spawn(async move { client.get(addr, "/slow?ms=1500").await.map(|a| (a.status, a.text())) }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await; // the requests are at the app now
-    assert_eq!(app.hits(), 4);
+    support::eventually_async("the four requests at the app", Duration::from_secs(10), async || {
+        (app.hits() == 4).then_some(())
+    })
+    .await;
     let status = tokio::task::spawn_blocking(move || {
         let status = proxy.terminate(Duration::from_secs(20));
         (status, proxy.logs())

@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{Method, StatusCode};
 use piimask::devpki::{ALLOWED_CLIENT_ID, OTHER_CLIENT_ID};
@@ -57,6 +57,16 @@ impl Load {
         Load { stop, ok, failed, tasks }
     }
 
+    /// Waits until `more` requests beyond those counted so far succeeded:
+    /// the load is running across whatever happens meanwhile.
+    async fn succeeds_further(&self, more: usize) {
+        let target = self.ok.load(Ordering::SeqCst) + more;
+        wait_for(&format!("{more} more successful requests"), Duration::from_secs(20), async || {
+            self.ok.load(Ordering::SeqCst) >= target
+        })
+        .await;
+    }
+
     async fn finish(self) -> (usize, usize) {
         self.stop.store(true, Ordering::SeqCst);
         for t in self.tasks {
@@ -71,11 +81,7 @@ async fn metrics(admin: std::net::SocketAddr) -> String {
 }
 
 async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::eventually_async(what, limit, async || check().await.then_some(())).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -113,14 +119,14 @@ async fn certificates_rotate_under_load_without_a_failed_request() {
     let old = probe.server_certificate(proxy.addr).await.expect("old certificate");
 
     let load = Load::start(&pki, proxy.addr, 4);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    load.succeeds_further(10).await;
     let v2 = pki.server_cert_in("certs-v2");
     swap_symlink(&live, &v2);
     wait_for("the new certificate", Duration::from_secs(10), async || {
         probe.server_certificate(proxy.addr).await.is_ok_and(|c| c != old)
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    load.succeeds_further(10).await;
     let (ok, failed) = load.finish().await;
     assert_eq!(failed, 0, "{failed} requests failed during the rotation ({ok} succeeded)");
     assert!(ok > 20, "the load ran: {ok} requests");
@@ -185,13 +191,13 @@ async fn a_config_change_applies_under_load_and_on_sighup() {
     assert_eq!(other.get(proxy.addr, "/json").await.expect("answer").status, StatusCode::FORBIDDEN);
 
     let load = Load::start(&pki, proxy.addr, 4);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.succeeds_further(10).await;
     support::write_file(&pki.dir, "piimask.yaml", &route_config(&app, &[ALLOWED_CLIENT_ID, OTHER_CLIENT_ID]));
     wait_for("the new route", Duration::from_secs(10), async || {
         other.get(proxy.addr, "/json").await.is_ok_and(|a| a.status == StatusCode::OK)
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.succeeds_further(10).await;
     let (ok, failed) = load.finish().await;
     assert_eq!(failed, 0, "{failed} requests failed during the reload ({ok} succeeded)");
 
@@ -231,7 +237,7 @@ async fn a_request_in_flight_finishes_on_the_config_it_started_with() {
     let addr = proxy.addr;
     let client = Client::new(&pki, Some("client"), Http::H2);
     let slow = tokio::spawn(async move { client.get(addr, "/slow?ms=1500").await.map(|a| a.status) });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_for("the slow request at the app", Duration::from_secs(10), async || app.hits() == 1).await;
     // The new config no longer admits the caller of the slow request.
     support::write_file(&pki.dir, "piimask.yaml", &route_config(&app, &[OTHER_CLIENT_ID]));
     let _ = std::process::Command::new("kill").args(["-HUP", &proxy.pid().to_string()]).status();

@@ -2,12 +2,8 @@
 
 mod certs_cmd;
 mod demo;
-mod idle_trim;
 mod inject_cmd;
 mod install_cmd;
-mod kube_api;
-mod log_format;
-mod log_writer;
 mod mask_cmd;
 mod netpol_cmd;
 mod reload;
@@ -135,18 +131,6 @@ fn print_out(text: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
-}
-
-/// Structured (JSON) logs on stderr; `RUST_LOG` sets the level (default
-/// info). Log lines carry identities, routes and reasons, never body bytes.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .event_format(log_format::JsonLines)
-        .with_env_filter(filter)
-        .with_writer(log_writer::StderrLines)
-        .try_init();
 }
 
 /// SIGTERM and SIGINT, caught from the moment this is created, so a

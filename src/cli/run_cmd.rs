@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::reload::{self, Change, Watched};
-use super::{idle_trim, log_writer};
 use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::mask::Masker;
@@ -91,33 +90,8 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let config = proxy_config(args)?;
-    super::init_logging();
-    let mut builder = match args.threads {
-        Some(0) => bail!("--threads must be at least 1"),
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
-    };
-    // A busy worker's audit and access lines go out together when it
-    // parks (see `log_writer`); a panic writes what waits first.
-    let runtime = builder
-        .enable_all()
-        .on_thread_park(|| {
-            log_writer::flush();
-            idle_trim::on_worker_park();
-        })
-        .on_thread_unpark(log_writer::on_worker_unpark)
-        .build()
-        .context("starting the runtime")?;
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        log_writer::try_flush();
-        default_hook(info);
-    }));
+    crate::telemetry::init_logging();
+    let runtime = crate::runtime::build(args.threads)?;
     let result = runtime.block_on(async {
         let mut signals = super::StopSignals::install().context("installing signal handlers")?;
         let metrics = Arc::new(Metrics::new());
@@ -161,7 +135,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         Ok(())
     });
     drop(runtime);
-    log_writer::flush();
+    crate::telemetry::flush();
     result
 }
 

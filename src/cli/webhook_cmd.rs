@@ -16,8 +16,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use super::inject_cmd::{CertsArg, InjectFlags};
-use super::kube_api::{KubeApi, KubeApiArgs};
 use crate::k8s::inject::InjectOptions;
+use crate::k8s::kube_api::{KubeApi, KubeApiSettings};
 use crate::k8s::netpol::PiiLabel;
 use crate::k8s::webhook::{review, validation};
 use crate::tls::{self, TlsFiles};
@@ -43,6 +43,31 @@ pub struct WebhookArgs {
     pub api: KubeApiArgs,
 }
 
+/// Where the API server is, for `/validate`; each defaults to what a pod
+/// finds in its environment and service account.
+#[derive(Debug, Default, clap::Args)]
+pub struct KubeApiArgs {
+    /// The API server (default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).
+    #[arg(long)]
+    pub api_server: Option<String>,
+    /// The bearer token file (default: the pod's service account token).
+    #[arg(long)]
+    pub api_token_file: Option<PathBuf>,
+    /// The CA that signs the API server's certificate (default: the service account's).
+    #[arg(long)]
+    pub api_ca: Option<PathBuf>,
+}
+
+impl KubeApiArgs {
+    fn settings(&self) -> KubeApiSettings {
+        KubeApiSettings {
+            server: self.api_server.clone(),
+            token_file: self.api_token_file.clone(),
+            ca: self.api_ca.clone(),
+        }
+    }
+}
+
 /// What every request's handler shares.
 struct Webhook {
     inject: InjectOptions,
@@ -54,12 +79,12 @@ struct Webhook {
 
 pub fn run(args: &WebhookArgs) -> anyhow::Result<()> {
     let config = tls::server_config(&TlsFiles { cert: args.cert.clone(), key: args.key.clone(), ca: None })?;
-    super::init_logging();
+    crate::telemetry::init_logging();
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?.block_on(async {
         let webhook = Arc::new(Webhook {
             inject: args.inject.options(CertsArg::CsiSpiffe),
             pii: super::netpol_cmd::pii(&args.pii_label)?,
-            api: KubeApi::from_args(&args.api)?,
+            api: KubeApi::new(&args.api.settings())?,
         });
         if webhook.api.is_none() {
             tracing::warn!("no API server (not in a cluster, no --api-server): /validate refuses every PII pod");

@@ -1,10 +1,13 @@
-//! The Kubernetes side of piimask: NetworkPolicy analysis and generation
-//! (injection comes next). Works on manifests as data; uses `config` types,
-//! never the `proxy` machinery.
+//! The Kubernetes side of piimask: sidecar injection, the admission
+//! webhook's decisions, the cluster-side manifests, NetworkPolicy
+//! generation and analysis, and the one API-server call the webhook makes.
+//! Works on manifests as data; uses `config` and `tls` types, never the
+//! `proxy` machinery.
 
 pub mod certs;
 pub mod generate;
 pub mod inject;
 pub mod install;
+pub mod kube_api;
 pub mod netpol;
 pub mod webhook;

@@ -1,8 +1,8 @@
 //! NetworkPolicy analysis over a folder of manifests: which workloads (and
 //! which external address ranges) may reach which, on which ports. The
 //! `txt` output is line-compatible with np-guard netpol-analyzer's
-//! `connlist`. AdminNetworkPolicy and BaselineAdminNetworkPolicy are not
-//! analysed yet.
+//! `connlist`. AdminNetworkPolicy and BaselineAdminNetworkPolicy are
+//! analysed with the namespaces' policies (`admin`).
 
 mod admin;
 mod diff;

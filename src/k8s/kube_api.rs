@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty, Limited};
@@ -27,17 +26,25 @@ const MAX_LIST: usize = 16 * 1024 * 1024;
 /// clear refusal rather than the API server's generic timeout.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
-#[derive(Debug, Default, clap::Args)]
-pub struct KubeApiArgs {
-    /// The API server (default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).
-    #[arg(long)]
-    pub api_server: Option<String>,
+/// Where the API server is and how to call it; each `None` takes the
+/// in-cluster default.
+#[derive(Debug, Default, Clone)]
+pub struct KubeApiSettings {
+    /// The API server's URL (default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).
+    pub server: Option<String>,
     /// The bearer token file (default: the pod's service account token).
-    #[arg(long)]
-    pub api_token_file: Option<PathBuf>,
+    pub token_file: Option<PathBuf>,
     /// The CA that signs the API server's certificate (default: the service account's).
-    #[arg(long)]
-    pub api_ca: Option<PathBuf>,
+    pub ca: Option<PathBuf>,
+}
+
+/// Why the API client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeApiError {
+    #[error("--api-server `{0}`: expected an https URL such as https://10.96.0.1:443")]
+    NotHttps(String),
+    #[error("--api-ca {path}: {source}")]
+    Ca { path: String, source: tls::TlsError },
 }
 
 pub struct KubeApi {
@@ -49,8 +56,8 @@ pub struct KubeApi {
 impl KubeApi {
     /// The client the flags and environment describe; `None` outside a
     /// cluster with no `--api-server`.
-    pub fn from_args(args: &KubeApiArgs) -> anyhow::Result<Option<KubeApi>> {
-        let base = match (&args.api_server, std::env::var("KUBERNETES_SERVICE_HOST")) {
+    pub fn new(settings: &KubeApiSettings) -> Result<Option<KubeApi>, KubeApiError> {
+        let base = match (&settings.server, std::env::var("KUBERNETES_SERVICE_HOST")) {
             (Some(url), _) => url.trim_end_matches('/').to_string(),
             (None, Ok(host)) => {
                 let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
@@ -59,17 +66,17 @@ impl KubeApi {
             }
             (None, Err(_)) => return Ok(None),
         };
-        base.parse::<Uri>()
-            .ok()
-            .filter(|u| u.scheme_str() == Some("https"))
-            .with_context(|| format!("--api-server `{base}`: expected an https URL such as https://10.96.0.1:443"))?;
-        let ca = args.api_ca.clone().unwrap_or_else(|| PathBuf::from(SERVICE_ACCOUNT).join("ca.crt"));
-        let config = tls::client_config(&ca, None).with_context(|| format!("--api-ca {}", ca.display()))?;
+        if base.parse::<Uri>().ok().filter(|u| u.scheme_str() == Some("https")).is_none() {
+            return Err(KubeApiError::NotHttps(base));
+        }
+        let ca = settings.ca.clone().unwrap_or_else(|| PathBuf::from(SERVICE_ACCOUNT).join("ca.crt"));
+        let config = tls::client_config(&ca, None)
+            .map_err(|source| KubeApiError::Ca { path: ca.display().to_string(), source })?;
         let connector =
             hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_only().enable_http1().build();
         Ok(Some(KubeApi {
             base,
-            token_file: args.api_token_file.clone().unwrap_or_else(|| PathBuf::from(SERVICE_ACCOUNT).join("token")),
+            token_file: settings.token_file.clone().unwrap_or_else(|| PathBuf::from(SERVICE_ACCOUNT).join("token")),
             client: Client::builder(TokioExecutor::new()).build(connector),
         }))
     }

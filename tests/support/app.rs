@@ -1,0 +1,164 @@
+//! The sample app: a plain HTTP/1.1 server on 127.0.0.1 in the test
+//! process, answering JSON, NDJSON, text, gzip and large bodies full of the
+//! planted values, and recording what `/echo` received.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use super::CUSTOMER;
+
+pub type TestBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+
+pub(super) fn full(b: impl Into<Bytes>) -> TestBody {
+    Full::new(b.into()).map_err(|never| match never {}).boxed()
+}
+
+/// The sample app: a plain HTTP/1.1 server with a few endpoints, counting
+/// the requests it receives.
+pub struct App {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicUsize>,
+    /// Requests to `/echo`, as the app received them.
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub uri: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl App {
+    pub async fn start() -> App {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
+        let addr = listener.local_addr().expect("addr");
+        let hits = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (counter, record) = (hits.clone(), seen.clone());
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (counter, record) = (counter.clone(), record.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        app_answer(req, record.clone())
+                    });
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
+                });
+            }
+        });
+        App { addr, hits, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    pub fn last_seen(&self) -> Seen {
+        self.seen.lock().expect("seen").last().cloned().expect("the app received an /echo request")
+    }
+}
+
+async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Result<Response<TestBody>, std::io::Error> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let json = |body: TestBody| Response::builder().header("content-type", "application/json").body(body);
+    let response = match path.as_str() {
+        "/json" => json(full(CUSTOMER)),
+        "/chunked" => {
+            let frames: Vec<Result<Frame<Bytes>, std::io::Error>> =
+                CUSTOMER.as_bytes().chunks(7).map(|c| Ok(Frame::data(Bytes::copy_from_slice(c)))).collect();
+            json(StreamBody::new(futures_iter(frames.into_iter())).boxed())
+        }
+        "/ndjson" => Response::builder()
+            .header("content-type", "application/x-ndjson")
+            .body(full(format!("{CUSTOMER}\n{CUSTOMER}\n"))),
+        "/text" => Response::builder()
+            .header("content-type", "text/plain")
+            .body(full("Ana wrote from ana.lopez@example.com; call +44 20 7946 0958.\n")),
+        "/gzip" => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(CUSTOMER.as_bytes())?;
+            Response::builder()
+                .header("content-type", "application/json")
+                .header("content-encoding", "gzip")
+                .body(full(enc.finish()?))
+        }
+        "/br" => Response::builder()
+            .header("content-type", "application/json")
+            .header("content-encoding", "br")
+            .body(full(CUSTOMER)),
+        "/big" => {
+            let mib: usize = query.strip_prefix("mib=").and_then(|n| n.parse().ok()).unwrap_or(1);
+            json(big_json(mib))
+        }
+        "/echo-peer" => {
+            let peer = req.headers().get("x-piimask-peer").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+            Response::builder().header("content-type", "text/plain").body(full(peer))
+        }
+        "/echo" => {
+            let ct = req.headers().get("content-type").cloned();
+            let (uri, headers) = (req.uri().to_string(), req.headers().clone());
+            let body = req.into_body().collect().await.map_err(std::io::Error::other)?.to_bytes();
+            seen.lock().expect("seen").push(Seen { uri, headers, body: body.clone() });
+            let mut r = Response::builder();
+            if let Some(ct) = ct {
+                r = r.header("content-type", ct);
+            }
+            r.body(full(body))
+        }
+        "/slow" => {
+            let ms: u64 = query.strip_prefix("ms=").and_then(|n| n.parse().ok()).unwrap_or(5000);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            json(full(CUSTOMER))
+        }
+        _ => Response::builder().status(404).body(full("no such endpoint")),
+    };
+    response.map_err(std::io::Error::other)
+}
+
+/// A JSON array of `mib` MiB, produced frame by frame (never held).
+fn big_json(mib: usize) -> TestBody {
+    let record = r#"{"email":"someone@example.org","phone":"+44 20 7946 0958","note":"lorem ipsum dolor sit amet"},"#;
+    let block: Bytes = record.repeat(64 * 1024 / record.len()).into();
+    let blocks = mib * 1024 * 1024 / block.len();
+    let frames = std::iter::once(Bytes::from_static(b"["))
+        .chain(std::iter::repeat_n(block, blocks))
+        .chain(std::iter::once(Bytes::from_static(b"{}]")))
+        .map(|b| Ok(Frame::data(b)));
+    StreamBody::new(futures_iter(frames)).boxed()
+}
+
+/// An iterator as a `Stream` (what `StreamBody` wants).
+fn futures_iter<I: Iterator + Unpin>(iter: I) -> IterStream<I> {
+    IterStream(iter)
+}
+
+pub struct IterStream<I>(I);
+
+impl<I: Iterator + Unpin> futures_core::Stream for IterStream<I> {
+    type Item = I::Item;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<I::Item>> {
+        std::task::Poll::Ready(self.0.next())
+    }
+}
