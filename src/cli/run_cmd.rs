@@ -294,4 +294,17 @@ mod tests {
         assert_eq!(default("upstream_timeout"), limits.upstream_response_timeout);
         assert_eq!(default("body_idle_timeout"), limits.body_idle_timeout);
     }
+
+    #[test]
+    fn docs_configuration_md_has_a_row_for_every_run_flag() {
+        use clap::CommandFactory;
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
+        let docs = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let command = super::super::Cli::command();
+        let run = command.find_subcommand("run").expect("run");
+        for long in run.get_arguments().filter_map(|a| a.get_long()).filter(|l| *l != "help") {
+            let row = format!("| `--{long}");
+            assert!(docs.contains(&row), "{path}: no row for --{long} in the `piimask run` flags table");
+        }
+    }
 }

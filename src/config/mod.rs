@@ -284,4 +284,6 @@ fn build_profile(p: &ProfileSpec, keys: &Keys, at: &dyn Fn(&str) -> String) -> R
 }
 
 #[cfg(test)]
+mod docs_tests;
+#[cfg(test)]
 mod tests;
