@@ -446,7 +446,7 @@ fn duration_flags_take_units_and_name_the_flag_and_value_when_refused() {
     let started = std::time::Instant::now();
     let r = piimask(&["wait-ready", "--admin", &admin, "--timeout", "300ms"], b"", &[]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("not ready after 300ms"), "{}", r.stderr);
+    assert!(r.stderr.contains("not ready after 0.3 s"), "{}", r.stderr);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 

@@ -32,7 +32,7 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<()> {
         }
         std::thread::sleep(POLL);
     }
-    anyhow::bail!("piimask at {} not ready after {:?}: {last}", args.admin, args.timeout)
+    anyhow::bail!("piimask at {} not ready after {} s: {last}", args.admin, args.timeout.as_secs_f64())
 }
 
 /// One `GET /readyz`: `Ok(true)` on a 200.
