@@ -483,3 +483,13 @@ fn every_example_config_in_the_repo_loads() {
         piimask::config::Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
+
+#[test]
+fn netpol_connlist_refuses_a_pii_label_that_only_dot_would_use() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/drift");
+    let r = piimask(&["netpol", "connlist", dir, "--pii-label", "team=x"], b"", &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--pii-label only applies to --format dot"), "{}", r.stderr);
+    let r = piimask(&["netpol", "connlist", dir, "--format", "dot", "--pii-label", "team=x"], b"", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

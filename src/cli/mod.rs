@@ -90,8 +90,12 @@ pub struct MaskArgs {
 pub struct GivenFlags(BTreeSet<String>);
 
 impl GivenFlags {
+    /// The flags of the innermost subcommand (`run`, `netpol connlist`).
     fn of_subcommand(matches: &ArgMatches) -> GivenFlags {
-        let Some((_, sub)) = matches.subcommand() else { return GivenFlags::default() };
+        let Some((_, mut sub)) = matches.subcommand() else { return GivenFlags::default() };
+        while let Some((_, inner)) = sub.subcommand() {
+            sub = inner;
+        }
         GivenFlags(
             sub.ids()
                 .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
@@ -115,7 +119,7 @@ pub fn run() -> ExitCode {
         Command::Run(args) => run_cmd::run(&args, &given),
         Command::Demo => demo::run(),
         Command::Certs(command) => certs_cmd::run(&command),
-        Command::Netpol(command) => netpol_cmd::run(&command),
+        Command::Netpol(command) => netpol_cmd::run(&command, &given),
         Command::Webhook(args) => webhook_cmd::run(&args, &given),
         Command::Install(args) => install_cmd::run(&args),
         Command::WaitReady(args) => wait_cmd::run(&args),
