@@ -140,9 +140,7 @@ pub fn run(args: &RunArgs, given: &GivenFlags) -> anyhow::Result<()> {
         if let Some(addr) = proxy.egress_addr {
             tracing::info!(%addr, "egress listener ready");
         }
-        // Capped at a year, which is never in practice, so the timer's
-        // arithmetic cannot overflow.
-        let mut tick = tokio::time::interval(args.reload_interval.min(Duration::from_secs(365 * 24 * 3600)));
+        let mut tick = tokio::time::interval(args.reload_interval);
         loop {
             tokio::select! {
                 stop = signals.next_is_stop() => {

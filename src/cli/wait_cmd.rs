@@ -21,10 +21,9 @@ pub struct WaitArgs {
 const POLL: Duration = Duration::from_millis(200);
 
 pub fn run(args: &WaitArgs) -> anyhow::Result<()> {
-    // A timeout past what an `Instant` can hold waits for ever.
-    let deadline = Instant::now().checked_add(args.timeout);
+    let deadline = Instant::now() + args.timeout;
     let mut last = String::from("not tried");
-    while deadline.is_none_or(|d| Instant::now() < d) {
+    while Instant::now() < deadline {
         match ready(args.admin) {
             Ok(true) => return Ok(()),
             Ok(false) => last = "the proxy answered but is not ready".into(),

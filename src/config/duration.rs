@@ -19,7 +19,7 @@ pub enum DurationError {
     Negative(String),
     #[error("`{0}`: must be more than zero (at least 1ns)")]
     NotPositive(String),
-    #[error("`{0}`: too large for a duration")]
+    #[error("`{0}`: too large; at most 87600h (10 years)")]
     TooLarge(String),
 }
 
@@ -51,8 +51,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     checked_seconds(text, number * seconds_per_unit)
 }
 
-/// A number of seconds (as YAML numbers are): positive, finite, and small
-/// enough for a `Duration`. `shown` is the value as the operator wrote it.
+/// The longest duration taken: far past any useful timeout, and far from
+/// where adding it to a clock reading (`Instant + Duration`, which panics
+/// on overflow) could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// A number of seconds (as YAML numbers are): positive, finite, and at
+/// most [`MAX_DURATION`]. `shown` is the value as the operator wrote it.
 pub fn checked_seconds(shown: &str, seconds: f64) -> Result<Duration, DurationError> {
     if seconds.is_nan() {
         return Err(DurationError::Malformed(shown.to_string()));
@@ -63,9 +68,9 @@ pub fn checked_seconds(shown: &str, seconds: f64) -> Result<Duration, DurationEr
     // `try_from_secs_f64` refuses infinity and anything past u64::MAX
     // seconds; a positive value below a nanosecond rounds to zero.
     match Duration::try_from_secs_f64(seconds) {
-        Err(_) => Err(DurationError::TooLarge(shown.to_string())),
         Ok(d) if d.is_zero() => Err(DurationError::NotPositive(shown.to_string())),
-        Ok(d) => Ok(d),
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        _ => Err(DurationError::TooLarge(shown.to_string())),
     }
 }
 
@@ -138,6 +143,7 @@ mod tests {
             ("2m", Duration::from_secs(120)),
             ("1h", Duration::from_secs(3600)),
             ("1ms", Duration::from_millis(1)),
+            ("87600h", MAX_DURATION),
         ];
         for (text, want) in cases {
             assert_eq!(parse_duration(text), Ok(want), "{text}");
@@ -152,8 +158,9 @@ mod tests {
             ("0s", "`0s`: must be more than zero"),
             ("0.0000000001", "`0.0000000001`: must be more than zero"),
             ("-5s", "`-5s`: a duration cannot be negative"),
-            ("99999999999999999999999h", "`99999999999999999999999h`: too large for a duration"),
-            (four_hundred_digits.as_str(), "too large for a duration"),
+            ("99999999999999999999999h", "`99999999999999999999999h`: too large; at most 87600h"),
+            (four_hundred_digits.as_str(), "too large"),
+            ("87601h", "`87601h`: too large"),
             ("nan", "`nan`: expected a duration such as 30s"),
             ("inf", "`inf`: expected a duration"),
             ("30x", "`30x`: unknown unit `x`; use ms, s, m or h"),
