@@ -21,9 +21,9 @@ use crate::tls::TlsFiles;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Address of the inbound listener [default: 0.0.0.0:8443].
-    #[arg(long)]
-    pub listen: Option<SocketAddr>,
+    /// Address of the inbound listener.
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    pub listen: SocketAddr,
     /// The app behind piimask, such as http://127.0.0.1:8080.
     #[arg(long)]
     pub upstream: Option<String>,
@@ -219,7 +219,7 @@ fn proxy_config(args: &RunArgs, given: &GivenFlags) -> anyhow::Result<ProxyConfi
     };
     Ok(ProxyConfig {
         inbound: Some(InboundConfig {
-            listen: args.listen.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 8443))),
+            listen: args.listen,
             tls: Some(TlsFiles { cert: cert.clone(), key: key.clone(), ca: args.client_ca.clone() }),
             policy: InboundPolicy { routes: vec![route] },
             upstreams: vec![upstream],
