@@ -331,3 +331,165 @@ fn netpol_connlist_formats_and_the_pii_mark_in_dot() {
         Some(rows)
     );
 }
+
+/// A scratch folder for one test, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("piimask-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const PROXY_CONFIG: &str = "
+tls: { cert: tls.crt, key: tls.key, ca: ca.crt }
+inbound:
+  listen: 127.0.0.1:0
+  routes:
+    - { name: api, allow: any, upstream: app }
+upstreams:
+  - { name: app, url: 'http://127.0.0.1:1' }
+";
+
+#[test]
+fn run_refuses_every_flag_a_proxy_config_sets_and_names_the_key_instead() {
+    let scratch = Scratch::new("flags-beside-config");
+    let config = scratch.file("piimask.yaml", PROXY_CONFIG);
+    let given: &[(&[&str], &str)] = &[
+        (&["--listen", "127.0.0.1:1"], "--listen: set inbound.listen in the config file instead"),
+        (&["--upstream", "http://127.0.0.1:2"], "--upstream: set upstreams[].url in the config file instead"),
+        (&["--upstream-ca", "ca.crt"], "--upstream-ca: set upstreams[].ca in the config file instead"),
+        (&["--cert", "a.crt"], "--cert: set tls.cert in the config file instead"),
+        (&["--key", "a.key"], "--key: set tls.key in the config file instead"),
+        (&["--client-ca", "ca.crt"], "--client-ca: set tls.ca in the config file instead"),
+        (&["--allow-peer", "spiffe://td/x"], "--allow-peer: set inbound.routes[].allow in the config file instead"),
+        (&["--profile", "default"], "--profile: set inbound.routes[].response_profile in the config file instead"),
+        (&["--max-request-bytes", "10"], "--max-request-bytes: set inbound.routes[].max_request_bytes in the"),
+        (&["--header-read-timeout", "5s"], "--header-read-timeout: set limits.header_read_timeout in the config"),
+        (&["--upstream-timeout", "5s"], "--upstream-timeout: set limits.upstream_response_timeout in the config"),
+        (&["--body-idle-timeout", "5s"], "--body-idle-timeout: set limits.body_idle_timeout in the config"),
+        (&["--max-connections", "5"], "--max-connections: set limits.max_connections in the config file instead"),
+    ];
+    // One at a time, and all at once in one error.
+    let mut all = vec!["run", "--config", &config];
+    for (flags, want) in given {
+        let mut args = vec!["run", "--config", &config];
+        args.extend_from_slice(flags);
+        all.extend_from_slice(flags);
+        let r = piimask(&args, b"", &[]);
+        assert_eq!(r.code, 1, "{flags:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{flags:?}\n got: {}\nwant: {want}", r.stderr);
+        assert!(r.stderr.contains(&format!("--config {config} defines the proxy")), "{}", r.stderr);
+    }
+    let r = piimask(&all, b"", &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for (_, want) in given {
+        assert!(r.stderr.contains(want), "all at once: {want} missing from\n{}", r.stderr);
+    }
+}
+
+#[test]
+fn run_refuses_proxy_sections_in_a_profiles_only_file_and_an_unused_upstream_ca() {
+    let scratch = Scratch::new("profiles-only");
+    let config = scratch.file("piimask.yaml", "profiles: { default: {} }\nlimits: { header_read_timeout: 5s }\n");
+    let listener = ["--upstream", "http://127.0.0.1:1", "--cert", "a.crt", "--key", "a.key"];
+    let mut args = vec!["run", "--config", &config];
+    args.extend(listener);
+    let r = piimask(&args, b"", &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("limits: applies only to the proxy: add an `inbound` or `egress`"), "{}", r.stderr);
+
+    let mut args = vec!["run", "--upstream-ca", "ca.crt"];
+    args.extend(listener);
+    let r = piimask(&args, b"", &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--upstream-ca applies only to an https --upstream"), "{}", r.stderr);
+}
+
+#[test]
+fn duration_flags_take_units_and_name_the_flag_and_value_when_refused() {
+    for (flag, value, want) in [
+        ("--header-read-timeout", "30x", "unknown unit `x`"),
+        ("--upstream-timeout", "0", "must be more than zero"),
+        ("--body-idle-timeout", "-1s", "cannot be negative"),
+        ("--reload-interval", "1 s", "no spaces"),
+        ("--upstream-timeout", "nan", "expected a duration"),
+    ] {
+        // `=` so clap takes `-1s` as the value, not as a flag.
+        let r = piimask(&["run", &format!("{flag}={value}")], b"", &[]);
+        assert_eq!(r.code, 2, "{flag} {value}: {}", r.stderr);
+        assert!(r.stderr.contains(&format!("'{value}' for '{flag} <DURATION>'")), "{}", r.stderr);
+        assert!(r.stderr.contains(want), "{flag} {value}\n got: {}\nwant: {want}", r.stderr);
+    }
+    let help = piimask(&["run", "--help"], b"", &[]);
+    for shown in ["[default: 30s]", "[default: 60s]", "[default: 2s]", "500ms"] {
+        assert!(help.stdout.contains(shown), "{shown} missing from --help:\n{}", help.stdout);
+    }
+    // A closed port: wait-ready gives up after its timeout, in units.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let admin = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let started = std::time::Instant::now();
+    let r = piimask(&["wait-ready", "--admin", &admin, "--timeout", "300ms"], b"", &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not ready after 0.3 s"), "{}", r.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn cert_manager_flags_are_refused_with_csi_spiffe_certificates() {
+    let r = piimask(&["inject", "--certs", "csi-spiffe", "--issuer", "mesh-ca", "--trust-domain", "x"], b"", &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--issuer, --trust-domain only apply to --certs cert-manager"), "{}", r.stderr);
+    // webhook's default is csi-spiffe: refused before any file is read.
+    let r = piimask(&["webhook", "--cert", "none.crt", "--key", "none.key", "--issuer-kind", "Issuer"], b"", &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--issuer-kind only apply to --certs cert-manager"), "{}", r.stderr);
+}
+
+#[test]
+fn every_example_config_in_the_repo_loads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    let mut dirs = vec![root.join("deploy")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.file_name().is_some_and(|n| n == "piimask.yaml")
+                || path.parent().is_some_and(|p| p.ends_with("deploy/config"))
+            {
+                found.push(path);
+            }
+        }
+    }
+    assert!(found.len() >= 4, "{found:?}");
+    for path in found {
+        piimask::config::Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+#[test]
+fn netpol_connlist_refuses_a_pii_label_that_only_dot_would_use() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/drift");
+    let r = piimask(&["netpol", "connlist", dir, "--pii-label", "team=x"], b"", &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--pii-label only applies to --format dot"), "{}", r.stderr);
+    let r = piimask(&["netpol", "connlist", dir, "--format", "dot", "--pii-label", "team=x"], b"", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::GivenFlags;
 use crate::k8s::certs::IssuerRef;
 use crate::k8s::inject::{CertSource, InjectOptions, inject_stream};
 
@@ -36,16 +37,34 @@ pub struct InjectFlags {
     pub trust_domain: String,
 }
 
+/// The flags that only mean something with `--certs cert-manager`.
+const CERT_MANAGER_ONLY: &[(&str, &str)] =
+    &[("issuer", "--issuer"), ("issuer_kind", "--issuer-kind"), ("trust_domain", "--trust-domain")];
+
 impl InjectFlags {
-    pub fn options(&self, default_certs: CertsArg) -> InjectOptions {
+    /// The options; a cert-manager flag beside csi-spiffe certificates
+    /// (which come from the CSI driver's own issuer and trust domain) is
+    /// refused rather than ignored.
+    pub fn options(&self, default_certs: CertsArg, given: &GivenFlags) -> anyhow::Result<InjectOptions> {
         let certs = match self.certs.unwrap_or(default_certs) {
-            CertsArg::CsiSpiffe => CertSource::CsiSpiffe,
+            CertsArg::CsiSpiffe => {
+                let ignored: Vec<&str> =
+                    CERT_MANAGER_ONLY.iter().filter(|(id, _)| given.contains(id)).map(|(_, flag)| *flag).collect();
+                if !ignored.is_empty() {
+                    anyhow::bail!(
+                        "{} only apply to --certs cert-manager; with csi-spiffe the CSI driver's issuer and \
+                         trust domain are used: drop them, or give --certs cert-manager",
+                        ignored.join(", ")
+                    );
+                }
+                CertSource::CsiSpiffe
+            }
             CertsArg::CertManager => CertSource::CertManager {
                 issuer: IssuerRef { name: self.issuer.clone(), kind: self.issuer_kind.clone() },
                 trust_domain: self.trust_domain.clone(),
             },
         };
-        InjectOptions { image: self.image.clone(), legacy_sidecar: self.legacy_sidecar, certs }
+        Ok(InjectOptions { image: self.image.clone(), legacy_sidecar: self.legacy_sidecar, certs })
     }
 }
 
@@ -60,7 +79,8 @@ pub struct InjectArgs {
 
 /// Manifests in, the same manifests with the sidecar (and the
 /// Certificates it needs) out.
-pub fn run(args: &InjectArgs) -> anyhow::Result<()> {
+pub fn run(args: &InjectArgs, given: &GivenFlags) -> anyhow::Result<()> {
+    let options = args.flags.options(CertsArg::CertManager, given)?;
     use std::io::Read;
     let mut text = String::new();
     match &args.file {
@@ -72,7 +92,6 @@ pub fn run(args: &InjectArgs) -> anyhow::Result<()> {
         }
     }
     let name = args.file.as_ref().map_or("stdin".to_string(), |p| p.display().to_string());
-    let out =
-        inject_stream(&text, &args.flags.options(CertsArg::CertManager)).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let out = inject_stream(&text, &options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     super::print_out(&out)
 }

@@ -11,10 +11,12 @@ mod run_cmd;
 mod wait_cmd;
 mod webhook_cmd;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "piimask", version, about = "Masks personal data in HTTP bodies; an mTLS sidecar.")]
@@ -81,19 +83,47 @@ pub struct MaskArgs {
     pub file: Option<PathBuf>,
 }
 
+/// The flags of the chosen subcommand that were given on the command line,
+/// by clap id (the field name), as opposed to those left at their default:
+/// clap's defaults alone cannot tell `--profile default` from no `--profile`.
+#[derive(Debug, Default)]
+pub struct GivenFlags(BTreeSet<String>);
+
+impl GivenFlags {
+    /// The flags of the innermost subcommand (`run`, `netpol connlist`).
+    fn of_subcommand(matches: &ArgMatches) -> GivenFlags {
+        let Some((_, mut sub)) = matches.subcommand() else { return GivenFlags::default() };
+        while let Some((_, inner)) = sub.subcommand() {
+            sub = inner;
+        }
+        GivenFlags(
+            sub.ids()
+                .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+                .map(|id| id.to_string())
+                .collect(),
+        )
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.contains(id)
+    }
+}
+
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let given = GivenFlags::of_subcommand(&matches);
     let result = match cli.command {
         Command::Mask(args) => mask_cmd::run(&args),
         Command::Check { config } => check(&config),
-        Command::Run(args) => run_cmd::run(&args),
+        Command::Run(args) => run_cmd::run(&args, &given),
         Command::Demo => demo::run(),
         Command::Certs(command) => certs_cmd::run(&command),
-        Command::Netpol(command) => netpol_cmd::run(&command),
-        Command::Webhook(args) => webhook_cmd::run(&args),
+        Command::Netpol(command) => netpol_cmd::run(&command, &given),
+        Command::Webhook(args) => webhook_cmd::run(&args, &given),
         Command::Install(args) => install_cmd::run(&args),
         Command::WaitReady(args) => wait_cmd::run(&args),
-        Command::Inject(args) => inject_cmd::run(&args),
+        Command::Inject(args) => inject_cmd::run(&args, &given),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

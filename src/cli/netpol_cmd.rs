@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use anyhow::Context;
 
+use super::GivenFlags;
+
 use crate::k8s::generate::{Sidecar, Workload as GeneratedFor, network_policies, to_yaml};
 use crate::k8s::netpol::{Cluster, Finding, PiiLabel, Protocol, Severity, diff, drift, format_diff, format_txt, lint};
 
@@ -18,7 +20,8 @@ pub enum NetpolCommand {
         /// Output format.
         #[arg(long, value_enum, default_value = "txt")]
         format: ConnlistFormat,
-        /// The label marking workloads that hold personal data (dot marks them).
+        /// The label marking workloads that hold personal data (--format dot
+        /// draws them red; refused with the other formats).
         #[arg(long, default_value = "piimask.io/pii=true")]
         pii_label: String,
     },
@@ -129,7 +132,13 @@ pub enum ConnlistFormat {
     Dot,
 }
 
-pub fn run(command: &NetpolCommand) -> anyhow::Result<()> {
+pub fn run(command: &NetpolCommand, given: &GivenFlags) -> anyhow::Result<()> {
+    if let NetpolCommand::Connlist { format, .. } = command
+        && given.contains("pii_label")
+        && !matches!(format, ConnlistFormat::Dot)
+    {
+        anyhow::bail!("--pii-label only applies to --format dot, where it marks the workloads holding personal data");
+    }
     let mut out = String::new();
     let result = render(command, &mut out);
     super::print_out(&out)?;

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::GivenFlags;
 use super::reload::{self, Change, Watched};
 use crate::admin::{self, AdminState};
-use crate::config::Config;
+use crate::config::{Config, MAX_CONNECTIONS, duration_arg};
 use crate::mask::Masker;
 use crate::metrics::Metrics;
 use crate::patterns;
@@ -20,9 +21,9 @@ use crate::tls::TlsFiles;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Address of the inbound listener [default: 0.0.0.0:8443].
-    #[arg(long)]
-    pub listen: Option<SocketAddr>,
+    /// Address of the inbound listener.
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    pub listen: SocketAddr,
     /// The app behind piimask, such as http://127.0.0.1:8080.
     #[arg(long)]
     pub upstream: Option<String>,
@@ -46,24 +47,26 @@ pub struct RunArgs {
     #[arg(long, default_value = "default")]
     pub profile: String,
     /// Configuration file: profiles and keys, and (with `inbound` or
-    /// `egress`) the whole proxy, in place of the listener flags.
+    /// `egress`) the whole proxy, in place of the listener flags, the
+    /// limits and the timeouts (which are then refused beside it).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_request_bytes: u64,
-    /// Seconds a client has to send a request head (also between keep-alive requests).
-    #[arg(long, default_value_t = 30.0)]
-    pub header_read_timeout: f64,
-    /// Seconds to wait for the upstream's response head.
-    #[arg(long, default_value_t = 60.0)]
-    pub upstream_timeout: f64,
-    /// Seconds a body (request or response) may stall before its stream is reset.
-    #[arg(long, default_value_t = 60.0)]
-    pub body_idle_timeout: f64,
+    /// Time a client has to send a request head (also between keep-alive
+    /// requests): 30s, 500ms, 2m, 1h, or a number of seconds.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration_arg)]
+    pub header_read_timeout: Duration,
+    /// Time to wait for the upstream's response head.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration_arg)]
+    pub upstream_timeout: Duration,
+    /// Time a body (request or response) may stall before its stream is reset.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration_arg)]
+    pub body_idle_timeout: Duration,
     /// Open connections at once; more are closed as they arrive.
-    #[arg(long, default_value_t = 10_000)]
-    pub max_connections: usize,
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS as u64))]
+    pub max_connections: u64,
     /// Admin listener (/metrics, /healthz, /readyz): a port (bound on
     /// localhost, such as 9901) or an address (such as 0.0.0.0:9901).
     #[arg(long, value_parser = admin_address)]
@@ -79,17 +82,43 @@ pub struct RunArgs {
     /// Accept `POST /shutdown` on the admin listener (from localhost only).
     #[arg(long)]
     pub admin_shutdown: bool,
-    /// Seconds between checks of the config and certificate files for
+    /// Time between checks of the config and certificate files for
     /// changes (SIGHUP reloads at once).
-    #[arg(long, default_value_t = 2.0)]
-    pub reload_interval: f64,
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration_arg)]
+    pub reload_interval: Duration,
     /// Worker threads (default: one per core); 1 runs everything on one thread.
     #[arg(long)]
     pub threads: Option<usize>,
 }
 
-pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let config = proxy_config(args)?;
+/// The flags a configuration file with `inbound` or `egress` sets itself:
+/// beside such a file each is refused, with the key to use instead. (clap
+/// id, flag, config key.)
+const SET_BY_THE_FILE: &[(&str, &str, &str)] = &[
+    ("listen", "--listen", "inbound.listen"),
+    ("upstream", "--upstream", "upstreams[].url"),
+    ("upstream_ca", "--upstream-ca", "upstreams[].ca"),
+    ("cert", "--cert", "tls.cert"),
+    ("key", "--key", "tls.key"),
+    ("client_ca", "--client-ca", "tls.ca"),
+    ("allow_peers", "--allow-peer", "inbound.routes[].allow"),
+    ("profile", "--profile", "inbound.routes[].response_profile"),
+    ("max_request_bytes", "--max-request-bytes", "inbound.routes[].max_request_bytes"),
+    ("header_read_timeout", "--header-read-timeout", "limits.header_read_timeout"),
+    ("upstream_timeout", "--upstream-timeout", "limits.upstream_response_timeout"),
+    ("body_idle_timeout", "--body-idle-timeout", "limits.body_idle_timeout"),
+    ("max_connections", "--max-connections", "limits.max_connections"),
+];
+
+/// Flags about the process rather than the proxy, which no file sets:
+/// they apply whatever the source of the proxy's config. `--access-log`
+/// adds to the file's `access_log` (either turns it on).
+#[cfg(test)]
+const RUNTIME_ONLY: &[&str] =
+    &["config", "admin", "access_log", "app_health_ports", "admin_shutdown", "reload_interval", "threads"];
+
+pub fn run(args: &RunArgs, given: &GivenFlags) -> anyhow::Result<()> {
+    let config = proxy_config(args, given)?;
     crate::telemetry::init_logging();
     let runtime = crate::runtime::build(args.threads)?;
     let result = runtime.block_on(async {
@@ -111,19 +140,19 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         if let Some(addr) = proxy.egress_addr {
             tracing::info!(%addr, "egress listener ready");
         }
-        let mut tick = tokio::time::interval(seconds("--reload-interval", args.reload_interval)?);
+        let mut tick = tokio::time::interval(args.reload_interval);
         loop {
             tokio::select! {
                 stop = signals.next_is_stop() => {
                     if stop {
                         break;
                     }
-                    reload::reload(&proxy, &metrics, &mut watched, Change::Config, || proxy_config(args));
+                    reload::reload(&proxy, &metrics, &mut watched, Change::Config, || proxy_config(args, given));
                 }
                 () = admin.shutdown_requested() => break,
                 _ = tick.tick() => {
                     if let Some(change) = watched.changed() {
-                        reload::reload(&proxy, &metrics, &mut watched, change, || proxy_config(args));
+                        reload::reload(&proxy, &metrics, &mut watched, change, || proxy_config(args, given));
                     }
                 }
             }
@@ -139,11 +168,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     result
 }
 
-fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
+fn proxy_config(args: &RunArgs, given: &GivenFlags) -> anyhow::Result<ProxyConfig> {
     let file = args.config.as_deref().map(Config::load).transpose()?;
     if let Some(proxy) = file.as_ref().and_then(|f| f.proxy.clone()) {
-        if args.listen.is_some() || args.upstream.is_some() || args.cert.is_some() || !args.allow_peers.is_empty() {
-            bail!("--config defines the listeners; drop --listen, --upstream, --cert, --key and --allow-peer");
+        let ignored: Vec<String> = SET_BY_THE_FILE
+            .iter()
+            .filter(|(id, _, _)| given.contains(id))
+            .map(|(_, flag, key)| format!("  {flag}: set {key} in the config file instead"))
+            .collect();
+        if !ignored.is_empty() {
+            bail!(
+                "--config {} defines the proxy (it has `inbound` or `egress`), so these flags would be ignored; \
+                 drop them:\n{}",
+                file.as_ref().map_or("", |f| f.file.as_str()),
+                ignored.join("\n")
+            );
         }
         return Ok(ProxyConfig { access_log: proxy.access_log || args.access_log, ..proxy });
     }
@@ -162,12 +201,11 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
         (Some(_), true) => PeerRule::AnyVerified,
         (Some(_), false) => PeerRule::Only(args.allow_peers.clone()),
     };
-    let upstream = UpstreamConfig {
-        name: "app".into(),
-        url: upstream_url.parse().with_context(|| format!("--upstream {upstream_url}: not a URL"))?,
-        ca: args.upstream_ca.clone(),
-        client_cert: None,
-    };
+    let url: http::Uri = upstream_url.parse().with_context(|| format!("--upstream {upstream_url}: not a URL"))?;
+    if args.upstream_ca.is_some() && url.scheme_str() != Some("https") {
+        bail!("--upstream-ca applies only to an https --upstream; {upstream_url} is not one");
+    }
+    let upstream = UpstreamConfig { name: "app".into(), url, ca: args.upstream_ca.clone(), client_cert: None };
     let route = Route {
         name: "default".into(),
         path_prefix: "/".into(),
@@ -181,17 +219,17 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
     };
     Ok(ProxyConfig {
         inbound: Some(InboundConfig {
-            listen: args.listen.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 8443))),
+            listen: args.listen,
             tls: Some(TlsFiles { cert: cert.clone(), key: key.clone(), ca: args.client_ca.clone() }),
             policy: InboundPolicy { routes: vec![route] },
             upstreams: vec![upstream],
         }),
         egress: None,
         limits: Limits {
-            header_read_timeout: seconds("--header-read-timeout", args.header_read_timeout)?,
-            upstream_response_timeout: seconds("--upstream-timeout", args.upstream_timeout)?,
-            body_idle_timeout: seconds("--body-idle-timeout", args.body_idle_timeout)?,
-            max_connections: args.max_connections,
+            header_read_timeout: args.header_read_timeout,
+            upstream_response_timeout: args.upstream_timeout,
+            body_idle_timeout: args.body_idle_timeout,
+            max_connections: usize::try_from(args.max_connections).unwrap_or(MAX_CONNECTIONS),
             ..Limits::default()
         },
         access_log: args.access_log,
@@ -207,13 +245,6 @@ fn admin_address(value: &str) -> Result<SocketAddr, String> {
     }
 }
 
-fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .with_context(|| format!("{flag} {value}: expected a positive number of seconds"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,5 +254,55 @@ mod tests {
         assert_eq!(admin_address("9901"), Ok(SocketAddr::from(([127, 0, 0, 1], 9901))));
         assert_eq!(admin_address("0.0.0.0:9901"), Ok(SocketAddr::from(([0, 0, 0, 0], 9901))));
         assert!(admin_address("localhost").unwrap_err().contains("expected a port or an address"));
+    }
+
+    #[test]
+    fn every_run_flag_is_either_set_by_the_file_or_a_runtime_knob() {
+        use clap::CommandFactory;
+        let command = super::super::Cli::command();
+        let run = command.find_subcommand("run").expect("run");
+        for arg in run.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" {
+                continue;
+            }
+            let in_file = SET_BY_THE_FILE.iter().any(|(i, _, _)| *i == id);
+            assert!(
+                in_file != RUNTIME_ONLY.contains(&id),
+                "--{}: list it in exactly one of SET_BY_THE_FILE or RUNTIME_ONLY",
+                arg.get_long().unwrap_or(id)
+            );
+            if let Some((_, flag, _)) = SET_BY_THE_FILE.iter().find(|(i, _, _)| *i == id) {
+                assert_eq!(Some(&flag[2..]), arg.get_long(), "the flag named for {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_duration_defaults_are_the_config_files_defaults() {
+        use clap::CommandFactory;
+        let command = super::super::Cli::command();
+        let run = command.find_subcommand("run").expect("run");
+        let default = |id: &str| {
+            let arg = run.get_arguments().find(|a| a.get_id() == id).expect(id);
+            crate::config::parse_duration(arg.get_default_values()[0].to_str().unwrap()).unwrap()
+        };
+        let limits = crate::proxy::Limits::default();
+        assert_eq!(default("header_read_timeout"), limits.header_read_timeout);
+        assert_eq!(default("upstream_timeout"), limits.upstream_response_timeout);
+        assert_eq!(default("body_idle_timeout"), limits.body_idle_timeout);
+    }
+
+    #[test]
+    fn docs_configuration_md_has_a_row_for_every_run_flag() {
+        use clap::CommandFactory;
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
+        let docs = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let command = super::super::Cli::command();
+        let run = command.find_subcommand("run").expect("run");
+        for long in run.get_arguments().filter_map(|a| a.get_long()).filter(|l| *l != "help") {
+            let row = format!("| `--{long}");
+            assert!(docs.contains(&row), "{path}: no row for --{long} in the `piimask run` flags table");
+        }
     }
 }

@@ -13,15 +13,15 @@ pub struct WaitArgs {
     /// The admin listener.
     #[arg(long, default_value = "127.0.0.1:9901")]
     pub admin: SocketAddr,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 60)]
-    pub timeout: u64,
+    /// Give up after this long: 60s, 500ms, 2m, 1h, or a number of seconds.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::config::duration_arg)]
+    pub timeout: Duration,
 }
 
 const POLL: Duration = Duration::from_millis(200);
 
 pub fn run(args: &WaitArgs) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    let deadline = Instant::now() + args.timeout;
     let mut last = String::from("not tried");
     while Instant::now() < deadline {
         match ready(args.admin) {
@@ -31,7 +31,7 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<()> {
         }
         std::thread::sleep(POLL);
     }
-    anyhow::bail!("piimask at {} not ready after {} s: {last}", args.admin, args.timeout)
+    anyhow::bail!("piimask at {} not ready after {} s: {last}", args.admin, args.timeout.as_secs_f64())
 }
 
 /// One `GET /readyz`: `Ok(true)` on a 200.

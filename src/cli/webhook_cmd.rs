@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use super::GivenFlags;
 use super::inject_cmd::{CertsArg, InjectFlags};
 use crate::k8s::inject::InjectOptions;
 use crate::k8s::kube_api::{KubeApi, KubeApiSettings};
@@ -77,12 +78,13 @@ struct Webhook {
     api: Option<KubeApi>,
 }
 
-pub fn run(args: &WebhookArgs) -> anyhow::Result<()> {
+pub fn run(args: &WebhookArgs, given: &GivenFlags) -> anyhow::Result<()> {
+    let inject = args.inject.options(CertsArg::CsiSpiffe, given)?;
     let config = tls::server_config(&TlsFiles { cert: args.cert.clone(), key: args.key.clone(), ca: None })?;
     crate::telemetry::init_logging();
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?.block_on(async {
         let webhook = Arc::new(Webhook {
-            inject: args.inject.options(CertsArg::CsiSpiffe),
+            inject,
             pii: super::netpol_cmd::pii(&args.pii_label)?,
             api: KubeApi::new(&args.api.settings())?,
         });

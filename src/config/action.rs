@@ -22,7 +22,7 @@ pub enum ActionName {
 /// The map form, as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ActionMap {
+pub(super) struct ActionMap {
     action: ActionName,
     #[serde(default)]
     placeholder: Option<String>,

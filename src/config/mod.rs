@@ -8,6 +8,7 @@
 //! with its peers, `limits`; see `proxy.rs`).
 
 mod action;
+mod duration;
 mod proxy;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 pub use self::action::ActionSpec;
+pub use self::duration::{DurationError, DurationSetting, duration_arg, parse_duration};
+pub use self::proxy::MAX_CONNECTIONS;
 use crate::mask::{Action, DetectorConfig, FieldRuleConfig, HashKey, Masker, MaskerConfig};
 use crate::patterns::{self, DetectSpec};
 use crate::yaml::{YamlError, from_yaml};
@@ -48,7 +51,7 @@ pub struct ConfigFile {
     #[serde(default)]
     pub egress: Option<proxy::EgressSpec>,
     #[serde(default)]
-    pub limits: proxy::LimitsSpec,
+    pub limits: Option<proxy::LimitsSpec>,
     /// One log event per request (method, route, peer, status, duration;
     /// never the path), besides the audit events.
     #[serde(default)]
@@ -121,16 +124,27 @@ impl Config {
     }
 
     /// Parses and validates `text`; relative `secret_file`s are read from
-    /// `base`.
+    /// `base`, `secret_env`s from the process environment.
     pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError> {
+        Config::parse_with_env(file, text, base, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::parse`] with `env` in place of the process environment
+    /// (`secret_env` is looked up through it).
+    pub fn parse_with_env(
+        file: &str,
+        text: &str,
+        base: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let raw: ConfigFile = from_yaml(file, text)?;
         let invalid = |path: String, message: String| ConfigError::Invalid { file: file.to_string(), path, message };
         let mut keys = BTreeMap::new();
         for (i, k) in raw.keys.iter().enumerate() {
             let path = format!("keys[{i}]");
             let secret = match (&k.secret_env, &k.secret_file) {
-                (Some(var), None) => std::env::var(var)
-                    .map_err(|_| {
+                (Some(var), None) => env(var)
+                    .ok_or_else(|| {
                         invalid(format!("{path}.secret_env"), format!("environment variable `{var}` is not set"))
                     })?
                     .into_bytes(),
@@ -168,16 +182,31 @@ impl Config {
             // Routes may name the built-in profile without defining it.
             let mut available = profiles.clone();
             available.entry("default".into()).or_insert_with(patterns::default_config);
+            let no_limits = proxy::LimitsSpec::default();
             let specs = proxy::ProxySpecs {
                 tls: raw.tls.as_ref(),
                 inbound: raw.inbound.as_ref(),
                 upstreams: &raw.upstreams,
                 egress: raw.egress.as_ref(),
-                limits: &raw.limits,
+                limits: raw.limits.as_ref().unwrap_or(&no_limits),
                 access_log: raw.access_log,
             };
             Some(proxy::build(&specs, &available, base).map_err(|(path, message)| invalid(path, message))?)
         } else {
+            // Without a listener these sections would be read and then do
+            // nothing; a limit that silently does nothing is refused.
+            let unused = [
+                ("tls", raw.tls.is_some()),
+                ("upstreams", !raw.upstreams.is_empty()),
+                ("limits", raw.limits.is_some()),
+                ("access_log", raw.access_log),
+            ];
+            if let Some((key, _)) = unused.iter().find(|(_, given)| *given) {
+                return Err(invalid(
+                    key.to_string(),
+                    "applies only to the proxy: add an `inbound` or `egress` section, or remove it".into(),
+                ));
+            }
             None
         };
         Ok(Config { file: file.to_string(), profiles, proxy })
@@ -254,5 +283,7 @@ fn build_profile(p: &ProfileSpec, keys: &Keys, at: &dyn Fn(&str) -> String) -> R
     Ok(MaskerConfig { detectors, fields })
 }
 
+#[cfg(test)]
+mod docs_tests;
 #[cfg(test)]
 mod tests;

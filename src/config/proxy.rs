@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::duration::DurationSetting;
+
 use crate::mask::{Masker, MaskerConfig};
 use crate::policy::{BodyRule, EgressPolicy, InboundPolicy, OtherTypes, Peer, PeerRule, Route};
 use crate::proxy::{EgressConfig, InboundConfig, Limits, ProxyConfig, UpstreamConfig};
@@ -126,17 +128,25 @@ pub struct PeerSpec {
     pub max_request_bytes: u64,
 }
 
+/// `limits`: every duration takes a unit (`30s`, `500ms`) or a number of
+/// seconds; the `*_seconds` spellings are the older names of the same keys.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSpec {
     pub max_connections: Option<usize>,
     pub max_header_bytes: Option<usize>,
-    pub handshake_timeout_seconds: Option<f64>,
-    pub header_read_timeout_seconds: Option<f64>,
-    pub upstream_connect_timeout_seconds: Option<f64>,
-    pub upstream_response_timeout_seconds: Option<f64>,
-    pub body_idle_timeout_seconds: Option<f64>,
-    pub drain_timeout_seconds: Option<f64>,
+    pub handshake_timeout: Option<DurationSetting>,
+    pub header_read_timeout: Option<DurationSetting>,
+    pub upstream_connect_timeout: Option<DurationSetting>,
+    pub upstream_response_timeout: Option<DurationSetting>,
+    pub body_idle_timeout: Option<DurationSetting>,
+    pub drain_timeout: Option<DurationSetting>,
+    pub handshake_timeout_seconds: Option<DurationSetting>,
+    pub header_read_timeout_seconds: Option<DurationSetting>,
+    pub upstream_connect_timeout_seconds: Option<DurationSetting>,
+    pub upstream_response_timeout_seconds: Option<DurationSetting>,
+    pub body_idle_timeout_seconds: Option<DurationSetting>,
+    pub drain_timeout_seconds: Option<DurationSetting>,
 }
 
 fn yes() -> bool {
@@ -362,35 +372,66 @@ impl<'a> Maskers<'a> {
     }
 }
 
+/// The most connections a listener can count (its semaphore's limit).
+pub const MAX_CONNECTIONS: usize = tokio::sync::Semaphore::MAX_PERMITS;
+
 fn limits(spec: &LimitsSpec) -> Result<Limits, Invalid> {
     let d = Limits::default();
-    let secs = |name: &str, v: Option<f64>, default: Duration| match v {
-        None => Ok(default),
-        Some(s) => Duration::try_from_secs_f64(s)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| (format!("limits.{name}"), "expected a positive number of seconds".to_string())),
+    // One timeout under its name or its older `_seconds` name, not both.
+    let timeout = |name: &str, current: &Option<DurationSetting>, old: &Option<DurationSetting>, default: Duration| {
+        let (key, setting) = match (current, old) {
+            (None, None) => return Ok(default),
+            (Some(s), None) => (format!("limits.{name}"), s),
+            (None, Some(s)) => (format!("limits.{name}_seconds"), s),
+            (Some(_), Some(_)) => {
+                return Err((
+                    format!("limits.{name}"),
+                    format!("also given as `limits.{name}_seconds`, its older name; keep one"),
+                ));
+            }
+        };
+        setting.to_duration().map_err(|e| (key, e.to_string()))
     };
+    let at_least_one = |name: &str, v: Option<usize>, default: usize| match v {
+        Some(0) => Err((format!("limits.{name}"), "must be at least 1 (0 would refuse everything)".to_string())),
+        v => Ok(v.unwrap_or(default)),
+    };
+    if spec.max_connections.is_some_and(|n| n > MAX_CONNECTIONS) {
+        return Err(("limits.max_connections".into(), format!("must be at most {MAX_CONNECTIONS}")));
+    }
     Ok(Limits {
-        max_connections: spec.max_connections.unwrap_or(d.max_connections),
-        max_header_bytes: spec.max_header_bytes.unwrap_or(d.max_header_bytes),
-        handshake_timeout: secs("handshake_timeout_seconds", spec.handshake_timeout_seconds, d.handshake_timeout)?,
-        header_read_timeout: secs(
-            "header_read_timeout_seconds",
-            spec.header_read_timeout_seconds,
+        max_connections: at_least_one("max_connections", spec.max_connections, d.max_connections)?,
+        max_header_bytes: at_least_one("max_header_bytes", spec.max_header_bytes, d.max_header_bytes)?,
+        handshake_timeout: timeout(
+            "handshake_timeout",
+            &spec.handshake_timeout,
+            &spec.handshake_timeout_seconds,
+            d.handshake_timeout,
+        )?,
+        header_read_timeout: timeout(
+            "header_read_timeout",
+            &spec.header_read_timeout,
+            &spec.header_read_timeout_seconds,
             d.header_read_timeout,
         )?,
-        upstream_connect_timeout: secs(
-            "upstream_connect_timeout_seconds",
-            spec.upstream_connect_timeout_seconds,
+        upstream_connect_timeout: timeout(
+            "upstream_connect_timeout",
+            &spec.upstream_connect_timeout,
+            &spec.upstream_connect_timeout_seconds,
             d.upstream_connect_timeout,
         )?,
-        upstream_response_timeout: secs(
-            "upstream_response_timeout_seconds",
-            spec.upstream_response_timeout_seconds,
+        upstream_response_timeout: timeout(
+            "upstream_response_timeout",
+            &spec.upstream_response_timeout,
+            &spec.upstream_response_timeout_seconds,
             d.upstream_response_timeout,
         )?,
-        body_idle_timeout: secs("body_idle_timeout_seconds", spec.body_idle_timeout_seconds, d.body_idle_timeout)?,
-        drain_timeout: secs("drain_timeout_seconds", spec.drain_timeout_seconds, d.drain_timeout)?,
+        body_idle_timeout: timeout(
+            "body_idle_timeout",
+            &spec.body_idle_timeout,
+            &spec.body_idle_timeout_seconds,
+            d.body_idle_timeout,
+        )?,
+        drain_timeout: timeout("drain_timeout", &spec.drain_timeout, &spec.drain_timeout_seconds, d.drain_timeout)?,
     })
 }

@@ -1,9 +1,23 @@
+//! The loader's unit tests: what builds, and that every refusal names the
+//! file, the path in it and what was expected.
+
 use std::path::Path;
+use std::time::Duration;
 
 use super::*;
 
+/// The environment these tests see: a fixed map, not the process's, so no
+/// test has to set variables (which is unsound while other threads run).
+fn test_env(name: &str) -> Option<String> {
+    match name {
+        "PIIMASK_TEST_KEY_A" => Some("0123456789abcdef0123".into()),
+        "PIIMASK_TEST_KEY_SHORT" => Some("short".into()),
+        _ => None,
+    }
+}
+
 fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse("piimask.yaml", text, Path::new("."))
+    Config::parse_with_env("piimask.yaml", text, Path::new("."), &test_env)
 }
 
 fn err(text: &str) -> String {
@@ -12,8 +26,6 @@ fn err(text: &str) -> String {
 
 #[test]
 fn a_full_profile_builds() {
-    // SAFETY: tests in this module are the only users of this variable.
-    unsafe { std::env::set_var("PIIMASK_TEST_KEY_A", "0123456789abcdef0123") };
     let c = parse(
         r#"
 keys:
@@ -86,7 +98,6 @@ fn errors_name_the_path_and_what_is_expected() {
 
 #[test]
 fn short_keys_are_refused() {
-    unsafe { std::env::set_var("PIIMASK_TEST_KEY_SHORT", "short") };
     assert!(err("keys: [ { id: k, secret_env: PIIMASK_TEST_KEY_SHORT } ]").contains("use at least 16 random bytes"));
 }
 
@@ -133,4 +144,68 @@ fn proxy_errors_name_the_path_and_what_is_expected() {
     assert!(e.contains("inbound.listen"), "{e}");
     let e = err(&format!("{PROXY}egress:\n  peers:\n    - {{ name: b, hosts: [], address: 'b:1', identity: x }}\n"));
     assert!(e.contains("egress.peers[0].hosts"), "{e}");
+}
+
+#[test]
+fn a_secret_file_is_read_relative_to_the_config() {
+    let dir = std::env::temp_dir().join(format!("piimask-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hash.key"), "0123456789abcdef0123\n").unwrap();
+    let text = "keys: [ { id: k1, secret_file: hash.key } ]\nprofiles: { p: { detectors: { email: { action: hash, key: k1 } } } }";
+    let c = Config::parse_with_env("piimask.yaml", text, &dir, &test_env);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(c.is_ok(), "{:?}", c.err());
+}
+
+#[test]
+fn limits_take_durations_with_units_or_seconds() {
+    let with = |limits: &str| parse(&format!("{PROXY}limits: {{ {limits} }}\n"));
+    let limits = |text: &str| with(text).unwrap().proxy.unwrap().limits;
+    let l =
+        limits("header_read_timeout: 15s, upstream_response_timeout: 2m, body_idle_timeout: 500ms, drain_timeout: 1h");
+    assert_eq!(l.header_read_timeout, Duration::from_secs(15));
+    assert_eq!(l.upstream_response_timeout, Duration::from_secs(120));
+    assert_eq!(l.body_idle_timeout, Duration::from_millis(500));
+    assert_eq!(l.drain_timeout, Duration::from_secs(3600));
+    let l = limits("handshake_timeout: 3, upstream_connect_timeout: 0.25");
+    assert_eq!(l.handshake_timeout, Duration::from_secs(3));
+    assert_eq!(l.upstream_connect_timeout, Duration::from_millis(250));
+    // The older spellings still load.
+    let l = limits("header_read_timeout_seconds: 15, drain_timeout_seconds: \"2m\"");
+    assert_eq!(l.header_read_timeout, Duration::from_secs(15));
+    assert_eq!(l.drain_timeout, Duration::from_secs(120));
+}
+
+#[test]
+fn limit_errors_name_the_file_the_key_and_the_value() {
+    let e = |limits: &str| err(&format!("{PROXY}limits: {{ {limits} }}\n"));
+    let cases = [
+        ("header_read_timeout: 30x", "piimask.yaml: limits.header_read_timeout: `30x`: unknown unit `x`"),
+        ("drain_timeout: 0", "piimask.yaml: limits.drain_timeout: `0`: must be more than zero"),
+        ("body_idle_timeout_seconds: -1", "limits.body_idle_timeout_seconds: `-1`: a duration cannot be negative"),
+        ("handshake_timeout: .nan", "limits.handshake_timeout: `NaN`: expected a duration"),
+        ("upstream_connect_timeout: 1e300", "limits.upstream_connect_timeout: `1e300`: too large"),
+        (
+            "header_read_timeout: 15s, header_read_timeout_seconds: 15",
+            "limits.header_read_timeout: also given as `limits.header_read_timeout_seconds`",
+        ),
+        ("header_read_timeout: [1]", "limits.header_read_timeout"),
+    ];
+    for (limits, want) in cases {
+        let got = e(limits);
+        assert!(got.contains(want), "for {limits}\n got: {got}\nwant: {want}");
+    }
+}
+
+#[test]
+fn proxy_sections_without_a_listener_are_refused_not_ignored() {
+    for (text, key) in [
+        ("limits: { max_connections: 10 }", "limits"),
+        ("tls: { cert: a, key: b }", "tls"),
+        ("upstreams: [ { name: app, url: 'http://127.0.0.1:1' } ]", "upstreams"),
+        ("access_log: true", "access_log"),
+    ] {
+        let got = err(&format!("profiles: {{ p: {{}} }}\n{text}\n"));
+        assert!(got.contains(&format!("piimask.yaml: {key}: applies only to the proxy")), "{got}");
+    }
 }
