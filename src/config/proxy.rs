@@ -372,8 +372,7 @@ impl<'a> Maskers<'a> {
     }
 }
 
-/// The most connections a listener can count (its semaphore's limit).
-pub const MAX_CONNECTIONS: usize = tokio::sync::Semaphore::MAX_PERMITS;
+pub use crate::proxy::MAX_CONNECTIONS;
 
 fn limits(spec: &LimitsSpec) -> Result<Limits, Invalid> {
     let d = Limits::default();

@@ -13,6 +13,9 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
+/// The most connections a listener can count (its semaphore's limit).
+pub const MAX_CONNECTIONS: usize = Semaphore::MAX_PERMITS;
+
 /// Limits and timeouts that apply to every connection of a listener.
 #[derive(Debug, Clone)]
 pub struct Limits {

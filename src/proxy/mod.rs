@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use self::body::{MaskBody, MaskBodyError, OnFinish};
-pub use self::listener::Limits;
+pub use self::listener::{Limits, MAX_CONNECTIONS};
 pub use self::pipeline::{Coding, Pipeline};
 pub use self::respond::PEER_HEADER;
 use self::state::{EgressState, InboundState};
