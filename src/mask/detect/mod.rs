@@ -137,12 +137,6 @@ impl Prefilter {
     pub fn admits_ipv6(&self) -> bool {
         self.colons >= 2
     }
-
-    /// The counts a JSON string scan already made.
-    #[inline(always)]
-    pub fn from_run(run: &crate::mask::bytes::StringRun) -> Prefilter {
-        Prefilter { at_signs: run.at_signs, digits: run.digits, colons: run.colons, dots: run.dots }
-    }
 }
 
 /// One kind of scan over a segment.

@@ -13,15 +13,25 @@
 //! rest of the body, or for NDJSON the rest of the line: never to
 //! pass-through.
 
+// Calls the x86-64-v3 builds of the plain loop and of the string and
+// member readers, on CPUs checked to have those features.
+#![allow(unsafe_code)]
+
 pub mod escape;
+mod member;
 pub mod path;
+pub mod strings;
 
 use self::escape::{Escape, EscapeStatus};
-use self::path::Segment;
-use super::action::{Action, StreamingHash, StreamingMask};
-use super::bytes::{MemberStart, MemberValue, StringRun, find_string_special, has_x86_64_v3, scan_string};
 #[cfg(target_arch = "x86_64")]
-use super::bytes::{member_start_avx2, scan_string_avx2};
+use self::member::member_start_avx2;
+use self::member::{MemberStart, MemberValue};
+use self::path::Segment;
+#[cfg(target_arch = "x86_64")]
+use self::strings::scan_string_avx2;
+use self::strings::{StringRun, find_string_special, scan_string};
+use super::action::{Action, StreamingHash, StreamingMask};
+use super::bytes::has_x86_64_v3;
 use super::detect::numeric::NumericDetector;
 use super::detect::{Hay, KeyContexts, Prefilter};
 use super::segment::{Encoding, ScanScratch, Window, for_each_match, write_json_escaped, write_json_quoted};
@@ -230,7 +240,7 @@ fn scan_whole_string(
     c: &mut Counters,
 ) {
     let hay = Hay::whole(&input[start..run.end], key);
-    let prefilter = Prefilter::from_run(run);
+    let prefilter = run.prefilter();
     let enc = Encoding::JsonString;
     for_each_match(m, &hay, 0, Some(prefilter), enc, c, scratch, &mut |mt, replacement| {
         out.extend_from_slice(&input[*cf..start + mt.start]);
@@ -974,7 +984,7 @@ impl JsonMasker {
         out: &mut Vec<u8>,
         c: &mut Counters,
     ) -> usize {
-        if m.detectors.may_match(&Prefilter::from_run(run)) {
+        if m.detectors.may_match(&run.prefilter()) {
             self.detect_in_whole_string(m, input, start, run, unsaved_key, cf, out, c);
         }
         run.end + 1
