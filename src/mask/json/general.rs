@@ -11,16 +11,39 @@ use super::scalar::{TokenOut, is_token_byte};
 use super::strings::find_string_special;
 use super::{
     JsonMasker, MAX_DEPTH, MAX_HELD, MAX_KEY, MAX_TOKEN, OVERLONG_KEY, Plan, Skip, SkipMode, State, Target,
-    context_key, is_whitespace, whole_key,
+    context_key, dest, is_whitespace, whole_key,
 };
 use crate::mask::action::{Action, StreamingHash, StreamingMask};
 use crate::mask::segment::{Encoding, write_json_escaped, write_json_quoted};
 use crate::mask::{Counters, Masker};
 
+/// What the general state machine's steps share while they read one chunk:
+/// the masker, the chunk, how much of it is written, and where output and
+/// counts go. (The plain loop takes these one by one, in registers.)
+struct Chunk<'a> {
+    masker: &'a Masker,
+    input: &'a [u8],
+    /// Input before this index has been written out, replaced or dropped;
+    /// from it on it is pending, and unchanged input is copied in one
+    /// slice when something is written after it ([`JsonMasker::flush`]).
+    pending_from: usize,
+    out: &'a mut Vec<u8>,
+    counters: &'a mut Counters,
+}
+
 impl JsonMasker {
-    pub fn feed(&mut self, m: &Masker, input: &[u8], out: &mut Vec<u8>, c: &mut Counters) {
+    /// Writes the pending input up to `to` to the current destination.
+    #[inline(always)]
+    fn flush(&mut self, cx: &mut Chunk, to: usize) {
+        if to > cx.pending_from {
+            dest(&mut self.held, self.holding, cx.out).extend_from_slice(&cx.input[cx.pending_from..to]);
+            cx.pending_from = to;
+        }
+    }
+
+    pub fn feed(&mut self, masker: &Masker, input: &[u8], out: &mut Vec<u8>, counters: &mut Counters) {
+        let cx = &mut Chunk { masker, input, pending_from: 0, out, counters };
         let mut i = 0;
-        let mut cf = 0;
         while i < input.len() {
             match self.state {
                 State::Value
@@ -29,62 +52,71 @@ impl JsonMasker {
                 | State::KeyOrClose
                 | State::Key
                 | State::Colon => {
-                    i = self.structural(m, input, i, &mut cf, out, c);
+                    i = self.structural(cx, i);
                 }
-                State::InString => i = self.in_string(m, input, i, &mut cf, out, c),
-                State::InEscape => i = self.in_escape(m, input, i, &mut cf, out, c),
+                State::InString => i = self.in_string(cx, i),
+                State::InEscape => i = self.in_escape(cx, i),
                 State::InToken => {
                     let start = i;
                     while i < input.len() && is_token_byte(input[i]) {
                         i += 1;
                     }
                     self.token.extend_from_slice(&input[start..i]);
-                    cf = i;
+                    cx.pending_from = i;
                     if self.token.len() > MAX_TOKEN {
-                        self.enter_text(m, out, c);
+                        self.enter_text(cx);
                         continue;
                     }
                     if i < input.len() {
-                        self.end_token(m, out, c);
+                        self.end_token(cx);
                     }
                 }
-                State::Skip => i = self.in_skip(input, i, &mut cf, out),
+                State::Skip => i = self.in_skip(cx, i),
                 State::Text => {
-                    self.flush(input, &mut cf, i, out);
-                    i = self.text(m, input, i, out, c);
-                    cf = i;
+                    self.flush(cx, i);
+                    i = self.text(cx, i);
+                    cx.pending_from = i;
                 }
             }
             if self.holding && self.held.len() > MAX_HELD {
-                self.flush(input, &mut cf, i, out);
-                self.enter_text(m, out, c);
+                self.flush(cx, i);
+                self.enter_text(cx);
             }
         }
-        self.flush(input, &mut cf, input.len(), out);
+        self.flush(cx, input.len());
         if self.state == State::InString
             && let Target::Scan = self.target
         {
             let key = context_key(&self.frames, &self.keys);
-            self.window.process(m, key, false, Encoding::JsonString, out, c, &mut self.scratch);
+            self.window.process(cx.masker, key, false, Encoding::JsonString, cx.out, cx.counters, &mut self.scratch);
         }
     }
 
-    pub fn finish(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+    pub fn finish(&mut self, masker: &Masker, out: &mut Vec<u8>, counters: &mut Counters) {
+        let cx = &mut Chunk { masker, input: &[], pending_from: 0, out, counters };
         match self.state {
             State::InString | State::InEscape => {
                 if let Target::Scan = self.target {
                     let key = context_key(&self.frames, &self.keys);
-                    self.window.process(m, key, true, Encoding::JsonString, out, c, &mut self.scratch);
+                    self.window.process(
+                        cx.masker,
+                        key,
+                        true,
+                        Encoding::JsonString,
+                        cx.out,
+                        cx.counters,
+                        &mut self.scratch,
+                    );
                 }
             }
-            State::InToken => self.end_token(m, out, c),
+            State::InToken => self.end_token(cx),
             State::Text => {
-                self.fallback.process(m, &[], true, Encoding::Raw, out, c, &mut self.scratch);
+                self.fallback.process(cx.masker, &[], true, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
             }
             _ => {}
         }
         if self.holding {
-            out.append(&mut self.held);
+            cx.out.append(&mut self.held);
             self.holding = false;
         }
     }
@@ -94,19 +126,12 @@ impl JsonMasker {
     /// are whole in the chunk are handled without leaving it); returns when
     /// a string, token or skipped value continues past the chunk, or on
     /// malformed input.
-    fn structural(
-        &mut self,
-        m: &Masker,
-        input: &[u8],
-        mut i: usize,
-        cf: &mut usize,
-        out: &mut Vec<u8>,
-        c: &mut Counters,
-    ) -> usize {
-        let plain = m.rules.is_empty() && self.words == 0 && !self.holding;
+    fn structural(&mut self, cx: &mut Chunk, mut i: usize) -> usize {
+        let input = cx.input;
+        let plain = cx.masker.rules.is_empty() && self.words == 0 && !self.holding;
         while i < input.len() {
             if plain {
-                i = self.plain(m, input, i, cf, out, c);
+                i = self.plain(cx.masker, input, i, &mut cx.pending_from, cx.out, cx.counters);
                 if i == input.len() {
                     break;
                 }
@@ -117,20 +142,20 @@ impl JsonMasker {
                 continue;
             }
             i = match (self.state, b) {
-                (State::ValueOrClose, b']') => self.close(m, input, i, cf, out, c),
-                (State::Value | State::ValueOrClose, _) => self.begin_value(m, input, i, cf, out, c),
+                (State::ValueOrClose, b']') => self.close(cx, i),
+                (State::Value | State::ValueOrClose, _) => self.begin_value(cx, i),
                 (State::AfterValue, b',') => match self.frames.last() {
-                    None => return self.malformed_at(m, input, i, cf, out, c),
+                    None => return self.malformed_at(cx, i),
                     Some(f) => {
                         self.state = if f.object { State::Key } else { State::Value };
-                        if m.rules.has_drop() {
-                            self.flush(input, cf, i, out);
+                        if cx.masker.rules.has_drop() {
+                            self.flush(cx, i);
                             self.holding = true;
                         }
                         i + 1
                     }
                 },
-                (State::AfterValue, b'}' | b']') | (State::KeyOrClose, b'}') => self.close(m, input, i, cf, out, c),
+                (State::AfterValue, b'}' | b']') | (State::KeyOrClose, b'}') => self.close(cx, i),
                 // Another document (NDJSON, concatenated JSON).
                 (State::AfterValue, _) if self.frames.is_empty() => {
                     self.state = State::Value;
@@ -141,7 +166,7 @@ impl JsonMasker {
                     self.state = State::Value;
                     i + 1
                 }
-                _ => return self.malformed_at(m, input, i, cf, out, c),
+                _ => return self.malformed_at(cx, i),
             };
             if !self.state.is_structural() {
                 return i;
@@ -168,9 +193,9 @@ impl JsonMasker {
 
     /// Decides what a field rule says of the value starting now, steps the
     /// path states, and settles any held (tentative) output.
-    fn plan_value(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) -> Plan {
+    fn plan_value(&mut self, cx: &mut Chunk) -> Plan {
         // No rules and nothing held: only the element index moves.
-        if m.rules.is_empty() && !self.holding {
+        if cx.masker.rules.is_empty() && !self.holding {
             if let Some(f) = self.frames.last_mut() {
                 f.index += 1;
             }
@@ -178,7 +203,7 @@ impl JsonMasker {
             return Plan::Scan;
         }
         let plan = match self.frames.last() {
-            Some(f) if !m.rules.is_empty() => {
+            Some(f) if !cx.masker.rules.is_empty() => {
                 let depth = self.frames.len() - 1;
                 let parent = &self.states[depth * self.words..(depth + 1) * self.words];
                 let seg = if f.object {
@@ -186,7 +211,7 @@ impl JsonMasker {
                 } else {
                     Segment::Index(f.index)
                 };
-                match m.rules.step(parent, seg, &mut self.next_states) {
+                match cx.masker.rules.step(parent, seg, &mut self.next_states) {
                     Some(r) => Plan::Rule(r),
                     None => Plan::Scan,
                 }
@@ -194,16 +219,16 @@ impl JsonMasker {
             _ => Plan::Scan,
         };
         if let Plan::Rule(r) = plan {
-            c.rules[r] += 1;
+            cx.counters.rules[r] += 1;
         }
-        let drop = matches!(plan, Plan::Rule(r) if matches!(m.rules.action(r), Action::Drop));
+        let drop = matches!(plan, Plan::Rule(r) if matches!(cx.masker.rules.action(r), Action::Drop));
         self.dropping = drop;
         let holding = std::mem::replace(&mut self.holding, false);
         if let Some(f) = self.frames.last_mut() {
             f.index += 1;
             if holding && !drop {
                 let skip_comma = f.written == 0 && self.held.first() == Some(&b',');
-                out.extend_from_slice(&self.held[skip_comma as usize..]);
+                cx.out.extend_from_slice(&self.held[skip_comma as usize..]);
             }
             f.written += !drop as u64;
         }
@@ -211,41 +236,34 @@ impl JsonMasker {
         plan
     }
 
-    fn begin_value(
-        &mut self,
-        m: &Masker,
-        input: &[u8],
-        i: usize,
-        cf: &mut usize,
-        out: &mut Vec<u8>,
-        c: &mut Counters,
-    ) -> usize {
+    fn begin_value(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        let input = cx.input;
         let b = input[i];
         if !(matches!(b, b'"' | b'{' | b'[' | b'-' | b't' | b'f' | b'n') || b.is_ascii_digit()) {
-            return self.malformed_at(m, input, i, cf, out, c);
+            return self.malformed_at(cx, i);
         }
         // Tentative output must be settled before the plan; otherwise raw
         // bytes stay pending, so unchanged values cost no copy.
         if self.holding {
-            self.flush(input, cf, i, out);
+            self.flush(cx, i);
         }
-        let plan = self.plan_value(m, out, c);
+        let plan = self.plan_value(cx);
         if self.dropping && self.frames.is_empty() {
-            self.flush(input, cf, i, out);
-            out.extend_from_slice(b"null");
+            self.flush(cx, i);
+            cx.out.extend_from_slice(b"null");
         }
         match b {
-            b'"' => self.begin_string(m, plan, input, i, cf, out, c),
+            b'"' => self.begin_string(cx, plan, i),
             b'{' | b'[' => {
-                self.flush(input, cf, i, out);
-                self.begin_container(m, plan, input, i, cf, out, c)
+                self.flush(cx, i);
+                self.begin_container(cx, plan, i)
             }
             _ => {
                 // Fastest path: a literal, or a number no detector can
                 // match, that ends in this chunk and no rule applies to:
                 // lexed once and left in place.
                 if let Plan::Scan = plan
-                    && let Some(end) = self.take_inert_scalar(m, input, i, None)
+                    && let Some(end) = self.take_inert_scalar(cx.masker, input, i, None)
                 {
                     self.state = State::AfterValue;
                     return end;
@@ -254,24 +272,24 @@ impl JsonMasker {
                 let end = input[i..].iter().position(|&b| !is_token_byte(b)).map(|p| i + p);
                 let Some(end) = end.filter(|&e| e - i <= MAX_TOKEN) else {
                     // The token continues in the next chunk: buffer it.
-                    self.flush(input, cf, i, out);
+                    self.flush(cx, i);
                     self.token.clear();
                     self.state = State::InToken;
                     return i;
                 };
                 // Fast path: the whole token is here; judge it in place.
-                match self.judge_token(m, &input[i..end], c) {
+                match self.judge_token(cx.masker, &input[i..end], cx.counters) {
                     TokenOut::Unchanged => {}
                     TokenOut::Replaced => {
-                        self.flush(input, cf, i, out);
-                        out.extend_from_slice(&self.token_out);
-                        *cf = end;
+                        self.flush(cx, i);
+                        cx.out.extend_from_slice(&self.token_out);
+                        cx.pending_from = end;
                     }
                     TokenOut::Removed => {
-                        self.flush(input, cf, i, out);
-                        *cf = end;
+                        self.flush(cx, i);
+                        cx.pending_from = end;
                     }
-                    TokenOut::Malformed => return self.malformed_at(m, input, i, cf, out, c),
+                    TokenOut::Malformed => return self.malformed_at(cx, i),
                 }
                 self.state = State::AfterValue;
                 end
@@ -279,73 +297,63 @@ impl JsonMasker {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn begin_string(
-        &mut self,
-        m: &Masker,
-        plan: Plan,
-        input: &[u8],
-        i: usize,
-        cf: &mut usize,
-        out: &mut Vec<u8>,
-        c: &mut Counters,
-    ) -> usize {
+    fn begin_string(&mut self, cx: &mut Chunk, plan: Plan, i: usize) -> usize {
+        let input = cx.input;
         let start = i + 1;
         self.target = match plan {
             Plan::Scan => {
-                if let Some(end) = self.take_whole_string::<false>(m, input, start, None, cf, out, c) {
+                if let Some(end) = self.take_whole_string::<false>(
+                    cx.masker,
+                    input,
+                    start,
+                    None,
+                    &mut cx.pending_from,
+                    cx.out,
+                    cx.counters,
+                ) {
                     self.state = State::AfterValue;
                     return end;
                 }
-                self.flush(input, cf, start, out);
+                self.flush(cx, start);
                 Target::Scan
             }
             Plan::Rule(r) => {
                 // Raw input before the string goes out before anything the
                 // rule writes in its place.
-                self.flush(input, cf, i, out);
-                match m.rules.action(r) {
+                self.flush(cx, i);
+                match cx.masker.rules.action(r) {
                     Action::Keep => Target::Keep,
                     Action::Drop => Target::Discard,
                     Action::Redact { placeholder } => {
-                        out.push(b'"');
-                        write_json_escaped(placeholder.as_bytes(), out);
+                        cx.out.push(b'"');
+                        write_json_escaped(placeholder.as_bytes(), cx.out);
                         Target::Discard
                     }
                     Action::Mask { keep_last } => {
-                        out.push(b'"');
+                        cx.out.push(b'"');
                         Target::Mask(StreamingMask::new(*keep_last))
                     }
                     Action::Hash { key, label } => {
-                        out.push(b'"');
+                        cx.out.push(b'"');
                         Target::Hash(Box::new(StreamingHash::new(key.clone(), label.clone())))
                     }
                 }
             }
         };
         match self.target {
-            Target::Scan | Target::Keep => self.flush(input, cf, start, out),
-            _ => *cf = start,
+            Target::Scan | Target::Keep => self.flush(cx, start),
+            _ => cx.pending_from = start,
         }
         self.state = State::InString;
         start
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn begin_container(
-        &mut self,
-        m: &Masker,
-        plan: Plan,
-        input: &[u8],
-        i: usize,
-        cf: &mut usize,
-        out: &mut Vec<u8>,
-        c: &mut Counters,
-    ) -> usize {
+    fn begin_container(&mut self, cx: &mut Chunk, plan: Plan, i: usize) -> usize {
+        let input = cx.input;
         let object = input[i] == b'{';
         let Plan::Rule(r) = plan else {
             if self.frames.len() >= MAX_DEPTH {
-                return self.malformed_at(m, input, i, cf, out, c);
+                return self.malformed_at(cx, i);
             }
             if self.words > 0 && !self.frames.is_empty() {
                 self.states.truncate(self.frames.len() * self.words);
@@ -356,22 +364,22 @@ impl JsonMasker {
             // Without drop rules nothing is held, so the raw input stays
             // pending across the bracket: one copy per changed value, not
             // one per container (-4.4% instructions on order records).
-            if m.rules.has_drop() {
-                self.flush(input, cf, i + 1, out);
+            if cx.masker.rules.has_drop() {
+                self.flush(cx, i + 1);
                 self.holding = true;
             }
             return i + 1;
         };
-        let mode = match m.rules.action(r) {
+        let mode = match cx.masker.rules.action(r) {
             Action::Keep => SkipMode::Keep,
             Action::Drop => SkipMode::Discard,
             Action::Redact { placeholder } => {
-                write_json_quoted(placeholder.as_bytes(), out);
+                write_json_quoted(placeholder.as_bytes(), cx.out);
                 SkipMode::Discard
             }
             // A container has no characters to keep: mask is redact.
             Action::Mask { .. } => {
-                write_json_quoted(b"[REDACTED]", out);
+                write_json_quoted(b"[REDACTED]", cx.out);
                 SkipMode::Discard
             }
             Action::Hash { key, label } => {
@@ -381,30 +389,23 @@ impl JsonMasker {
             }
         };
         match mode {
-            SkipMode::Keep => self.flush(input, cf, i + 1, out),
-            _ => *cf = i + 1,
+            SkipMode::Keep => self.flush(cx, i + 1),
+            _ => cx.pending_from = i + 1,
         }
         self.skip = Some(Skip { mode, depth: 1, in_string: false, escaped: false });
         self.state = State::Skip;
         i + 1
     }
 
-    fn close(
-        &mut self,
-        m: &Masker,
-        input: &[u8],
-        i: usize,
-        cf: &mut usize,
-        out: &mut Vec<u8>,
-        c: &mut Counters,
-    ) -> usize {
+    fn close(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        let input = cx.input;
         let object = input[i] == b'}';
         if self.frames.last().map(|f| f.object) != Some(object) {
-            return self.malformed_at(m, input, i, cf, out, c);
+            return self.malformed_at(cx, i);
         }
         if std::mem::replace(&mut self.holding, false) {
-            self.flush(input, cf, i, out);
-            out.append(&mut self.held);
+            self.flush(cx, i);
+            cx.out.append(&mut self.held);
         }
         self.pop_frame(object);
         self.state = State::AfterValue;
@@ -413,28 +414,21 @@ impl JsonMasker {
 
     /// A run of string content, then the quote, backslash or control byte
     /// that ends it.
-    fn in_string(
-        &mut self,
-        m: &Masker,
-        input: &[u8],
-        i: usize,
-        cf: &mut usize,
-        out: &mut Vec<u8>,
-        c: &mut Counters,
-    ) -> usize {
+    fn in_string(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        let input = cx.input;
         let j = find_string_special(input, i).unwrap_or(input.len());
-        self.deliver(&input[i..j], out);
+        self.deliver(&input[i..j], cx.out);
         if !matches!(self.target, Target::Key | Target::Keep) {
-            *cf = j;
+            cx.pending_from = j;
         }
         let Some(&b) = input.get(j) else {
             return j;
         };
         match b {
             b'"' => {
-                self.end_string(m, out, c);
+                self.end_string(cx);
                 if self.dropping {
-                    *cf = j + 1;
+                    cx.pending_from = j + 1;
                 }
                 j + 1
             }
@@ -443,19 +437,12 @@ impl JsonMasker {
                 self.state = State::InEscape;
                 j
             }
-            _ => self.malformed_at(m, input, j, cf, out, c),
+            _ => self.malformed_at(cx, j),
         }
     }
 
-    fn in_escape(
-        &mut self,
-        m: &Masker,
-        input: &[u8],
-        mut i: usize,
-        cf: &mut usize,
-        out: &mut Vec<u8>,
-        c: &mut Counters,
-    ) -> usize {
+    fn in_escape(&mut self, cx: &mut Chunk, mut i: usize) -> usize {
+        let input = cx.input;
         let passes_raw = matches!(self.target, Target::Key | Target::Keep);
         while i < input.len() {
             let status = self.escape.push(input[i]);
@@ -463,24 +450,24 @@ impl JsonMasker {
             match status {
                 EscapeStatus::NeedMore => {}
                 EscapeStatus::Done(bytes, n) => {
-                    self.deliver(&bytes[..n], out);
+                    self.deliver(&bytes[..n], cx.out);
                     if !passes_raw {
-                        *cf = i;
+                        cx.pending_from = i;
                     }
                     self.state = State::InString;
                     return i;
                 }
                 EscapeStatus::Invalid => {
                     if !passes_raw {
-                        *cf = i;
+                        cx.pending_from = i;
                     }
-                    self.enter_text(m, out, c);
+                    self.enter_text(cx);
                     return i;
                 }
             }
         }
         if !passes_raw {
-            *cf = i;
+            cx.pending_from = i;
         }
         i
     }
@@ -506,7 +493,7 @@ impl JsonMasker {
         }
     }
 
-    fn end_string(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+    fn end_string(&mut self, cx: &mut Chunk) {
         self.state = State::AfterValue;
         match std::mem::replace(&mut self.target, Target::Scan) {
             Target::Key => {
@@ -517,33 +504,33 @@ impl JsonMasker {
             }
             Target::Scan => {
                 let key = context_key(&self.frames, &self.keys);
-                self.window.process(m, key, true, Encoding::JsonString, out, c, &mut self.scratch);
+                self.window.process(cx.masker, key, true, Encoding::JsonString, cx.out, cx.counters, &mut self.scratch);
             }
             Target::Discard | Target::Keep => {}
             Target::Hash(h) => {
                 self.token_out.clear();
                 h.finish(&mut self.token_out);
-                write_json_escaped(&self.token_out, out);
+                write_json_escaped(&self.token_out, cx.out);
             }
             Target::Mask(mk) => {
                 self.token_out.clear();
                 mk.finish(&mut self.token_out);
-                write_json_escaped(&self.token_out, out);
+                write_json_escaped(&self.token_out, cx.out);
             }
         }
     }
 
     /// A number or literal that was buffered across chunks.
-    fn end_token(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+    fn end_token(&mut self, cx: &mut Chunk) {
         let token = std::mem::take(&mut self.token);
-        let verdict = self.judge_token(m, &token, c);
+        let verdict = self.judge_token(cx.masker, &token, cx.counters);
         self.token = token;
         match verdict {
-            TokenOut::Unchanged => out.extend_from_slice(&self.token),
-            TokenOut::Replaced => out.extend_from_slice(&self.token_out),
+            TokenOut::Unchanged => cx.out.extend_from_slice(&self.token),
+            TokenOut::Replaced => cx.out.extend_from_slice(&self.token_out),
             TokenOut::Removed => {}
             TokenOut::Malformed => {
-                self.enter_text(m, out, c);
+                self.enter_text(cx);
                 return;
             }
         }
@@ -551,7 +538,8 @@ impl JsonMasker {
         self.state = State::AfterValue;
     }
 
-    fn in_skip(&mut self, input: &[u8], mut i: usize, cf: &mut usize, out: &mut Vec<u8>) -> usize {
+    fn in_skip(&mut self, cx: &mut Chunk, mut i: usize) -> usize {
+        let input = cx.input;
         let Some(skip) = self.skip.as_mut() else {
             self.state = State::AfterValue;
             return i;
@@ -586,40 +574,32 @@ impl JsonMasker {
         }
         match &mut skip.mode {
             SkipMode::Keep => {}
-            SkipMode::Discard => *cf = i,
+            SkipMode::Discard => cx.pending_from = i,
             SkipMode::Hash(h) => {
                 h.push(&input[start..i]);
-                *cf = i;
+                cx.pending_from = i;
             }
         }
         if done {
             if let Some(Skip { mode: SkipMode::Hash(h), .. }) = self.skip.take() {
                 self.token_out.clear();
                 h.finish(&mut self.token_out);
-                write_json_quoted(&self.token_out, out);
+                write_json_quoted(&self.token_out, cx.out);
             }
             self.state = State::AfterValue;
         }
         i
     }
 
-    fn malformed_at(
-        &mut self,
-        m: &Masker,
-        input: &[u8],
-        i: usize,
-        cf: &mut usize,
-        out: &mut Vec<u8>,
-        c: &mut Counters,
-    ) -> usize {
-        self.flush(input, cf, i, out);
-        self.enter_text(m, out, c);
+    fn malformed_at(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        self.flush(cx, i);
+        self.enter_text(cx);
         i
     }
 
     /// Switches to text scanning. What was tentative or half-read goes into
     /// the text window first, so it is scanned too; nothing passes through.
-    fn enter_text(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+    fn enter_text(&mut self, cx: &mut Chunk) {
         if std::mem::replace(&mut self.holding, false) {
             self.fallback.push(&self.held);
             self.held.clear();
@@ -628,7 +608,15 @@ impl JsonMasker {
             State::InString | State::InEscape => {
                 if let Target::Scan = self.target {
                     let key = context_key(&self.frames, &self.keys);
-                    self.window.process(m, key, true, Encoding::JsonString, out, c, &mut self.scratch);
+                    self.window.process(
+                        cx.masker,
+                        key,
+                        true,
+                        Encoding::JsonString,
+                        cx.out,
+                        cx.counters,
+                        &mut self.scratch,
+                    );
                 }
                 if self.state == State::InEscape && !matches!(self.target, Target::Key | Target::Keep) {
                     self.fallback.push(self.escape.raw());
@@ -645,14 +633,15 @@ impl JsonMasker {
 
     /// Text scanning after malformed input: to the end of the body, or for
     /// NDJSON to the end of the line (then JSON again).
-    fn text(&mut self, m: &Masker, input: &[u8], i: usize, out: &mut Vec<u8>, c: &mut Counters) -> usize {
+    fn text(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        let input = cx.input;
         if self.ndjson
             && let Some(nl) = memchr::memchr(b'\n', &input[i..])
         {
             let nl = i + nl;
             self.fallback.push(&input[i..nl]);
-            self.fallback.process(m, &[], true, Encoding::Raw, out, c, &mut self.scratch);
-            out.push(b'\n');
+            self.fallback.process(cx.masker, &[], true, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
+            cx.out.push(b'\n');
             self.frames.clear();
             self.keys.clear();
             self.states.truncate(self.words);
@@ -660,7 +649,7 @@ impl JsonMasker {
             return nl + 1;
         }
         self.fallback.push(&input[i..]);
-        self.fallback.process(m, &[], false, Encoding::Raw, out, c, &mut self.scratch);
+        self.fallback.process(cx.masker, &[], false, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
         input.len()
     }
 }

@@ -237,15 +237,6 @@ impl JsonMasker {
         self.window.held() + self.fallback.held() + self.held.len() + self.key_buf.len() + self.token.len()
     }
 
-    /// Writes `input[*cf..to]` to the current destination.
-    #[inline(always)]
-    fn flush(&mut self, input: &[u8], cf: &mut usize, to: usize, out: &mut Vec<u8>) {
-        if to > *cf {
-            dest(&mut self.held, self.holding, out).extend_from_slice(&input[*cf..to]);
-            *cf = to;
-        }
-    }
-
     /// Opens an object or array. An array's values belong to its key (for
     /// context), an object's members to their own.
     #[inline(always)]

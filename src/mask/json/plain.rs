@@ -53,23 +53,23 @@ fn scan_string_in<const V3: bool>(input: &[u8], from: usize) -> StringRun {
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn scan_whole_string(
-    m: &Masker,
+    masker: &Masker,
     input: &[u8],
     start: usize,
     run: &StringRun,
     key: &[u8],
     scratch: &mut ScanScratch,
-    cf: &mut usize,
+    pending_from: &mut usize,
     out: &mut Vec<u8>,
-    c: &mut Counters,
+    counters: &mut Counters,
 ) {
     let hay = Hay::whole(&input[start..run.end], key);
     let prefilter = run.prefilter();
     let enc = Encoding::JsonString;
-    for_each_match(m, &hay, 0, Some(prefilter), enc, c, scratch, &mut |mt, replacement| {
-        out.extend_from_slice(&input[*cf..start + mt.start]);
+    for_each_match(masker, &hay, 0, Some(prefilter), enc, counters, scratch, &mut |mt, replacement| {
+        out.extend_from_slice(&input[*pending_from..start + mt.start]);
         out.extend_from_slice(replacement);
-        *cf = start + mt.end;
+        *pending_from = start + mt.end;
     });
 }
 
@@ -92,20 +92,20 @@ impl JsonMasker {
     #[inline(never)]
     pub(super) fn plain(
         &mut self,
-        m: &Masker,
+        masker: &Masker,
         input: &[u8],
         i: usize,
-        cf: &mut usize,
+        pending_from: &mut usize,
         out: &mut Vec<u8>,
-        c: &mut Counters,
+        counters: &mut Counters,
     ) -> usize {
         #[cfg(target_arch = "x86_64")]
         if self.x86_64_v3 {
             // SAFETY: set only when the CPU has the features plain_v3 is
             // built for (`has_x86_64_v3`, when the stream was made).
-            return unsafe { self.plain_v3(m, input, i, cf, out, c) };
+            return unsafe { self.plain_v3(masker, input, i, pending_from, out, counters) };
         }
-        self.plain_body::<false>(m, input, i, cf, out, c)
+        self.plain_body::<false>(masker, input, i, pending_from, out, counters)
     }
 
     /// [`JsonMasker::plain`] compiled for x86-64-v3.
@@ -113,14 +113,14 @@ impl JsonMasker {
     #[target_feature(enable = "avx2,bmi1,bmi2,popcnt,lzcnt")]
     unsafe fn plain_v3(
         &mut self,
-        m: &Masker,
+        masker: &Masker,
         input: &[u8],
         i: usize,
-        cf: &mut usize,
+        pending_from: &mut usize,
         out: &mut Vec<u8>,
-        c: &mut Counters,
+        counters: &mut Counters,
     ) -> usize {
-        self.plain_body::<true>(m, input, i, cf, out, c)
+        self.plain_body::<true>(masker, input, i, pending_from, out, counters)
     }
 
     /// [`JsonMasker::plain`]'s loop, inlined into each build of it;
@@ -129,12 +129,12 @@ impl JsonMasker {
     #[inline(always)]
     fn plain_body<const V3: bool>(
         &mut self,
-        m: &Masker,
+        masker: &Masker,
         input: &[u8],
         mut i: usize,
-        cf: &mut usize,
+        pending_from: &mut usize,
         out: &mut Vec<u8>,
-        c: &mut Counters,
+        counters: &mut Counters,
     ) -> usize {
         let mut state = self.state;
         // The innermost object's current key, read from the input while
@@ -175,20 +175,38 @@ impl JsonMasker {
                         // `take_scanned_string` with an empty run, it did
                         // not fold: +0.4% instructions on dense records).
                         MemberValue::PlainString { end: string_end }
-                            if !m.detectors.may_match(&Prefilter::default()) =>
+                            if !masker.detectors.may_match(&Prefilter::default()) =>
                         {
                             i = string_end + 1;
                         }
                         MemberValue::PlainString { end: string_end } => {
                             let run = StringRun { end: string_end, ..StringRun::default() };
-                            i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
+                            i = self.take_scanned_string(
+                                masker,
+                                input,
+                                end + 2,
+                                &run,
+                                unsaved_key,
+                                pending_from,
+                                out,
+                                counters,
+                            );
                         }
                         MemberValue::String(run) => {
-                            i = self.take_scanned_string(m, input, end + 2, &run, unsaved_key, cf, out, c);
+                            i = self.take_scanned_string(
+                                masker,
+                                input,
+                                end + 2,
+                                &run,
+                                unsaved_key,
+                                pending_from,
+                                out,
+                                counters,
+                            );
                         }
                         MemberValue::Number { end: number_end, fraction } => {
                             let kind = if fraction { Scalar::Fraction } else { Scalar::Integer };
-                            if self.scalar_may_match(m, &input[end + 1..number_end], kind, unsaved_key) {
+                            if self.scalar_may_match(masker, &input[end + 1..number_end], kind, unsaved_key) {
                                 state = State::Value;
                                 i = end + 1;
                                 break 'scan;
@@ -207,9 +225,15 @@ impl JsonMasker {
                             i += 1;
                             match input.get(i) {
                                 Some(b'"') => {
-                                    let Some(end) =
-                                        self.take_whole_string::<V3>(m, input, i + 1, unsaved_key, cf, out, c)
-                                    else {
+                                    let Some(end) = self.take_whole_string::<V3>(
+                                        masker,
+                                        input,
+                                        i + 1,
+                                        unsaved_key,
+                                        pending_from,
+                                        out,
+                                        counters,
+                                    ) else {
                                         break 'scan;
                                     };
                                     i = end;
@@ -224,7 +248,7 @@ impl JsonMasker {
                                     break;
                                 }
                                 Some(&b) if b == b'-' || b.is_ascii_alphanumeric() => {
-                                    let Some(end) = self.take_inert_scalar(m, input, i, unsaved_key) else {
+                                    let Some(end) = self.take_inert_scalar(masker, input, i, unsaved_key) else {
                                         break 'scan;
                                     };
                                     i = end;
@@ -296,7 +320,9 @@ impl JsonMasker {
                     }
                 },
                 b'"' if matches!(state, State::Value | State::ValueOrClose) => {
-                    let Some(end) = self.take_whole_string::<V3>(m, input, i + 1, unsaved_key, cf, out, c) else {
+                    let Some(end) =
+                        self.take_whole_string::<V3>(masker, input, i + 1, unsaved_key, pending_from, out, counters)
+                    else {
                         break 'scan;
                     };
                     state = State::AfterValue;
@@ -331,7 +357,7 @@ impl JsonMasker {
                     i += 1;
                 }
                 _ if matches!(state, State::Value | State::ValueOrClose) => {
-                    match self.take_inert_scalar(m, input, i, unsaved_key) {
+                    match self.take_inert_scalar(masker, input, i, unsaved_key) {
                         Some(end) => {
                             state = State::AfterValue;
                             i = end;
@@ -372,19 +398,19 @@ impl JsonMasker {
     #[inline(always)]
     pub(super) fn take_whole_string<const V3: bool>(
         &mut self,
-        m: &Masker,
+        masker: &Masker,
         input: &[u8],
         start: usize,
         unsaved_key: Option<&[u8]>,
-        cf: &mut usize,
+        pending_from: &mut usize,
         out: &mut Vec<u8>,
-        c: &mut Counters,
+        counters: &mut Counters,
     ) -> Option<usize> {
         let run = scan_string_in::<V3>(input, start);
         if !(run.end < input.len() && input[run.end] == b'"') {
             return None;
         }
-        Some(self.take_scanned_string(m, input, start, &run, unsaved_key, cf, out, c))
+        Some(self.take_scanned_string(masker, input, start, &run, unsaved_key, pending_from, out, counters))
     }
 
     /// [`JsonMasker::take_whole_string`] for a string already scanned:
@@ -393,17 +419,17 @@ impl JsonMasker {
     #[inline(always)]
     fn take_scanned_string(
         &mut self,
-        m: &Masker,
+        masker: &Masker,
         input: &[u8],
         start: usize,
         run: &StringRun,
         unsaved_key: Option<&[u8]>,
-        cf: &mut usize,
+        pending_from: &mut usize,
         out: &mut Vec<u8>,
-        c: &mut Counters,
+        counters: &mut Counters,
     ) -> usize {
-        if m.detectors.may_match(&run.prefilter()) {
-            self.detect_in_whole_string(m, input, start, run, unsaved_key, cf, out, c);
+        if masker.detectors.may_match(&run.prefilter()) {
+            self.detect_in_whole_string(masker, input, start, run, unsaved_key, pending_from, out, counters);
         }
         run.end + 1
     }
@@ -418,21 +444,21 @@ impl JsonMasker {
     #[inline(never)]
     fn detect_in_whole_string(
         &mut self,
-        m: &Masker,
+        masker: &Masker,
         input: &[u8],
         start: usize,
         run: &StringRun,
         unsaved_key: Option<&[u8]>,
-        cf: &mut usize,
+        pending_from: &mut usize,
         out: &mut Vec<u8>,
-        c: &mut Counters,
+        counters: &mut Counters,
     ) {
         let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
         let content = &input[start..run.end];
         let all_digits = run.digits as usize == content.len();
         let contexts = &mut self.key_contexts;
-        if m.detectors.whole_may_match(content, all_digits, || contexts.get(&m.detectors, key)) {
-            scan_whole_string(m, input, start, run, key, &mut self.scratch, cf, out, c);
+        if masker.detectors.whole_may_match(content, all_digits, || contexts.get(&masker.detectors, key)) {
+            scan_whole_string(masker, input, start, run, key, &mut self.scratch, pending_from, out, counters);
         }
     }
 }

@@ -103,8 +103,8 @@ pub(super) fn scalar_end(input: &[u8], i: usize) -> Option<(usize, Scalar)> {
 /// [`JsonMasker::long_integer_may_match`] for a key not in the cache.
 #[cold]
 #[inline(never)]
-fn integer_under_new_key(m: &Masker, contexts: &mut KeyContexts, digits: &[u8], key: &[u8]) -> bool {
-    m.detectors.integer_may_match(digits, || contexts.fill(&m.detectors, key))
+fn integer_under_new_key(masker: &Masker, contexts: &mut KeyContexts, digits: &[u8], key: &[u8]) -> bool {
+    masker.detectors.integer_may_match(digits, || contexts.fill(&masker.detectors, key))
 }
 impl JsonMasker {
     /// Whether a scalar can hold a match at all. Literals never do.
@@ -115,19 +115,19 @@ impl JsonMasker {
     #[inline(always)]
     pub(super) fn scalar_may_match(
         &mut self,
-        m: &Masker,
+        masker: &Masker,
         token: &[u8],
         kind: Scalar,
         unsaved_key: Option<&[u8]>,
     ) -> bool {
         match kind {
             Scalar::Literal => false,
-            _ if m.detectors.has_custom() => true,
+            _ if masker.detectors.has_custom() => true,
             Scalar::Fraction => false,
             Scalar::Integer => {
                 // Cheapest first: most integers are short (ids, counts).
                 let digits = token.strip_prefix(b"-").unwrap_or(token);
-                digits.len() >= NumericDetector::MIN_DIGITS && self.long_integer_may_match(m, digits, unsaved_key)
+                digits.len() >= NumericDetector::MIN_DIGITS && self.long_integer_may_match(masker, digits, unsaved_key)
             }
         }
     }
@@ -135,11 +135,11 @@ impl JsonMasker {
     /// [`JsonMasker::scalar_may_match`] for an integer of seven digits or
     /// more.
     #[inline(never)]
-    fn long_integer_may_match(&mut self, m: &Masker, digits: &[u8], unsaved_key: Option<&[u8]>) -> bool {
+    fn long_integer_may_match(&mut self, masker: &Masker, digits: &[u8], unsaved_key: Option<&[u8]>) -> bool {
         let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
         match self.key_contexts.cached(key) {
-            Some(context) => m.detectors.integer_may_match(digits, || context),
-            None => integer_under_new_key(m, &mut self.key_contexts, digits, key),
+            Some(context) => masker.detectors.integer_may_match(digits, || context),
+            None => integer_under_new_key(masker, &mut self.key_contexts, digits, key),
         }
     }
 
@@ -149,19 +149,19 @@ impl JsonMasker {
     #[inline(always)]
     pub(super) fn take_inert_scalar(
         &mut self,
-        m: &Masker,
+        masker: &Masker,
         input: &[u8],
         i: usize,
         unsaved_key: Option<&[u8]>,
     ) -> Option<usize> {
         let (end, kind) = scalar_end(input, i)?;
-        (!self.scalar_may_match(m, &input[i..end], kind, unsaved_key)).then_some(end)
+        (!self.scalar_may_match(masker, &input[i..end], kind, unsaved_key)).then_some(end)
     }
 
     /// Decides what becomes of a whole number or literal; a replacement is
     /// left in `token_out`, quoted (a masked number becomes a string so the
     /// JSON stays valid).
-    pub(super) fn judge_token(&mut self, m: &Masker, token: &[u8], c: &mut Counters) -> TokenOut {
+    pub(super) fn judge_token(&mut self, masker: &Masker, token: &[u8], counters: &mut Counters) -> TokenOut {
         let kind = if matches!(token, b"true" | b"false" | b"null") {
             Scalar::Literal
         } else {
@@ -173,7 +173,7 @@ impl JsonMasker {
         self.token_out.clear();
         let plan = self.token_plan;
         match plan {
-            Plan::Scan if !self.scalar_may_match(m, token, kind, None) => TokenOut::Unchanged,
+            Plan::Scan if !self.scalar_may_match(masker, token, kind, None) => TokenOut::Unchanged,
             Plan::Scan => {
                 let key = context_key(&self.frames, &self.keys);
                 let hay = Hay::whole(token, key);
@@ -181,7 +181,7 @@ impl JsonMasker {
                 let mut emitted = 0;
                 out.push(b'"');
                 let enc = Encoding::JsonString;
-                for_each_match(m, &hay, 0, None, enc, c, &mut self.scratch, &mut |mt, replacement| {
+                for_each_match(masker, &hay, 0, None, enc, counters, &mut self.scratch, &mut |mt, replacement| {
                     write_json_escaped(&token[emitted..mt.start], out);
                     out.extend_from_slice(replacement);
                     emitted = mt.end;
@@ -193,7 +193,7 @@ impl JsonMasker {
                 out.push(b'"');
                 TokenOut::Replaced
             }
-            Plan::Rule(r) => match m.rules.action(r) {
+            Plan::Rule(r) => match masker.rules.action(r) {
                 Action::Keep => TokenOut::Unchanged,
                 Action::Drop => TokenOut::Removed,
                 action => {
