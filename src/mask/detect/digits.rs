@@ -345,11 +345,11 @@ fn runs_past(b: &[u8], cap: usize, end: usize) -> bool {
     end == cap && matches!(b.get(cap), Some(d) if d.is_ascii_digit())
 }
 
-/// Where a number anchored at the digit `d` starts (taking a leading `+` or
-/// `(`), or `None` when `d` is inside something else: a word (`abc123`), a
+/// Where a number anchored at the digit at `digit` starts (taking a leading `+` or
+/// `(`), or `None` when that digit is inside something else: a word (`abc123`), a
 /// decimal or date (`1.5`, `2024-01`), a time, an id (`#123`), a handle.
-pub(super) fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
-    let mut start = d;
+pub(super) fn number_start(b: &[u8], digit: usize, floor: usize) -> Option<usize> {
+    let mut start = digit;
     if let Some(p @ (b'+' | b'(')) = byte_before(b, start) {
         start -= 1;
         if p == b'(' && byte_before(b, start) == Some(b'+') {
@@ -368,7 +368,7 @@ pub(super) fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
     }
 }
 
-/// Whether the number `span` (first digit `d`) continues a run of digit
+/// Whether the number `span` (first digit at `digit`) continues a run of digit
 /// groups: the group before it, joined to it by at most three bytes of
 /// ` -.()`, is a number start whose span (as [`Span::parse`] cuts it)
 /// takes this group in and reaches at least as far as this one's, and it
@@ -386,14 +386,20 @@ pub(super) fn number_start(b: &[u8], d: usize, floor: usize) -> Option<usize> {
 ///
 /// `last` is the candidate before's span: usually the group before's,
 /// parsed already.
-pub(super) fn continues_run(b: &[u8], span: Option<&Span>, d: usize, matched_to: usize, last: Option<&Span>) -> bool {
+pub(super) fn continues_run(
+    b: &[u8],
+    span: Option<&Span>,
+    digit: usize,
+    matched_to: usize,
+    last: Option<&Span>,
+) -> bool {
     let Some(span) = span.filter(|s| !s.plus) else { return false };
     let Some(group_end) =
-        (d.saturating_sub(3)..d.saturating_sub(1)).rev().find(|&j| b[j].is_ascii_digit()).map(|j| j + 1)
+        (digit.saturating_sub(3)..digit.saturating_sub(1)).rev().find(|&j| b[j].is_ascii_digit()).map(|j| j + 1)
     else {
         return false;
     };
-    if group_end <= matched_to || !b[group_end..d].iter().all(|c| matches!(c, b' ' | b'-' | b'.' | b'(' | b')')) {
+    if group_end <= matched_to || !b[group_end..digit].iter().all(|c| matches!(c, b' ' | b'-' | b'.' | b'(' | b')')) {
         return false;
     }
     // The group before: a span cannot hold one longer than MAX_DIGITS.
@@ -406,7 +412,7 @@ pub(super) fn continues_run(b: &[u8], span: Option<&Span>, d: usize, matched_to:
         Some(last) if last.start == before => Some(last.end),
         _ => Span::parse(b, before).map(|s| s.end),
     };
-    before_end.is_some_and(|end| end > d && end >= span.end)
+    before_end.is_some_and(|end| end > digit && end >= span.end)
 }
 
 /// Whether another digit group is joined to `span` by a space: just

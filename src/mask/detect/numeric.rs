@@ -58,7 +58,7 @@ impl NumericDetector {
     /// `020 7946`, the next group's span the whole number.
     pub fn find(&self, hay: &Hay, pos: usize, limit: usize) -> Result<(Match, usize), usize> {
         let b = hay.bytes;
-        let mut i = pos;
+        let mut next = pos;
         // The last span whose cuts were all tried and rejected. In a long
         // run every group can be a candidate (each span reaches one group
         // further than the one before), and the spans overlap: without
@@ -76,23 +76,23 @@ impl NumericDetector {
                 *best = Some((m, from));
             }
         };
-        while let Some(d) = find_digit(b, i) {
-            // Every candidate anchored at `d` starts at `d - 2` or later.
-            if d >= limit + 2 || best.is_some_and(|(m, _)| d > m.start + 2) {
+        while let Some(digit) = find_digit(b, next) {
+            // Every candidate anchored at `digit` starts at `digit - 2` or later.
+            if digit >= limit + 2 || best.is_some_and(|(m, _)| digit > m.start + 2) {
                 break;
             }
             // An IBAN starts with two capital letters before its check digits.
             if let Some(iban) = &self.iban
-                && d >= pos + 2
-                && d - 2 < limit
-                && b[d - 2].is_ascii_uppercase()
-                && b[d - 1].is_ascii_uppercase()
-                && let Some(end) = iban.match_at(b, d - 2)
+                && digit >= pos + 2
+                && digit - 2 < limit
+                && b[digit - 2].is_ascii_uppercase()
+                && b[digit - 1].is_ascii_uppercase()
+                && let Some(end) = iban.match_at(b, digit - 2)
             {
-                consider(&mut best, Match { start: d - 2, end, detector: iban.id }, d - 2);
+                consider(&mut best, Match { start: digit - 2, end, detector: iban.id }, digit - 2);
             }
-            i = digit_run_end(b, d);
-            let Some(start) = number_start(b, d, pos) else { continue };
+            next = digit_run_end(b, digit);
+            let Some(start) = number_start(b, digit, pos) else { continue };
             if start >= limit || best.is_some_and(|(m, _)| start > m.start) {
                 break;
             }
@@ -101,7 +101,7 @@ impl NumericDetector {
                 _ => Span::parse(b, start),
             };
             debug_assert_eq!(parsed, Span::parse(b, start));
-            let run_before = continues_run(b, parsed.as_ref(), d, hay.matched_to, last.as_ref());
+            let run_before = continues_run(b, parsed.as_ref(), digit, hay.matched_to, last.as_ref());
             last = parsed;
             let Some(span) = &last else { continue };
             if run_before {
