@@ -8,6 +8,12 @@
 //!
 //! This module knows nothing of HTTP, async runtimes, logging or metrics:
 //! callers read [`Stats`] at the end of a stream and report them.
+//!
+//! No `unsafe` but in the modules that say why they need it (SIMD scans:
+//! `bytes`, `json::strings`, `json::member`, `json::plain`), each under
+//! `#![allow(unsafe_code)]`.
+
+#![deny(unsafe_code)]
 
 pub mod action;
 pub mod bytes;
