@@ -8,6 +8,9 @@
 //! ([`super::digits`]), then each enabled kind validates its cuts. Most
 //! digit runs in real JSON (ids, timestamps, prices) are rejected by the
 //! span shape before any table is consulted.
+//!
+//! Depends on [`super::digits`] and the kinds' own modules; none of them
+//! depends on it (but for their tests, which scan through it).
 
 use super::KeyContext;
 use super::card::{is_card, is_card_number};
