@@ -12,7 +12,7 @@ use std::sync::Arc;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::bytes::is_string_special;
+use super::json::strings::is_string_special;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -5,8 +5,8 @@
 //! match any detector can make) plus [`LOOKBEHIND`] bytes of context, so a
 //! 10 GB text body costs what a 10 KB one costs.
 
-use super::bytes::{find_string_special, is_string_special};
 use super::detect::{Found, Hay, LOOKBEHIND, Match, Prefilter};
+use super::json::strings::{find_string_special, is_string_special};
 use super::{Counters, Masker};
 
 /// How segment bytes are written out.

@@ -149,7 +149,7 @@ pub fn is_iso_timestamp(s: &[u8]) -> bool {
 /// A prefixed id such as `ord_347712782`, `INV-2024-000123` or
 /// `user-1234567-eu`: ASCII letters, digits, `_` and `-`, starting with a
 /// letter, and no digit right after a letter. Every run of digits then
-/// follows a `_` or `-`, where no number starts (`numeric::number_start`),
+/// follows a `_` or `-`, where no number starts (`digits::number_start`),
 /// and no two capitals precede one (an IBAN); with no `@`, `:` or `.`
 /// no other built-in detector can match either. Ids like these take the
 /// whole scan otherwise (~500 instructions each, for one in every order

@@ -28,14 +28,18 @@
 //!
 //! Must not depend on anything outside `mask`.
 
+pub mod card;
 pub mod custom;
+pub mod digits;
 pub mod email;
 pub mod iban;
 mod inert;
+pub mod ipv4;
 pub mod ipv6;
 pub mod numbering_plan;
 pub mod numeric;
 pub mod phone;
+pub mod ssn;
 pub mod words;
 
 use self::custom::{KeywordDetector, RegexDetector};
@@ -132,12 +136,6 @@ impl Prefilter {
     #[inline(always)]
     pub fn admits_ipv6(&self) -> bool {
         self.colons >= 2
-    }
-
-    /// The counts a JSON string scan already made.
-    #[inline(always)]
-    pub fn from_run(run: &crate::mask::bytes::StringRun) -> Prefilter {
-        Prefilter { at_signs: run.at_signs, digits: run.digits, colons: run.colons, dots: run.dots }
     }
 }
 
@@ -509,7 +507,7 @@ impl DetectorSet {
     }
 
     /// After a match ending at `end`: a number just after it no longer
-    /// continues a run of digit groups (see `numeric::continues_run`), so
+    /// continues a run of digit groups (see `digits::continues_run`), so
     /// it may now be a start, and stands alone rather than inside a run
     /// (no grouping condition). Those are the only decisions that read
     /// where the last match ended, and only candidates starting within the

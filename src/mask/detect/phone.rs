@@ -12,8 +12,8 @@
 //!   just before it. Nothing else admits it: epoch timestamps and order ids
 //!   are bare digit runs too.
 
+use super::digits::{MAX_GROUPS, Number, SEP_DOT, before};
 use super::numbering_plan::{NumberingPlan, Region};
-use super::numeric::{MAX_GROUPS, Number, SEP_DOT, before};
 use super::words::WordList;
 use super::{DetectorId, Hay};
 

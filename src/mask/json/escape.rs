@@ -21,6 +21,10 @@ fn hex4(b: &[u8]) -> Option<u32> {
     b.iter().try_fold(0u32, |acc, &c| Some(acc * 16 + (c as char).to_digit(16)?))
 }
 
+/// Inlined into both callers: left to LLVM, the split of json/mod.rs made
+/// it a call from the escape path (+1.5 M instructions, +0.3%, on 20,000
+/// eval records, 41,468 escapes).
+#[inline(always)]
 fn utf8(cp: u32) -> EscapeStatus {
     match char::from_u32(cp) {
         Some(c) => {
