@@ -8,6 +8,11 @@
 //! `telemetry` the logs, `runtime` the tokio runtime the servers run on,
 //! `cli` the commands. `devpki` makes throw-away certificates for the demo
 //! and the tests.
+//!
+//! No `unsafe` but in the modules that say at their top why they need it:
+//! the engine's SIMD scans and the allocator's idle trim.
+
+#![deny(unsafe_code)]
 
 pub mod admin;
 pub mod cli;

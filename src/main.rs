@@ -1,5 +1,7 @@
 //! The `piimask` binary.
 
+#![forbid(unsafe_code)]
+
 /// mimalloc rather than glibc's malloc: a masked 64 KB response allocates
 /// and frees ~200 KB in ~60 allocations (hyper's read buffer, the masked
 /// output, rustls's records, headers), which cost glibc ~3% of the

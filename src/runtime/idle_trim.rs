@@ -4,6 +4,9 @@
 //! delay; a sidecar that goes quiet after a burst would keep them in its
 //! RSS until its next request.
 
+// The one call into mimalloc's C API, `mi_collect`, is an FFI call.
+#![allow(unsafe_code)]
+
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
