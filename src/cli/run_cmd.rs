@@ -183,7 +183,7 @@ fn proxy_config(args: &RunArgs) -> anyhow::Result<ProxyConfig> {
         inbound: Some(InboundConfig {
             listen: args.listen.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 8443))),
             tls: Some(TlsFiles { cert: cert.clone(), key: key.clone(), ca: args.client_ca.clone() }),
-            policy: InboundPolicy { routes: vec![route] },
+            policy: InboundPolicy { routes: vec![route], ..InboundPolicy::default() },
             upstreams: vec![upstream],
         }),
         egress: None,
