@@ -253,7 +253,12 @@ impl RecordingApp {
                             .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("?").to_string()))
                             .collect();
                         record.lock().expect("received").push(Received { target: target.clone(), host, peer_headers });
-                        async move { Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(target)))) }
+                        // The whole body is read before the answer, as an
+                        // app that parses it does.
+                        async move {
+                            let _ = req.into_body().collect().await;
+                            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(target))))
+                        }
                     });
                     let _ =
                         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
@@ -650,4 +655,98 @@ async fn xfcc_set_writes_envoys_sanitize_set_form() {
             ("x-piimask-peer".to_string(), ALLOWED_CLIENT_ID.to_string()),
         ]
     );
+}
+
+// ---------------------------------------------------------------------
+// Responses the client can trust.
+// ---------------------------------------------------------------------
+
+/// An upstream that answers every connection with `response`, byte for
+/// byte, once it has read the request head.
+async fn raw_upstream(response: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tcp.write_all(response).await;
+                let _ = tcp.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+fn proxy_to(pki: &Pki, upstream: SocketAddr, extra_route: &str) -> Proxy {
+    let yaml = format!(
+        r#"
+tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
+inbound:
+  listen: 127.0.0.1:0
+  routes:
+    - {{ name: api, allow: ["{ALLOWED_CLIENT_ID}"], upstream: app, response_profile: none {extra_route} }}
+upstreams:
+  - {{ name: app, url: "http://{upstream}" }}
+"#
+    );
+    let config = support::write_file(&pki.dir, "responses.yaml", &yaml);
+    Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_upstreams_reason_phrase_is_replaced_by_the_canonical_one() {
+    let upstream = raw_upstream(b"HTTP/1.1 200 ana.lopez@example.com\r\ncontent-length: 2\r\n\r\nok").await;
+    let pki = Pki::new("routing-reason");
+    let proxy = proxy_to(&pki, upstream, "");
+    let a = get_h1(&Client::new(&pki, Some("client"), Http::H1), proxy.addr, "/x").await;
+    assert!(a.text.starts_with("HTTP/1.1 200 OK\r\n"), "{}", a.text);
+    assert!(!a.text.contains("@example.com"), "{}", a.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_transfer_coding_other_than_chunked_gives_502() {
+    let upstream = raw_upstream(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    )
+    .await;
+    let pki = Pki::new("routing-te");
+    let proxy = proxy_to(&pki, upstream, "");
+    for http in [Http::H1, Http::H2] {
+        let a = get_h2(&Client::new(&pki, Some("client"), http), proxy.addr, "/x", Some("localhost")).await;
+        assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{http:?}: {}", a.text());
+        assert!(a.text().contains("transfer coding"), "{}", a.text());
+    }
+    let chunked = raw_upstream(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").await;
+    let pki = Pki::new("routing-te-chunked");
+    let proxy = proxy_to(&pki, chunked, "");
+    let a = get_h2(&Client::new(&pki, Some("client"), Http::H1), proxy.addr, "/x", Some("localhost")).await;
+    assert_eq!((a.status, a.text().as_str()), (StatusCode::OK, "hello"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http2_body_over_the_limit_without_a_length_gets_413() {
+    let app = RecordingApp::start().await;
+    let pki = Pki::new("routing-h2-413");
+    let proxy = proxy_to(&pki, app.addr, ", max_request_bytes: 1000");
+    let client = Client::new(&pki, Some("client"), Http::H2);
+    let (mut sender, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(4);
+    let request = Request::post("/upload").body(body.boxed()).expect("request");
+    let feed = tokio::spawn(async move {
+        for _ in 0..8 {
+            if sender.send_data(Bytes::from(vec![b'x'; 500])).await.is_err() {
+                break;
+            }
+        }
+    });
+    let a = client.send(proxy.addr, request).await.expect("answer");
+    let _ = feed.await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", a.text());
 }

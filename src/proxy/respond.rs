@@ -135,6 +135,12 @@ impl Refused {
         "upstream_timeout",
         "upstream did not answer in time",
     );
+    pub const UPSTREAM_TRANSFER_CODING: Refused = Refused::new(
+        Outcome::UpstreamError,
+        StatusCode::BAD_GATEWAY,
+        "upstream_transfer_coding",
+        "upstream used a transfer coding other than chunked",
+    );
     pub const UPSTREAM_FAILED: Refused =
         Refused::new(Outcome::UpstreamError, StatusCode::BAD_GATEWAY, "upstream_failed", "upstream failed");
 
