@@ -70,6 +70,7 @@ async fn demo(dir: &Path) -> anyhow::Result<()> {
                         response: BodyRule::mask(masker),
                         max_request_bytes: 1 << 20,
                     }],
+                    ..InboundPolicy::default()
                 },
                 upstreams: vec![UpstreamConfig {
                     name: "app".into(),

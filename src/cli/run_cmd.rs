@@ -221,7 +221,7 @@ fn proxy_config(args: &RunArgs, given: &GivenFlags) -> anyhow::Result<ProxyConfi
         inbound: Some(InboundConfig {
             listen: args.listen,
             tls: Some(TlsFiles { cert: cert.clone(), key: key.clone(), ca: args.client_ca.clone() }),
-            policy: InboundPolicy { routes: vec![route] },
+            policy: InboundPolicy { routes: vec![route], ..InboundPolicy::default() },
             upstreams: vec![upstream],
         }),
         egress: None,

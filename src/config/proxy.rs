@@ -37,6 +37,36 @@ pub struct InboundSpec {
     #[serde(default = "yes")]
     pub tls: bool,
     pub routes: Vec<RouteSpec>,
+    /// Merge repeated slashes in request paths before routing and
+    /// forwarding; `false` weakens prefix routes (`//internal` is then not
+    /// under `/internal`).
+    #[serde(default = "yes")]
+    pub merge_slashes: bool,
+    /// `%2F`/`%5C` in a path: `reject` (400) or `keep` (unsafe with prefix
+    /// routes: an app that decodes them sees other segments).
+    #[serde(default)]
+    pub escaped_slashes: EscapedSlashesSpec,
+    /// `X-Forwarded-Client-Cert`: `sanitize` (remove a client's copy),
+    /// `set` (piimask's own, Envoy's SANITIZE_SET form) or `forward`.
+    #[serde(default)]
+    pub xfcc: XfccSpec,
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum XfccSpec {
+    #[default]
+    Sanitize,
+    Set,
+    Forward,
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum EscapedSlashesSpec {
+    #[default]
+    Reject,
+    Keep,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +265,13 @@ pub fn build(
                 }
             };
             let mtls = listener_tls.as_ref().is_some_and(|t| t.ca.is_some());
+            let paths = crate::policy::PathOptions {
+                merge_slashes: spec.merge_slashes,
+                escaped_slashes: match spec.escaped_slashes {
+                    EscapedSlashesSpec::Reject => crate::policy::EscapedSlashes::Reject,
+                    EscapedSlashesSpec::Keep => crate::policy::EscapedSlashes::Keep,
+                },
+            };
             let mut routes = Vec::new();
             for (i, r) in spec.routes.iter().enumerate() {
                 let at = |f: &str| format!("inbound.routes[{i}].{f}");
@@ -268,6 +305,11 @@ pub fn build(
                 if !r.path_prefix.starts_with('/') {
                     return Err((at("path_prefix"), "expected a path starting with `/`".into()));
                 }
+                match crate::policy::target::canonical_path(&r.path_prefix, paths) {
+                    Ok(c) if c == r.path_prefix => {}
+                    Ok(c) => return Err((at("path_prefix"), format!("not canonical; write `{c}`"))),
+                    Err(e) => return Err((at("path_prefix"), e.to_string())),
+                }
                 routes.push(Route {
                     name: r.name.clone(),
                     path_prefix: r.path_prefix.clone(),
@@ -283,7 +325,20 @@ pub fn build(
             if routes.is_empty() {
                 return Err(("inbound.routes".into(), "the inbound listener needs at least one route".into()));
             }
-            Some(InboundConfig { listen: spec.listen, tls: listener_tls, policy: InboundPolicy { routes }, upstreams })
+            Some(InboundConfig {
+                listen: spec.listen,
+                tls: listener_tls,
+                policy: InboundPolicy {
+                    routes,
+                    paths,
+                    xfcc: match spec.xfcc {
+                        XfccSpec::Sanitize => crate::policy::Xfcc::Sanitize,
+                        XfccSpec::Set => crate::policy::Xfcc::Set,
+                        XfccSpec::Forward => crate::policy::Xfcc::Forward,
+                    },
+                },
+                upstreams,
+            })
         }
     };
 

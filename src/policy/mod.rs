@@ -5,13 +5,16 @@
 //! content type. Knows `mask` and `http` types; nothing of sockets or TLS
 //! beyond the peer's already-verified names.
 
+pub mod authority;
 mod body;
+pub mod target;
 
 use std::sync::Arc;
 
 use http::Method;
 
 pub use self::body::{BodyPlan, BodyRule, OtherTypes, content_kind};
+pub use self::target::{EscapedSlashes, PathOptions, path_has_prefix};
 use crate::tls::PeerIdentity;
 
 /// Which peers a route admits.
@@ -56,31 +59,49 @@ pub enum Refusal {
 #[derive(Debug, Clone, Default)]
 pub struct InboundPolicy {
     pub routes: Vec<Route>,
+    /// How the listener canonicalises request paths before routing.
+    pub paths: PathOptions,
+    /// What happens to `X-Forwarded-Client-Cert`.
+    pub xfcc: Xfcc,
+}
+
+/// What the inbound listener does with `X-Forwarded-Client-Cert`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Xfcc {
+    /// Remove any copy a client sent (the default).
+    #[default]
+    Sanitize,
+    /// Remove it and set piimask's own, in Envoy's SANITIZE_SET form.
+    Set,
+    /// Pass what the client sent (only behind a proxy that sets it).
+    Forward,
 }
 
 impl InboundPolicy {
     /// The route for a request and whether `peer` may use it. Routing looks
     /// at the method, host and path only; the identity then admits or
     /// refuses, so a refused peer learns nothing about other routes.
+    /// `authority` and `path` must be canonical (`authority::request_authority`,
+    /// `target::canonicalize`).
     pub fn decide(
         &self,
         method: &Method,
-        host: Option<&str>,
+        authority: Option<&str>,
         path: &str,
         peer: Option<&PeerIdentity>,
     ) -> Result<&Route, Refusal> {
-        let route = self.route_for(method, host, path).ok_or(Refusal::NoRoute)?;
+        let route = self.route_for(method, authority, path).ok_or(Refusal::NoRoute)?;
         route.admits(peer)?;
         Ok(route)
     }
 
-    /// The first route matching the method, host (port ignored) and path.
-    pub fn route_for(&self, method: &Method, host: Option<&str>, path: &str) -> Option<&Route> {
-        let host = host.map(strip_port);
+    /// The first route matching the method, canonical authority (port
+    /// ignored) and canonical path (without the query).
+    pub fn route_for(&self, method: &Method, authority: Option<&str>, path: &str) -> Option<&Route> {
         self.routes.iter().find(|r| {
             path_has_prefix(path, &r.path_prefix)
                 && (r.methods.is_empty() || r.methods.contains(method))
-                && r.host.as_deref().is_none_or(|want| host.is_some_and(|h| h.eq_ignore_ascii_case(want)))
+                && r.host.as_deref().is_none_or(|want| authority.is_some_and(|a| authority::host_matches(want, a)))
         })
     }
 }
@@ -98,6 +119,17 @@ impl Route {
         }
     }
 
+    /// The peer's name as this route admitted it, told to the app in
+    /// `x-piimask-peer`: the certificate's URI SAN, or, for a certificate
+    /// without one, the DNS name the allow-list matched (else its first).
+    pub fn admitted_name<'p>(&self, peer: &'p PeerIdentity) -> Option<&'p str> {
+        let matched = match &self.peers {
+            PeerRule::Only(ids) => ids.iter().find_map(|id| peer.matching_name(id)),
+            PeerRule::AnyVerified | PeerRule::Anyone => None,
+        };
+        matched.or_else(|| peer.uris.first().or(peer.dns_names.first()).map(String::as_str))
+    }
+
     /// The peer as the config names it: the allow-list entry that admits
     /// it, `any`, `anyone` or `unlisted` — a bounded metric label.
     pub fn peer_label(&self, peer: Option<&PeerIdentity>) -> &str {
@@ -109,15 +141,6 @@ impl Route {
                 peer.and_then(|p| ids.iter().find(|id| p.matches(id))).map_or("unlisted", String::as_str)
             }
         }
-    }
-}
-
-/// `/api` matches `/api`, `/api/x` and `/api?q`, not `/apix`; a prefix
-/// ending in `/` (such as `/`) matches everything under it.
-fn path_has_prefix(path: &str, prefix: &str) -> bool {
-    match path.strip_prefix(prefix) {
-        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?']),
-        None => false,
     }
 }
 

@@ -79,11 +79,10 @@ impl Listener<EgressState> {
         }
         let (mut parts, body) = request.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        if !parts.headers.contains_key(header::HOST)
-            && let Ok(h) = HeaderValue::from_str(&host)
-        {
-            parts.headers.insert(header::HOST, h);
-        }
+        // The peer is reached at its configured address, over HTTP/2 when
+        // it offers it, where a Host unlike `:authority` is malformed (RFC
+        // 9113 §8.3.1) and refused by a piimask peer: both name the address.
+        parts.headers.remove(header::HOST);
         if let Some(masker) = &peer.request.masker {
             mask_headers(masker, peer, &mut parts.headers);
         }

@@ -63,6 +63,14 @@ pub fn response(
     report: OnFinish,
 ) -> Result<Response<ProxyBody>, Refused> {
     let (mut parts, body) = upstream.into_parts();
+    // hyper decodes `chunked` only: a body under any other transfer coding
+    // would reach the client (and the masker) still encoded.
+    if !only_chunked(&parts.headers) {
+        return Err(Refused::UPSTREAM_TRANSFER_CODING);
+    }
+    // The upstream's own reason phrase (which hyper would repeat) could
+    // carry anything: the client gets the canonical one.
+    parts.extensions.remove::<hyper::ext::ReasonPhrase>();
     let body = IdleTimeout::new(body, idle);
     super::respond::strip_hop_by_hop(&mut parts.headers);
     let bodiless = method == http::Method::HEAD
@@ -91,6 +99,15 @@ pub fn response(
     }
 }
 
+/// True when every `Transfer-Encoding` coding is `chunked` (or none is
+/// sent).
+fn only_chunked(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .all(|v| v.to_str().is_ok_and(|v| v.split(',').all(|c| c.trim().eq_ignore_ascii_case("chunked"))))
+}
+
 /// Sends `request` and waits up to `timeout` for the response head: 504 on
 /// timeout, 502 when the upstream cannot be reached or fails, 413 when the
 /// request body outgrew its limit on the way.
@@ -114,5 +131,25 @@ pub async fn send(
             tracing::warn!(upstream, error = %e, "upstream request failed");
             Err(upstream_failure(&(Box::new(e) as super::BoxError)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn only_chunked_transfer_codings_pass() {
+        let mut h = HeaderMap::new();
+        assert!(only_chunked(&h));
+        h.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("Chunked"));
+        assert!(only_chunked(&h));
+        h.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("gzip, chunked"));
+        assert!(!only_chunked(&h));
+        h.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        h.append(header::TRANSFER_ENCODING, HeaderValue::from_static("identity"));
+        assert!(!only_chunked(&h));
     }
 }

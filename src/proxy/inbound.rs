@@ -20,10 +20,12 @@ use super::audit::Exchange;
 use super::forward;
 use super::linger::Lingering;
 use super::listener::Listener;
-use super::respond::{PEER_HEADER, ProxyBody, Refused, narrow_accept_encoding, strip_hop_by_hop, wants_upgrade};
+use super::respond::{
+    PEER_HEADER, ProxyBody, Refused, narrow_accept_encoding, strip_hop_by_hop, strip_identity_headers, wants_upgrade,
+};
 use super::state::InboundState;
-use crate::policy::Refusal;
-use crate::tls::PeerIdentity;
+use crate::policy::{Refusal, Xfcc, authority, target};
+use crate::tls::{IdentityError, PeerIdentity};
 
 /// The inbound listener: routes, upstreams and TLS as its state.
 pub type Inbound = Listener<InboundState>;
@@ -33,7 +35,7 @@ impl Listener<InboundState> {
     pub async fn serve_connection(self: Arc<Self>, tcp: TcpStream, remote: SocketAddr, watcher: Watcher) {
         let tcp = Lingering::new(tcp);
         let Some(acceptor) = self.state.get().tls.clone() else {
-            return self.serve_http(tcp, None, watcher).await;
+            return self.serve_http(tcp, Arc::new(Caller::default()), watcher).await;
         };
         let tls = match tokio::time::timeout(self.limits.handshake_timeout, acceptor.accept(tcp)).await {
             Ok(Ok(tls)) => tls,
@@ -49,19 +51,24 @@ impl Listener<InboundState> {
                 return;
             }
         };
-        let peer = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(PeerIdentity::from_certificate);
-        self.serve_http(tls, peer.map(Arc::new), watcher).await;
+        let caller = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map_or_else(Caller::default, |cert| {
+            Caller { identity: PeerIdentity::from_svid(cert).map(Some), cert_sha256: Some(sha256_hex(cert.as_ref())) }
+        });
+        if let Err(e) = &caller.identity {
+            tracing::info!(target: "piimask::audit", event = "identity_refused", listener = "inbound", %remote, reason = e.code(), detail = %e, "client certificate refused");
+        }
+        self.serve_http(tls, Arc::new(caller), watcher).await;
     }
 
-    async fn serve_http<IO>(self: Arc<Self>, io: IO, peer: Option<Arc<PeerIdentity>>, watcher: Watcher)
+    async fn serve_http<IO>(self: Arc<Self>, io: IO, caller: Arc<Caller>, watcher: Watcher)
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let inbound = self.clone();
         let service = service_fn(move |request| {
             let inbound = inbound.clone();
-            let peer = peer.clone();
-            async move { Ok::<_, Infallible>(inbound.handle(request, peer.as_deref()).await) }
+            let caller = caller.clone();
+            async move { Ok::<_, Infallible>(inbound.handle(request, &caller).await) }
         });
         let connection = self.server.serve_connection(TokioIo::new(io), service).into_owned();
         if let Err(e) = watcher.watch(connection).await {
@@ -69,12 +76,21 @@ impl Listener<InboundState> {
         }
     }
 
-    async fn handle(&self, request: Request<Incoming>, peer: Option<&PeerIdentity>) -> Response<ProxyBody> {
-        let presented = peer.map_or_else(|| "none".to_string(), ToString::to_string);
+    async fn handle(&self, request: Request<Incoming>, caller: &Caller) -> Response<ProxyBody> {
+        let presented = match &caller.identity {
+            Ok(peer) => peer.as_ref().map_or_else(|| "none".to_string(), ToString::to_string),
+            Err(IdentityError::SeveralUris { uris, .. }) => uris.join(","),
+            Err(IdentityError::Unreadable) => "unreadable".to_string(),
+        };
         let mut exchange =
             Exchange::new(self.metrics.clone(), "inbound", presented, request.method().clone(), self.access_log);
-        let state = self.state.get();
-        let outcome = self.forward(&state, request, peer, &mut exchange).await;
+        let outcome = match &caller.identity {
+            Ok(peer) => {
+                let state = self.state.get();
+                self.forward(&state, request, peer.as_ref(), caller.cert_sha256.as_deref(), &mut exchange).await
+            }
+            Err(e) => Err(Refused::identity(e)),
+        };
         exchange.respond(outcome)
     }
 
@@ -83,15 +99,22 @@ impl Listener<InboundState> {
         state: &InboundState,
         request: Request<Incoming>,
         peer: Option<&PeerIdentity>,
+        cert_sha256: Option<&str>,
         exchange: &mut Exchange,
     ) -> Result<Response<ProxyBody>, Refused> {
-        let host = request
-            .uri()
-            .host()
-            .map(str::to_string)
-            .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string));
-        let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
-        let route = state.policy.route_for(request.method(), host.as_deref(), &path).ok_or(Refused::NO_ROUTE)?;
+        let default_port = if state.tls.is_some() { 443 } else { 80 };
+        let hosts: Vec<&[u8]> = request.headers().get_all(header::HOST).iter().map(HeaderValue::as_bytes).collect();
+        let authority = authority::request_authority(
+            request.version(),
+            request.uri().authority().map(http::uri::Authority::as_str),
+            &hosts,
+            default_port,
+        )
+        .map_err(Refused::authority)?;
+        let raw_target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let target = target::canonicalize(raw_target, state.policy.paths).map_err(Refused::target)?;
+        let route =
+            state.policy.route_for(request.method(), authority.as_deref(), target.path()).ok_or(Refused::NO_ROUTE)?;
         exchange.route.clone_from(&route.name);
         route.admits(peer).map_err(|r| match r {
             Refusal::NoRoute => Refused::NO_ROUTE,
@@ -107,19 +130,36 @@ impl Listener<InboundState> {
         let method = request.method().clone();
         let (mut parts, body) = request.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        parts.headers.remove(PEER_HEADER);
-        if let Some(id) = peer.and_then(|p| HeaderValue::from_str(&p.to_string()).ok()) {
+        strip_identity_headers(&mut parts.headers, state.policy.xfcc == Xfcc::Forward);
+        // The name the route admitted is the name the app is told.
+        let admitted = peer.and_then(|p| route.admitted_name(p));
+        if let Some(id) = admitted.and_then(|name| HeaderValue::from_str(name).ok()) {
             parts.headers.insert(PEER_HEADER, id);
         }
-        if !parts.headers.contains_key(header::HOST)
-            && let Some(h) = host.as_deref().and_then(|h| HeaderValue::from_str(h).ok())
+        if state.policy.xfcc == Xfcc::Set
+            && let (Some(p), Some(hash)) = (peer, cert_sha256)
+        {
+            let value = xfcc_value(state.own_identity.as_deref(), hash, p);
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                parts.headers.insert(XFCC_HEADER, v);
+            }
+        }
+        // The one authority routing judged is the one the app reads. A TLS
+        // upstream (a gateway's service) may speak HTTP/2, where a Host
+        // that differs from `:authority` (the upstream's own, from its
+        // URL) is malformed: it gets the upstream's authority in both.
+        parts.headers.remove(header::HOST);
+        if !upstream.is_tls()
+            && let Some(h) = authority.as_deref().and_then(|h| HeaderValue::from_str(h).ok())
         {
             parts.headers.insert(header::HOST, h);
         }
         if route.response.masker.is_some() {
             narrow_accept_encoding(&mut parts.headers);
         }
-        parts.uri = upstream.uri_for(&path).map_err(|_| Refused::BAD_TARGET)?;
+        // The canonical target, never the raw one: what piimask judged is
+        // exactly what the app reads.
+        parts.uri = upstream.uri_for(&target.path_and_query()).map_err(|_| Refused::BAD_TARGET)?;
         parts.version = http::Version::HTTP_11;
         let body = forward::request_body(
             &route.request,
@@ -144,6 +184,49 @@ impl Listener<InboundState> {
             exchange.mask_report("response"),
         )
     }
+}
+
+/// Envoy's header for the client certificate's details.
+const XFCC_HEADER: http::HeaderName = http::HeaderName::from_static("x-forwarded-client-cert");
+
+/// Who is on the other end of a connection, read once per connection from
+/// its verified certificate.
+#[derive(Debug)]
+struct Caller {
+    /// `Ok(None)` without a certificate; an error refuses every request.
+    identity: Result<Option<PeerIdentity>, IdentityError>,
+    /// SHA-256 of the certificate's DER, hex, for `xfcc: set`.
+    cert_sha256: Option<String>,
+}
+
+impl Default for Caller {
+    fn default() -> Caller {
+        Caller { identity: Ok(None), cert_sha256: None }
+    }
+}
+
+fn sha256_hex(der: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(der).iter().fold(String::with_capacity(64), |mut hex, b| {
+        use std::fmt::Write;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
+/// Envoy's SANITIZE_SET form: `By=<own URI>;Hash=<sha256>;URI=<peer URI>`
+/// (`DNS=<name>` for each DNS name of a certificate without a URI SAN).
+fn xfcc_value(own: Option<&str>, hash: &str, peer: &PeerIdentity) -> String {
+    let mut value = String::new();
+    if let Some(own) = own {
+        value.push_str(&format!("By={own};"));
+    }
+    value.push_str(&format!("Hash={hash}"));
+    match peer.uris.first() {
+        Some(uri) => value.push_str(&format!(";URI={uri}")),
+        None => peer.dns_names.iter().for_each(|d| value.push_str(&format!(";DNS={d}"))),
+    }
+    value
 }
 
 /// A bounded label for why a TLS handshake failed.

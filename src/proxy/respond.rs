@@ -135,8 +135,30 @@ impl Refused {
         "upstream_timeout",
         "upstream did not answer in time",
     );
+    pub const UPSTREAM_TRANSFER_CODING: Refused = Refused::new(
+        Outcome::UpstreamError,
+        StatusCode::BAD_GATEWAY,
+        "upstream_transfer_coding",
+        "upstream used a transfer coding other than chunked",
+    );
     pub const UPSTREAM_FAILED: Refused =
         Refused::new(Outcome::UpstreamError, StatusCode::BAD_GATEWAY, "upstream_failed", "upstream failed");
+
+    /// A request target that cannot be made canonical: 400, refused like
+    /// a policy refusal (counted and audited with the error's code).
+    pub fn target(error: crate::policy::target::TargetError) -> Refused {
+        Refused::new(Outcome::Refused, StatusCode::BAD_REQUEST, error.code(), error.reason())
+    }
+
+    /// A missing, repeated, disagreeing or malformed authority: 400.
+    pub fn authority(error: crate::policy::authority::AuthorityError) -> Refused {
+        Refused::new(Outcome::Refused, StatusCode::BAD_REQUEST, error.code(), error.reason())
+    }
+
+    /// A verified client certificate without one usable identity: 403.
+    pub fn identity(error: &crate::tls::IdentityError) -> Refused {
+        Refused::new(Outcome::Refused, StatusCode::FORBIDDEN, error.code(), error.reason())
+    }
 
     /// The direction a blocked body travelled.
     pub fn direction(self) -> &'static str {
@@ -193,6 +215,30 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
         || name == header::PROXY_AUTHORIZATION
         || name == "keep-alive"
         || name == "proxy-connection"
+}
+
+/// Header names that carry a peer's identity to the app. Any copy a
+/// client sends is removed, in every spelling a framework may map to the
+/// same name (`X_Piimask_Peer` becomes `HTTP_X_PIIMASK_PEER` in CGI, WSGI
+/// and Rack, as `X-Piimask-Peer` does).
+const IDENTITY_HEADERS: &[&str] = &["x-piimask-peer", "x-forwarded-client-cert"];
+
+/// Removes every client-sent spelling of the identity headers; with
+/// `keep_xfcc`, `X-Forwarded-Client-Cert` (as sent) is left alone.
+pub fn strip_identity_headers(headers: &mut HeaderMap, keep_xfcc: bool) {
+    let spoofed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let folded = name.as_str().replace('_', "-");
+            IDENTITY_HEADERS
+                .iter()
+                .any(|h| folded.eq_ignore_ascii_case(h) && !(keep_xfcc && name.as_str() == "x-forwarded-client-cert"))
+        })
+        .cloned()
+        .collect();
+    for name in spoofed {
+        headers.remove(name);
+    }
 }
 
 /// True for requests that ask to switch protocols (WebSocket, h2c) or to
@@ -255,6 +301,24 @@ mod tests {
         let mut left: Vec<_> = h.iter().map(|(n, v)| format!("{n}: {}", v.to_str().unwrap_or("?"))).collect();
         left.sort();
         assert_eq!(left, ["content-type: application/json", "x-kept: 1", "x-kept: 2"]);
+    }
+
+    #[test]
+    fn every_spelling_of_an_identity_header_goes() {
+        let mut h = HeaderMap::new();
+        for name in
+            ["x-piimask-peer", "x_piimask_peer", "X_PIIMASK-peer", "x-forwarded-client-cert", "x_forwarded_client_cert"]
+        {
+            h.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_static("spiffe://td/root"));
+        }
+        h.insert("x-piimask-peers", HeaderValue::from_static("kept"));
+        strip_identity_headers(&mut h, false);
+        assert_eq!(h.keys().map(HeaderName::as_str).collect::<Vec<_>>(), ["x-piimask-peers"]);
+        h.insert("x-forwarded-client-cert", HeaderValue::from_static("By=x"));
+        h.insert("x_forwarded_client_cert", HeaderValue::from_static("By=y"));
+        strip_identity_headers(&mut h, true);
+        assert_eq!(h["x-forwarded-client-cert"], "By=x");
+        assert!(h.get("x_forwarded_client_cert").is_none());
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct InboundState {
     pub tls: Option<TlsAcceptor>,
     /// When the loaded certificate expires (Unix seconds).
     pub cert_expiry: Option<i64>,
+    /// The listener certificate's URI SAN (`By=` of `xfcc: set`).
+    pub own_identity: Option<String>,
 }
 
 impl InboundState {
@@ -35,7 +37,13 @@ impl InboundState {
             .iter()
             .map(|u| Upstream::new(u, limits.upstream_connect_timeout))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(InboundState { policy: config.policy.clone(), upstreams, tls, cert_expiry })
+        let own_identity = match &config.tls {
+            Some(files) => tls::load_certs(&files.cert)?
+                .first()
+                .and_then(|c| crate::tls::PeerIdentity::from_certificate(c).uris.first().cloned()),
+            None => None,
+        };
+        Ok(InboundState { policy: config.policy.clone(), upstreams, tls, cert_expiry, own_identity })
     }
 }
 

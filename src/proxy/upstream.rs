@@ -53,6 +53,11 @@ impl Upstream {
         Ok(Upstream { name: config.name.clone(), scheme, authority, client: build_client(tls, connect_timeout)? })
     }
 
+    /// Whether the upstream speaks TLS, and so may negotiate HTTP/2.
+    pub fn is_tls(&self) -> bool {
+        self.scheme == http::uri::Scheme::HTTPS
+    }
+
     /// The upstream URI for a request's path and query.
     pub fn uri_for(&self, path_and_query: &str) -> Result<Uri, http::Error> {
         Uri::builder()

@@ -18,7 +18,51 @@ pub struct PeerIdentity {
     pub dns_names: Vec<String>,
 }
 
+/// Why a verified client certificate gives no usable identity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    /// An X.509-SVID carries exactly one URI SAN; with several, which one
+    /// the peer is would depend on who reads the certificate.
+    #[error("the client certificate carries {count} URI SANs; an X.509-SVID carries exactly one")]
+    SeveralUris { count: usize, uris: Vec<String> },
+    #[error("the client certificate cannot be read")]
+    Unreadable,
+}
+
+impl IdentityError {
+    /// A bounded label for metrics and audit events.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IdentityError::SeveralUris { .. } => "several_uri_sans",
+            IdentityError::Unreadable => "unreadable_certificate",
+        }
+    }
+
+    /// A short, fixed sentence for the peer.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IdentityError::SeveralUris { .. } => "the client certificate carries several URI SANs",
+            IdentityError::Unreadable => "the client certificate cannot be read",
+        }
+    }
+}
+
 impl PeerIdentity {
+    /// The identity of a verified client certificate, read as an
+    /// X.509-SVID: its one URI SAN (DNS SANs beside it are kept but never
+    /// matched), or, without a URI SAN, its DNS names. Several URI SANs
+    /// are refused.
+    pub fn from_svid(cert: &CertificateDer<'_>) -> Result<PeerIdentity, IdentityError> {
+        if x509_parser::parse_x509_certificate(cert.as_ref()).is_err() {
+            return Err(IdentityError::Unreadable);
+        }
+        let id = PeerIdentity::from_certificate(cert);
+        if id.uris.len() > 1 {
+            return Err(IdentityError::SeveralUris { count: id.uris.len(), uris: id.uris });
+        }
+        Ok(id)
+    }
+
     /// Reads the SANs of `cert`; a certificate without SANs (or one that
     /// does not parse, which a verified certificate never is) has none.
     pub fn from_certificate(cert: &CertificateDer<'_>) -> PeerIdentity {
@@ -42,20 +86,31 @@ impl PeerIdentity {
     /// compared exactly, as the SPIFFE spec asks) or a DNS name (case-
     /// insensitive). A trailing `/*` admits every SPIFFE ID under that
     /// path: `spiffe://td/*` a whole trust domain, `spiffe://td/ns/x/*` a
-    /// namespace.
+    /// namespace. DNS names count only for a certificate without a URI
+    /// SAN: one with a URI SAN is that URI.
     pub fn matches(&self, expected: &str) -> bool {
+        self.matching_name(expected).is_some()
+    }
+
+    /// The name of this peer that `expected` admits: the URI, or the DNS
+    /// name (lower-cased) that matched. What the app is told.
+    pub fn matching_name(&self, expected: &str) -> Option<&str> {
         if let Some(prefix) = expected.strip_suffix("/*")
             && expected.starts_with("spiffe://")
         {
             return self
                 .uris
                 .iter()
-                .any(|u| u.len() > prefix.len() + 1 && u.starts_with(prefix) && u.as_bytes()[prefix.len()] == b'/');
+                .find(|u| u.len() > prefix.len() + 1 && u.starts_with(prefix) && u.as_bytes()[prefix.len()] == b'/')
+                .map(String::as_str);
         }
         if expected.contains("://") {
-            return self.uris.iter().any(|u| u == expected);
+            return self.uris.iter().find(|u| *u == expected).map(String::as_str);
         }
-        self.dns_names.iter().any(|d| d.eq_ignore_ascii_case(expected))
+        if !self.uris.is_empty() {
+            return None;
+        }
+        self.dns_names.iter().find(|d| d.eq_ignore_ascii_case(expected)).map(String::as_str)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -101,6 +156,38 @@ mod tests {
         assert!(!p.matches("spiffe://cluster.loc/*"));
         assert!(!id(&["spiffe://cluster.local.evil/ns/a"], &[]).matches("spiffe://cluster.local/*"));
         assert!(!id(&["spiffe://cluster.local/"], &[]).matches("spiffe://cluster.local/*"));
+    }
+
+    #[test]
+    fn a_certificate_with_a_uri_is_that_uri_not_its_dns_names() {
+        let p = id(&["spiffe://td/ns/a/sa/b"], &["ops.svc"]);
+        assert!(!p.matches("ops.svc"));
+        assert_eq!(p.matching_name("spiffe://td/*"), Some("spiffe://td/ns/a/sa/b"));
+        assert_eq!(p.to_string(), "spiffe://td/ns/a/sa/b");
+        let dns = id(&[], &["a.svc", "ops.svc"]);
+        assert_eq!(dns.matching_name("OPS.svc"), Some("ops.svc"));
+    }
+
+    #[test]
+    fn several_uri_sans_are_refused() {
+        use crate::devpki::{DevCa, LeafSpec};
+        let ca = DevCa::new("test CA").unwrap();
+        let pem = |spec: &LeafSpec| {
+            let cert = ca.issue(spec).unwrap().cert_pem;
+            let der = rustls_pki_types::pem::PemObject::from_pem_slice(cert.as_bytes()).unwrap();
+            PeerIdentity::from_svid(&der)
+        };
+        let leaf = |uris: &[&str], dns: &[&str]| LeafSpec {
+            common_name: "x".into(),
+            uris: uris.iter().map(|u| u.to_string()).collect(),
+            dns_names: dns.iter().map(|d| d.to_string()).collect(),
+            valid_days: 365,
+            ..LeafSpec::default()
+        };
+        assert_eq!(pem(&leaf(&["spiffe://td/a", "spiffe://td/b"], &[])).unwrap_err().code(), "several_uri_sans");
+        assert_eq!(pem(&leaf(&["spiffe://td/a"], &["ops.svc"])).unwrap(), id(&["spiffe://td/a"], &["ops.svc"]));
+        let dns_only = leaf(&[], &["Ops.svc"]);
+        assert_eq!(pem(&dns_only).unwrap(), id(&[], &["ops.svc"]));
     }
 
     #[test]

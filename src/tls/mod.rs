@@ -16,7 +16,7 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-pub use self::identity::PeerIdentity;
+pub use self::identity::{IdentityError, PeerIdentity};
 pub use self::peer_verifier::PeerVerifier;
 
 /// ALPN protocols offered and accepted, HTTP/2 first.

@@ -39,6 +39,12 @@ impl Pki {
         self.ca.issue(&spec).expect("leaf").write(&self.dir, name).expect("write");
     }
 
+    /// Writes `<name>.crt/.key` from the trusted CA with the names `spec`
+    /// gives (several URI SANs, DNS names, …).
+    pub fn client_with(&self, name: &str, spec: &LeafSpec) {
+        self.ca.issue(spec).expect("leaf").write(&self.dir, name).expect("write");
+    }
+
     /// Issues a new server certificate (same names, new key) into
     /// `<dir>/<folder>/server.{crt,key}`.
     pub fn server_cert_in(&self, folder: &str) -> PathBuf {
