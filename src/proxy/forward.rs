@@ -42,8 +42,7 @@ pub fn request_body(
         BodyPlan::Pass => Ok(limited.boxed_unsync()),
         BodyPlan::Block => Err(Refused::REQUEST_TYPE_BLOCKED),
         BodyPlan::Mask(masker, kind) => {
-            let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
-            let Some(coding) = Coding::parse(encoding) else {
+            let Some(coding) = Coding::of_headers(headers) else {
                 return Err(Refused::REQUEST_ENCODING_UNSUPPORTED);
             };
             headers.remove(header::CONTENT_LENGTH);
@@ -84,8 +83,7 @@ pub fn response(
         BodyPlan::Pass => Ok(Response::from_parts(parts, body.boxed_unsync())),
         BodyPlan::Block => Err(Refused::RESPONSE_TYPE_BLOCKED),
         BodyPlan::Mask(masker, kind) => {
-            let encoding = parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
-            let Some(coding) = Coding::parse(encoding) else {
+            let Some(coding) = Coding::of_headers(&parts.headers) else {
                 return Err(Refused::RESPONSE_ENCODING_UNSUPPORTED);
             };
             parts.headers.remove(header::CONTENT_LENGTH);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use flate2::Compression;
 use flate2::write::{GzDecoder, GzEncoder, ZlibDecoder, ZlibEncoder};
+use http::{HeaderMap, header};
 
 use crate::mask::{ContentKind, MaskStream, Masker, Stats};
 
@@ -31,6 +32,30 @@ impl Coding {
             Some("gzip" | "x-gzip") => Some(Coding::Gzip),
             Some("deflate") => Some(Coding::Deflate),
             Some(_) => None,
+        }
+    }
+
+    /// The coding of a message from all its `Content-Encoding` lines, in
+    /// order, as one list (RFC 9110 §5.3: repeated lines are one
+    /// comma-separated value). `identity` entries are no coding. `None`
+    /// where piimask cannot undo the whole list: an unknown coding, more
+    /// than one layer (two lines of `gzip` over a doubly gzipped body
+    /// would otherwise be decoded once and the inner layer passed), or a
+    /// value that is not visible ASCII.
+    pub fn of_headers(headers: &HeaderMap) -> Option<Coding> {
+        let mut layers = Vec::new();
+        for line in headers.get_all(header::CONTENT_ENCODING) {
+            let line = line.to_str().ok()?;
+            for name in line.split(',').map(str::trim) {
+                if !name.is_empty() && !name.eq_ignore_ascii_case("identity") {
+                    layers.push(name);
+                }
+            }
+        }
+        match layers.as_slice() {
+            [] => Some(Coding::Identity),
+            [one] => Coding::parse(Some(one)),
+            _ => None,
         }
     }
 }
@@ -158,5 +183,44 @@ impl Write for MaskSink {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn headers(lines: &[&[u8]]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for line in lines {
+            map.append(header::CONTENT_ENCODING, HeaderValue::from_bytes(line).expect("a header value"));
+        }
+        map
+    }
+
+    #[test]
+    fn every_content_encoding_line_counts() {
+        assert_eq!(Coding::of_headers(&headers(&[])), Some(Coding::Identity));
+        assert_eq!(Coding::of_headers(&headers(&[b"GZIP"])), Some(Coding::Gzip));
+        assert_eq!(Coding::of_headers(&headers(&[b"identity", b"gzip"])), Some(Coding::Gzip));
+        assert_eq!(Coding::of_headers(&headers(&[b"gzip", b"identity"])), Some(Coding::Gzip));
+        assert_eq!(Coding::of_headers(&headers(&[b"identity, deflate"])), Some(Coding::Deflate));
+        assert_eq!(Coding::of_headers(&headers(&[b" , identity ,"])), Some(Coding::Identity));
+    }
+
+    #[test]
+    fn more_than_one_layer_or_an_unknown_one_cannot_be_undone() {
+        for lines in [
+            &[&b"gzip"[..], b"gzip"][..],
+            &[b"gzip, gzip"],
+            &[b"gzip", b"deflate"],
+            &[b"identity", b"br"],
+            &[b"br"],
+            &[b"gzip\xff"],
+        ] {
+            assert_eq!(Coding::of_headers(&headers(lines)), None, "{lines:?}");
+        }
     }
 }

@@ -101,6 +101,18 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
                 .header("content-encoding", "gzip")
                 .body(full(enc.finish()?))
         }
+        // Two `Content-Encoding` lines: `gzip` twice over a body gzipped
+        // twice, or `identity` then `gzip` over one layer.
+        "/gzip-twice" => Response::builder()
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .header("content-encoding", "gzip")
+            .body(full(gzip(&gzip(CUSTOMER.as_bytes())?)?)),
+        "/identity-then-gzip" => Response::builder()
+            .header("content-type", "application/json")
+            .header("content-encoding", "identity")
+            .header("content-encoding", "gzip")
+            .body(full(gzip(CUSTOMER.as_bytes())?)),
         "/br" => Response::builder()
             .header("content-type", "application/json")
             .header("content-encoding", "br")
@@ -132,6 +144,12 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
         _ => Response::builder().status(404).body(full("no such endpoint")),
     };
     response.map_err(std::io::Error::other)
+}
+
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes)?;
+    enc.finish()
 }
 
 /// A JSON array of `mib` MiB, produced frame by frame (never held).
