@@ -1,7 +1,8 @@
 //! Server-certificate verification for egress peers: the chain must lead to
 //! the configured CA (as webpki checks it) and the leaf must name the peer
 //! the config expects. SPIFFE workload certificates carry a URI SAN and
-//! often no DNS name, so the usual hostname check cannot be used.
+//! often no DNS name, so the usual hostname check cannot be used. The leaf
+//! is read as an X.509-SVID: one with several URI SANs is refused.
 
 use std::sync::Arc;
 
@@ -43,7 +44,11 @@ impl ServerCertVerifier for PeerVerifier {
             now,
             self.provider.signature_verification_algorithms.all,
         )?;
-        if PeerIdentity::from_certificate(end_entity).matches(&self.expected) {
+        // Read as an X.509-SVID, as inbound peers are: a certificate with
+        // several URI SANs names no one peer, so it names none.
+        let identity = PeerIdentity::from_svid(end_entity)
+            .map_err(|_| Error::InvalidCertificate(CertificateError::NotValidForName))?;
+        if identity.matches(&self.expected) {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(Error::InvalidCertificate(CertificateError::NotValidForName))
@@ -70,5 +75,44 @@ impl ServerCertVerifier for PeerVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls_pki_types::pem::PemObject;
+
+    use super::*;
+    use crate::devpki::{DevCa, LeafSpec};
+
+    fn verify(ca: &DevCa, expected: &str, uris: &[&str], dns: &[&str]) -> Result<ServerCertVerified, Error> {
+        let mut roots = RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_slice(ca.cert_pem().as_bytes()).expect("CA PEM")).expect("CA");
+        let spec = LeafSpec {
+            common_name: "peer".into(),
+            uris: uris.iter().map(|u| u.to_string()).collect(),
+            dns_names: dns.iter().map(|d| d.to_string()).collect(),
+            valid_days: 30,
+            ..LeafSpec::default()
+        };
+        let leaf = CertificateDer::from_pem_slice(ca.issue(&spec).expect("leaf").cert_pem.as_bytes()).expect("PEM");
+        let verifier = PeerVerifier::new(Arc::new(roots), expected.into(), super::super::provider());
+        let name = ServerName::try_from("peer.invalid").expect("name");
+        verifier.verify_server_cert(&leaf, &[], &name, &[], UnixTime::now())
+    }
+
+    #[test]
+    fn an_egress_peer_must_carry_exactly_the_expected_identity() {
+        let ca = DevCa::new("peers").expect("CA");
+        let billing = "spiffe://td/ns/billing/sa/billing";
+        assert!(verify(&ca, billing, &[billing], &[]).is_ok());
+        assert!(verify(&ca, "spiffe://td/ns/billing/*", &[billing], &[]).is_ok());
+        assert!(verify(&ca, billing, &["spiffe://td/ns/other/sa/x"], &[]).is_err());
+        // A second URI SAN beside the expected one: no single identity.
+        assert!(verify(&ca, billing, &["spiffe://td/ns/other/sa/x", billing], &[]).is_err());
+        assert!(verify(&ca, billing, &[billing, "spiffe://td/ns/other/sa/x"], &[]).is_err());
+        // A DNS name counts only without a URI SAN.
+        assert!(verify(&ca, "billing.svc", &[], &["billing.svc"]).is_ok());
+        assert!(verify(&ca, "billing.svc", &[billing], &["billing.svc"]).is_err());
     }
 }
