@@ -91,14 +91,15 @@ fn independent_normalise(path: &str) -> Option<String> {
     Some(if output.is_empty() { "/".into() } else { output })
 }
 
-/// The longest configured prefix the path lies under, a segment's name
-/// ending at `/` or at `;` (where servlet containers' parameters start).
+/// The longest configured prefix the path lies under as a servlet
+/// container reads it: each segment by its name before any `;`
+/// parameters, prefixes ending at a segment boundary.
 fn longest_prefix<'a>(prefixes: &[&'a str], path: &str) -> &'a str {
+    let names: Vec<&str> = path.split('/').map(|segment| segment.split(';').next().unwrap_or("")).collect();
+    let names = names.join("/");
     prefixes
         .iter()
-        .filter(|p| {
-            **p == "/" || path == **p || path.starts_with(&format!("{p}/")) || path.starts_with(&format!("{p};"))
-        })
+        .filter(|p| **p == "/" || names == **p || names.starts_with(&format!("{p}/")))
         .max_by_key(|p| p.len())
         .copied()
         .unwrap_or("/")
@@ -149,6 +150,9 @@ fn segment() -> impl Strategy<Value = &'static str> {
         "a%41",
         "%7e",
         "internal;jsessionid=1",
+        "admin;v=2",
+        ";x",
+        ";",
         "%2F",
         "%5c",
         "\\",
@@ -434,6 +438,11 @@ async fn paths_that_cannot_be_made_canonical_get_400_counted_and_audited() {
         ("/api/../../internal/x", "path_above_root", "above the root"),
         ("/%c0%ae%c0%ae/internal", "path_not_utf8", "UTF-8"),
         ("/api/%zz", "path_bad_escape", "percent-escape"),
+        // Segments of parameters alone: a servlet container strips `;x`,
+        // merges the empty segment and serves `/internal/secret`.
+        ("/;x/internal/secret", "path_parameters_without_name", "no name"),
+        ("/;/internal/secret", "path_parameters_without_name", "no name"),
+        ("/;jsessionid=1/internal/secret", "path_parameters_without_name", "no name"),
     ] {
         let a = get_h1(&billing, proxy.addr, target).await;
         assert_eq!(a.status, 400, "{target}: {}", a.text);
@@ -447,6 +456,33 @@ async fn paths_that_cannot_be_made_canonical_get_400_counted_and_audited() {
     assert_eq!(get_h2(&h2, proxy.addr, "/..", None).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(app.targets(), Vec::<String>::new());
     assert!(!proxy.logs().contains("internal/x"), "a refused path reached the log");
+}
+
+/// A route limited to some methods beside a catch-all, as an ops-only
+/// `DELETE` would be.
+#[tokio::test(flavor = "multi_thread")]
+async fn methods_in_another_case_and_targets_without_a_path_or_host_get_400() {
+    let app = RecordingApp::start().await;
+    let pki = Pki::new("routing-methods");
+    let proxy = start_proxy(&pki, &app, "");
+    let billing = Client::new(&pki, Some("client"), Http::H1);
+    // Parameters on a segment inside a prefix are read by its name.
+    let a = get_h1(&billing, proxy.addr, "/internal;x/secret").await;
+    assert_eq!(a.status, 403, "{}", a.text);
+    for (request_line, headers, reason) in [
+        ("delete /internal/x HTTP/1.1", &["Host: localhost"][..], "upper-case"),
+        ("Delete /x HTTP/1.1", &["Host: localhost"][..], "upper-case"),
+        ("GET internal.example:443 HTTP/1.1", &["Host: localhost"][..], "start with /"),
+        ("GET /x HTTP/1.0", &[][..], "names no host"),
+        ("GET /x HTTP/1.1", &["Host:"][..], "names no host"),
+    ] {
+        let a = raw_h1(&billing, proxy.addr, request_line, headers).await;
+        assert_eq!(a.status, 400, "{request_line}: {}", a.text);
+        assert!(a.text.contains(reason), "{request_line}: {}", a.text);
+    }
+    assert_eq!(app.targets(), Vec::<String>::new(), "nothing reached the app");
+    let ops = Client::new(&pki, Some("other-client"), Http::H1);
+    assert_eq!(raw_h1(&ops, proxy.addr, "DELETE /internal/x HTTP/1.1", &["Host: localhost"]).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -489,8 +525,8 @@ async fn one_authority_decides_and_reaches_the_app() {
 
     // Ambiguous authorities are refused.
     for (line, headers, reason) in [
-        ("GET /x HTTP/1.1", vec![], "needs a Host"),
-        ("GET https://localhost/x HTTP/1.1", vec![], "needs a Host"),
+        ("GET /x HTTP/1.1", vec![], "names no host"),
+        ("GET https://localhost/x HTTP/1.1", vec![], "names no host"),
         ("GET /x HTTP/1.1", vec!["Host: localhost", "Host: ops.example"], "several Host"),
         ("GET /x HTTP/1.1", vec!["Host: localhost", "Host: localhost"], "several Host"),
         ("GET /x HTTP/1.1", vec!["Host: user@ops.example"], "not a valid host"),
@@ -582,6 +618,20 @@ async fn a_certificate_with_several_uri_sans_is_refused_counted_and_audited() {
         let connections = events.iter().filter(|e| e["event"] == "identity_refused").count();
         (refusals == 4 && connections == 4).then_some(())
     });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_spiffe_id_is_refused_even_under_a_wildcard() {
+    let app = RecordingApp::start().await;
+    let pki = Pki::new("routing-bad-spiffe");
+    let climbing = format!("{ALLOWED_CLIENT_ID}/../../../../ns/x/sa/y");
+    pki.client_with("climbing", &leaf(&[&climbing], &[]));
+    let proxy = start_proxy(&pki, &app, "");
+    let client = Client::new(&pki, Some("climbing"), Http::H1);
+    let a = get_h1(&client, proxy.addr, "/x").await;
+    assert_eq!(a.status, 403, "{}", a.text);
+    assert!(a.text.contains("SPIFFE ID is malformed"), "{}", a.text);
+    assert_eq!(app.targets(), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]

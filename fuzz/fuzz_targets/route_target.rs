@@ -64,13 +64,15 @@ fn route(prefix: &str) -> Route {
     }
 }
 
-/// The longest prefix the path lies under, a segment's name ending at `/`
-/// or `;`.
+/// The longest prefix the path lies under as a servlet container reads
+/// it: each segment by its name before any `;` parameters.
 fn longest_prefix(path: &str) -> &'static str {
+    let names: Vec<&str> = path.split('/').map(|segment| segment.split(';').next().unwrap_or("")).collect();
+    let names = names.join("/");
     PREFIXES
         .iter()
         .copied()
-        .filter(|p| *p == "/" || path == *p || path.starts_with(&format!("{p}/")) || path.starts_with(&format!("{p};")))
+        .filter(|p| *p == "/" || names == *p || names.starts_with(&format!("{p}/")))
         .max_by_key(|p| p.len())
         .unwrap_or("/")
 }

@@ -305,6 +305,9 @@ pub fn build(
                 if !r.path_prefix.starts_with('/') {
                     return Err((at("path_prefix"), "expected a path starting with `/`".into()));
                 }
+                if r.path_prefix.contains(';') {
+                    return Err((at("path_prefix"), "a prefix matches segment names: drop the `;` parameters".into()));
+                }
                 match crate::policy::target::canonical_path(&r.path_prefix, paths) {
                     Ok(c) if c == r.path_prefix => {}
                     Ok(c) => return Err((at("path_prefix"), format!("not canonical; write `{c}`"))),

@@ -33,7 +33,7 @@ impl AuthorityError {
     /// A short, fixed sentence for the client.
     pub fn reason(self) -> &'static str {
         match self {
-            AuthorityError::Missing => "an HTTP/1.1 request needs a Host header",
+            AuthorityError::Missing => "the request names no host (Host or :authority)",
             AuthorityError::Several => "the request has several Host headers",
             AuthorityError::Disagree => "the Host header and the request's authority disagree",
             AuthorityError::Malformed => "the request's host is not a valid host name or address",
@@ -69,7 +69,9 @@ pub fn request_authority(
             }
             (Some(a), None) => canonical(a).map(Some),
             (None, Some(h)) => canonical(h).map(Some),
-            (None, None) => Ok(None),
+            // No host at all: the app would be told one piimask never
+            // judged (the client library fills in the upstream's own).
+            (None, None) => Err(AuthorityError::Missing),
         },
         Version::HTTP_11 if host.is_none() => Err(AuthorityError::Missing),
         // Absolute-form: the target's authority replaces Host (RFC 9112
@@ -82,7 +84,7 @@ pub fn request_authority(
                 }
                 canonical(a).map(Some)
             }
-            (None, Some("")) | (None, None) => Ok(None),
+            (None, Some("")) | (None, None) => Err(AuthorityError::Missing),
             (None, Some(h)) => canonical(h).map(Some),
         },
     }
@@ -199,12 +201,13 @@ mod tests {
         assert_eq!(ok(H1, None, &[b"a", b"a"]), Err(AuthorityError::Several));
         assert_eq!(ok(H1, Some("internal.example"), &[b"public.example"]), Ok(Some("internal.example".into())));
         assert_eq!(ok(H1, Some("a.example"), &[b"bad host"]), Err(AuthorityError::Malformed));
-        assert_eq!(ok(Version::HTTP_10, None, &[]), Ok(None));
+        assert_eq!(ok(Version::HTTP_10, None, &[]), Err(AuthorityError::Missing));
+        assert_eq!(ok(Version::HTTP_10, None, &[b""]), Err(AuthorityError::Missing));
         assert_eq!(ok(H2, Some("a.example"), &[b"A.example.:443"]), Ok(Some("a.example".into())));
         assert_eq!(ok(H2, Some("a.example"), &[b"b.example"]), Err(AuthorityError::Disagree));
         assert_eq!(ok(H2, Some("a.example"), &[]), Ok(Some("a.example".into())));
         assert_eq!(ok(H2, None, &[b"b.example"]), Ok(Some("b.example".into())));
-        assert_eq!(ok(H2, None, &[]), Ok(None));
+        assert_eq!(ok(H2, None, &[]), Err(AuthorityError::Missing));
         assert_eq!(ok(H1, None, &[b"\xff"]), Err(AuthorityError::Malformed));
     }
 

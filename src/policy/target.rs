@@ -50,6 +50,8 @@ pub enum TargetError {
     NotUtf8,
     #[error("{}", self.reason())]
     AboveRoot,
+    #[error("{}", self.reason())]
+    ParametersWithoutName,
 }
 
 impl TargetError {
@@ -63,6 +65,7 @@ impl TargetError {
             TargetError::BadEscape => "the request path has a malformed percent-escape",
             TargetError::NotUtf8 => "the request path's escapes are not valid UTF-8",
             TargetError::AboveRoot => "the request path climbs above the root",
+            TargetError::ParametersWithoutName => "a request path segment has ;parameters and no name",
         }
     }
 
@@ -76,6 +79,7 @@ impl TargetError {
             TargetError::BadEscape => "path_bad_escape",
             TargetError::NotUtf8 => "path_not_utf8",
             TargetError::AboveRoot => "path_above_root",
+            TargetError::ParametersWithoutName => "path_parameters_without_name",
         }
     }
 }
@@ -125,7 +129,14 @@ pub fn canonical_path(path: &str, options: PathOptions) -> Result<String, Target
     }
     let mut segments: Vec<String> = Vec::new();
     for raw_segment in raw[1..].split(|&b| b == b'/') {
-        segments.push(canonical_segment(raw_segment, options.escaped_slashes)?);
+        let segment = canonical_segment(raw_segment, options.escaped_slashes)?;
+        // `/;x/internal`: servlet containers strip `;x`, leaving an empty
+        // segment they merge, and serve `/internal`; an app that does not
+        // reads a segment named `;x`. No one reading exists, so refuse.
+        if segment.starts_with(';') {
+            return Err(TargetError::ParametersWithoutName);
+        }
+        segments.push(segment);
     }
     if options.merge_slashes {
         let last = segments.len() - 1;
@@ -258,15 +269,29 @@ fn canonical_segment(raw: &[u8], escaped_slashes: EscapedSlashes) -> Result<Stri
     Ok(out)
 }
 
-/// Whether canonical `path` lies under `prefix` on segment boundaries:
-/// `/api` matches `/api`, `/api/x` and `/api;v=1/x` (a parameter ends a
-/// segment's name for servlet containers), not `/apix`; a prefix ending in
-/// `/` (such as `/`) matches everything under it.
+/// Whether canonical `path` lies under `prefix` segment by segment, each
+/// path segment read by its name before any `;` parameters (as servlet
+/// containers read it): `/api` matches `/api`, `/api/x`, `/api;v=1/x`, not
+/// `/apix`; `/admin/users` matches `/admin;x/users`. A prefix ending in `/`
+/// (such as `/`) matches what lies under it, so `/api/` does not match
+/// `/api` itself.
 pub fn path_has_prefix(path: &str, prefix: &str) -> bool {
-    match path.strip_prefix(prefix) {
-        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', ';']),
-        None => false,
+    let Some(prefix) = prefix.strip_prefix('/') else { return false };
+    let (prefix, under) = match prefix.strip_suffix('/') {
+        Some(p) => (p, true),
+        None => (prefix, false),
+    };
+    let Some(path) = path.strip_prefix('/') else { return false };
+    let mut names = path.split('/').map(|segment| segment.split(';').next().unwrap_or(""));
+    if !prefix.is_empty() {
+        for wanted in prefix.split('/') {
+            if names.next() != Some(wanted) {
+                return false;
+            }
+        }
     }
+    // `/` (an empty prefix under which all lies) matches every path.
+    !under || prefix.is_empty() || names.next().is_some()
 }
 
 #[cfg(test)]
@@ -386,6 +411,25 @@ mod tests {
         assert!(path_has_prefix("/anything", "/"));
         assert!(path_has_prefix("/api/v1", "/api/"));
         assert!(!path_has_prefix("/api", "/api/"));
+        // Every segment is read by its name, as servlet containers read it.
+        assert!(path_has_prefix("/admin;x/users/1", "/admin/users"));
+        assert!(path_has_prefix("/admin/users;y", "/admin/users"));
+        assert!(!path_has_prefix("/admin;x/usersx", "/admin/users"));
+        assert!(path_has_prefix("/api;v=2/", "/api/"));
+        assert!(!path_has_prefix("api", "/"));
+    }
+
+    #[test]
+    fn a_segment_of_parameters_alone_is_refused() {
+        for path in ["/;x/internal/secret", "/;/internal", "/;jsessionid=1/internal", "/a/;x", "/%3Bx/a"] {
+            let got = canon(path);
+            if path == "/%3Bx/a" {
+                // An escaped `;` is no parameter: it stays escaped, a name.
+                assert_eq!(got.as_deref(), Ok("/%3Bx/a"));
+            } else {
+                assert_eq!(got, Err(TargetError::ParametersWithoutName), "{path}");
+            }
+        }
     }
 
     #[test]

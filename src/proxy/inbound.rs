@@ -81,6 +81,7 @@ impl Listener<InboundState> {
             Ok(peer) => peer.as_ref().map_or_else(|| "none".to_string(), ToString::to_string),
             Err(IdentityError::SeveralUris { uris, .. }) => uris.join(","),
             Err(IdentityError::Unreadable) => "unreadable".to_string(),
+            Err(IdentityError::MalformedSpiffeId) => "malformed-spiffe-id".to_string(),
         };
         let mut exchange =
             Exchange::new(self.metrics.clone(), "inbound", presented, request.method().clone(), self.access_log);
@@ -111,7 +112,16 @@ impl Listener<InboundState> {
             default_port,
         )
         .map_err(Refused::authority)?;
-        let raw_target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        if request.method().as_str().bytes().any(|b| b.is_ascii_lowercase()) {
+            return Err(Refused::METHOD_NOT_UPPER_CASE);
+        }
+        // Absolute-form without a path is `/`; authority-form
+        // (`GET host:443`) is CONNECT's alone, and CONNECT is refused.
+        let raw_target = match request.uri().path_and_query() {
+            Some(target) => target.as_str(),
+            None if request.uri().scheme().is_some() => "/",
+            None => return Err(Refused::target(target::TargetError::NotOriginForm)),
+        };
         let target = target::canonicalize(raw_target, state.policy.paths).map_err(Refused::target)?;
         let route =
             state.policy.route_for(request.method(), authority.as_deref(), target.path()).ok_or(Refused::NO_ROUTE)?;

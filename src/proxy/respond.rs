@@ -73,6 +73,15 @@ impl Refused {
         "peer_not_allowed",
         "peer identity is not allowed on this route",
     );
+    /// `delete` is not `DELETE` to piimask's routes (methods are
+    /// case-sensitive), but many frameworks upper-case it before they
+    /// dispatch: a route limited to `DELETE` would be passed by.
+    pub const METHOD_NOT_UPPER_CASE: Refused = Refused::new(
+        Outcome::Refused,
+        StatusCode::BAD_REQUEST,
+        "method_not_upper_case",
+        "the request method must be upper-case",
+    );
     pub const UPGRADE_NOT_ALLOWED: Refused = Refused::new(
         Outcome::Refused,
         StatusCode::FORBIDDEN,

@@ -27,6 +27,11 @@ pub enum IdentityError {
     SeveralUris { count: usize, uris: Vec<String> },
     #[error("the client certificate cannot be read")]
     Unreadable,
+    /// A `spiffe:` URI that is not a SPIFFE ID (dot segments, commas,
+    /// escapes, upper-case trust domain …): an app that normalises or
+    /// splits it could read another workload's name.
+    #[error("the client certificate's SPIFFE ID is malformed")]
+    MalformedSpiffeId,
 }
 
 impl IdentityError {
@@ -35,6 +40,7 @@ impl IdentityError {
         match self {
             IdentityError::SeveralUris { .. } => "several_uri_sans",
             IdentityError::Unreadable => "unreadable_certificate",
+            IdentityError::MalformedSpiffeId => "malformed_spiffe_id",
         }
     }
 
@@ -43,8 +49,27 @@ impl IdentityError {
         match self {
             IdentityError::SeveralUris { .. } => "the client certificate carries several URI SANs",
             IdentityError::Unreadable => "the client certificate cannot be read",
+            IdentityError::MalformedSpiffeId => "the client certificate's SPIFFE ID is malformed",
         }
     }
+}
+
+/// Whether `uri` is a SPIFFE ID as the SPIFFE ID specification spells
+/// one: `spiffe://`, a trust domain of `a-z 0-9 . - _`, then a path of
+/// segments of `A-Z a-z 0-9 . - _`, none empty, `.` or `..`; no port,
+/// user info, query, fragment or escape.
+pub fn is_spiffe_id(uri: &str) -> bool {
+    let Some(rest) = uri.strip_prefix("spiffe://") else { return false };
+    let (trust_domain, path) = rest.split_once('/').map_or((rest, None), |(td, p)| (td, Some(p)));
+    let trust_domain_ok = !trust_domain.is_empty()
+        && trust_domain.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
+    let segment_ok = |segment: &str| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+    };
+    trust_domain_ok && path.is_none_or(|p| p.split('/').all(segment_ok))
 }
 
 impl PeerIdentity {
@@ -59,6 +84,13 @@ impl PeerIdentity {
         let id = PeerIdentity::from_certificate(cert);
         if id.uris.len() > 1 {
             return Err(IdentityError::SeveralUris { count: id.uris.len(), uris: id.uris });
+        }
+        if id
+            .uris
+            .iter()
+            .any(|u| u.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("spiffe:")) && !is_spiffe_id(u))
+        {
+            return Err(IdentityError::MalformedSpiffeId);
         }
         Ok(id)
     }
@@ -188,6 +220,30 @@ mod tests {
         assert_eq!(pem(&leaf(&["spiffe://td/a"], &["ops.svc"])).unwrap(), id(&["spiffe://td/a"], &["ops.svc"]));
         let dns_only = leaf(&[], &["Ops.svc"]);
         assert_eq!(pem(&dns_only).unwrap(), id(&[], &["ops.svc"]));
+    }
+
+    #[test]
+    fn spiffe_ids_are_spelled_as_the_specification_says() {
+        for good in ["spiffe://td", "spiffe://cluster.local/ns/billing/sa/billing", "spiffe://td/a_b-c.d/E9"] {
+            assert!(is_spiffe_id(good), "{good}");
+        }
+        for bad in [
+            "spiffe://td/ns/billing/sa/../../marketing/sa/crawler",
+            "spiffe://td/ns/billing/sa/billing,spiffe://td/ns/marketing/sa/crawler",
+            "spiffe://td/ns/./x",
+            "spiffe://td/ns//x",
+            "spiffe://td/ns/x/",
+            "spiffe://td/ns/%2e%2e/x",
+            "spiffe://TD/ns/x",
+            "spiffe://td:443/ns/x",
+            "spiffe://user@td/ns/x",
+            "spiffe://td/ns/x?y",
+            "spiffe://td/ns/x#y",
+            "spiffe:///ns/x",
+            "SPIFFE://td/ns/x",
+        ] {
+            assert!(!is_spiffe_id(bad), "{bad}");
+        }
     }
 
     #[test]
