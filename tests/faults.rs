@@ -47,14 +47,7 @@ impl BadUpstream {
 
 /// Reads a request head and answers as its path says.
 async fn misbehave(mut tcp: TcpStream, reader_left: Arc<AtomicUsize>) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match tcp.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
+    let Some(head) = support::read_request_head(&mut tcp).await else { return };
     let line = String::from_utf8_lossy(&head);
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
     let json_head = |length: &str| {

@@ -719,13 +719,8 @@ async fn raw_upstream(response: &'static [u8]) -> SocketAddr {
     tokio::spawn(async move {
         while let Ok((mut tcp, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tcp.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
+                if support::read_request_head(&mut tcp).await.is_none() {
+                    return;
                 }
                 let _ = tcp.write_all(response).await;
                 let _ = tcp.shutdown().await;

@@ -70,6 +70,22 @@ pub async fn eventually_async<T>(what: &str, limit: Duration, mut check: impl As
     }
 }
 
+/// Reads from `tcp` until a whole HTTP/1.1 request head has arrived; the
+/// bytes read (head and whatever followed), or `None` if the peer closed
+/// first. For test upstreams that answer with raw bytes.
+pub async fn read_request_head(tcp: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tcp.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(head)
+}
+
 /// The body, gunzipped.
 pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Read;
