@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use flate2::Compression;
-use flate2::write::{GzDecoder, GzEncoder, ZlibDecoder, ZlibEncoder};
+use flate2::write::{GzEncoder, MultiGzDecoder, ZlibDecoder, ZlibEncoder};
 use http::{HeaderMap, header};
 
 use crate::mask::{ContentKind, MaskStream, Masker, Stats};
@@ -66,7 +66,9 @@ pub struct Pipeline {
 
 enum Stage {
     Plain(MaskStream),
-    Gzip(GzDecoder<MaskSink>),
+    /// Every member of the gzip stream (RFC 1952 allows several, as
+    /// `cat a.gz b.gz` makes), not the first alone.
+    Gzip(MultiGzDecoder<MaskSink>),
     Deflate(ZlibDecoder<MaskSink>),
 }
 
@@ -90,9 +92,10 @@ impl Pipeline {
         let level = Compression::fast();
         let stage = match coding {
             Coding::Identity => Stage::Plain(stream),
-            Coding::Gzip => {
-                Stage::Gzip(GzDecoder::new(MaskSink::new(stream, Encoder::Gzip(GzEncoder::new(Vec::new(), level)))))
-            }
+            Coding::Gzip => Stage::Gzip(MultiGzDecoder::new(MaskSink::new(
+                stream,
+                Encoder::Gzip(GzEncoder::new(Vec::new(), level)),
+            ))),
             Coding::Deflate => Stage::Deflate(ZlibDecoder::new(MaskSink::new(
                 stream,
                 Encoder::Deflate(ZlibEncoder::new(Vec::new(), level)),
@@ -208,6 +211,48 @@ mod tests {
         assert_eq!(Coding::of_headers(&headers(&[b"gzip", b"identity"])), Some(Coding::Gzip));
         assert_eq!(Coding::of_headers(&headers(&[b"identity, deflate"])), Some(Coding::Deflate));
         assert_eq!(Coding::of_headers(&headers(&[b" , identity ,"])), Some(Coding::Identity));
+    }
+
+    fn masked_through(coding: Coding, body: &[u8], piece: usize) -> io::Result<Vec<u8>> {
+        let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("the built-in profile"));
+        let mut pipeline = Pipeline::new(masker, ContentKind::Text, coding);
+        let mut out = Vec::new();
+        for chunk in body.chunks(piece) {
+            pipeline.feed(chunk, &mut out)?;
+        }
+        pipeline.finish(&mut out)?;
+        Ok(out)
+    }
+
+    fn gzip(text: &str) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(text.as_bytes()).expect("gzip");
+        encoder.finish().expect("gzip")
+    }
+
+    fn gunzip_all(bytes: &[u8]) -> String {
+        use std::io::Read;
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(bytes).read_to_string(&mut text).expect("valid gzip out");
+        text
+    }
+
+    #[test]
+    fn every_member_of_a_gzip_stream_is_masked() {
+        // `cat first.gz second.gz`: one valid gzip body of two members.
+        let mut body = gzip("first: ana@example.com\n");
+        body.extend(gzip("second: bob@example.org\n"));
+        for piece in [1, 7, body.len()] {
+            let out = gunzip_all(&masked_through(Coding::Gzip, &body, piece).expect("masked"));
+            assert_eq!(out, "first: [EMAIL]\nsecond: [EMAIL]\n", "in pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn bytes_after_a_gzip_member_that_are_not_gzip_are_an_error() {
+        let mut body = gzip("a@example.com ");
+        body.extend_from_slice(b"b@example.com in clear");
+        assert!(masked_through(Coding::Gzip, &body, 64).is_err());
     }
 
     #[test]
