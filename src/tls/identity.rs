@@ -78,10 +78,7 @@ impl PeerIdentity {
     /// matched), or, without a URI SAN, its DNS names. Several URI SANs
     /// are refused.
     pub fn from_svid(cert: &CertificateDer<'_>) -> Result<PeerIdentity, IdentityError> {
-        if x509_parser::parse_x509_certificate(cert.as_ref()).is_err() {
-            return Err(IdentityError::Unreadable);
-        }
-        let id = PeerIdentity::from_certificate(cert);
+        let id = PeerIdentity::read(cert).ok_or(IdentityError::Unreadable)?;
         if id.uris.len() > 1 {
             return Err(IdentityError::SeveralUris { count: id.uris.len(), uris: id.uris });
         }
@@ -98,10 +95,13 @@ impl PeerIdentity {
     /// Reads the SANs of `cert`; a certificate without SANs (or one that
     /// does not parse, which a verified certificate never is) has none.
     pub fn from_certificate(cert: &CertificateDer<'_>) -> PeerIdentity {
+        PeerIdentity::read(cert).unwrap_or_default()
+    }
+
+    /// The SANs of `cert`, parsed once; `None` if it does not parse.
+    fn read(cert: &CertificateDer<'_>) -> Option<PeerIdentity> {
         let mut id = PeerIdentity::default();
-        let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref()) else {
-            return id;
-        };
+        let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
         if let Ok(Some(san)) = parsed.subject_alternative_name() {
             for name in &san.value.general_names {
                 match name {
@@ -111,7 +111,7 @@ impl PeerIdentity {
                 }
             }
         }
-        id
+        Some(id)
     }
 
     /// True when `expected` names this peer: an exact URI (SPIFFE IDs are
