@@ -268,13 +268,14 @@ pub fn wants_upgrade(method: &http::Method, headers: &HeaderMap) -> bool {
 /// Keeps only the codings piimask can decode in an `Accept-Encoding`, so
 /// the upstream does not answer in one it would have to refuse.
 pub fn narrow_accept_encoding(headers: &mut HeaderMap) {
-    // Every line counts: repeated lines are one comma-separated list.
-    let lines: Vec<&str> = headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).collect();
-    if headers.get(header::ACCEPT_ENCODING).is_none() {
+    if !headers.contains_key(header::ACCEPT_ENCODING) {
         return;
     }
-    let kept: Vec<&str> = lines
+    // Every line counts: repeated lines are one comma-separated list.
+    let kept: Vec<&str> = headers
+        .get_all(header::ACCEPT_ENCODING)
         .iter()
+        .filter_map(|v| v.to_str().ok())
         .flat_map(|line| line.split(','))
         .map(str::trim)
         .filter(|c| {
