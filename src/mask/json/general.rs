@@ -94,8 +94,7 @@ impl JsonMasker {
         if self.state == State::InString
             && let Target::Scan = self.target
         {
-            let key = context_key(&self.frames, &self.keys);
-            self.window.process(cx.masker, key, false, Encoding::JsonString, cx.out, cx.counters, &mut self.scratch);
+            self.scan_string_window(cx, false);
         }
     }
 
@@ -104,16 +103,7 @@ impl JsonMasker {
         match self.state {
             State::InString | State::InEscape => {
                 if let Target::Scan = self.target {
-                    let key = context_key(&self.frames, &self.keys);
-                    self.window.process(
-                        cx.masker,
-                        key,
-                        true,
-                        Encoding::JsonString,
-                        cx.out,
-                        cx.counters,
-                        &mut self.scratch,
-                    );
+                    self.scan_string_window(cx, true);
                 }
             }
             State::InToken => self.end_token(cx),
@@ -126,6 +116,14 @@ impl JsonMasker {
             cx.out.append(&mut self.held);
             self.holding = false;
         }
+    }
+
+    /// Runs the detectors over the string value read so far, under the key
+    /// it belongs to; `last` when the string ends (or can be read no
+    /// further), so nothing stays held in the window.
+    fn scan_string_window(&mut self, cx: &mut Chunk, last: bool) {
+        let key = context_key(&self.frames, &self.keys);
+        self.window.process(cx.masker, key, last, Encoding::JsonString, cx.out, cx.counters, &mut self.scratch);
     }
 
     /// Whitespace, punctuation and the starts of keys and values. Stays in
@@ -509,10 +507,7 @@ impl JsonMasker {
                 self.key_buf = key;
                 self.state = State::Colon;
             }
-            Target::Scan => {
-                let key = context_key(&self.frames, &self.keys);
-                self.window.process(cx.masker, key, true, Encoding::JsonString, cx.out, cx.counters, &mut self.scratch);
-            }
+            Target::Scan => self.scan_string_window(cx, true),
             Target::Discard | Target::Keep => {}
             Target::Hash(h) => {
                 self.token_out.clear();
@@ -614,16 +609,7 @@ impl JsonMasker {
         match self.state {
             State::InString | State::InEscape => {
                 if let Target::Scan = self.target {
-                    let key = context_key(&self.frames, &self.keys);
-                    self.window.process(
-                        cx.masker,
-                        key,
-                        true,
-                        Encoding::JsonString,
-                        cx.out,
-                        cx.counters,
-                        &mut self.scratch,
-                    );
+                    self.scan_string_window(cx, true);
                 }
                 if self.state == State::InEscape && !matches!(self.target, Target::Key | Target::Keep) {
                     self.fallback.push(self.escape.raw());
