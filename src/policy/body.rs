@@ -33,6 +33,8 @@ pub enum BodyPlan {
     Mask(Arc<Masker>, ContentKind, Option<Charset>),
     Pass,
     Block,
+    /// Refused: the declared charset is one piimask cannot transcode.
+    UnknownCharset,
 }
 
 impl BodyRule {
@@ -51,7 +53,7 @@ impl BodyRule {
         let Ok(charset) = declared_charset(content_type) else {
             return match self.other_types {
                 OtherTypes::Pass => BodyPlan::Pass,
-                OtherTypes::Block | OtherTypes::Text => BodyPlan::Block,
+                OtherTypes::Block | OtherTypes::Text => BodyPlan::UnknownCharset,
             };
         };
         match content_kind(content_type) {

@@ -122,9 +122,9 @@ fn an_unknown_charset_is_blocked_unless_other_types_pass() {
     let sjis = Charset::from_label("shift_jis");
     for ct in ["text/plain; charset=x-klingon", "application/json; charset=utf-7", "image/png; charset=nope"] {
         rule.other_types = OtherTypes::Text;
-        assert!(matches!(rule.plan(Some(ct)), BodyPlan::Block), "{ct}");
+        assert!(matches!(rule.plan(Some(ct)), BodyPlan::UnknownCharset), "{ct}");
         rule.other_types = OtherTypes::Block;
-        assert!(matches!(rule.plan(Some(ct)), BodyPlan::Block), "{ct}");
+        assert!(matches!(rule.plan(Some(ct)), BodyPlan::UnknownCharset), "{ct}");
         rule.other_types = OtherTypes::Pass;
         assert!(matches!(rule.plan(Some(ct)), BodyPlan::Pass), "{ct}");
     }

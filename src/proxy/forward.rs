@@ -41,6 +41,7 @@ pub fn request_body(
     match rule.plan(content_type(headers)) {
         BodyPlan::Pass => Ok(limited.boxed_unsync()),
         BodyPlan::Block => Err(Refused::REQUEST_TYPE_BLOCKED),
+        BodyPlan::UnknownCharset => Err(Refused::REQUEST_CHARSET_UNSUPPORTED),
         BodyPlan::Mask(masker, kind, charset) => {
             let Some(coding) = Coding::of_headers(headers) else {
                 return Err(Refused::REQUEST_ENCODING_UNSUPPORTED);
@@ -82,6 +83,7 @@ pub fn response(
     match rule.plan(content_type(&parts.headers)) {
         BodyPlan::Pass => Ok(Response::from_parts(parts, body.boxed_unsync())),
         BodyPlan::Block => Err(Refused::RESPONSE_TYPE_BLOCKED),
+        BodyPlan::UnknownCharset => Err(Refused::RESPONSE_CHARSET_UNSUPPORTED),
         BodyPlan::Mask(masker, kind, charset) => {
             let Some(coding) = Coding::of_headers(&parts.headers) else {
                 return Err(Refused::RESPONSE_ENCODING_UNSUPPORTED);
