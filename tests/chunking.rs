@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use piimask::mask::{ContentKind, MaskStream, Masker};
+use piimask::mask::{Charset, CharsetError, ContentKind, MaskStream, Masker, TextStage};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -75,6 +75,53 @@ fn document() -> impl Strategy<Value = (Value, Vec<&'static str>)> {
 
 fn mask(m: &Arc<Masker>, kind: ContentKind, body: &[u8], cuts: &[usize]) -> Vec<u8> {
     MaskStream::mask_in_chunks(m.clone(), kind, body, cuts).0
+}
+
+/// `body` through a [`TextStage`] for `charset`, fed in pieces cut at
+/// `cuts` (sorted).
+fn mask_in(
+    m: &Arc<Masker>,
+    kind: ContentKind,
+    charset: Charset,
+    body: &[u8],
+    cuts: &[usize],
+) -> Result<Vec<u8>, CharsetError> {
+    let mut stage = TextStage::new(m.clone(), kind, Some(charset));
+    let mut out = Vec::new();
+    let mut from = 0;
+    for &cut in cuts {
+        let cut = cut.clamp(from, body.len());
+        stage.feed(&body[from..cut], &mut out)?;
+        from = cut;
+    }
+    stage.feed(&body[from..], &mut out)?;
+    stage.finish(&mut out)?;
+    Ok(out)
+}
+
+/// Charsets every test text can be written in, with a way to write it.
+const WIDE: &[(&str, bool)] = &[
+    ("utf-16le", false),
+    ("utf-16be", false),
+    ("utf-16le", true),
+    ("utf-32be", true),
+    ("utf-32le", false),
+    ("gb18030", false),
+];
+
+fn encode(label: &str, bom: bool, text: &str) -> Vec<u8> {
+    let mark = if bom { "\u{FEFF}" } else { "" };
+    let text = format!("{mark}{text}");
+    let big = label.ends_with("be");
+    match label {
+        "utf-16le" | "utf-16be" => {
+            text.encode_utf16().flat_map(|u| if big { u.to_be_bytes() } else { u.to_le_bytes() }).collect()
+        }
+        "utf-32le" | "utf-32be" => {
+            text.chars().flat_map(|c| if big { (c as u32).to_be_bytes() } else { (c as u32).to_le_bytes() }).collect()
+        }
+        _ => encoding_rs::Encoding::for_label(label.as_bytes()).expect("a label").encode(&text).0.into_owned(),
+    }
 }
 
 fn same_shape(a: &Value, b: &Value) -> bool {
@@ -148,6 +195,43 @@ proptest! {
         for kind in [ContentKind::Json, ContentKind::Ndjson, ContentKind::Text] {
             let whole = mask(&m, kind, &body, &[]);
             prop_assert_eq!(mask(&m, kind, &body, &cuts), whole);
+        }
+    }
+
+    #[test]
+    fn other_charsets_are_masked_as_their_utf8_is_whatever_the_chunking(
+        lines in prop::collection::vec(text(), 1..12),
+        (label, bom) in prop::sample::select(WIDE),
+        mut cuts in prop::collection::vec(0usize..2048, 0..12),
+    ) {
+        let m = masker();
+        let text: String = lines.iter().map(|(s, _)| format!("{s}\n")).collect();
+        let body = encode(label, bom, &text);
+        let charset = Charset::from_label(label).expect("a label");
+        cuts.sort_unstable();
+        let whole = mask_in(&m, ContentKind::Text, charset, &body, &[]).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&mask_in(&m, ContentKind::Text, charset, &body, &cuts), &Ok(whole.clone()));
+        let utf8 = String::from_utf8(mask(&m, ContentKind::Text, text.as_bytes(), &[])).unwrap();
+        prop_assert_eq!(&whole, &encode(label, bom, &utf8));
+        for p in lines.iter().flat_map(|(_, p)| p) {
+            prop_assert!(!utf8.contains(p), "{} leaked", p);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_in_any_charset_never_panic_and_are_chunking_independent(
+        body in prop::collection::vec(any::<u8>(), 0..600),
+        label in prop::sample::select(&["utf-16", "utf-16be", "utf-32", "shift_jis", "big5", "euc-jp", "iso-2022-jp", "gbk", "windows-1252", "utf-8"][..]),
+        mut cuts in prop::collection::vec(0usize..600, 0..8),
+    ) {
+        let m = masker();
+        let charset = Charset::from_label(label).expect("a label");
+        cuts.sort_unstable();
+        for kind in [ContentKind::Json, ContentKind::Text] {
+            let whole = mask_in(&m, kind, charset, &body, &[]);
+            let cut = mask_in(&m, kind, charset, &body, &cuts);
+            prop_assert_eq!(whole.as_ref().ok(), cut.as_ref().ok(), "{} {:?}", label, kind);
+            prop_assert_eq!(whole.is_err(), cut.is_err());
         }
     }
 }

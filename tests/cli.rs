@@ -123,6 +123,7 @@ fn bad_input_is_a_one_line_error_and_a_failure_exit() {
         (vec!["mask", "no/such/file.json"], "cannot open no/such/file.json"),
         (vec!["mask", "--detectors", "emial"], "unknown detector `emial`"),
         (vec!["mask", "--profile", "strict"], "--profile strict needs --config"),
+        (vec!["mask", "--charset", "klingon"], "--charset klingon: not a charset"),
         (vec!["mask", "--config", "no/such.yaml"], "no/such.yaml: cannot read"),
         (vec!["check", "--config", "tests/data/customers.json"], "tests/data/customers.json: "),
     ] {
@@ -131,6 +132,50 @@ fn bad_input_is_a_one_line_error_and_a_failure_exit() {
         assert_eq!(r.stderr.trim_end().lines().count(), 1, "{args:?}: {}", r.stderr);
         assert!(r.stderr.starts_with("piimask: error: ") && r.stderr.contains(want), "{args:?}: {}", r.stderr);
     }
+}
+
+/// `piimask` with `args` over `stdin`: the exit code, stdout as bytes (it
+/// is in the input's charset) and stderr.
+fn piimask_bytes(args: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn piimask");
+    let mut sin = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = sin.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn utf16le(text: &str) -> Vec<u8> {
+    text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+#[test]
+fn input_in_another_charset_is_masked_in_that_charset() {
+    let text = "mail ana@example.com or call +14155552671, card 4111 1111 1111 1111 — merci\n";
+    let masked = "mail [EMAIL] or call [PHONE], card [CARD] — merci\n";
+    let (code, out, err) = piimask_bytes(&["mask", "--charset", "UTF-16LE"], &utf16le(text));
+    assert_eq!((code, out), (0, utf16le(masked)), "{err}");
+    // A byte order mark needs no flag, and JSON behind it is read as JSON.
+    let json = r#"{"email":"ana@example.com","name":"Ana"}"#;
+    let with_mark = [&b"\xFF\xFE"[..], &utf16le(json)].concat();
+    let (code, out, err) = piimask_bytes(&["mask"], &with_mark);
+    assert_eq!((code, out), (0, [&b"\xFF\xFE"[..], &utf16le(r#"{"email":"[EMAIL]","name":"Ana"}"#)].concat()), "{err}");
+    // Shift_JIS: 'ァ' is 0x83 0x40, whose trail byte is '@'.
+    let (code, out, err) = piimask_bytes(&["mask", "--charset", "shift_jis"], b"\x83\x40example.com ana@example.com");
+    assert_eq!((code, out), (0, b"\x83\x40example.com [EMAIL]".to_vec()), "{err}");
+    // Malformed input is refused, not masked by guess.
+    let (code, _, err) = piimask_bytes(&["mask", "--charset", "utf-16le"], b"a\x00\x00\xD8b\x00");
+    assert_ne!(code, 0);
+    assert!(err.contains("not valid UTF-16LE"), "{err}");
 }
 
 /// Peak resident memory of a running process, from /proc.

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 
 use super::{ContentTypeArg, MaskArgs};
 use crate::config::Config;
-use crate::mask::{ContentKind, MaskStream, Masker, MaskerConfig, Stats};
+use crate::mask::{Charset, ContentKind, Masker, MaskerConfig, Stats, TextStage};
 use crate::patterns;
 
 /// Read size: large enough to amortise per-call work, small enough that the
@@ -19,6 +19,12 @@ const CHUNK: usize = 256 * 1024;
 
 pub fn run(args: &MaskArgs) -> anyhow::Result<()> {
     let config = masker_config(args)?;
+    let charset = match &args.charset {
+        None => Charset::Utf8,
+        Some(label) => Charset::from_label(label).with_context(|| {
+            format!("--charset {label}: not a charset piimask can decode and encode again (see the WHATWG Encoding Standard's labels, or utf-32)")
+        })?,
+    };
     let masker = Arc::new(Masker::new(&config).context("building the masker")?);
 
     let (mut input, size): (Box<dyn Read>, Option<u64>) = match &args.file {
@@ -35,12 +41,12 @@ pub fn run(args: &MaskArgs) -> anyhow::Result<()> {
 
     let progress = progress_bar(size);
     let started = Instant::now();
-    let mut stream = MaskStream::new(masker, kind);
+    let mut stream = TextStage::new(masker, kind, Some(charset));
     let mut stdout = unbuffered_stdout()?;
     let mut out = Vec::with_capacity(CHUNK + CHUNK / 4);
     let mut n = first;
     while n > 0 {
-        stream.feed(&buf[..n], &mut out);
+        stream.feed(&buf[..n], &mut out).context("masking the input")?;
         if write_or_quit(&mut stdout, &out)? {
             return Ok(());
         }
@@ -50,7 +56,7 @@ pub fn run(args: &MaskArgs) -> anyhow::Result<()> {
         }
         n = read_some(&mut input, &mut buf)?;
     }
-    let stats = stream.finish(&mut out);
+    let stats = stream.finish(&mut out).context("masking the input")?;
     if write_or_quit(&mut stdout, &out)? || stdout.flush().is_err() {
         return Ok(());
     }
@@ -120,7 +126,11 @@ fn content_kind(args: &MaskArgs, head: &[u8]) -> ContentKind {
             match ext.as_deref() {
                 Some("ndjson" | "jsonl") => ContentKind::Ndjson,
                 Some("json") => ContentKind::Json,
-                _ => match head.iter().find(|b| !b.is_ascii_whitespace()) {
+                // Past a byte order mark and the NULs of UTF-16 or UTF-32.
+                _ => match head
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace() && ![0, 0xEF, 0xBB, 0xBF, 0xFE, 0xFF].contains(*b))
+                {
                     Some(b'{' | b'[') => ContentKind::Json,
                     _ => ContentKind::Text,
                 },

@@ -76,6 +76,12 @@ pub struct MaskArgs {
     /// How to read the input; `auto` looks at the file name, then the first byte.
     #[arg(long, value_enum, default_value = "auto")]
     pub content_type: ContentTypeArg,
+    /// The input's charset, as an HTTP `charset` parameter names it
+    /// (utf-16, shift_jis, latin1…); a byte order mark overrides it.
+    /// Without it the input is UTF-8 unless a byte order mark says
+    /// otherwise (or, for JSON, NUL bytes reveal UTF-16 or UTF-32).
+    #[arg(long)]
+    pub charset: Option<String>,
     /// Print counts and throughput to stderr at the end.
     #[arg(long)]
     pub stats: bool,

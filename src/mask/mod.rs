@@ -15,6 +15,7 @@
 
 pub mod action;
 pub mod bytes;
+pub mod charset;
 pub mod detect;
 pub mod json;
 pub mod segment;
@@ -24,6 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use self::action::{Action, HashKey};
+pub use self::charset::{Charset, CharsetError, TextStage};
 pub use self::detect::phone::PhoneSettings;
 pub use self::json::path::PathError;
 pub use self::stream::{ContentKind, MaskStream, Stats};

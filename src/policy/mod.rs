@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use http::Method;
 
-pub use self::body::{BodyPlan, BodyRule, OtherTypes, content_kind};
+pub use self::body::{BodyPlan, BodyRule, OtherTypes, UnknownCharset, content_kind, declared_charset};
 pub use self::target::{EscapedSlashes, PathOptions, path_has_prefix};
 use crate::tls::PeerIdentity;
 

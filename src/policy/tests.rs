@@ -1,5 +1,5 @@
 use super::*;
-use crate::mask::ContentKind;
+use crate::mask::{Charset, ContentKind};
 
 fn route(name: &str, prefix: &str, peers: PeerRule) -> Route {
     Route {
@@ -82,13 +82,57 @@ fn content_types_choose_the_lexer() {
 fn other_types_follow_the_rule() {
     let masker = std::sync::Arc::new(crate::mask::Masker::new(&crate::patterns::default_config()).unwrap());
     let mut rule = BodyRule::mask(masker);
-    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Mask(_, ContentKind::Text)));
+    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Mask(_, ContentKind::Text, None)));
     rule.other_types = OtherTypes::Block;
     assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Block));
     rule.other_types = OtherTypes::Pass;
     assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Pass));
-    assert!(matches!(rule.plan(Some("application/json")), BodyPlan::Mask(_, ContentKind::Json)));
+    assert!(matches!(rule.plan(Some("application/json")), BodyPlan::Mask(_, ContentKind::Json, Some(Charset::Utf8))));
     assert!(matches!(BodyRule::passthrough().plan(Some("application/json")), BodyPlan::Pass));
+}
+
+#[test]
+fn the_charset_parameter_is_read_as_rfc_9110_writes_it() {
+    let utf16 = Ok(Some(Charset::Utf16));
+    assert_eq!(declared_charset(None), Ok(None));
+    assert_eq!(declared_charset(Some("application/json")), Ok(None));
+    assert_eq!(declared_charset(Some("application/json;charset=utf-16")), utf16);
+    assert_eq!(declared_charset(Some("application/json ; CharSet = \"UTF-16\" ")), utf16);
+    assert_eq!(declared_charset(Some("text/plain; format=flowed;\tcharset=Utf-16;")), utf16);
+    assert_eq!(declared_charset(Some(r#"text/plain; x="a;charset=utf-8\"; charset=latin1"; charset=utf-16"#)), utf16);
+    assert_eq!(declared_charset(Some("text/plain; charset=utf-16; charset=UTF-16")), utf16);
+    assert_eq!(declared_charset(Some("text/plain; broken; charset=utf-16")), utf16);
+    assert_eq!(
+        declared_charset(Some(r#"text/plain; charset="shift\_jis""#)),
+        Ok(Some(Charset::from_label("sjis").unwrap()))
+    );
+    assert_eq!(declared_charset(Some("text/plain; mycharset=utf-16")), Ok(None));
+    assert_eq!(declared_charset(Some("text/plain; charset=utf-8; charset=utf-16")), Err(UnknownCharset));
+    for unknown in ["klingon", "", "\"\"", "iso-2022-kr", "\"utf-16"] {
+        let ct = format!("text/plain; charset={unknown}");
+        let expected = if unknown == "\"utf-16" { utf16 } else { Err(UnknownCharset) };
+        assert_eq!(declared_charset(Some(&ct)), expected, "{ct}");
+    }
+}
+
+#[test]
+fn an_unknown_charset_is_blocked_unless_other_types_pass() {
+    let masker = std::sync::Arc::new(crate::mask::Masker::new(&crate::patterns::default_config()).unwrap());
+    let mut rule = BodyRule::mask(masker);
+    let sjis = Charset::from_label("shift_jis");
+    for ct in ["text/plain; charset=x-klingon", "application/json; charset=utf-7", "image/png; charset=nope"] {
+        rule.other_types = OtherTypes::Text;
+        assert!(matches!(rule.plan(Some(ct)), BodyPlan::UnknownCharset), "{ct}");
+        rule.other_types = OtherTypes::Block;
+        assert!(matches!(rule.plan(Some(ct)), BodyPlan::UnknownCharset), "{ct}");
+        rule.other_types = OtherTypes::Pass;
+        assert!(matches!(rule.plan(Some(ct)), BodyPlan::Pass), "{ct}");
+    }
+    rule.other_types = OtherTypes::Text;
+    assert!(matches!(rule.plan(Some("text/csv; charset=sjis")), BodyPlan::Mask(_, ContentKind::Text, c) if c == sjis));
+    assert!(matches!(rule.plan(Some("application/octet-stream; charset=sjis")), BodyPlan::Mask(_, _, c) if c == sjis));
+    assert!(matches!(rule.plan(Some("application/octet-stream; charset=utf-8")), BodyPlan::Mask(_, _, None)));
+    assert!(matches!(rule.plan(None), BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8))));
 }
 
 #[test]

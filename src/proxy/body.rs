@@ -29,7 +29,7 @@ pub struct MaskBody<B> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MaskBodyError {
-    #[error("the body's content encoding is corrupt: {0}")]
+    #[error("the body's content encoding or charset is corrupt: {0}")]
     Decode(std::io::Error),
 }
 
@@ -156,7 +156,11 @@ mod tests {
 
     fn mask_body<B>(inner: B, coding: Coding, on_finish: Option<OnFinish>) -> MaskBody<B> {
         let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("default profile builds"));
-        MaskBody::new(inner, Pipeline::new(masker, ContentKind::Json, coding), on_finish)
+        MaskBody::new(
+            inner,
+            Pipeline::new(masker, ContentKind::Json, Some(crate::mask::Charset::Utf8), coding),
+            on_finish,
+        )
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {

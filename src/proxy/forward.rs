@@ -41,12 +41,13 @@ pub fn request_body(
     match rule.plan(content_type(headers)) {
         BodyPlan::Pass => Ok(limited.boxed_unsync()),
         BodyPlan::Block => Err(Refused::REQUEST_TYPE_BLOCKED),
-        BodyPlan::Mask(masker, kind) => {
+        BodyPlan::UnknownCharset => Err(Refused::REQUEST_CHARSET_UNSUPPORTED),
+        BodyPlan::Mask(masker, kind, charset) => {
             let Some(coding) = Coding::of_headers(headers) else {
                 return Err(Refused::REQUEST_ENCODING_UNSUPPORTED);
             };
             headers.remove(header::CONTENT_LENGTH);
-            Ok(MaskBody::new(limited, Pipeline::new(masker, kind, coding), Some(report)).boxed_unsync())
+            Ok(MaskBody::new(limited, Pipeline::new(masker, kind, charset, coding), Some(report)).boxed_unsync())
         }
     }
 }
@@ -82,7 +83,8 @@ pub fn response(
     match rule.plan(content_type(&parts.headers)) {
         BodyPlan::Pass => Ok(Response::from_parts(parts, body.boxed_unsync())),
         BodyPlan::Block => Err(Refused::RESPONSE_TYPE_BLOCKED),
-        BodyPlan::Mask(masker, kind) => {
+        BodyPlan::UnknownCharset => Err(Refused::RESPONSE_CHARSET_UNSUPPORTED),
+        BodyPlan::Mask(masker, kind, charset) => {
             let Some(coding) = Coding::of_headers(&parts.headers) else {
                 return Err(Refused::RESPONSE_ENCODING_UNSUPPORTED);
             };
@@ -91,7 +93,7 @@ pub fn response(
             parts.headers.remove("content-md5");
             parts.headers.remove("digest");
             parts.headers.remove(header::ACCEPT_RANGES);
-            let body = MaskBody::new(body, Pipeline::new(masker, kind, coding), Some(report));
+            let body = MaskBody::new(body, Pipeline::new(masker, kind, charset, coding), Some(report));
             Ok(Response::from_parts(parts, body.boxed_unsync()))
         }
     }

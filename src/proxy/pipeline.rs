@@ -11,7 +11,7 @@ use flate2::Compression;
 use flate2::write::{GzEncoder, MultiGzDecoder, ZlibDecoder, ZlibEncoder};
 use http::{HeaderMap, header};
 
-use crate::mask::{ContentKind, MaskStream, Masker, Stats};
+use crate::mask::{Charset, ContentKind, Masker, Stats, TextStage};
 
 /// A body's `Content-Encoding`, as far as piimask can undo and redo it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ pub struct Pipeline {
 }
 
 enum Stage {
-    Plain(MaskStream),
+    Plain(TextStage),
     /// Every member of the gzip stream (RFC 1952 allows several, as
     /// `cat a.gz b.gz` makes), not the first alone.
     Gzip(MultiGzDecoder<MaskSink>),
@@ -74,7 +74,7 @@ enum Stage {
 
 /// Receives decoded bytes, masks them and writes them into the encoder.
 struct MaskSink {
-    stream: MaskStream,
+    stream: TextStage,
     masked: Vec<u8>,
     encoder: Encoder,
 }
@@ -85,8 +85,8 @@ enum Encoder {
 }
 
 impl Pipeline {
-    pub fn new(masker: Arc<Masker>, kind: ContentKind, coding: Coding) -> Pipeline {
-        let stream = MaskStream::new(masker, kind);
+    pub fn new(masker: Arc<Masker>, kind: ContentKind, charset: Option<Charset>, coding: Coding) -> Pipeline {
+        let stream = TextStage::new(masker, kind, charset);
         // Level 1: re-compression must not cost more than the masking;
         // upstreams that care about ratio compress at the edge anyway.
         let level = Compression::fast();
@@ -108,10 +108,7 @@ impl Pipeline {
     /// means the encoded body is corrupt: the caller must abort the stream.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
         match &mut self.stage {
-            Stage::Plain(stream) => {
-                stream.feed(input, out);
-                Ok(())
-            }
+            Stage::Plain(stream) => Ok(stream.feed(input, out)?),
             Stage::Gzip(d) => {
                 d.write_all(input)?;
                 d.get_mut().drain_into(out)
@@ -126,7 +123,7 @@ impl Pipeline {
     /// Ends the body: flushes the carry-over and the encoder's trailer.
     pub fn finish(self, out: &mut Vec<u8>) -> io::Result<Stats> {
         let sink = match self.stage {
-            Stage::Plain(stream) => return Ok(stream.finish(out)),
+            Stage::Plain(stream) => return Ok(stream.finish(out)?),
             Stage::Gzip(d) => d.finish()?,
             Stage::Deflate(d) => d.finish()?,
         };
@@ -135,7 +132,7 @@ impl Pipeline {
 }
 
 impl MaskSink {
-    fn new(stream: MaskStream, encoder: Encoder) -> MaskSink {
+    fn new(stream: TextStage, encoder: Encoder) -> MaskSink {
         MaskSink { stream, masked: Vec::new(), encoder }
     }
 
@@ -157,7 +154,7 @@ impl MaskSink {
     }
 
     fn finish(mut self, out: &mut Vec<u8>) -> io::Result<Stats> {
-        let stats = self.stream.finish(&mut self.masked);
+        let stats = self.stream.finish(&mut self.masked)?;
         let tail = match self.encoder {
             Encoder::Gzip(mut e) => {
                 e.write_all(&self.masked)?;
@@ -175,7 +172,7 @@ impl MaskSink {
 
 impl Write for MaskSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.feed(buf, &mut self.masked);
+        self.stream.feed(buf, &mut self.masked)?;
         let result = match &mut self.encoder {
             Encoder::Gzip(e) => e.write_all(&self.masked),
             Encoder::Deflate(e) => e.write_all(&self.masked),
@@ -215,7 +212,7 @@ mod tests {
 
     fn masked_through(coding: Coding, body: &[u8], piece: usize) -> io::Result<Vec<u8>> {
         let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("the built-in profile"));
-        let mut pipeline = Pipeline::new(masker, ContentKind::Text, coding);
+        let mut pipeline = Pipeline::new(masker, ContentKind::Text, Some(Charset::Utf8), coding);
         let mut out = Vec::new();
         for chunk in body.chunks(piece) {
             pipeline.feed(chunk, &mut out)?;
@@ -253,6 +250,33 @@ mod tests {
         let mut body = gzip("a@example.com ");
         body.extend_from_slice(b"b@example.com in clear");
         assert!(masked_through(Coding::Gzip, &body, 64).is_err());
+    }
+
+    #[test]
+    fn a_gzipped_utf16_body_is_masked_in_utf16() {
+        let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("the built-in profile"));
+        let utf16 = |text: &str| text.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(&utf16("write to ana@example.com now")).expect("gzip");
+        let body = encoder.finish().expect("gzip");
+        for piece in [1, 7, body.len()] {
+            let mut pipeline = Pipeline::new(masker.clone(), ContentKind::Text, Some(Charset::Utf16Le), Coding::Gzip);
+            let mut out = Vec::new();
+            for chunk in body.chunks(piece) {
+                pipeline.feed(chunk, &mut out).expect("masked");
+            }
+            pipeline.finish(&mut out).expect("masked");
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&out[..]), &mut plain).expect("gzip out");
+            assert_eq!(plain, utf16("write to [EMAIL] now"), "in pieces of {piece}");
+        }
+        // Malformed UTF-16 (a lone surrogate) inside the gzip: an error.
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(b"a\x00\x00\xD8b\x00").expect("gzip");
+        let mut pipeline = Pipeline::new(masker, ContentKind::Text, Some(Charset::Utf16Le), Coding::Gzip);
+        let mut out = Vec::new();
+        let fed = pipeline.feed(&encoder.finish().expect("gzip"), &mut out);
+        assert!(fed.is_err() || pipeline.finish(&mut out).is_err());
     }
 
     #[test]

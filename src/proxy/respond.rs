@@ -120,6 +120,12 @@ impl Refused {
         "request_encoding_unsupported",
         "request content encoding cannot be masked (use gzip or deflate)",
     );
+    pub const REQUEST_CHARSET_UNSUPPORTED: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request_charset_unsupported",
+        "request charset cannot be masked (use UTF-8, UTF-16, UTF-32 or a charset of the WHATWG Encoding Standard)",
+    );
     pub const RESPONSE_TYPE_BLOCKED: Refused = Refused::new(
         Outcome::Blocked,
         StatusCode::BAD_GATEWAY,
@@ -131,6 +137,12 @@ impl Refused {
         StatusCode::BAD_GATEWAY,
         "response_encoding_unsupported",
         "response content encoding cannot be masked",
+    );
+    pub const RESPONSE_CHARSET_UNSUPPORTED: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_GATEWAY,
+        "response_charset_unsupported",
+        "response charset cannot be masked",
     );
     pub const UPSTREAM_UNAVAILABLE: Refused = Refused::new(
         Outcome::UpstreamError,

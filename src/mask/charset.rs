@@ -1,0 +1,717 @@
+//! Bodies in charsets other than UTF-8: decoded to UTF-8 for the engine,
+//! masked, and encoded back into the body's own charset, streaming.
+//!
+//! A [`Charset`] is read from a label by the WHATWG Encoding Standard
+//! (`latin1`, `us-ascii` and `iso-8859-1` are all windows-1252, `utf-16` is
+//! UTF-16LE, …), plus UTF-32, which that standard does not know. A
+//! [`TextStage`] masks one body in its charset: UTF-8 (the common case)
+//! goes straight to a [`MaskStream`] with no copy, anything else through a
+//! [`Transcoder`]. The first bytes of a body are sniffed for a byte order
+//! mark, which overrides the label (as WHATWG decoding does), and a JSON
+//! body whose first characters are ASCII with NUL bytes around them is
+//! read as the UTF-16 or UTF-32 they reveal (RFC 4627 §3).
+//!
+//! What cannot be transcoded exactly is an error, never a body changed
+//! silently or passed in clear: a malformed byte sequence in the input
+//! (decoding with replacement would alter the body), and a character the
+//! output charset cannot encode. Errors carry no body content.
+
+use std::sync::Arc;
+
+use encoding_rs::{DecoderResult, EncoderResult, Encoding};
+
+use super::{ContentKind, MaskStream, Masker, Stats};
+
+/// A body's charset, as far as piimask can decode and encode it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Charset {
+    Utf8,
+    Utf16Le,
+    Utf16Be,
+    /// `utf-16` without an order: a byte order mark decides, else the first
+    /// code unit when it is ASCII, else little-endian (as WHATWG reads it).
+    Utf16,
+    Utf32Le,
+    Utf32Be,
+    /// `utf-32` without an order: a byte order mark decides, else the first
+    /// code unit when it is ASCII, else big-endian (as Unicode reads it).
+    Utf32,
+    /// A charset encoding_rs decodes and encodes both ways: the
+    /// single-byte ones (windows-1252, ISO-8859-x, KOI8, …), Shift_JIS,
+    /// EUC-JP, ISO-2022-JP, GBK, gb18030, Big5, EUC-KR, x-user-defined.
+    Legacy(&'static Encoding),
+}
+
+/// Why a body could not be transcoded. Never carries the body's bytes.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CharsetError {
+    #[error("the body is not valid {charset}: a malformed byte sequence within its first {offset} bytes")]
+    Malformed { charset: &'static str, offset: u64 },
+    #[error("a character of the masked body has no encoding in {charset}")]
+    Unmappable { charset: &'static str },
+    #[error("the masked body is not valid UTF-8, so it cannot be encoded as {charset}")]
+    MaskedNotUtf8 { charset: &'static str },
+    #[error("the body is too large a chunk to transcode at once")]
+    Overflow,
+    #[error("the body's charset was never settled")]
+    Unsettled,
+}
+
+impl From<CharsetError> for std::io::Error {
+    fn from(e: CharsetError) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+    }
+}
+
+impl Charset {
+    /// The charset a label names, or `None` for a label piimask cannot
+    /// transcode (unknown, or WHATWG's `replacement` for ISO-2022-KR,
+    /// HZ-GB-2312 and the like, which decodes to nothing usable).
+    pub fn from_label(label: &str) -> Option<Charset> {
+        let label = label.trim_matches(|c: char| c.is_ascii_whitespace());
+        let lower = label.to_ascii_lowercase();
+        match lower.as_str() {
+            "utf-32" | "ucs-4" | "iso-10646-ucs-4" | "csucs4" => return Some(Charset::Utf32),
+            "utf-32le" => return Some(Charset::Utf32Le),
+            "utf-32be" => return Some(Charset::Utf32Be),
+            // WHATWG's labels of UTF-16LE that name no order.
+            "utf-16" | "unicode" | "ucs-2" | "csunicode" | "iso-10646-ucs-2" => return Some(Charset::Utf16),
+            _ => {}
+        }
+        let encoding = Encoding::for_label_no_replacement(lower.as_bytes())?;
+        Some(Charset::of_encoding(encoding))
+    }
+
+    fn of_encoding(encoding: &'static Encoding) -> Charset {
+        if encoding == encoding_rs::UTF_8 {
+            Charset::Utf8
+        } else if encoding == encoding_rs::UTF_16LE {
+            Charset::Utf16Le
+        } else if encoding == encoding_rs::UTF_16BE {
+            Charset::Utf16Be
+        } else {
+            Charset::Legacy(encoding)
+        }
+    }
+
+    /// The charset's name, for errors and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Charset::Utf8 => "UTF-8",
+            Charset::Utf16Le => "UTF-16LE",
+            Charset::Utf16Be => "UTF-16BE",
+            Charset::Utf16 => "UTF-16",
+            Charset::Utf32Le => "UTF-32LE",
+            Charset::Utf32Be => "UTF-32BE",
+            Charset::Utf32 => "UTF-32",
+            Charset::Legacy(e) => e.name(),
+        }
+    }
+
+    /// The byte order mark of this charset, empty where it has none.
+    fn bom(self) -> &'static [u8] {
+        match self {
+            Charset::Utf8 => b"\xEF\xBB\xBF",
+            Charset::Utf16Le | Charset::Utf16 => b"\xFF\xFE",
+            Charset::Utf16Be => b"\xFE\xFF",
+            Charset::Utf32Le => b"\xFF\xFE\x00\x00",
+            Charset::Utf32Be | Charset::Utf32 => b"\x00\x00\xFE\xFF",
+            Charset::Legacy(_) => b"",
+        }
+    }
+}
+
+/// Reads the start of a body: the charset it is in and the length of its
+/// byte order mark. `head` is the body's first four bytes, or all of it
+/// when shorter.
+fn sniff(declared: Charset, kind: ContentKind, head: &[u8]) -> (Charset, usize) {
+    let utf16 = matches!(declared, Charset::Utf16 | Charset::Utf16Le | Charset::Utf16Be);
+    // UTF-32LE's mark starts with UTF-16LE's: a UTF-16 label keeps it UTF-16.
+    let bom = match head {
+        [0xEF, 0xBB, 0xBF, ..] => Some(Charset::Utf8),
+        [0xFF, 0xFE, 0, 0, ..] if !utf16 => Some(Charset::Utf32Le),
+        [0, 0, 0xFE, 0xFF, ..] => Some(Charset::Utf32Be),
+        [0xFF, 0xFE, ..] => Some(Charset::Utf16Le),
+        [0xFE, 0xFF, ..] => Some(Charset::Utf16Be),
+        _ => None,
+    };
+    if let Some(charset) = bom {
+        return (charset, charset.bom().len());
+    }
+    let nonzero = |b: &u8| *b != 0;
+    let charset = match declared {
+        Charset::Utf16 => match head {
+            [0, b, ..] if nonzero(b) => Charset::Utf16Be,
+            _ => Charset::Utf16Le,
+        },
+        Charset::Utf32 => match head {
+            [a, 0, 0, 0] if nonzero(a) => Charset::Utf32Le,
+            _ => Charset::Utf32Be,
+        },
+        // JSON opens with ASCII: NULs around it reveal UTF-16 or UTF-32
+        // (RFC 4627 §3), which a UTF-8 reading would leave unmasked.
+        Charset::Utf8 if kind != ContentKind::Text => match head {
+            [0, 0, 0, d] if nonzero(d) => Charset::Utf32Be,
+            [a, 0, 0, 0] if nonzero(a) => Charset::Utf32Le,
+            [0, b, ..] if nonzero(b) => Charset::Utf16Be,
+            [a, 0, ..] if nonzero(a) => Charset::Utf16Le,
+            _ => Charset::Utf8,
+        },
+        other => other,
+    };
+    (charset, 0)
+}
+
+/// Masks one body in its charset, streaming. Built for a declared charset;
+/// the body's first bytes settle it (see [`sniff`]). A UTF-8 body goes to
+/// a [`MaskStream`] with no copy: the first chunk is looked at in place.
+#[derive(Debug)]
+pub struct TextStage {
+    stage: Stage,
+}
+
+#[derive(Debug)]
+enum Stage {
+    Plain(MaskStream),
+    Transcode(Box<Transcoder>),
+    /// Waiting for the body's first four bytes.
+    Sniff(Box<Sniffing>),
+    /// Only while a sniffed stage is being settled.
+    Settling,
+}
+
+#[derive(Debug)]
+struct Sniffing {
+    stream: MaskStream,
+    declared: Charset,
+    kind: ContentKind,
+    head: Vec<u8>,
+}
+
+/// The bytes a body's first four decide from.
+const SNIFF_LEN: usize = 4;
+
+impl TextStage {
+    /// A stage for a body declared in `charset`; `None` scans the raw
+    /// bytes as they are, with no sniffing (a type piimask does not parse,
+    /// scanned as text because the policy says so).
+    pub fn new(masker: Arc<Masker>, kind: ContentKind, charset: Option<Charset>) -> TextStage {
+        let stream = MaskStream::new(masker, kind);
+        let stage = match charset {
+            None => Stage::Plain(stream),
+            Some(declared) => Stage::Sniff(Box::new(Sniffing { stream, declared, kind, head: Vec::new() })),
+        };
+        TextStage { stage }
+    }
+
+    /// Masks `input`, appending what can already be written to `out`.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CharsetError> {
+        match &mut self.stage {
+            Stage::Plain(stream) => {
+                stream.feed(input, out);
+                Ok(())
+            }
+            Stage::Transcode(t) => t.feed(input, out),
+            Stage::Sniff(s) if s.head.len() + input.len() < SNIFF_LEN => {
+                s.head.extend_from_slice(input);
+                Ok(())
+            }
+            Stage::Sniff(_) => self.settle(input, out),
+            Stage::Settling => Err(CharsetError::Unsettled),
+        }
+    }
+
+    /// Writes the rest and returns what the stream masked.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<Stats, CharsetError> {
+        if matches!(self.stage, Stage::Sniff(_)) {
+            self.settle(&[], out)?;
+        }
+        match self.stage {
+            Stage::Plain(stream) => Ok(stream.finish(out)),
+            Stage::Transcode(t) => t.finish(out),
+            Stage::Sniff(_) | Stage::Settling => Err(CharsetError::Unsettled),
+        }
+    }
+
+    /// Decides the charset from the body's first bytes (those held and the
+    /// start of `input`), then feeds them on.
+    fn settle(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CharsetError> {
+        let sniffing = match std::mem::replace(&mut self.stage, Stage::Settling) {
+            Stage::Sniff(s) => s,
+            other => {
+                self.stage = other;
+                return Ok(());
+            }
+        };
+        let Sniffing { stream, declared, kind, head } = *sniffing;
+        let mut first = [0u8; SNIFF_LEN];
+        let from_input = SNIFF_LEN.saturating_sub(head.len()).min(input.len());
+        first[..head.len()].copy_from_slice(&head);
+        first[head.len()..head.len() + from_input].copy_from_slice(&input[..from_input]);
+        let (charset, bom) = sniff(declared, kind, &first[..head.len() + from_input]);
+        // The mark is written again as it came and not masked.
+        if bom > 0 {
+            out.extend_from_slice(charset.bom());
+        }
+        let (head_rest, input_rest) = match bom.checked_sub(head.len()) {
+            Some(from_input) => (&[][..], &input[from_input..]),
+            None => (&head[bom..], input),
+        };
+        self.stage = match charset {
+            Charset::Utf8 => Stage::Plain(stream),
+            _ => Stage::Transcode(Box::new(Transcoder::new(stream, charset))),
+        };
+        for piece in [head_rest, input_rest] {
+            if !piece.is_empty() {
+                self.feed(piece, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes held between calls (the engine's carry-over and the
+    /// transcoder's partial characters).
+    pub fn held_bytes(&self) -> usize {
+        match &self.stage {
+            Stage::Plain(stream) => stream.held_bytes(),
+            Stage::Transcode(t) => t.held_bytes(),
+            Stage::Sniff(s) => s.head.len(),
+            Stage::Settling => 0,
+        }
+    }
+}
+
+/// Decodes a body to UTF-8, masks it and encodes the result in the body's
+/// charset again. Holds only the partial characters at chunk boundaries
+/// beyond the engine's own carry-over.
+#[derive(Debug)]
+pub struct Transcoder {
+    stream: MaskStream,
+    codec: Codec,
+}
+
+/// Both directions of one charset and the buffers between them.
+#[derive(Debug)]
+struct Codec {
+    charset: Charset,
+    decoder: Decoder,
+    encoder: Encoder,
+    /// The current chunk, decoded.
+    decoded: String,
+    /// Masked UTF-8 not yet encoded: at most an incomplete character
+    /// between calls.
+    masked: Vec<u8>,
+    /// The body's bytes as they came and went, in its own charset (the
+    /// engine counts UTF-8).
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+#[derive(Debug)]
+enum Decoder {
+    Whatwg(encoding_rs::Decoder),
+    Utf32 { big_endian: bool, partial: [u8; 4], len: usize },
+}
+
+#[derive(Debug)]
+enum Encoder {
+    Whatwg(encoding_rs::Encoder),
+    Utf16 { big_endian: bool },
+    Utf32 { big_endian: bool },
+}
+
+impl Transcoder {
+    /// `charset` is settled: not `Utf16` or `Utf32` without an order.
+    fn new(stream: MaskStream, charset: Charset) -> Transcoder {
+        let legacy = |e: &'static Encoding| {
+            (Decoder::Whatwg(e.new_decoder_without_bom_handling()), Encoder::Whatwg(e.new_encoder()))
+        };
+        let (decoder, encoder) = match charset {
+            Charset::Utf16Le | Charset::Utf16 => (
+                Decoder::Whatwg(encoding_rs::UTF_16LE.new_decoder_without_bom_handling()),
+                Encoder::Utf16 { big_endian: false },
+            ),
+            Charset::Utf16Be => (
+                Decoder::Whatwg(encoding_rs::UTF_16BE.new_decoder_without_bom_handling()),
+                Encoder::Utf16 { big_endian: true },
+            ),
+            Charset::Utf32Le => {
+                (Decoder::Utf32 { big_endian: false, partial: [0; 4], len: 0 }, Encoder::Utf32 { big_endian: false })
+            }
+            Charset::Utf32Be | Charset::Utf32 => {
+                (Decoder::Utf32 { big_endian: true, partial: [0; 4], len: 0 }, Encoder::Utf32 { big_endian: true })
+            }
+            // Never built for UTF-8, which goes to the engine as it is; were
+            // it, UTF-8 in and out is still exact.
+            Charset::Utf8 => legacy(encoding_rs::UTF_8),
+            Charset::Legacy(e) => legacy(e),
+        };
+        let codec =
+            Codec { charset, decoder, encoder, decoded: String::new(), masked: Vec::new(), bytes_in: 0, bytes_out: 0 };
+        Transcoder { stream, codec }
+    }
+
+    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CharsetError> {
+        let codec = &mut self.codec;
+        codec.bytes_in += input.len() as u64;
+        codec.decode(input, false)?;
+        self.stream.feed(codec.decoded.as_bytes(), &mut codec.masked);
+        codec.encode(false, out)
+    }
+
+    fn finish(self, out: &mut Vec<u8>) -> Result<Stats, CharsetError> {
+        let Transcoder { mut stream, mut codec } = self;
+        codec.decode(&[], true)?;
+        stream.feed(codec.decoded.as_bytes(), &mut codec.masked);
+        let mut stats = stream.finish(&mut codec.masked);
+        codec.encode(true, out)?;
+        (stats.bytes_in, stats.bytes_out) = (codec.bytes_in, codec.bytes_out);
+        Ok(stats)
+    }
+
+    /// Bytes held between calls.
+    fn held_bytes(&self) -> usize {
+        self.stream.held_bytes() + self.codec.masked.len()
+    }
+}
+
+impl Codec {
+    /// Decodes `input` into `self.decoded` (replacing what it held).
+    fn decode(&mut self, mut input: &[u8], last: bool) -> Result<(), CharsetError> {
+        self.decoded.clear();
+        let malformed = CharsetError::Malformed { charset: self.charset.name(), offset: self.bytes_in };
+        match &mut self.decoder {
+            Decoder::Whatwg(d) => loop {
+                let room = d.max_utf8_buffer_length_without_replacement(input.len()).ok_or(CharsetError::Overflow)?;
+                self.decoded.reserve(room);
+                let (result, read) = d.decode_to_string_without_replacement(input, &mut self.decoded, last);
+                input = &input[read..];
+                match result {
+                    DecoderResult::InputEmpty => return Ok(()),
+                    DecoderResult::OutputFull => continue,
+                    DecoderResult::Malformed(..) => return Err(malformed),
+                }
+            },
+            Decoder::Utf32 { big_endian, partial, len } => {
+                for &b in input {
+                    partial[*len] = b;
+                    *len += 1;
+                    if *len == 4 {
+                        *len = 0;
+                        let unit =
+                            if *big_endian { u32::from_be_bytes(*partial) } else { u32::from_le_bytes(*partial) };
+                        self.decoded.push(char::from_u32(unit).ok_or(malformed.clone())?);
+                    }
+                }
+                if last && *len != 0 { Err(malformed) } else { Ok(()) }
+            }
+        }
+    }
+
+    /// Encodes the complete characters of `self.masked` into `out`; with
+    /// `last`, all of it (an incomplete character left is an error).
+    fn encode(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CharsetError> {
+        let charset = self.charset.name();
+        let text = match std::str::from_utf8(&self.masked) {
+            Ok(text) => text,
+            Err(e) if e.error_len().is_none() && !last => {
+                // Cut inside a character: the rest comes with the next call.
+                std::str::from_utf8(&self.masked[..e.valid_up_to()])
+                    .map_err(|_| CharsetError::MaskedNotUtf8 { charset })?
+            }
+            Err(_) => return Err(CharsetError::MaskedNotUtf8 { charset }),
+        };
+        let done = text.len();
+        let before = out.len();
+        match &mut self.encoder {
+            Encoder::Whatwg(e) => {
+                let mut rest = text;
+                loop {
+                    let room =
+                        e.max_buffer_length_from_utf8_without_replacement(rest.len()).ok_or(CharsetError::Overflow)?;
+                    out.reserve(room);
+                    let (result, read) = e.encode_from_utf8_to_vec_without_replacement(rest, out, last);
+                    rest = &rest[read..];
+                    match result {
+                        EncoderResult::InputEmpty => break,
+                        EncoderResult::OutputFull => continue,
+                        EncoderResult::Unmappable(_) => return Err(CharsetError::Unmappable { charset }),
+                    }
+                }
+            }
+            Encoder::Utf16 { big_endian } => {
+                out.reserve(text.len() * 2);
+                for unit in text.encode_utf16() {
+                    out.extend_from_slice(&if *big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+                }
+            }
+            Encoder::Utf32 { big_endian } => {
+                out.reserve(text.len() * 4);
+                for c in text.chars() {
+                    let unit = c as u32;
+                    out.extend_from_slice(&if *big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+                }
+            }
+        }
+        self.masked.drain(..done);
+        self.bytes_out += (out.len() - before) as u64;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLANTED: [&str; 3] = ["ana.lopez@example.com", "+14155552671", "4111 1111 1111 1111"];
+
+    fn masker() -> Arc<Masker> {
+        Arc::new(Masker::new(&crate::patterns::default_config()).expect("the built-in profile"))
+    }
+
+    fn charset(label: &str) -> Charset {
+        Charset::from_label(label).unwrap_or_else(|| panic!("a known label: {label}"))
+    }
+
+    fn transcode_in(declared: Charset, kind: ContentKind, body: &[u8], piece: usize) -> Result<Vec<u8>, CharsetError> {
+        let mut stage = TextStage::new(masker(), kind, Some(declared));
+        let mut out = Vec::new();
+        for chunk in body.chunks(piece.max(1)) {
+            stage.feed(chunk, &mut out)?;
+        }
+        stage.finish(&mut out)?;
+        Ok(out)
+    }
+
+    /// The output fed whole, checked equal to the output fed in pieces of
+    /// 1 and 7 bytes.
+    fn transcode(declared: Charset, kind: ContentKind, body: &[u8]) -> Result<Vec<u8>, CharsetError> {
+        let whole = transcode_in(declared, kind, body, body.len());
+        for piece in [1, 7] {
+            assert_eq!(transcode_in(declared, kind, body, piece), whole, "{declared:?} in pieces of {piece}");
+        }
+        whole
+    }
+
+    /// What the engine makes of `text` in UTF-8.
+    fn masked_utf8(kind: ContentKind, text: &str) -> String {
+        let out = MaskStream::mask_all(masker(), kind, text.as_bytes()).0;
+        let out = String::from_utf8(out).expect("UTF-8 out");
+        for value in PLANTED {
+            assert!(!out.contains(value), "{value} in {out}");
+        }
+        out
+    }
+
+    fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let units = bom.then_some(0xFEFF).into_iter().chain(text.encode_utf16());
+        for unit in units {
+            out.extend_from_slice(&if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+        }
+        out
+    }
+
+    fn utf32(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let chars = bom.then_some('\u{FEFF}').into_iter().chain(text.chars());
+        for c in chars {
+            out.extend_from_slice(&if big_endian { (c as u32).to_be_bytes() } else { (c as u32).to_le_bytes() });
+        }
+        out
+    }
+
+    fn legacy(label: &str, text: &str) -> Vec<u8> {
+        let Charset::Legacy(encoding) = charset(label) else { panic!("{label} is not a legacy charset") };
+        let (bytes, _, unmappable) = encoding.encode(text);
+        assert!(!unmappable, "{label} encodes the test text");
+        bytes.into_owned()
+    }
+
+    const TEXT: &str = "Écrivez à ana.lopez@example.com ou appelez +14155552671 — carte 4111 1111 1111 1111. \
+                        日本語 😀 Ünïcödé, rest intact.\n";
+
+    #[test]
+    fn utf16_and_utf32_with_and_without_a_byte_order_mark() {
+        let expected = masked_utf8(ContentKind::Text, TEXT);
+        assert!(expected.contains("[EMAIL]") && expected.contains("日本語 😀 Ünïcödé, rest intact."));
+        for bom in [false, true] {
+            for (label, big) in [("utf-16le", false), ("utf-16be", true), ("UTF-16", false)] {
+                let out = transcode(charset(label), ContentKind::Text, &utf16(TEXT, big, bom)).expect(label);
+                assert_eq!(out, utf16(&expected, big, bom), "{label}, mark {bom}");
+            }
+            for (label, big) in [("utf-32le", false), ("utf-32be", true), ("utf-32", true)] {
+                let out = transcode(charset(label), ContentKind::Text, &utf32(TEXT, big, bom)).expect(label);
+                assert_eq!(out, utf32(&expected, big, bom), "{label}, mark {bom}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_overrides_the_label() {
+        let expected = masked_utf8(ContentKind::Text, TEXT);
+        for label in ["windows-1252", "utf-8", "shift_jis", "utf-16be"] {
+            let out = transcode(charset(label), ContentKind::Text, &utf16(TEXT, false, true)).expect(label);
+            assert_eq!(out, utf16(&expected, false, true), "{label}");
+        }
+        let out = transcode(charset("latin1"), ContentKind::Text, &utf32(TEXT, true, true)).expect("utf-32be mark");
+        assert_eq!(out, utf32(&expected, true, true));
+        // A UTF-8 mark: kept, and the JSON after it still read as JSON.
+        let json = r#"{"email":"ana.lopez@example.com","n":"+14155552671"}"#;
+        let body = [&b"\xEF\xBB\xBF"[..], json.as_bytes()].concat();
+        let out = transcode(charset("shift_jis"), ContentKind::Json, &body).expect("utf-8 mark");
+        assert_eq!(out, [&b"\xEF\xBB\xBF"[..], masked_utf8(ContentKind::Json, json).as_bytes()].concat());
+    }
+
+    #[test]
+    fn utf16_without_an_order_takes_it_from_the_first_ascii_unit() {
+        let expected = masked_utf8(ContentKind::Text, TEXT);
+        let out = transcode(charset("utf-16"), ContentKind::Text, &utf16(TEXT, true, false)).expect("utf-16");
+        assert_eq!(out, utf16(&expected, true, false));
+        let out = transcode(charset("utf-32"), ContentKind::Text, &utf32(TEXT, false, false)).expect("utf-32");
+        assert_eq!(out, utf32(&expected, false, false));
+    }
+
+    #[test]
+    fn unlabelled_json_in_utf16_or_utf32_is_recognised_by_its_nul_bytes() {
+        let json =
+            r#"{"email":"ana.lopez@example.com","phone":"+14155552671","card":"4111 1111 1111 1111","ok":"日本"}"#;
+        let expected = masked_utf8(ContentKind::Json, json);
+        for big in [false, true] {
+            let out = transcode(Charset::Utf8, ContentKind::Json, &utf16(json, big, false)).expect("utf-16");
+            assert_eq!(out, utf16(&expected, big, false), "UTF-16, big-endian {big}");
+            let out = transcode(Charset::Utf8, ContentKind::Ndjson, &utf32(json, big, false)).expect("utf-32");
+            assert_eq!(out, utf32(&expected, big, false), "UTF-32, big-endian {big}");
+        }
+        // Text is not sniffed: NUL bytes may be what it is.
+        let raw = utf16("a\0b", false, false);
+        assert_eq!(transcode(Charset::Utf8, ContentKind::Text, &raw), Ok(raw));
+    }
+
+    #[test]
+    fn legacy_charsets_round_trip_with_the_pii_masked() {
+        let cjk = "連絡先 ana.lopez@example.com、電話 +14155552671、カード 4111 1111 1111 1111。以上です。\n";
+        for (label, text) in [
+            ("shift_jis", cjk),
+            ("euc-jp", cjk),
+            ("iso-2022-jp", cjk),
+            ("gbk", "联系 ana.lopez@example.com 电话 +14155552671 卡 4111 1111 1111 1111 谢谢\n"),
+            ("gb18030", "联系 ana.lopez@example.com 电话 +14155552671 卡 4111 1111 1111 1111 谢谢\n"),
+            ("big5", "聯絡 ana.lopez@example.com 電話 +14155552671 卡 4111 1111 1111 1111 謝謝\n"),
+            ("euc-kr", "연락처 ana.lopez@example.com 전화 +14155552671 카드 4111 1111 1111 1111 감사\n"),
+            ("latin1", "Café René: ana.lopez@example.com, +14155552671, 4111 1111 1111 1111, fin é.\n"),
+            ("iso-8859-2", "Zażółć: ana.lopez@example.com, +14155552671, 4111 1111 1111 1111.\n"),
+            ("koi8-r", "Привет ana.lopez@example.com +14155552671 4111 1111 1111 1111 пока\n"),
+        ] {
+            let expected = masked_utf8(ContentKind::Text, text);
+            let out = transcode(charset(label), ContentKind::Text, &legacy(label, text)).expect(label);
+            assert_eq!(out, legacy(label, &expected), "{label}");
+        }
+    }
+
+    #[test]
+    fn windows_1252_non_ascii_bytes_are_characters_not_utf8() {
+        // 'é' is 0xE9: neither valid UTF-8 nor dropped from the local part.
+        let body = b"Ren\xE9 writes from ren\xE9.lopez@example.com, caf\xE9.";
+        let out = transcode(charset("iso-8859-1"), ContentKind::Text, body).expect("latin1");
+        assert_eq!(out, b"Ren\xE9 writes from [EMAIL], caf\xE9.");
+    }
+
+    #[test]
+    fn a_shift_jis_trail_byte_0x40_is_not_an_at_sign() {
+        // 'ァ' is 0x83 0x40 in Shift_JIS: its trail byte is ASCII '@'.
+        let text = "見本ァexample.comァtest と ana.lopez@example.com";
+        let body = legacy("shift_jis", text);
+        assert!(body.windows(3).any(|w| w == b"\x83@e"));
+        let out = transcode(charset("shift_jis"), ContentKind::Text, &body).expect("shift_jis");
+        assert_eq!(out, legacy("shift_jis", "見本ァexample.comァtest と [EMAIL]"));
+    }
+
+    #[test]
+    fn json_in_utf16_is_masked_as_json() {
+        let json = r#"{"name":"Ana","email":"ana.lopez@example.com","phone":"+14155552671","note":"日本"}"#;
+        let expected = masked_utf8(ContentKind::Json, json);
+        assert!(expected.contains(r#""name":"Ana""#));
+        let out = transcode(charset("utf-16"), ContentKind::Json, &utf16(json, false, false)).expect("utf-16");
+        assert_eq!(out, utf16(&expected, false, false));
+    }
+
+    #[test]
+    fn malformed_input_is_an_error() {
+        let lone_surrogate = [&utf16("ana ", false, false)[..], b"\x00\xD8", &utf16(" x", false, false)].concat();
+        let odd_length = [&utf16("ana.lopez@example.com", true, false)[..], b"\x00"].concat();
+        let beyond_unicode = [&utf32("ok ", true, false)[..], b"\x00\x11\x00\x00"].concat();
+        let utf32_cut = [&utf32("ok", false, false)[..], b"\x20\x00"].concat();
+        for (label, body) in [
+            ("utf-16le", lone_surrogate),
+            ("utf-16be", odd_length),
+            ("utf-32be", beyond_unicode),
+            ("utf-32le", utf32_cut),
+            ("shift_jis", b"ok \xA0 ana.lopez@example.com".to_vec()),
+            ("big5", b"ok \x81 ana".to_vec()),
+            ("iso-8859-3", b"ok \xA5".to_vec()),
+        ] {
+            for piece in [1, 7, body.len()] {
+                let result = transcode_in(charset(label), ContentKind::Text, &body, piece);
+                assert!(
+                    matches!(result, Err(CharsetError::Malformed { .. })),
+                    "{label} in pieces of {piece}: {result:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_character_the_charset_cannot_encode_again_is_an_error() {
+        // EUC-JP decodes JIS X 0212 (0x8F …) but the WHATWG encoder has
+        // no way back: never emitted as something else.
+        let body = b"ok \x8F\xB0\xA1 ana.lopez@example.com";
+        let (_, _, malformed) = encoding_rs::EUC_JP.decode(body);
+        assert!(!malformed, "the test input decodes");
+        let result = transcode(charset("euc-jp"), ContentKind::Text, body);
+        assert_eq!(result, Err(CharsetError::Unmappable { charset: "EUC-JP" }));
+    }
+
+    #[test]
+    fn labels_follow_the_encoding_standard() {
+        assert_eq!(Charset::from_label(" UTF-8 "), Some(Charset::Utf8));
+        assert_eq!(Charset::from_label("utf8"), Some(Charset::Utf8));
+        assert_eq!(Charset::from_label("us-ascii"), Some(Charset::Legacy(encoding_rs::WINDOWS_1252)));
+        assert_eq!(Charset::from_label("ISO-8859-1"), Some(Charset::Legacy(encoding_rs::WINDOWS_1252)));
+        assert_eq!(Charset::from_label("utf-16le"), Some(Charset::Utf16Le));
+        assert_eq!(Charset::from_label("unicodeFFFE"), Some(Charset::Utf16Be));
+        assert_eq!(Charset::from_label("sjis"), Some(Charset::Legacy(encoding_rs::SHIFT_JIS)));
+        assert_eq!(Charset::from_label("UTF-32BE"), Some(Charset::Utf32Be));
+        for unknown in ["klingon", "", "iso-2022-kr", "hz-gb-2312", "utf-7"] {
+            assert_eq!(Charset::from_label(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn utf8_and_raw_bodies_go_to_the_engine_as_they_are() {
+        let body = "a\u{FEFF}b ana.lopez@example.com \u{FFFF} \x00 é".as_bytes();
+        let plain = MaskStream::mask_all(masker(), ContentKind::Text, body).0;
+        assert_eq!(transcode(Charset::Utf8, ContentKind::Text, body), Ok(plain.clone()));
+        let mut raw = TextStage::new(masker(), ContentKind::Text, None);
+        let mut out = Vec::new();
+        raw.feed(&utf16("x", false, true), &mut out).expect("raw");
+        raw.feed(body, &mut out).expect("raw");
+        raw.finish(&mut out).expect("raw");
+        assert_eq!(out, [&utf16("x", false, true)[..], &plain].concat(), "no sniffing");
+        // Bodies shorter than a mark.
+        for short in [&b""[..], b"a", b"\xFF\xFE", b"\xEF\xBB\xBF"] {
+            assert_eq!(transcode(Charset::Utf8, ContentKind::Text, short), Ok(short.to_vec()));
+        }
+    }
+
+    #[test]
+    fn stats_count_the_bodys_own_bytes() {
+        let body = utf16(TEXT, false, false);
+        let mut stage = TextStage::new(masker(), ContentKind::Text, Some(Charset::Utf16Le));
+        let mut out = Vec::new();
+        stage.feed(&body, &mut out).expect("feed");
+        let stats = stage.finish(&mut out).expect("finish");
+        assert_eq!((stats.bytes_in, stats.bytes_out), (body.len() as u64, out.len() as u64));
+        assert_eq!((stats.count("email"), stats.count("phone"), stats.count("card")), (1, 1, 1));
+    }
+}

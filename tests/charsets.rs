@@ -1,0 +1,269 @@
+//! Bodies in charsets other than UTF-8, through the real proxy: a client
+//! that decodes what it receives by the declared charset (and the byte
+//! order mark) finds none of the planted values and the rest of the text
+//! intact, over HTTP/1.1 and HTTP/2, for responses and request bodies.
+
+mod support;
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use encoding_rs::Encoding;
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use support::{Client, Http, Pki, Proxy};
+use tokio::net::TcpListener;
+
+/// Planted in every body: none may reach the client or the app.
+const PII: [&str; 3] = ["ana.lopez@example.com", "+14155552671", "4111 1111 1111 1111"];
+
+const TEXT: &str = "Ana López (ana.lopez@example.com) — téléphone +14155552671, carte 4111 1111 1111 1111. \
+                    日本語のテキスト、ァ行も。😀 Fin.\n";
+const TEXT_MASKED: &str = "Ana López ([EMAIL]) — téléphone [PHONE], carte [CARD]. 日本語のテキスト、ァ行も。😀 Fin.\n";
+
+/// Shift_JIS has no 'é' nor emoji; 'ァ' (0x83 0x40) has '@' as trail byte.
+const SJIS_TEXT: &str =
+    "田中アナ（ana.lopez@example.com）電話 +14155552671、カード 4111 1111 1111 1111。ァexample.com はァ行。\n";
+const SJIS_MASKED: &str = "田中アナ（[EMAIL]）電話 [PHONE]、カード [CARD]。ァexample.com はァ行。\n";
+
+const JSON: &str = r#"{"name":"Ana López","email":"ana.lopez@example.com","phone":"+14155552671","card":"4111 1111 1111 1111","note":"日本語 ァ"}"#;
+const JSON_MASKED: &str =
+    r#"{"name":"Ana López","email":"[EMAIL]","phone":"[PHONE]","card":"[CARD]","note":"日本語 ァ"}"#;
+
+fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let units = bom.then_some(0xFEFF).into_iter().chain(text.encode_utf16());
+    units.flat_map(|u| if big_endian { u.to_be_bytes() } else { u.to_le_bytes() }).collect()
+}
+
+fn shift_jis(text: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+/// What a client honouring the `charset` parameter and the byte order
+/// mark reads (WHATWG decoding: a mark overrides the label).
+fn decode(content_type: &str, body: &[u8]) -> String {
+    let label = content_type.split("charset=").nth(1).expect("a charset parameter");
+    let label = label.split(';').next().unwrap_or("").trim().trim_matches('"');
+    let encoding = Encoding::for_label(label.as_bytes()).expect("a known label");
+    let (text, _, malformed) = encoding.decode(body);
+    assert!(!malformed, "the body is valid {}", encoding.name());
+    text.into_owned()
+}
+
+/// The app: fixed bodies in several charsets, a large UTF-16 body made
+/// frame by frame, and `/echo`, which records a request body and sends it
+/// back with its content type.
+struct App {
+    url: String,
+    seen: Arc<Mutex<Vec<Bytes>>>,
+}
+
+type AppBody = BoxBody<Bytes, Infallible>;
+
+/// Frames from an iterator, never held whole.
+struct Frames<I>(I);
+
+impl<I: Iterator<Item = Bytes> + Unpin> Body for Frames<I> {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.next().map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// The large body's repeated record, in UTF-16LE after a mark.
+const RECORD: &str = "Kontakt: someone@example.org, Telefon +14155552671, Notiz: größer als der Puffer. ";
+
+impl App {
+    async fn start() -> App {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let record = record.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| answer(req, record.clone()));
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
+                });
+            }
+        });
+        App { url, seen }
+    }
+
+    fn last_seen(&self) -> Bytes {
+        self.seen.lock().expect("seen").last().cloned().expect("the app received a request body")
+    }
+}
+
+async fn answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Bytes>>>) -> Result<Response<AppBody>, hyper::Error> {
+    let full = |b: Vec<u8>| http_body_util::Full::new(Bytes::from(b)).boxed();
+    let reply = |ct: &str, body: AppBody| Response::builder().header("content-type", ct).body(body).expect("response");
+    Ok(match req.uri().path() {
+        "/utf16-json" => reply("application/json; charset=utf-16", full(utf16(JSON, false, false))),
+        "/utf16le-text" => reply("text/plain; charset=utf-16le", full(utf16(TEXT, false, true))),
+        "/utf16be-text" => reply("text/plain;charset=\"UTF-16BE\"", full(utf16(TEXT, true, false))),
+        "/sjis-text" => reply("text/plain; charset=Shift_JIS", full(shift_jis(SJIS_TEXT))),
+        "/klingon" => reply("text/plain; charset=x-klingon", full(TEXT.as_bytes().to_vec())),
+        "/malformed-utf16" => {
+            // Valid masked text first, then a lone surrogate.
+            let body = [utf16("ok ana.lopez@example.com ok", false, false), vec![0x00, 0xD8, 0x41, 0x00]].concat();
+            reply("text/plain; charset=utf-16le", full(body))
+        }
+        "/big-utf16" => {
+            let mib: usize = req.uri().query().and_then(|q| q.strip_prefix("mib=")?.parse().ok()).unwrap_or(1);
+            let block = Bytes::from(utf16(&RECORD.repeat(64 * 1024 / RECORD.len()), false, false));
+            let blocks = mib * 1024 * 1024 / block.len();
+            let frames = std::iter::once(Bytes::from_static(b"\xFF\xFE"))
+                .chain(std::iter::repeat_n(block, blocks))
+                .chain(std::iter::once(Bytes::from(utf16("END", false, false))));
+            reply("text/plain; charset=utf-16", Frames(frames).boxed())
+        }
+        "/echo" => {
+            let ct = req.headers().get("content-type").cloned();
+            let body = req.into_body().collect().await?.to_bytes();
+            seen.lock().expect("seen").push(body.clone());
+            let mut r = Response::builder();
+            if let Some(ct) = ct {
+                r = r.header("content-type", ct);
+            }
+            r.body(full(body.to_vec())).expect("response")
+        }
+        _ => Response::builder().status(404).body(full(b"no such endpoint".to_vec())).expect("response"),
+    })
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for value in PII {
+        assert!(!text.contains(value), "{what}: {value} got through: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_in_utf16_and_shift_jis_are_masked_in_their_charset() {
+    let app = App::start().await;
+    let pki = Pki::new("charsets");
+    let proxy = Proxy::start(&pki.args(&app.url, &[]));
+    for http in [Http::H1, Http::H2] {
+        let client = Client::new(&pki, Some("client"), http);
+        for (path, expected) in [
+            ("/utf16-json", JSON_MASKED),
+            ("/utf16le-text", TEXT_MASKED),
+            ("/utf16be-text", TEXT_MASKED),
+            ("/sjis-text", SJIS_MASKED),
+        ] {
+            let a = client.get(proxy.addr, path).await.expect("answer");
+            assert_eq!(a.status, StatusCode::OK, "{http:?} {path}");
+            let ct = a.headers["content-type"].to_str().expect("content type");
+            let text = decode(ct, &a.body);
+            assert_clean(path, &text);
+            assert_eq!(text, expected, "{http:?} {path}");
+            // The mark of a body that had one is kept.
+            assert_eq!(a.body.starts_with(b"\xFF\xFE"), path == "/utf16le-text", "{path}");
+        }
+    }
+    proxy.assert_logs_clean();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_charset_is_refused_and_a_malformed_body_cut_off() {
+    let app = App::start().await;
+    let pki = Pki::new("charsets-refused");
+    let proxy = Proxy::start(&pki.args(&app.url, &[]));
+    for http in [Http::H1, Http::H2] {
+        let client = Client::new(&pki, Some("client"), http);
+        let a = client.get(proxy.addr, "/klingon").await.expect("answer");
+        assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{http:?}");
+        assert_eq!(a.text().trim_end(), "piimask: response charset cannot be masked");
+        // The body is invalid UTF-16 past its start: the client sees a
+        // failure, never a body that looks complete, and no value in clear.
+        match client.get(proxy.addr, "/malformed-utf16").await {
+            Err(_) => {}
+            Ok(a) => panic!("{http:?}: a malformed body came through whole: {:?}", a.body),
+        }
+    }
+    let logs = proxy.logs();
+    for value in PII {
+        assert!(!logs.contains(value), "{value} in the logs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_bodies_in_utf16_are_masked_before_the_app() {
+    let app = App::start().await;
+    let pki = Pki::new("charsets-requests");
+    let yaml = format!(
+        r#"
+tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
+inbound:
+  listen: 127.0.0.1:0
+  routes:
+    - {{ name: app, allow: ["{allowed}"], upstream: app, request_profile: default, response_profile: none }}
+upstreams:
+  - {{ name: app, url: "{url}" }}
+"#,
+        allowed = piimask::devpki::ALLOWED_CLIENT_ID,
+        url = app.url,
+    );
+    let config = support::write_file(&pki.dir, "piimask.yaml", &yaml);
+    let proxy = Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()]);
+    for http in [Http::H1, Http::H2] {
+        let client = Client::new(&pki, Some("client"), http);
+        for (ct, body, expected) in [
+            ("application/json; charset=utf-16", utf16(JSON, false, true), JSON_MASKED),
+            ("text/plain; charset=UTF-16BE", utf16(TEXT, true, false), TEXT_MASKED),
+        ] {
+            let request = Request::post("/echo")
+                .header("host", "localhost")
+                .header("content-type", ct)
+                .body(http_body_util::Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed())
+                .expect("request");
+            let a = client.send(proxy.addr, request).await.expect("answer");
+            assert_eq!(a.status, StatusCode::OK, "{http:?} {ct}");
+            let received = decode(ct, &app.last_seen());
+            assert_clean(ct, &received);
+            assert_eq!(received, expected, "{http:?} {ct}");
+        }
+        let seen = app.seen.lock().expect("seen").len();
+        let request = Request::post("/echo")
+            .header("host", "localhost")
+            .header("content-type", "text/plain; charset=x-klingon")
+            .body(http_body_util::Full::new(Bytes::from(TEXT)).map_err(|never| match never {}).boxed())
+            .expect("request");
+        let a = client.send(proxy.addr, request).await.expect("answer");
+        assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{http:?}");
+        assert!(a.text().contains("request charset cannot be masked"), "{}", a.text());
+        assert_eq!(app.seen.lock().expect("seen").len(), seen, "the app never saw it");
+    }
+    proxy.assert_logs_clean();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_utf16_body_far_larger_than_the_buffers_streams_with_flat_memory() {
+    let app = App::start().await;
+    let pki = Pki::new("charsets-big");
+    let proxy = Proxy::start(&pki.args(&app.url, &[]));
+    let client = Client::new(&pki, Some("client"), Http::H2);
+    let a = client.get(proxy.addr, "/big-utf16?mib=64").await.expect("big body");
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.len() > 48 << 20, "the whole body came through: {} bytes", a.body.len());
+    assert!(a.body.starts_with(b"\xFF\xFE") && a.body.ends_with(&utf16("END", false, false)));
+    let text = decode("text/plain; charset=utf-16", &a.body);
+    assert!(!text.contains("@example") && !text.contains("+1415"), "a value got through");
+    assert!(text.contains("Kontakt: [EMAIL], Telefon [PHONE], Notiz: größer als der Puffer. Kontakt"));
+    let peak = proxy.peak_rss_kib();
+    eprintln!("peak RSS {peak} KiB, {} bytes out", a.body.len());
+    assert!(peak < 48 * 1024, "peak RSS {peak} KiB while 64 MiB of UTF-16 streamed through");
+}
