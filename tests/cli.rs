@@ -269,9 +269,11 @@ fn netpol_lint_reports_each_gap_with_a_stable_id_and_gates_ci() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains(
-        "customers/records[Deployment]: PII workload not isolated: no NetworkPolicy selects it for Egress"
-    ));
+    assert!(
+        run.stdout.contains(
+            "customers/records[Deployment]: PII workload not isolated: no NetworkPolicy selects it for Egress"
+        )
+    );
     assert!(run.stdout.contains("analytics/reports-in: ingress rule 2 is covered by the broader rule 1"));
     assert!(run.stdout.contains(
         "customers/records[Deployment]: PII workload reachable from external addresses 203.0.113.0-203.0.113.255"
@@ -297,14 +299,21 @@ fn netpol_lint_reports_each_gap_with_a_stable_id_and_gates_ci() {
 #[test]
 fn netpol_lint_sees_a_cancelled_default_deny_and_misspelled_pii_labels() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/cancelled");
-    let eval = piimask(&["netpol", "eval", dir, "--src", "tenant/intruder", "--dst", "app/customers", "--port", "8443/TCP"], b"", &[]);
+    let eval = piimask(
+        &["netpol", "eval", dir, "--src", "tenant/intruder", "--dst", "app/customers", "--port", "8443/TCP"],
+        b"",
+        &[],
+    );
     assert!(eval.stdout.starts_with("allowed: "), "{}", eval.stdout);
     let run = piimask(&["netpol", "lint", dir], b"", &[]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     let high: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("high ")).collect();
     let opened = "PII workload not isolated: ingress rule 1 of NetworkPolicy app/from-anywhere-in-cluster lets pods \
                   of every namespace connect to it";
-    assert!(high.iter().any(|l| l.starts_with("high NP001 app/customers[Deployment]") && l.contains(opened)), "{high:?}");
+    assert!(
+        high.iter().any(|l| l.starts_with("high NP001 app/customers[Deployment]") && l.contains(opened)),
+        "{high:?}"
+    );
     assert!(high.iter().any(|l| l.starts_with("high NP001 app/ledger[Deployment]")), "read as PII: {high:?}");
     assert!(
         high.iter().any(|l| l.starts_with("high NP009 app/ledger[Deployment]: label piimask.io/pii is neither")),

@@ -9,7 +9,9 @@ use anyhow::Context;
 use super::GivenFlags;
 
 use crate::k8s::generate::{Sidecar, Workload as GeneratedFor, network_policies, to_yaml};
-use crate::k8s::netpol::{Cluster, Finding, PiiLabel, Protocol, Severity, diff, drift, format_diff, format_txt, lint_with};
+use crate::k8s::netpol::{
+    Cluster, Finding, PiiLabel, Protocol, Severity, diff, drift, format_diff, format_txt, lint_with,
+};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum NetpolCommand {

@@ -98,11 +98,7 @@ pub fn run(args: &WebhookArgs, given: &GivenFlags) -> anyhow::Result<()> {
             sidecar_images: args.sidecar_images.clone(),
             allowed_cidrs: super::netpol_cmd::cidrs(&args.allowed_cidrs)?,
         };
-        let webhook = Arc::new(Webhook {
-            inject,
-            guard,
-            api: KubeApi::new(&args.api.settings())?,
-        });
+        let webhook = Arc::new(Webhook { inject, guard, api: KubeApi::new(&args.api.settings())? });
         if webhook.api.is_none() {
             tracing::warn!("no API server (not in a cluster, no --api-server): /validate refuses every PII pod");
         }

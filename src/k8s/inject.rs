@@ -407,9 +407,7 @@ pub fn sidecar_problem(pod: &Value, opts: &InjectOptions, images: &[String]) -> 
         (None, Some(c)) => (c, false),
         (None, None) => {
             let anywhere = ["initContainers", "containers"].iter().any(|list| {
-                spec.and_then(|s| s.get(*list))
-                    .and_then(Value::as_array)
-                    .is_some_and(|cs| cs.iter().any(|c| named(&c)))
+                spec.and_then(|s| s.get(*list)).and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|c| named(&c)))
             });
             return Some(if anywhere {
                 format!(
@@ -436,16 +434,12 @@ pub fn sidecar_problem(pod: &Value, opts: &InjectOptions, images: &[String]) -> 
     }
     let args: Vec<&str> =
         sidecar.get("args").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
-    let port = args
-        .get(2)
-        .and_then(|listen| listen.strip_prefix("$(POD_IP):"))
-        .and_then(|p| p.parse::<u16>().ok());
+    let port = args.get(2).and_then(|listen| listen.strip_prefix("$(POD_IP):")).and_then(|p| p.parse::<u16>().ok());
     let Some(port) = port else {
         return lookalike("its arguments are not `run --listen $(POD_IP):PORT …` as injection writes them".into());
     };
     let expected = sidecar_container(&meta, port, opts, false);
-    let expected: Vec<&str> =
-        expected["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let expected: Vec<&str> = expected["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let shutdown_form = !native && args.len() == expected.len() + 1 && args.last() == Some(&"--admin-shutdown");
     if args != expected && !(shutdown_form && args[..expected.len()] == expected[..]) {
         return lookalike(format!(

@@ -275,16 +275,16 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(WEBHOOK),
             "automountServiceAccountToken": false}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": WEBHOOK, "labels": labels},
-            // The validating check reads what is in force around a PII
-            // pod: its namespace's labels, the namespace's NetworkPolicies
-            // and the cluster's admin network policies. Read only.
-            "rules": [
-                {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
-                {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["list"]},
-                {"apiGroups": ["policy.networking.k8s.io"],
-                 "resources": ["adminnetworkpolicies", "baselineadminnetworkpolicies"], "verbs": ["get", "list"]}
-            ]}),
+        "metadata": {"name": WEBHOOK, "labels": labels},
+        // The validating check reads what is in force around a PII
+        // pod: its namespace's labels, the namespace's NetworkPolicies
+        // and the cluster's admin network policies. Read only.
+        "rules": [
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["list"]},
+            {"apiGroups": ["policy.networking.k8s.io"],
+             "resources": ["adminnetworkpolicies", "baselineadminnetworkpolicies"], "verbs": ["get", "list"]}
+        ]}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": WEBHOOK, "labels": labels},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": WEBHOOK},

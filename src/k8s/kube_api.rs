@@ -153,7 +153,8 @@ pub struct InForce {
 
 /// A list's items, given the `kind` and `apiVersion` list items omit.
 fn items(list: Value, kind: &str, api_version: &str) -> Result<Vec<Value>, String> {
-    let items = list.get("items").and_then(Value::as_array).ok_or(format!("the API server's {kind}List has no `items`"))?;
+    let items =
+        list.get("items").and_then(Value::as_array).ok_or(format!("the API server's {kind}List has no `items`"))?;
     Ok(items
         .iter()
         .cloned()

@@ -299,9 +299,13 @@ mod tests {
         let out = review(&host, &opts).unwrap();
         assert!(out["response"].get("patch").is_none());
         assert!(out["response"]["warnings"][0].as_str().unwrap().contains("hostNetwork"), "{out}");
-        let no_kind = edited(&pod_review(json!({})), |v| v["request"].as_object_mut().unwrap().remove("kind").map(drop).unwrap());
+        let no_kind =
+            edited(&pod_review(json!({})), |v| v["request"].as_object_mut().unwrap().remove("kind").map(drop).unwrap());
         let out = review(&no_kind, &opts).unwrap();
-        assert_eq!((out["response"]["allowed"].as_bool(), out["response"]["status"]["code"].as_u64()), (Some(false), Some(400)));
+        assert_eq!(
+            (out["response"]["allowed"].as_bool(), out["response"]["status"]["code"].as_u64()),
+            (Some(false), Some(400))
+        );
         let v1beta1 = edited(&pod_review(json!({})), |v| v["apiVersion"] = json!("admission.k8s.io/v1beta1"));
         assert!(matches!(review(&v1beta1, &opts), Err(ReviewError::Version(v)) if v == "admission.k8s.io/v1beta1"));
         // Injecting the injected pod changes nothing.
@@ -354,7 +358,10 @@ mod tests {
         assert_eq!(out["response"]["allowed"], false);
         assert_eq!(out["response"]["status"]["code"], 403);
         let text = message(&out);
-        assert!(text.contains("namespace `app`") && text.contains("for Ingress") && text.contains("for Egress"), "{text}");
+        assert!(
+            text.contains("namespace `app`") && text.contains("for Ingress") && text.contains("for Egress"),
+            "{text}"
+        );
 
         let only_ingress = in_force(vec![deny("deny-in", &["Ingress"])]);
         let text = message(&v.answer(Ok(&only_ingress), &guard));
@@ -411,19 +418,47 @@ mod tests {
         let base = pii_pod_review("app", pii.clone());
         let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
             (Box::new(|o| o["metadata"]["annotations"] = json!({"piimask.io/inject": "false"})), "opts out"),
-            (Box::new(|o| o["spec"]["initContainers"][0]["image"] = json!("evil/piimask:latest")), "image `evil/piimask:latest`"),
-            (Box::new(|o| o["spec"]["initContainers"][0]["command"] = json!(["/bin/sh"])), "replaces the image's command"),
-            (Box::new(|o| o["spec"]["initContainers"][0]["args"] = json!(["run", "--listen", "$(POD_IP):8080"])), "arguments differ"),
-            (Box::new(|o| o["spec"]["initContainers"][0]["args"][4] = json!("http://10.0.0.9:8080")), "arguments differ"),
-            (Box::new(|o| { o["spec"]["initContainers"][0].as_object_mut().unwrap().remove("restartPolicy"); }), "restartPolicy: Always"),
-            (Box::new(|o| {
-                let sidecar = o["spec"]["initContainers"][0].take();
-                o["spec"]["initContainers"] = json!([]);
-                o["spec"]["containers"].as_array_mut().unwrap().push(sidecar);
-            }), "is not first"),
-            (Box::new(|o| { o["spec"].as_object_mut().unwrap().remove("initContainers"); }), "has no piimask sidecar"),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["image"] = json!("evil/piimask:latest")),
+                "image `evil/piimask:latest`",
+            ),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["command"] = json!(["/bin/sh"])),
+                "replaces the image's command",
+            ),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["args"] = json!(["run", "--listen", "$(POD_IP):8080"])),
+                "arguments differ",
+            ),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["args"][4] = json!("http://10.0.0.9:8080")),
+                "arguments differ",
+            ),
+            (
+                Box::new(|o| {
+                    o["spec"]["initContainers"][0].as_object_mut().unwrap().remove("restartPolicy");
+                }),
+                "restartPolicy: Always",
+            ),
+            (
+                Box::new(|o| {
+                    let sidecar = o["spec"]["initContainers"][0].take();
+                    o["spec"]["initContainers"] = json!([]);
+                    o["spec"]["containers"].as_array_mut().unwrap().push(sidecar);
+                }),
+                "is not first",
+            ),
+            (
+                Box::new(|o| {
+                    o["spec"].as_object_mut().unwrap().remove("initContainers");
+                }),
+                "has no piimask sidecar",
+            ),
             (Box::new(|o| o["spec"]["hostNetwork"] = json!(true)), "hostNetwork: true"),
-            (Box::new(|o| o["spec"]["containers"][0]["ports"][0]["hostPort"] = json!(8080)), "takes port 8080 on the node"),
+            (
+                Box::new(|o| o["spec"]["containers"][0]["ports"][0]["hostPort"] = json!(8080)),
+                "takes port 8080 on the node",
+            ),
         ];
         for (edit, says) in cases {
             let body = edited(&base, |v| edit(&mut v["request"]["object"]));

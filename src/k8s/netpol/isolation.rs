@@ -246,7 +246,14 @@ pub fn pod_holes(
         serde_json::json!({"kind": "Namespace", "metadata": {"name": namespace, "labels": namespace_labels}}),
         pod,
     ];
-    objects.extend(policies.iter().cloned());
+    // The namespace's NetworkPolicies, listed for it, are in it.
+    objects.extend(policies.iter().cloned().map(|mut p| {
+        let is_np = p.get("kind").and_then(serde_json::Value::as_str) == Some("NetworkPolicy");
+        if let (true, Some(meta)) = (is_np, p.get_mut("metadata").and_then(serde_json::Value::as_object_mut)) {
+            meta.entry("namespace").or_insert_with(|| namespace.into());
+        }
+        p
+    }));
     let cluster = Cluster::from_objects(&objects);
     match cluster.workloads.iter().find(|w| w.namespace == namespace) {
         Some(w) => cluster.isolation_holes(w, allowed),
@@ -291,7 +298,10 @@ mod tests {
         let found = holes(&[deny(), open]);
         assert_eq!(found.len(), 1, "{found:?}");
         let text = found[0].to_string();
-        assert_eq!(text, "ingress rule 1 of NetworkPolicy app/open lets pods of every namespace connect to it (All Connections)");
+        assert_eq!(
+            text,
+            "ingress rule 1 of NetworkPolicy app/open lets pods of every namespace connect to it (All Connections)"
+        );
         let everything = np("all", json!({"podSelector": {}, "ingress": [{}], "egress": [{}]}));
         let found: Vec<String> = holes(&[deny(), everything]).iter().map(ToString::to_string).collect();
         assert_eq!(found.len(), 4, "{found:?}");

@@ -301,4 +301,3 @@ impl super::policy::Rule {
         })
     }
 }
-
