@@ -160,9 +160,27 @@ pub fn validation(body: &[u8], guard: &Guard) -> Result<Validation, ReviewError>
         Some(o) if kind == "Pod" && !review.sub_resource() && o.is_object() => o,
         _ => return Ok(done(review, None)),
     };
-    let value = object.pointer("/metadata/labels").and_then(|labels| labels.get(&pii.key)).and_then(Value::as_str);
+    // A pod being deleted only loses finalizers: never hold that up.
+    if object.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
+        return Ok(done(review, None));
+    }
+    let label = |o: &Value| {
+        o.pointer("/metadata/labels").and_then(|l| l.get(&pii.key)).and_then(Value::as_str).map(str::to_string)
+    };
+    let value = label(object);
+    let value = value.as_deref();
     let holds = format!("piimask: the Pod holds PII ({}={})", pii.key, pii.value);
+    let was_pii = review
+        .request
+        .get("oldObject")
+        .and_then(|old| label(old))
+        .is_some_and(|v| pii.mark(Some(&v)) != PiiMark::NotPii);
     match pii.mark(value) {
+        PiiMark::Absent | PiiMark::NotPii if review.operation() == "UPDATE" && was_pii => {
+            let message =
+                format!("{holds} and the label cannot be taken off a running Pod: it was started as holding PII");
+            return Ok(done(review, Some((403, message))));
+        }
         PiiMark::Absent | PiiMark::NotPii => return Ok(done(review, None)),
         PiiMark::Invalid => {
             let shown: String = value.unwrap_or("").chars().take(63).collect();
@@ -475,5 +493,25 @@ mod tests {
         let private = Guard { sidecar_images: vec!["registry.local/piimask:0.1.0".into()], ..Guard::default() };
         assert_eq!(validation(&body, &private).unwrap().check_namespace.as_deref(), Some("app"));
         assert!(validation(&body, &guard).unwrap().check_namespace.is_none(), "not without --sidecar-image");
+    }
+
+    #[test]
+    fn updates_keep_the_label_and_deletions_pass() {
+        let guard = Guard::default();
+        let base = pii_pod_review("app", json!({"piimask.io/pii": "true"}));
+        let unlabelled = edited(&base, |v| {
+            v["request"]["operation"] = json!("UPDATE");
+            v["request"]["oldObject"] = v["request"]["object"].clone();
+            v["request"]["object"]["metadata"]["labels"] = json!({"piimask.io/pii": "false"});
+        });
+        let out = validation(&unlabelled, &guard).unwrap().answer(Err("unused".into()), &guard);
+        assert!(message(&out).contains("cannot be taken off a running Pod"), "{out}");
+        let deleting = edited(&base, |v| {
+            v["request"]["operation"] = json!("UPDATE");
+            v["request"]["object"]["metadata"]["deletionTimestamp"] = json!("2030-01-01T00:00:00Z");
+            v["request"]["object"]["spec"]["hostNetwork"] = json!(true);
+        });
+        let v = validation(&deleting, &guard).unwrap();
+        assert_eq!(v.answer(Err("unused".into()), &guard)["response"]["allowed"], true);
     }
 }
