@@ -170,11 +170,8 @@ pub fn validation(body: &[u8], guard: &Guard) -> Result<Validation, ReviewError>
     let value = label(object);
     let value = value.as_deref();
     let holds = format!("piimask: the Pod holds PII ({}={})", pii.key, pii.value);
-    let was_pii = review
-        .request
-        .get("oldObject")
-        .and_then(|old| label(old))
-        .is_some_and(|v| pii.mark(Some(&v)) != PiiMark::NotPii);
+    let was_pii =
+        review.request.get("oldObject").and_then(label).is_some_and(|v| pii.mark(Some(&v)) != PiiMark::NotPii);
     match pii.mark(value) {
         PiiMark::Absent | PiiMark::NotPii if review.operation() == "UPDATE" && was_pii => {
             let message =
@@ -434,7 +431,8 @@ mod tests {
             message(&out)
         };
         let base = pii_pod_review("app", pii.clone());
-        let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+        type Edit = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (Box::new(|o| o["metadata"]["annotations"] = json!({"piimask.io/inject": "false"})), "opts out"),
             (
                 Box::new(|o| o["spec"]["initContainers"][0]["image"] = json!("evil/piimask:latest")),

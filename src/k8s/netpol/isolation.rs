@@ -102,6 +102,9 @@ fn summarize(ranges: &[(u32, u32)]) -> String {
     }
 }
 
+/// The rules that open some external ranges, the ranges, and what they open.
+type OpenRanges = (Vec<String>, Vec<(u32, u32)>, ConnSet);
+
 /// The probe: a pod with no labels in a namespace no policy names.
 pub(super) fn probe() -> Workload {
     Workload {
@@ -188,7 +191,7 @@ impl Cluster {
             cuts.extend(allowed.iter().flat_map(|&(lo, hi)| [u64::from(lo), u64::from(hi) + 1]));
             cuts.sort_unstable();
             cuts.dedup();
-            let mut open_ranges: Vec<(Vec<String>, Vec<(u32, u32)>, ConnSet)> = Vec::new();
+            let mut open_ranges: Vec<OpenRanges> = Vec::new();
             for pair in cuts.windows(2) {
                 let (lo, hi) = (pair[0] as u32, (pair[1] - 1) as u32);
                 if allowed.iter().any(|&(a, b)| a <= lo && hi <= b) {
