@@ -279,6 +279,12 @@ fn netpol_lint_reports_each_gap_with_a_stable_id_and_gates_ci() {
         "customers/records[Deployment]: PII workload reachable from external addresses 203.0.113.0-203.0.113.255"
     ));
     assert_eq!(piimask(&["netpol", "lint", dir, "--fail-on", "none"], b"", &[]).code, 0);
+    // A range the platform allows is no hole for NP001 (as for the webhook).
+    let allowed = piimask(&["netpol", "lint", dir, "--allowed-cidr", "203.0.113.0/24"], b"", &[]);
+    assert!(allowed.stderr.contains("2 findings at or above --fail-on high"), "{}", allowed.stderr);
+    assert!(!allowed.stdout.contains("NP001 customers/records[Deployment]: PII workload not isolated: ingress"));
+    let bad = piimask(&["netpol", "lint", dir, "--allowed-cidr", "203.0.113.0"], b"", &[]);
+    assert!(bad.stderr.contains("--allowed-cidr 203.0.113.0: expected an IPv4 CIDR"), "{}", bad.stderr);
 
     let sarif = piimask(&["netpol", "lint", dir, "--format", "sarif", "--fail-on", "none"], b"", &[]);
     let log: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("SARIF is JSON");
