@@ -160,8 +160,11 @@ pub fn validation(body: &[u8], guard: &Guard) -> Result<Validation, ReviewError>
         Some(o) if kind == "Pod" && !review.sub_resource() && o.is_object() => o,
         _ => return Ok(done(review, None)),
     };
-    // A pod being deleted only loses finalizers: never hold that up.
-    if object.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
+    // An update of a pod being deleted (the API server keeps the old
+    // deletionTimestamp; it clears one given on create) mostly drops
+    // finalizers: never hold that up.
+    let deleting = object.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
+    if deleting && review.operation() == "UPDATE" {
         return Ok(done(review, None));
     }
     let label = |o: &Value| {
