@@ -268,12 +268,13 @@ fn admin_policy() -> impl Strategy<Value = Value> {
 
 /// What `eval` says of the PII pod `a/pii`: isolated both ways, and no
 /// flow with the probe (a pod with no labels in a namespace no policy
-/// names) or an external address, but DNS out to the probe. The sampled
-/// ports and addresses cover every distinct case the generators write
-/// (ports 8000-8006 or all, the named ports p1/p2, blocks 10.o.0.0/16
-/// except 10.o.1.0/24, 10.1.0.0/16 and 0.0.0.0/0).
+/// names, declaring the port names the generators use, as some pod may)
+/// or an external address, but DNS out to the probe. The sampled ports and
+/// addresses cover every distinct case the generators write (ports
+/// 8000-8006 or all, the named ports p1/p2, blocks 10.o.0.0/16 except
+/// 10.o.1.0/24, 10.1.0.0/16 and 0.0.0.0/0).
 fn eval_says_isolated(c: &Cluster) -> bool {
-    let ports: Vec<u16> = [53].into_iter().chain(8000..8008).chain([9000]).collect();
+    let ports: Vec<u16> = [53].into_iter().chain(8000..8008).chain([9000, 9101, 9102]).collect();
     let addresses: Vec<String> =
         (0..4).flat_map(|o| [format!("10.{o}.0.1"), format!("10.{o}.1.1")]).chain(["192.0.2.1".into()]).collect();
     let verdict = |src: &str, dst: &str, proto: Protocol, port: u16| c.eval(src, dst, proto, port).expect("both exist");
@@ -336,7 +337,8 @@ proptest! {
         let holes = pod_holes(&pod, "a", &json!({}), &listed, &[]);
 
         let probe = json!({"kind": "Deployment", "metadata": {"name": "probe", "namespace": "z"},
-            "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "c"}]}}}});
+            "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "c", "ports": [
+                {"containerPort": 9101, "name": "p1", "protocol": "UDP"}, {"containerPort": 9102, "name": "p2", "protocol": "UDP"}]}]}}}});
         let cluster = Cluster::from_objects(&[vec![pod, probe], in_force].concat());
         prop_assert_eq!(holes.is_empty(), eval_says_isolated(&cluster), "holes: {:?}", holes);
 

@@ -10,12 +10,14 @@
 //!
 //! "Every namespace" is asked of a probe: a pod with no labels in a
 //! namespace no policy names, with no labels but its name. A rule that
-//! admits it admits pods of namespaces nobody chose.
+//! admits it admits pods of namespaces nobody chose. As a destination the
+//! probe declares every port name the egress rules use (at the top port
+//! numbers, shown as "named ports"), as some pod of some namespace may.
 
 use std::fmt;
 
 use super::ipv4::format_range;
-use super::manifests::{Labels, Namespace, Workload};
+use super::manifests::{ContainerPort, Labels, Namespace, Workload};
 use super::ports::{ConnSet, PortSet, Protocol};
 use super::{Cluster, Endpoint, Side};
 
@@ -58,7 +60,10 @@ pub enum Hole {
         /// `AdminNetworkPolicy name rule 2 (Allow)`.
         by: Vec<String>,
         peer: PeerKind,
+        /// What is open on numbered ports.
         conns: ConnSet,
+        /// Whether ports named in the rules are open too.
+        named_ports: bool,
     },
 }
 
@@ -79,12 +84,17 @@ impl fmt::Display for Hole {
             Hole::NotIsolated(Flow::Egress) => {
                 write!(f, "no NetworkPolicy selects it for Egress, so it may send anywhere")
             }
-            Hole::Open { flow, by, peer, conns } => {
+            Hole::Open { flow, by, peer, conns, named_ports } => {
                 let peer = match peer {
                     PeerKind::EveryNamespace => "pods of every namespace".to_string(),
                     PeerKind::External(ranges) => format!("external addresses {}", summarize(ranges)),
                 };
                 let by = by.join(", ");
+                let conns = match (conns.is_empty(), named_ports) {
+                    (true, _) => "named ports".to_string(),
+                    (false, true) => format!("{conns}, named ports"),
+                    (false, false) => conns.to_string(),
+                };
                 match flow {
                     Flow::Ingress => write!(f, "{by} lets {peer} connect to it ({conns})"),
                     Flow::Egress => write!(f, "{by} lets it send to {peer} ({conns})"),
@@ -162,6 +172,26 @@ impl Cluster {
     pub(super) fn isolation_holes(&self, w: &Workload, allowed: &[(u32, u32)]) -> Vec<Hole> {
         let mut holes = Vec::new();
         let probe = probe();
+        // The probe as a destination declares the port names egress rules
+        // use, at the top port numbers (65535 down), which then stand for
+        // "named ports" in what is found open.
+        let mut names: Vec<(String, Protocol)> = Vec::new();
+        for &i in &self.selecting[w.index] {
+            let rules = self.policies[i].egress.iter().flatten();
+            names.extend(rules.flat_map(|r| r.named_ports()).map(|(n, p)| (n.to_string(), p)));
+        }
+        for a in self.admin.iter().chain(&self.baseline) {
+            names.extend(a.egress_named_ports().map(|n| (n.to_string(), Protocol::Tcp)));
+        }
+        names.sort();
+        names.dedup();
+        let mut target = probe.clone();
+        let mut synthetic = ConnSet::none();
+        for (i, (name, protocol)) in names.into_iter().take(1024).enumerate() {
+            let port = 65535 - i as u16;
+            synthetic = synthetic.union(&ConnSet::of(protocol, PortSet::range(port, port)));
+            target.ports.push(ContainerPort { name: Some(name), port, protocol });
+        }
         let isolated = |flow: Flow| {
             self.selecting[w.index].iter().any(|&i| match flow {
                 Flow::Ingress => self.policies[i].ingress.is_some(),
@@ -175,7 +205,7 @@ impl Cluster {
             }
             let side = match flow {
                 Flow::Ingress => self.ingress_side(&Endpoint::Workload(&probe), w, true),
-                Flow::Egress => self.egress_side(w, &Endpoint::Workload(&probe), true),
+                Flow::Egress => self.egress_side(w, &Endpoint::Workload(&target), true),
             };
             let open = match flow {
                 Flow::Ingress => side.allowed.clone(),
@@ -183,7 +213,14 @@ impl Cluster {
             };
             if !open.is_empty() {
                 let by = named_by(&side, flow, &open);
-                holes.push(Hole::Open { flow, by, peer: PeerKind::EveryNamespace, conns: open });
+                // All ports stay "All Connections"; otherwise the top
+                // ports were the probe's names.
+                let (conns, named_ports) = if side.allowed.is_all() || open.intersect(&synthetic).is_empty() {
+                    (open, false)
+                } else {
+                    (open.minus(&synthetic), true)
+                };
+                holes.push(Hole::Open { flow, by, peer: PeerKind::EveryNamespace, conns, named_ports });
             }
             // External ranges, cut where the policies and the allowed
             // ranges change, so each is wholly in or out of each.
@@ -217,7 +254,7 @@ impl Cluster {
                 }
             }
             for (by, ranges, conns) in open_ranges {
-                holes.push(Hole::Open { flow, by, peer: PeerKind::External(ranges), conns });
+                holes.push(Hole::Open { flow, by, peer: PeerKind::External(ranges), conns, named_ports: false });
             }
         }
         holes
@@ -327,6 +364,20 @@ mod tests {
         assert!(found[0].to_string().contains("lets it send to external addresses 10.20.0.0-10.20.255.255"));
         let allowed = [parse_cidr("10.20.0.0/16").unwrap()];
         assert!(pod_holes(&pod(), "app", &json!({}), &[deny(), narrow], &allowed).is_empty());
+    }
+
+    #[test]
+    fn egress_to_a_named_port_of_every_namespace_is_a_hole() {
+        let named = np(
+            "named",
+            json!({"podSelector": {}, "policyTypes": ["Egress"],
+            "egress": [{"to": [{"namespaceSelector": {}}], "ports": [{"port": "http"}, {"port": 53, "protocol": "UDP"}]}]}),
+        );
+        let found: Vec<String> = holes(&[deny(), named]).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            found,
+            ["egress rule 1 of NetworkPolicy app/named lets it send to pods of every namespace (named ports)"]
+        );
     }
 
     #[test]
