@@ -306,26 +306,70 @@ fn netpol_lint_reports_each_gap_with_a_stable_id_and_gates_ci() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/lint");
     let run = piimask(&["netpol", "lint", dir], b"", &[]);
     assert_eq!(run.code, 1, "high findings fail by default");
-    assert!(run.stderr.contains("2 findings at or above --fail-on high"), "{}", run.stderr);
+    assert!(run.stderr.contains("3 findings at or above --fail-on high"), "{}", run.stderr);
     let ids: Vec<&str> = run.stdout.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
-    assert_eq!(ids, ["NP001", "NP002", "NP003", "NP006", "NP007", "NP004", "NP005", "NP008"], "{}", run.stdout);
+    assert_eq!(
+        ids,
+        ["NP001", "NP001", "NP002", "NP003", "NP006", "NP007", "NP004", "NP005", "NP008"],
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "customers/records[Deployment]: PII workload not isolated: no NetworkPolicy selects it for Egress"
+        )
+    );
     assert!(run.stdout.contains("analytics/reports-in: ingress rule 2 is covered by the broader rule 1"));
     assert!(run.stdout.contains(
         "customers/records[Deployment]: PII workload reachable from external addresses 203.0.113.0-203.0.113.255"
     ));
     assert_eq!(piimask(&["netpol", "lint", dir, "--fail-on", "none"], b"", &[]).code, 0);
+    // A range the platform allows is no hole for NP001 (as for the webhook).
+    let allowed = piimask(&["netpol", "lint", dir, "--allowed-cidr", "203.0.113.0/24"], b"", &[]);
+    assert!(allowed.stderr.contains("2 findings at or above --fail-on high"), "{}", allowed.stderr);
+    assert!(!allowed.stdout.contains("NP001 customers/records[Deployment]: PII workload not isolated: ingress"));
+    let bad = piimask(&["netpol", "lint", dir, "--allowed-cidr", "203.0.113.0"], b"", &[]);
+    assert!(bad.stderr.contains("--allowed-cidr 203.0.113.0: expected an IPv4 CIDR"), "{}", bad.stderr);
 
     let sarif = piimask(&["netpol", "lint", dir, "--format", "sarif", "--fail-on", "none"], b"", &[]);
     let log: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("SARIF is JSON");
     assert_eq!(log["version"], "2.1.0");
     let results = log["runs"][0]["results"].as_array().expect("results");
-    assert_eq!(results.len(), 8);
+    assert_eq!(results.len(), 9);
     assert_eq!(results[0]["level"], "error");
 
     // A folder with no findings passes even at the lowest threshold.
     let clean = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/clean");
     let run = piimask(&["netpol", "lint", clean, "--fail-on", "low"], b"", &[]);
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+}
+
+/// A default deny that a second policy cancels (policies add up): lint
+/// judges isolation with the simulator, and agrees with `eval`; a PII
+/// label spelled `True` is reported, and read as PII.
+#[test]
+fn netpol_lint_sees_a_cancelled_default_deny_and_misspelled_pii_labels() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/netpol/cancelled");
+    let eval = piimask(
+        &["netpol", "eval", dir, "--src", "tenant/intruder", "--dst", "app/customers", "--port", "8443/TCP"],
+        b"",
+        &[],
+    );
+    assert!(eval.stdout.starts_with("allowed: "), "{}", eval.stdout);
+    let run = piimask(&["netpol", "lint", dir], b"", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let high: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("high ")).collect();
+    let opened = "PII workload not isolated: ingress rule 1 of NetworkPolicy app/from-anywhere-in-cluster lets pods \
+                  of every namespace connect to it";
+    assert!(
+        high.iter().any(|l| l.starts_with("high NP001 app/customers[Deployment]") && l.contains(opened)),
+        "{high:?}"
+    );
+    assert!(high.iter().any(|l| l.starts_with("high NP001 app/ledger[Deployment]")), "read as PII: {high:?}");
+    assert!(
+        high.iter().any(|l| l.starts_with("high NP009 app/ledger[Deployment]: label piimask.io/pii is neither")),
+        "{high:?}"
+    );
 }
 
 #[test]

@@ -101,3 +101,40 @@ fn a_gateway_config_naming_files_the_pod_lacks_is_refused() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("config/gateway.yaml") && said.contains("/etc/piimask/legacy-ca.crt"), "{said}");
 }
+
+/// The worked example passes the admission guard as written: its injected
+/// PII pod runs the sidecar piimask injects, and the policies `netpol
+/// generate` wrote isolate it (named namespaces in, configured peers and
+/// DNS out). Each object goes through the guard as the API server would
+/// send it: the Deployment's pod template as a Pod being created.
+#[test]
+fn the_worked_example_passes_the_admission_guard() {
+    use piimask::k8s::kube_api::InForce;
+    use piimask::k8s::webhook::{Guard, validation};
+    use serde::Deserialize;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples/pii-service");
+    let read = |name: &str| -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(dir.join(name)).expect("example");
+        serde_yaml_ng::Deserializer::from_str(&text)
+            .filter_map(|d| serde_json::Value::deserialize(d).ok())
+            .filter(|v| v.is_object())
+            .collect()
+    };
+    let objects = read("injected.yaml");
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment").expect("a Deployment");
+    let template = &deployment["spec"]["template"];
+    assert_eq!(template["metadata"]["labels"]["piimask.io/pii"], "true");
+    let namespace = deployment["metadata"]["namespace"].as_str().expect("namespace");
+    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": template["metadata"], "spec": template["spec"]});
+    let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "operation": "CREATE",
+            "namespace": namespace, "object": pod}});
+    let guard = Guard::default();
+    let v = validation(review.to_string().as_bytes(), &guard).expect("a review");
+    assert_eq!(v.check_namespace.as_deref(), Some(namespace), "the sidecar passes");
+    let ns_labels = objects.iter().find(|o| o["kind"] == "Namespace").expect("Namespace")["metadata"]["labels"].clone();
+    let policies = read("networkpolicies.yaml");
+    let answer = v.answer(Ok(&InForce { namespace_labels: ns_labels, policies }), &guard);
+    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+}

@@ -1,10 +1,13 @@
 //! Properties of the NetworkPolicy analysis on generated manifests: policies
 //! are additive once a workload is isolated, isolation only removes
-//! connections, order changes nothing, and default deny leaves nothing.
+//! connections, order changes nothing, and default deny leaves nothing. And
+//! the admission guard's isolation check: it admits a PII pod exactly when
+//! `eval` finds it isolated both ways and reachable only from, and sending
+//! only to, allowed peers; `netpol lint` NP001 says the same.
 
 use std::collections::BTreeMap;
 
-use piimask::k8s::netpol::{Cluster, ConnSet, Connection};
+use piimask::k8s::netpol::{Cluster, ConnSet, Connection, PiiLabel, Protocol, lint, pod_holes};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -61,16 +64,35 @@ fn port() -> impl Strategy<Value = Value> {
 /// A rule's peers and ports; `None` leaves the list out (all of them).
 type GeneratedRule = (Option<Vec<Value>>, Option<Vec<Value>>);
 
-fn rule() -> impl Strategy<Value = GeneratedRule> {
-    (prop::option::of(prop::collection::vec(peer(), 0..3)), prop::option::of(prop::collection::vec(port(), 0..3)))
+fn rule(peer: BoxedStrategy<Value>) -> impl Strategy<Value = GeneratedRule> {
+    (prop::option::of(prop::collection::vec(peer, 0..3)), prop::option::of(prop::collection::vec(port(), 0..3)))
 }
 
 fn policy() -> impl Strategy<Value = Value> {
+    policy_with(peer().boxed())
+}
+
+/// Peers as a tenant might write them to open a PII pod: every namespace,
+/// every namespace but one, labelled pods anywhere, the whole internet,
+/// besides the narrow ones.
+fn wide_peer() -> BoxedStrategy<Value> {
+    prop_oneof![
+        3 => peer(),
+        1 => Just(json!({"namespaceSelector": {}})),
+        1 => selector().prop_map(|s| json!({"namespaceSelector": {}, "podSelector": s})),
+        1 => (0..3usize).prop_map(|n| json!({"namespaceSelector": {"matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": [NAMESPACES[n]]}]}})),
+        1 => Just(json!({"ipBlock": {"cidr": "0.0.0.0/0"}})),
+    ]
+    .boxed()
+}
+
+fn policy_with(peer: BoxedStrategy<Value>) -> impl Strategy<Value = Value> {
     (
         0..3usize,
         selector(),
-        prop::option::of(prop::collection::vec(rule(), 0..3)),
-        prop::option::of(prop::collection::vec(rule(), 0..3)),
+        prop::option::of(prop::collection::vec(rule(peer.clone()), 0..3)),
+        prop::option::of(prop::collection::vec(rule(peer), 0..3)),
         any::<u16>(),
     )
         .prop_map(|(ns, sel, ingress, egress, id)| {
@@ -209,5 +231,118 @@ proptest! {
             "metadata": {"name": "deny", "namespace": ns},
             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})).collect();
         prop_assert!(conns(&[workloads, deny].concat()).is_empty());
+    }
+}
+
+/// An AdminNetworkPolicy (or, `baseline`, a BaselineAdminNetworkPolicy)
+/// with one rule on the subject's ingress or egress.
+fn admin_policy() -> impl Strategy<Value = Value> {
+    let subject = prop_oneof![
+        Just(json!({"namespaces": {}})),
+        (0..3usize)
+            .prop_map(|n| json!({"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACES[n]}}})),
+        (0..3usize)
+            .prop_map(|a| json!({"pods": {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": APPS[a]}}}})),
+    ];
+    let peer = prop_oneof![
+        Just(json!({"namespaces": {}})),
+        (0..3usize)
+            .prop_map(|n| json!({"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACES[n]}}})),
+        Just(json!({"networks": ["0.0.0.0/0"]})),
+        Just(json!({"networks": ["10.1.0.0/16"]})),
+    ];
+    (any::<bool>(), 0..3i64, subject, any::<bool>(), 0..3usize, peer, prop::option::of(8000u16..8004), any::<u16>())
+        .prop_map(|(baseline, priority, subject, ingress, action, peer, port, id)| {
+            let actions = if baseline { &["Allow", "Deny", "Deny"][..] } else { &["Allow", "Deny", "Pass"][..] };
+            let mut rule = json!({"name": "r", "action": actions[action]});
+            rule[if ingress { "from" } else { "to" }] = json!([peer]);
+            if let Some(p) = port {
+                rule["ports"] = json!([{"portNumber": {"protocol": "TCP", "port": p}}]);
+            }
+            let kind = if baseline { "BaselineAdminNetworkPolicy" } else { "AdminNetworkPolicy" };
+            let name = if baseline { "default".to_string() } else { format!("a{id}") };
+            json!({"kind": kind, "metadata": {"name": name}, "spec": {"priority": priority, "subject": subject,
+                (if ingress { "ingress" } else { "egress" }): [rule]}})
+        })
+}
+
+/// What `eval` says of the PII pod `a/pii`: isolated both ways, and no
+/// flow with the probe (a pod with no labels in a namespace no policy
+/// names, declaring the port names the generators use, as some pod may)
+/// or an external address, but DNS out to the probe. The sampled ports and
+/// addresses cover every distinct case the generators write (ports
+/// 8000-8006 or all, the named ports p1/p2, blocks 10.o.0.0/16 except
+/// 10.o.1.0/24, 10.1.0.0/16 and 0.0.0.0/0).
+fn eval_says_isolated(c: &Cluster) -> bool {
+    let ports: Vec<u16> = [53].into_iter().chain(8000..8008).chain([9000, 9101, 9102]).collect();
+    let addresses: Vec<String> =
+        (0..4).flat_map(|o| [format!("10.{o}.0.1"), format!("10.{o}.1.1")]).chain(["192.0.2.1".into()]).collect();
+    let verdict = |src: &str, dst: &str, proto: Protocol, port: u16| c.eval(src, dst, proto, port).expect("both exist");
+    let isolated_in = !verdict("z/probe", "a/pii", Protocol::Tcp, 1).ingress.isolated_by.is_empty();
+    let isolated_out = !verdict("a/pii", "z/probe", Protocol::Tcp, 1).egress.isolated_by.is_empty();
+    if !(isolated_in && isolated_out) {
+        return false;
+    }
+    for proto in Protocol::ALL {
+        for &port in &ports {
+            if verdict("z/probe", "a/pii", proto, port).allowed {
+                return false;
+            }
+            if port != 53 && verdict("a/pii", "z/probe", proto, port).allowed {
+                return false;
+            }
+            for ip in &addresses {
+                if verdict(ip, "a/pii", proto, port).allowed || verdict("a/pii", ip, proto, port).allowed {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+fn pii_pod(app: usize, tier: usize) -> Value {
+    json!({"kind": "Pod", "metadata": {"name": "pii", "namespace": "a",
+            "labels": {"app": APPS[app], "tier": TIERS[tier], "piimask.io/pii": "true"}},
+        "spec": {"containers": [{"name": "c", "ports": [
+            {"containerPort": 8001, "name": "p1", "protocol": "UDP"}, {"containerPort": 8002, "name": "p2", "protocol": "TCP"}]}]}})
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_guard_admits_exactly_what_eval_finds_isolated_and_lint_agrees(
+        app in 0..3usize,
+        tier in 0..2usize,
+        isolate in any::<bool>(),
+        policies in prop::collection::vec(policy_with(wide_peer()), 0..5),
+        admin in prop::collection::vec(admin_policy(), 0..3),
+    ) {
+        let pod = pii_pod(app, tier);
+        let deny = json!({"kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "a"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}});
+        let mut in_force: Vec<Value> = policies.clone();
+        if isolate {
+            in_force.push(deny);
+        }
+        in_force.extend(admin);
+        // What the webhook reads: the namespace's NetworkPolicies and the
+        // cluster's admin policies.
+        let listed: Vec<Value> = in_force
+            .iter()
+            .filter(|p| p["kind"] != "NetworkPolicy" || p["metadata"]["namespace"] == "a")
+            .cloned()
+            .collect();
+        let holes = pod_holes(&pod, "a", &json!({}), &listed, &[]);
+
+        let probe = json!({"kind": "Deployment", "metadata": {"name": "probe", "namespace": "z"},
+            "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "c", "ports": [
+                {"containerPort": 9101, "name": "p1", "protocol": "UDP"}, {"containerPort": 9102, "name": "p2", "protocol": "UDP"}]}]}}}});
+        let cluster = Cluster::from_objects(&[vec![pod, probe], in_force].concat());
+        prop_assert_eq!(holes.is_empty(), eval_says_isolated(&cluster), "holes: {:?}", holes);
+
+        let np001 = lint(&cluster, &PiiLabel::default()).into_iter().any(|f| f.id == "NP001");
+        prop_assert_eq!(np001, !holes.is_empty());
     }
 }

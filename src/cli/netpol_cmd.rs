@@ -9,7 +9,9 @@ use anyhow::Context;
 use super::GivenFlags;
 
 use crate::k8s::generate::{Sidecar, Workload as GeneratedFor, network_policies, to_yaml};
-use crate::k8s::netpol::{Cluster, Finding, PiiLabel, Protocol, Severity, diff, drift, format_diff, format_txt, lint};
+use crate::k8s::netpol::{
+    Cluster, Finding, PiiLabel, Protocol, Severity, diff, drift, format_diff, format_txt, lint_with,
+};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum NetpolCommand {
@@ -53,6 +55,10 @@ pub enum NetpolCommand {
         /// The label marking workloads that hold personal data.
         #[arg(long, default_value = "piimask.io/pii=true")]
         pii_label: String,
+        /// An external address range PII workloads may reach and be
+        /// reached from (repeatable), as the webhook's `--allowed-cidr`.
+        #[arg(long = "allowed-cidr", value_name = "CIDR")]
+        allowed_cidrs: Vec<String>,
     },
     /// Where a piimask config and the NetworkPolicies disagree on who may
     /// call the sidecar; exits 1 on any disagreement.
@@ -223,8 +229,8 @@ fn render(command: &NetpolCommand, out: &mut String) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        NetpolCommand::Lint { dir, format, fail_on, pii_label } => {
-            let findings = lint(&Cluster::load(dir)?, &pii(pii_label)?);
+        NetpolCommand::Lint { dir, format, fail_on, pii_label, allowed_cidrs } => {
+            let findings = lint_with(&Cluster::load(dir)?, &pii(pii_label)?, &cidrs(allowed_cidrs)?);
             match format {
                 LintFormat::Txt => {
                     for f in &findings {
@@ -319,6 +325,17 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
             })).collect::<Vec<_>>()
         }]
     })
+}
+
+/// `--allowed-cidr` values as ranges.
+pub(super) fn cidrs(values: &[String]) -> anyhow::Result<Vec<(u32, u32)>> {
+    values
+        .iter()
+        .map(|c| {
+            crate::k8s::netpol::parse_cidr(c)
+                .with_context(|| format!("--allowed-cidr {c}: expected an IPv4 CIDR such as 10.0.0.0/8"))
+        })
+        .collect()
 }
 
 pub(super) fn pii(label: &str) -> anyhow::Result<PiiLabel> {

@@ -1,6 +1,7 @@
 //! `piimask webhook`: the admission webhooks over HTTPS, `POST /mutate`
-//! (injection) and `POST /validate` (PII pods need default deny). The
-//! decisions are `k8s::webhook`'s; this file is the server around them.
+//! (injection) and `POST /validate` (the PII guard: sidecar, node
+//! networking, isolation). The decisions are `k8s::webhook`'s; this file
+//! is the server around them.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,12 +20,12 @@ use super::GivenFlags;
 use super::inject_cmd::{CertsArg, InjectFlags};
 use crate::k8s::inject::InjectOptions;
 use crate::k8s::kube_api::{KubeApi, KubeApiSettings};
-use crate::k8s::netpol::PiiLabel;
-use crate::k8s::webhook::{review, validation};
+use crate::k8s::webhook::{Guard, review, validation};
 use crate::tls::{self, TlsFiles};
 
-/// Kubernetes objects are at most ~1.5 MiB; a review carries two of them.
-const MAX_BODY: usize = 3 * 1024 * 1024;
+/// The API server takes objects of up to 3 MiB (its default request
+/// limit); a review of an UPDATE carries two of them, plus the envelope.
+const MAX_BODY: usize = 7 * 1024 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct WebhookArgs {
@@ -40,6 +41,14 @@ pub struct WebhookArgs {
     /// The pod label that marks workloads holding PII (`/validate`).
     #[arg(long, default_value = "piimask.io/pii=true")]
     pub pii_label: String,
+    /// A further image `/validate` accepts as the sidecar's, besides
+    /// `--image` (repeatable): a private registry's copy of it.
+    #[arg(long = "sidecar-image", value_name = "IMAGE")]
+    pub sidecar_images: Vec<String>,
+    /// An external address range PII pods may reach and be reached from
+    /// (repeatable), e.g. the platform's load balancers or node-local DNS.
+    #[arg(long = "allowed-cidr", value_name = "CIDR")]
+    pub allowed_cidrs: Vec<String>,
     #[command(flatten)]
     pub api: KubeApiArgs,
 }
@@ -72,7 +81,7 @@ impl KubeApiArgs {
 /// What every request's handler shares.
 struct Webhook {
     inject: InjectOptions,
-    pii: PiiLabel,
+    guard: Guard,
     /// `None` outside a cluster without `--api-server`: PII pods are then
     /// refused, as nothing can be checked.
     api: Option<KubeApi>,
@@ -83,11 +92,13 @@ pub fn run(args: &WebhookArgs, given: &GivenFlags) -> anyhow::Result<()> {
     let config = tls::server_config(&TlsFiles { cert: args.cert.clone(), key: args.key.clone(), ca: None })?;
     crate::telemetry::init_logging();
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?.block_on(async {
-        let webhook = Arc::new(Webhook {
-            inject,
+        let guard = Guard {
             pii: super::netpol_cmd::pii(&args.pii_label)?,
-            api: KubeApi::new(&args.api.settings())?,
-        });
+            sidecar: inject.clone(),
+            sidecar_images: args.sidecar_images.clone(),
+            allowed_cidrs: super::netpol_cmd::cidrs(&args.allowed_cidrs)?,
+        };
+        let webhook = Arc::new(Webhook { inject, guard, api: KubeApi::new(&args.api.settings())? });
         if webhook.api.is_none() {
             tracing::warn!("no API server (not in a cluster, no --api-server): /validate refuses every PII pod");
         }
@@ -152,17 +163,17 @@ async fn handle(request: Request<Incoming>, webhook: &Webhook) -> Response<Full<
     }
 }
 
-/// The validating answer: the namespace's policies are listed only for a
-/// Pod that holds PII.
+/// The validating answer: what is in force is read only for a Pod that
+/// holds PII and passed the checks that need no API call.
 async fn validate(body: &[u8], webhook: &Webhook) -> Result<serde_json::Value, crate::k8s::webhook::ReviewError> {
-    let v = validation(body, &webhook.pii)?;
-    let policies = match (&v.check_namespace, &webhook.api) {
-        (None, _) => Ok(Vec::new()),
-        (Some(ns), Some(api)) => api.network_policies(ns).await,
+    let v = validation(body, &webhook.guard)?;
+    let in_force = match (&v.check_namespace, &webhook.api) {
+        (None, _) => Err(String::new()),
+        (Some(ns), Some(api)) => api.in_force(ns).await,
         (Some(_), None) => Err("piimask webhook has no access to the API server".to_string()),
     };
-    if let (Some(ns), Err(why)) = (&v.check_namespace, &policies) {
-        tracing::warn!(namespace = %ns, error = %why, "NetworkPolicies could not be listed; PII pod refused");
+    if let (Some(ns), Err(why)) = (&v.check_namespace, &in_force) {
+        tracing::warn!(namespace = %ns, error = %why, "policies in force could not be read; PII pod refused");
     }
-    Ok(v.answer(policies.as_deref().map_err(Clone::clone), &webhook.pii))
+    Ok(v.answer(in_force.as_ref().map_err(Clone::clone), &webhook.guard))
 }

@@ -176,6 +176,14 @@ fn inject_object(
     if has_sidecar {
         return Ok(false);
     }
+    // Two volumes of one name are refused by the API server, or worse,
+    // the sidecar would mount the pod's own volume as its certificates.
+    let wanted = ["piimask-certs", "piimask-config"];
+    let wanted = if annotation(Some(&meta), "piimask.io/config").is_some() { &wanted[..] } else { &wanted[..1] };
+    let existing = spec.get("volumes").and_then(Value::as_array).into_iter().flatten();
+    if let Some(name) = existing.filter_map(|v| v.get("name").and_then(Value::as_str)).find(|n| wanted.contains(n)) {
+        return Err(err(format!("the pod already has a volume named `{name}`, which the sidecar mounts; rename it")));
+    }
     let port = app_port(&meta, spec).map_err(err)?;
     let sidecar = sidecar_container(&meta, port, opts, kind == "Job" || kind == "CronJob");
     rewrite_app_probes(spec, port);
@@ -351,4 +359,107 @@ fn rewrite_app_probes(spec: &mut Map<String, Value>, port: u16) {
             }
         }
     }
+}
+
+/// Why a pod's networking escapes NetworkPolicies: `hostNetwork: true`,
+/// or a container taking a port on the node (`hostPort`). `None` when
+/// neither.
+pub fn host_networking(pod: &Value) -> Option<String> {
+    let spec = pod.get("spec")?;
+    if spec.get("hostNetwork").and_then(Value::as_bool) == Some(true) {
+        return Some("it uses the node's network (hostNetwork: true), where NetworkPolicies do not apply".into());
+    }
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        for c in spec.get(list).and_then(Value::as_array).into_iter().flatten() {
+            for p in c.get("ports").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(port) = p.get("hostPort").and_then(Value::as_u64).filter(|&p| p != 0) {
+                    let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+                    return Some(format!(
+                        "container `{name}` takes port {port} on the node (hostPort), which NetworkPolicies do not guard"
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Why `pod` does not run the sidecar piimask injects with `opts` (or
+/// one of `images`, for sidecars injected from a private registry), or
+/// `None` when it does: named `piimask`, first among the init containers
+/// as a native sidecar or first among the containers (the older form),
+/// the expected image, the image's own entrypoint, the `run` arguments
+/// injection writes for its port and the pod's annotations, `POD_IP` from
+/// the downward API and the certificates mounted. Fields the API server
+/// defaults are not compared.
+pub fn sidecar_problem(pod: &Value, opts: &InjectOptions, images: &[String]) -> Option<String> {
+    let meta = pod.get("metadata").cloned().unwrap_or(Value::Null);
+    if annotation(Some(&meta), "piimask.io/inject") == Some("false") {
+        return Some("it opts out of the sidecar (piimask.io/inject: \"false\")".into());
+    }
+    let spec = pod.get("spec").and_then(Value::as_object);
+    let first = |list: &str| spec.and_then(|s| s.get(list)).and_then(|cs| cs.get(0));
+    let named = |c: &&Value| c.get("name").and_then(Value::as_str) == Some(SIDECAR);
+    let native = first("initContainers").filter(named);
+    let legacy = first("containers").filter(named);
+    let (sidecar, native) = match (native, legacy) {
+        (Some(c), _) => (c, true),
+        (None, Some(c)) => (c, false),
+        (None, None) => {
+            let anywhere = ["initContainers", "containers"].iter().any(|list| {
+                spec.and_then(|s| s.get(*list)).and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|c| named(&c)))
+            });
+            return Some(if anywhere {
+                format!(
+                    "its container `{SIDECAR}` is not first among the init containers (a native sidecar) nor \
+                     first among the containers, where piimask injects its sidecar"
+                )
+            } else {
+                "it has no piimask sidecar (the namespace is not labelled piimask.io/inject=enabled, or the pod \
+                 could not be injected: see the injector's warning; piimask.io/app-port names the app's port)"
+                    .into()
+            });
+        }
+    };
+    let lookalike = |why: String| Some(format!("its container `{SIDECAR}` is not the sidecar piimask injects: {why}"));
+    let image = sidecar.get("image").and_then(Value::as_str).unwrap_or("");
+    if image != opts.image && !images.iter().any(|i| i == image) {
+        return lookalike(format!("image `{image}` is not the sidecar image `{}`", opts.image));
+    }
+    if sidecar.get("command").is_some_and(|c| !c.is_null()) {
+        return lookalike("it replaces the image's command".into());
+    }
+    if native && sidecar.get("restartPolicy").and_then(Value::as_str) != Some("Always") {
+        return lookalike("as an init container it must have restartPolicy: Always (a native sidecar)".into());
+    }
+    let args: Vec<&str> =
+        sidecar.get("args").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let port = args.get(2).and_then(|listen| listen.strip_prefix("$(POD_IP):")).and_then(|p| p.parse::<u16>().ok());
+    let Some(port) = port else {
+        return lookalike("its arguments are not `run --listen $(POD_IP):PORT …` as injection writes them".into());
+    };
+    let expected = sidecar_container(&meta, port, opts, false);
+    let expected: Vec<&str> = expected["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let shutdown_form = !native && args.len() == expected.len() + 1 && args.last() == Some(&"--admin-shutdown");
+    if args != expected && !(shutdown_form && args[..expected.len()] == expected[..]) {
+        return lookalike(format!(
+            "its arguments differ from those injection writes for port {port} and the pod's piimask.io annotations"
+        ));
+    }
+    let env = sidecar.get("env").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let pod_ip = |e: &Value| {
+        e.get("name").and_then(Value::as_str) == Some("POD_IP")
+            && e.pointer("/valueFrom/fieldRef/fieldPath").and_then(Value::as_str) == Some("status.podIP")
+    };
+    if env.len() != 1 || !pod_ip(&env[0]) {
+        return lookalike("its environment is not POD_IP from status.podIP".into());
+    }
+    let mounts_certs = sidecar.get("volumeMounts").and_then(Value::as_array).into_iter().flatten().any(|m| {
+        m.get("name").and_then(Value::as_str) == Some("piimask-certs")
+            && m.get("mountPath").and_then(Value::as_str) == Some(CERT_DIR)
+    });
+    if !mounts_certs {
+        return lookalike(format!("it does not mount its certificates (`piimask-certs` at {CERT_DIR})"));
+    }
+    None
 }

@@ -1,7 +1,7 @@
 //! `piimask install`: the cluster-side manifests, in the style of
 //! `linkerd install | kubectl apply -f -`. The injector: its namespace,
-//! service account and RBAC (read NetworkPolicies, for the validating
-//! check), Deployment, Service, PodDisruptionBudget, serving certificate
+//! service account and RBAC (read namespaces, NetworkPolicies and admin
+//! network policies, for the validating check), Deployment, Service, PodDisruptionBudget, serving certificate
 //! from cert-manager, the mutating and validating webhook configurations,
 //! and NetworkPolicies for its own namespace. With a gateway: a piimask
 //! Deployment in front of legacy services, with its config, workload
@@ -89,6 +89,9 @@ pub struct WebhookValues {
     /// The API server's address range, to narrow the webhook's egress;
     /// unset, it may reach any address on 443 and 6443.
     pub api_server_cidr: Option<String>,
+    /// External address ranges PII pods may reach and be reached from
+    /// (`--allowed-cidr`); anything else external is a hole the guard refuses.
+    pub allowed_cidrs: Vec<String>,
     pub resources: Resources,
 }
 
@@ -103,6 +106,7 @@ impl Default for WebhookValues {
             certs: WebhookCerts::CsiSpiffe,
             pii_label: "piimask.io/pii=true".into(),
             api_server_cidr: None,
+            allowed_cidrs: Vec::new(),
             resources: Resources::sized("20m", "24Mi", "64Mi"),
         }
     }
@@ -190,6 +194,8 @@ pub enum InstallError {
     Timeout(u32),
     #[error("webhook.pii_label `{0}`: expected KEY=VALUE")]
     PiiLabel(String),
+    #[error("webhook.allowed_cidrs `{0}`: expected an IPv4 CIDR such as 10.0.0.0/8")]
+    Cidr(String),
     #[error("gateway NetworkPolicies: {0}")]
     Policies(#[from] GenerateError),
 }
@@ -246,6 +252,10 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
     if w.legacy_sidecar {
         args.push("--legacy-sidecar".into());
     }
+    for cidr in &w.allowed_cidrs {
+        super::netpol::parse_cidr(cidr).ok_or_else(|| InstallError::Cidr(cidr.clone()))?;
+        args.extend(["--allowed-cidr".into(), cidr.clone()]);
+    }
     if w.certs == WebhookCerts::CertManager {
         args.extend(["--certs".into(), "cert-manager".into()]);
     }
@@ -265,9 +275,16 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(WEBHOOK),
             "automountServiceAccountToken": false}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": WEBHOOK, "labels": labels},
-            // The validating check lists NetworkPolicies; nothing else.
-            "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["list"]}]}),
+        "metadata": {"name": WEBHOOK, "labels": labels},
+        // The validating check reads what is in force around a PII
+        // pod: its namespace's labels, the namespace's NetworkPolicies
+        // and the cluster's admin network policies. Read only.
+        "rules": [
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["list"]},
+            {"apiGroups": ["policy.networking.k8s.io"],
+             "resources": ["adminnetworkpolicies", "baselineadminnetworkpolicies"], "verbs": ["get", "list"]}
+        ]}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": WEBHOOK, "labels": labels},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": WEBHOOK},
@@ -286,7 +303,7 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
         "metadata": {"name": WEBHOOK, "namespace": ns, "labels": labels,
             // Read by the security scan (deploy/scan.sh): this finding is
             // deliberate, and says why where it applies.
-            "annotations": {"checkov.io/skip1": "CKV_K8S_38=the validating check lists NetworkPolicies with this token"}},
+            "annotations": {"checkov.io/skip1": "CKV_K8S_38=the validating check reads namespaces and network policies with this token"}},
         "spec": deployment_spec(&labels, w.replicas, json!({
                     "serviceAccountName": WEBHOOK,
                     // Mounted as a short-lived projected token: the
@@ -327,9 +344,12 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
             "admissionReviewVersions": ["v1"],
             "clientConfig": client_config("/mutate"),
             "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}],
-            // Only namespaces that ask for it, never piimask's own.
+            // Only namespaces that ask for it, never piimask's own. No
+            // object selector: any pod can set any label on itself, so a
+            // label must not let it skip injection. Pods opt out with an
+            // annotation, which the validating check refuses on PII pods;
+            // injecting an injected pod changes nothing.
             "namespaceSelector": {"matchLabels": {"piimask.io/inject": "enabled"}},
-            "objectSelector": {"matchExpressions": [{"key": "app.kubernetes.io/part-of", "operator": "NotIn", "values": ["piimask"]}]},
             // A namespace that holds PII must not start pods without
             // the sidecar: with `Fail`, when the webhook is down, pod
             // creation there waits rather than bypassing it. Two replicas
@@ -347,9 +367,11 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
             "admissionReviewVersions": ["v1"],
             "clientConfig": client_config("/validate"),
             "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}],
-            // Only pods labelled as holding PII are sent (and so can be
-            // held up): everything else never waits on this webhook.
-            "objectSelector": {"matchLabels": {pii.key: pii.value}},
+            // Only pods with the PII label, whatever its value, are sent
+            // (and so can be held up): a value other than the PII one or
+            // `false` is refused there, not let through as not PII.
+            // Everything else never waits on this webhook.
+            "objectSelector": {"matchExpressions": [{"key": pii.key, "operator": "Exists"}]},
             "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", ns]}]},
             "failurePolicy": failure_policy,
             "timeoutSeconds": w.timeout_seconds,

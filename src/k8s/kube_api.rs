@@ -1,5 +1,6 @@
-//! The one call piimask makes to the Kubernetes API server: list a
-//! namespace's NetworkPolicies, for the validating webhook. In a pod it
+//! The calls piimask makes to the Kubernetes API server, all reads, for
+//! the validating webhook: a namespace's labels and NetworkPolicies, and
+//! the cluster's AdminNetworkPolicies and BaselineAdminNetworkPolicies. In a pod it
 //! finds the server and its credentials the standard way (the
 //! `KUBERNETES_SERVICE_HOST`/`_PORT` variables, the service account's
 //! token and CA); flags override each. The token file is read for every
@@ -81,14 +82,38 @@ impl KubeApi {
         }))
     }
 
-    /// The NetworkPolicies of `namespace` (a DNS label, checked by the
-    /// caller), as objects with their `kind`; or why they could not be
-    /// listed, in words fit for a refusal message.
-    pub async fn network_policies(&self, namespace: &str) -> Result<Vec<Value>, String> {
+    /// What is in force for a PII pod in `namespace` (a DNS label, checked
+    /// by the caller): the namespace's labels, its NetworkPolicies, and
+    /// every AdminNetworkPolicy and BaselineAdminNetworkPolicy (none when
+    /// the cluster does not serve that API); or why they could not be
+    /// read, in words fit for a refusal message.
+    pub async fn in_force(&self, namespace: &str) -> Result<InForce, String> {
+        let anp = "/apis/policy.networking.k8s.io/v1alpha1";
+        let paths = [
+            format!("/api/v1/namespaces/{namespace}"),
+            format!("/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies"),
+            format!("{anp}/adminnetworkpolicies"),
+            format!("{anp}/baselineadminnetworkpolicies"),
+        ];
+        let (ns, nps, anps, banps) = tokio::join!(
+            self.get(&paths[0], "the Namespace", false),
+            self.get(&paths[1], "NetworkPolicies", false),
+            self.get(&paths[2], "AdminNetworkPolicies", true),
+            self.get(&paths[3], "BaselineAdminNetworkPolicies", true),
+        );
+        let namespace_labels = ns?.pointer("/metadata/labels").cloned().unwrap_or_else(|| serde_json::json!({}));
+        let mut policies = items(nps?, "NetworkPolicy", "networking.k8s.io/v1")?;
+        policies.extend(items(anps?, "AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1")?);
+        policies.extend(items(banps?, "BaselineAdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1")?);
+        Ok(InForce { namespace_labels, policies })
+    }
+
+    /// GETs `path`; with `absent_is_empty`, a 404 (the API is not served)
+    /// is an empty list.
+    async fn get(&self, path: &str, what: &str, absent_is_empty: bool) -> Result<Value, String> {
         let token = std::fs::read_to_string(&self.token_file)
             .map_err(|e| format!("reading the API token {}: {e}", self.token_file.display()))?;
-        let url = format!("{}/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies", self.base);
-        let request = Request::get(url)
+        let request = Request::get(format!("{}{path}", self.base))
             .header(http::header::AUTHORIZATION, format!("Bearer {}", token.trim()))
             .header(http::header::ACCEPT, "application/json")
             .body(Empty::new())
@@ -106,23 +131,39 @@ impl KubeApi {
         let (status, body) = tokio::time::timeout(CALL_TIMEOUT, call)
             .await
             .map_err(|_| format!("the API server did not answer within {} s", CALL_TIMEOUT.as_secs()))??;
-        if status != StatusCode::OK {
-            return Err(format!("the API server answered {status} to listing NetworkPolicies"));
+        if status == StatusCode::NOT_FOUND && absent_is_empty {
+            return Ok(serde_json::json!({"items": []}));
         }
-        let list: Value = serde_json::from_slice(&body)
-            .map_err(|e| format!("the API server's NetworkPolicyList is not JSON: {e}"))?;
-        let items = list.get("items").and_then(Value::as_array).ok_or("the API server's answer has no `items`")?;
-        // List items carry neither kind nor apiVersion.
-        Ok(items
-            .iter()
-            .cloned()
-            .map(|mut item| {
-                if let Some(o) = item.as_object_mut() {
-                    o.insert("kind".into(), "NetworkPolicy".into());
-                    o.insert("apiVersion".into(), "networking.k8s.io/v1".into());
-                }
-                item
-            })
-            .collect())
+        if status != StatusCode::OK {
+            return Err(format!("the API server answered {status} to reading {what}"));
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("the API server's answer for {what} is not JSON: {e}"))
     }
+}
+
+/// What the API server says is in force around a pod.
+#[derive(Debug, Clone)]
+pub struct InForce {
+    /// The namespace's labels (an object).
+    pub namespace_labels: Value,
+    /// NetworkPolicies of the namespace, AdminNetworkPolicies and
+    /// BaselineAdminNetworkPolicies, each with its `kind`.
+    pub policies: Vec<Value>,
+}
+
+/// A list's items, given the `kind` and `apiVersion` list items omit.
+fn items(list: Value, kind: &str, api_version: &str) -> Result<Vec<Value>, String> {
+    let items =
+        list.get("items").and_then(Value::as_array).ok_or(format!("the API server's {kind}List has no `items`"))?;
+    Ok(items
+        .iter()
+        .cloned()
+        .map(|mut item| {
+            if let Some(o) = item.as_object_mut() {
+                o.insert("kind".into(), kind.into());
+                o.insert("apiVersion".into(), api_version.into());
+            }
+            item
+        })
+        .collect())
 }

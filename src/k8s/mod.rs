@@ -1,6 +1,6 @@
 //! The Kubernetes side of piimask: sidecar injection, the admission
 //! webhook's decisions, the cluster-side manifests, NetworkPolicy
-//! generation and analysis, and the one API-server call the webhook makes.
+//! generation and analysis, and the read-only API-server calls the webhook makes.
 //! Works on manifests as data; uses `config` and `tls` types, never the
 //! `proxy` machinery.
 

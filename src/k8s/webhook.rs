@@ -1,18 +1,25 @@
 //! The admission webhooks, AdmissionReview v1 in and out. The mutating
-//! one gives the same injection as `piimask inject`, as a JSONPatch; which
-//! namespaces it sees is the MutatingWebhookConfiguration's
-//! `namespaceSelector`, and each Pod is judged by its own annotations. The
-//! validating one refuses a Pod labelled as holding PII in a namespace
-//! without default-deny NetworkPolicies; the caller lists the namespace's
-//! policies (from the API server) and this file decides. A request that
+//! one gives the same injection as `piimask inject`, as a JSONPatch, to
+//! Pods being created; which namespaces it sees is the
+//! MutatingWebhookConfiguration's `namespaceSelector`, and each Pod is
+//! judged by its own annotations. The validating one is the PII guard: a
+//! Pod labelled as holding PII is admitted only if it runs the sidecar
+//! piimask injects, keeps off the node's network, and is isolated as the
+//! NetworkPolicy simulator judges it under every policy in force (the
+//! caller reads them from the API server; this file decides). A label
+//! value other than the PII value or `false` is refused. A request that
 //! cannot be read is answered 400 with what is wrong; the server never
 //! stops for it.
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::inject::{InjectOptions, inject_value};
-use super::netpol::{PiiLabel, missing_default_deny};
+use super::inject::{InjectOptions, host_networking, inject_value, sidecar_problem};
+use super::kube_api::InForce;
+use super::netpol::{Hole, PiiLabel, PiiMark, pod_holes};
+
+/// The only AdmissionReview version piimask reads and writes.
+const API_VERSION: &str = "admission.k8s.io/v1";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReviewError {
@@ -20,6 +27,8 @@ pub enum ReviewError {
     NotJson(String),
     #[error("expected an AdmissionReview (admission.k8s.io/v1) with a `request`")]
     NotAReview,
+    #[error("apiVersion `{0}`: piimask reads AdmissionReview admission.k8s.io/v1 only")]
+    Version(String),
     #[error("the review has no `request.uid`")]
     NoUid,
     #[error("the review has no `request.namespace` (Pods are namespaced)")]
@@ -28,7 +37,6 @@ pub enum ReviewError {
 
 /// The parts of an AdmissionReview request both webhooks read.
 struct Review {
-    api_version: Value,
     uid: String,
     request: Value,
 }
@@ -39,30 +47,62 @@ impl Review {
         if review.get("kind").and_then(Value::as_str) != Some("AdmissionReview") {
             return Err(ReviewError::NotAReview);
         }
+        match review.get("apiVersion").and_then(Value::as_str) {
+            Some(API_VERSION) => {}
+            other => return Err(ReviewError::Version(other.unwrap_or("").chars().take(64).collect())),
+        }
         let request = review.get_mut("request").map(Value::take).ok_or(ReviewError::NotAReview)?;
         let uid = request.get("uid").and_then(Value::as_str).ok_or(ReviewError::NoUid)?.to_string();
-        let api_version = review.get("apiVersion").cloned().unwrap_or(json!("admission.k8s.io/v1"));
-        Ok(Review { api_version, uid, request })
+        Ok(Review { uid, request })
     }
 
-    fn is_pod(&self) -> bool {
-        self.request.pointer("/kind/kind").and_then(Value::as_str) == Some("Pod")
+    /// `request.kind.kind`, which a review must carry.
+    fn kind(&self) -> Option<&str> {
+        self.request.pointer("/kind/kind").and_then(Value::as_str)
+    }
+
+    fn operation(&self) -> &str {
+        self.request.get("operation").and_then(Value::as_str).unwrap_or("")
+    }
+
+    fn sub_resource(&self) -> bool {
+        self.request.get("subResource").and_then(Value::as_str).is_some_and(|s| !s.is_empty())
     }
 
     fn answer(&self, response: Value) -> Value {
-        json!({"apiVersion": self.api_version, "kind": "AdmissionReview", "response": response})
+        json!({"apiVersion": API_VERSION, "kind": "AdmissionReview", "response": response})
+    }
+
+    fn allow(&self) -> Value {
+        self.answer(json!({"uid": self.uid, "allowed": true}))
+    }
+
+    fn refuse(&self, code: u16, message: &str) -> Value {
+        let reason = if code == 400 { "BadRequest" } else { "Forbidden" };
+        self.answer(json!({"uid": self.uid, "allowed": false,
+            "status": {"code": code, "reason": reason, "message": message}}))
     }
 }
 
+const NO_KIND: &str = "piimask: the review has no `request.kind`: refused, as what it is cannot be told";
+
 /// The mutating webhook's AdmissionReview response for a request body.
-/// Objects other than Pods, and Pods that opt out or are already
-/// injected, are allowed unchanged; a Pod that cannot be injected (no port
-/// to take) is allowed unchanged too, with a warning, so a bad annotation
-/// never blocks a deployment.
+/// Only Pods being created are injected: objects of other kinds, other
+/// operations (an UPDATE cannot add containers), subresources, Pods that
+/// opt out or are already injected pass unchanged. A Pod that cannot be
+/// injected (no port to take, a volume of the sidecar's name, the node's
+/// network) passes unchanged with a warning; the validating webhook
+/// refuses it if it holds PII.
 pub fn review(body: &[u8], opts: &InjectOptions) -> Result<Value, ReviewError> {
     let review = Review::parse(body)?;
+    let Some(kind) = review.kind() else { return Ok(review.refuse(400, NO_KIND)) };
     let mut response = json!({"uid": review.uid, "allowed": true});
-    if let (true, Some(object)) = (review.is_pod(), review.request.get("object")) {
+    let object = review.request.get("object").filter(|_| kind == "Pod");
+    if let (Some(object), "CREATE", false) = (object, review.operation(), review.sub_resource()) {
+        if let Some(why) = host_networking(object) {
+            response["warnings"] = json!([format!("piimask: not injected: {why}")]);
+            return Ok(review.answer(response));
+        }
         let mut pod = object.clone();
         // The object in a review may omit its kind; the request names it.
         if let Some(obj) = pod.as_object_mut() {
@@ -81,73 +121,138 @@ pub fn review(body: &[u8], opts: &InjectOptions) -> Result<Value, ReviewError> {
     Ok(review.answer(response))
 }
 
-/// A validating review read, before the namespace's policies are known.
-pub struct Validation {
-    review: Review,
-    /// The Pod's namespace when it holds PII (and so must be checked);
-    /// `None` when there is nothing to check.
-    pub check_namespace: Option<String>,
+/// What the validating webhook holds PII pods to.
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    pub pii: PiiLabel,
+    /// The sidecar the injector writes (its image and form).
+    pub sidecar: InjectOptions,
+    /// Further images accepted as the sidecar's (a private registry's
+    /// copy of it, in pods injected by `piimask inject`).
+    pub sidecar_images: Vec<String>,
+    /// External address ranges PII pods may reach and be reached from.
+    pub allowed_cidrs: Vec<(u32, u32)>,
 }
 
-/// Reads a validating review: whether it is a Pod labelled as holding PII,
-/// and in which namespace. The namespace is checked to be a DNS label, as
-/// it goes into an API path.
-pub fn validation(body: &[u8], pii: &PiiLabel) -> Result<Validation, ReviewError> {
+/// A validating review read, before what is in force is known.
+pub struct Validation {
+    review: Review,
+    /// The Pod's namespace when it holds PII and passed every check that
+    /// needs no API call, so its isolation must be judged; `None` when
+    /// there is nothing (more) to check.
+    pub check_namespace: Option<String>,
+    /// A refusal decided from the review alone.
+    refusal: Option<(u16, String)>,
+}
+
+/// Reads a validating review: whether it is a Pod labelled as holding
+/// PII, and if so the checks that need no API call (label spelling, node
+/// networking, the sidecar). The namespace is checked to be a DNS label,
+/// as it goes into an API path.
+pub fn validation(body: &[u8], guard: &Guard) -> Result<Validation, ReviewError> {
     let review = Review::parse(body)?;
-    let labelled = review
-        .request
-        .pointer("/object/metadata/labels")
-        .and_then(|labels| labels.get(&pii.key))
-        .and_then(Value::as_str)
-        == Some(pii.value.as_str());
-    let check_namespace = if review.is_pod() && labelled {
-        let ns = review.request.get("namespace").and_then(Value::as_str).ok_or(ReviewError::NoNamespace)?;
-        let is_dns_label = !ns.is_empty()
-            && ns.len() <= 63
-            && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !is_dns_label {
-            return Err(ReviewError::NoNamespace);
-        }
-        Some(ns.to_string())
-    } else {
-        None
+    let pii = &guard.pii;
+    let done = |review: Review, refusal: Option<(u16, String)>| Validation { review, check_namespace: None, refusal };
+    let Some(kind) = review.kind() else { return Ok(done(review, Some((400, NO_KIND.to_string())))) };
+    // DELETE and CONNECT carry no object to judge; subresources (status,
+    // binding) change no container or network setting.
+    let object = match review.request.get("object") {
+        Some(o) if kind == "Pod" && !review.sub_resource() && o.is_object() => o,
+        _ => return Ok(done(review, None)),
     };
-    Ok(Validation { review, check_namespace })
+    // An update of a pod being deleted (the API server keeps the old
+    // deletionTimestamp; it clears one given on create) mostly drops
+    // finalizers: never hold that up.
+    let deleting = object.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
+    if deleting && review.operation() == "UPDATE" {
+        return Ok(done(review, None));
+    }
+    let label = |o: &Value| {
+        o.pointer("/metadata/labels").and_then(|l| l.get(&pii.key)).and_then(Value::as_str).map(str::to_string)
+    };
+    let value = label(object);
+    let value = value.as_deref();
+    let holds = format!("piimask: the Pod holds PII ({}={})", pii.key, pii.value);
+    let was_pii =
+        review.request.get("oldObject").and_then(label).is_some_and(|v| pii.mark(Some(&v)) != PiiMark::NotPii);
+    match pii.mark(value) {
+        PiiMark::Absent | PiiMark::NotPii if review.operation() == "UPDATE" && was_pii => {
+            let message =
+                format!("{holds} and the label cannot be taken off a running Pod: it was started as holding PII");
+            return Ok(done(review, Some((403, message))));
+        }
+        PiiMark::Absent | PiiMark::NotPii => return Ok(done(review, None)),
+        PiiMark::Invalid => {
+            let shown: String = value.unwrap_or("").chars().take(63).collect();
+            let message = format!(
+                "piimask: label {} is {shown:?}: only \"{}\" (holds PII) or \"false\" are read; fix the spelling",
+                pii.key, pii.value
+            );
+            return Ok(done(review, Some((403, message))));
+        }
+        PiiMark::Pii => {}
+    }
+    let reasons: Vec<String> = host_networking(object)
+        .into_iter()
+        .chain(sidecar_problem(object, &guard.sidecar, &guard.sidecar_images))
+        .collect();
+    if !reasons.is_empty() {
+        return Ok(done(review, Some((403, format!("{holds} but {}", reasons.join("; and "))))));
+    }
+    let ns = review.request.get("namespace").and_then(Value::as_str).ok_or(ReviewError::NoNamespace)?;
+    let is_dns_label = !ns.is_empty()
+        && ns.len() <= 63
+        && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !is_dns_label {
+        return Err(ReviewError::NoNamespace);
+    }
+    let check_namespace = Some(ns.to_string());
+    Ok(Validation { review, check_namespace, refusal: None })
 }
 
 impl Validation {
-    /// The answer, given the namespace's NetworkPolicies, or why they could
-    /// not be listed (which refuses the Pod: the check fails closed, like
-    /// the webhook's failure policy).
-    pub fn answer(&self, policies: Result<&[Value], String>, pii: &PiiLabel) -> Value {
-        let Some(ns) = &self.check_namespace else {
-            return self.review.answer(json!({"uid": self.review.uid, "allowed": true}));
-        };
-        let refusal = match policies {
-            Ok(policies) => {
-                let missing = missing_default_deny(policies);
-                (!missing.is_empty()).then(|| {
-                    format!(
-                        "piimask: the Pod holds PII ({}={}) but namespace `{ns}` has no default-deny NetworkPolicy \
-                         for {}; apply one first (`piimask netpol generate` writes it)",
-                        pii.key,
-                        pii.value,
-                        missing.join(" and ")
-                    )
-                })
+    /// The answer, given what is in force around the Pod, or why that
+    /// could not be read (which refuses the Pod: the check fails closed,
+    /// like the webhook's failure policy).
+    pub fn answer(&self, in_force: Result<&InForce, String>, guard: &Guard) -> Value {
+        if let Some((code, message)) = &self.refusal {
+            return self.review.refuse(*code, message);
+        }
+        let Some(ns) = &self.check_namespace else { return self.review.allow() };
+        let pii = &guard.pii;
+        let in_force = match in_force {
+            Ok(f) => f,
+            Err(why) => {
+                return self.review.refuse(
+                    403,
+                    &format!(
+                        "piimask: the Pod holds PII ({}={}) and the policies in force in namespace `{ns}` could not \
+                         be read: {why}",
+                        pii.key, pii.value
+                    ),
+                );
             }
-            Err(why) => Some(format!(
-                "piimask: the Pod holds PII ({}={}) and the NetworkPolicies of namespace `{ns}` could not be \
-                 checked: {why}",
-                pii.key, pii.value
-            )),
         };
-        let response = match refusal {
-            None => json!({"uid": self.review.uid, "allowed": true}),
-            Some(message) => json!({"uid": self.review.uid, "allowed": false,
-                "status": {"code": 403, "reason": "Forbidden", "message": message}}),
+        let object = self.review.request.get("object").unwrap_or(&Value::Null);
+        let holes = pod_holes(object, ns, &in_force.namespace_labels, &in_force.policies, &guard.allowed_cidrs);
+        if holes.is_empty() {
+            return self.review.allow();
+        }
+        let advice = if holes.iter().any(|h| matches!(h, Hole::NotIsolated(_))) {
+            "apply a default deny for both directions and narrow allows (`piimask netpol generate` writes them)"
+        } else {
+            "policies add up: narrow or remove the rules named (allow named namespaces or labelled pods instead)"
         };
-        self.review.answer(response)
+        let holes: Vec<String> = holes.iter().map(ToString::to_string).collect();
+        self.review.refuse(
+            403,
+            &format!(
+                "piimask: the Pod holds PII ({}={}) but is not isolated in namespace `{ns}`: {}; {advice}",
+                pii.key,
+                pii.value,
+                holes.join("; ")
+            ),
+        )
     }
 }
 
@@ -167,16 +272,21 @@ mod tests {
         .into_bytes()
     }
 
-    #[test]
-    fn a_pod_gets_a_patch_with_the_sidecar() {
-        let out = review(&pod_review(json!({})), &InjectOptions::default()).unwrap();
-        assert_eq!(out["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
-        assert_eq!(out["response"]["allowed"], true);
+    fn patched_spec(out: &Value) -> Value {
         let patch =
             base64::engine::general_purpose::STANDARD.decode(out["response"]["patch"].as_str().unwrap()).unwrap();
         let patch: Value = serde_json::from_slice(&patch).unwrap();
         assert_eq!(patch[0]["op"], "replace");
-        assert_eq!(patch[0]["value"]["initContainers"][0]["name"], "piimask");
+        patch[0]["value"].clone()
+    }
+
+    #[test]
+    fn a_pod_gets_a_patch_with_the_sidecar() {
+        let out = review(&pod_review(json!({})), &InjectOptions::default()).unwrap();
+        assert_eq!(out["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(out["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
+        assert_eq!(out["response"]["allowed"], true);
+        assert_eq!(patched_spec(&out)["initContainers"][0]["name"], "piimask");
     }
 
     #[test]
@@ -190,13 +300,53 @@ mod tests {
         assert_eq!(review(br#"{"kind":"Pod"}"#, &InjectOptions::default()), Err(ReviewError::NotAReview));
     }
 
+    fn edited(body: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+        let mut v: Value = serde_json::from_slice(body).unwrap();
+        edit(&mut v);
+        v.to_string().into_bytes()
+    }
+
+    #[test]
+    fn mutation_is_for_pods_being_created_only() {
+        let opts = InjectOptions::default();
+        let update = edited(&pod_review(json!({})), |v| v["request"]["operation"] = json!("UPDATE"));
+        assert!(review(&update, &opts).unwrap()["response"].get("patch").is_none(), "UPDATE passes unchanged");
+        let sub = edited(&pod_review(json!({})), |v| v["request"]["subResource"] = json!("status"));
+        assert!(review(&sub, &opts).unwrap()["response"].get("patch").is_none(), "subresources pass");
+        let host = edited(&pod_review(json!({})), |v| v["request"]["object"]["spec"]["hostNetwork"] = json!(true));
+        let out = review(&host, &opts).unwrap();
+        assert!(out["response"].get("patch").is_none());
+        assert!(out["response"]["warnings"][0].as_str().unwrap().contains("hostNetwork"), "{out}");
+        let no_kind =
+            edited(&pod_review(json!({})), |v| v["request"].as_object_mut().unwrap().remove("kind").map(drop).unwrap());
+        let out = review(&no_kind, &opts).unwrap();
+        assert_eq!(
+            (out["response"]["allowed"].as_bool(), out["response"]["status"]["code"].as_u64()),
+            (Some(false), Some(400))
+        );
+        let v1beta1 = edited(&pod_review(json!({})), |v| v["apiVersion"] = json!("admission.k8s.io/v1beta1"));
+        assert!(matches!(review(&v1beta1, &opts), Err(ReviewError::Version(v)) if v == "admission.k8s.io/v1beta1"));
+        // Injecting the injected pod changes nothing.
+        let once = patched_spec(&review(&pod_review(json!({})), &opts).unwrap());
+        let again = edited(&pod_review(json!({})), |v| v["request"]["object"]["spec"] = once);
+        assert!(review(&again, &opts).unwrap()["response"].get("patch").is_none());
+        // A volume of the sidecar's name would be mounted as its certificates.
+        let clash = edited(&pod_review(json!({})), |v| {
+            v["request"]["object"]["spec"]["volumes"] = json!([{"name": "piimask-certs", "emptyDir": {}}]);
+        });
+        let out = review(&clash, &opts).unwrap();
+        assert!(out["response"].get("patch").is_none());
+        assert!(out["response"]["warnings"][0].as_str().unwrap().contains("volume named `piimask-certs`"), "{out}");
+    }
+
+    /// A PII pod as the validating webhook sees it: after injection.
     fn pii_pod_review(namespace: &str, labels: Value) -> Vec<u8> {
+        let injected = patched_spec(&review(&pod_review(json!({})), &InjectOptions::default()).unwrap());
         json!({
             "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "request": {"uid": "u-1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
                 "operation": "CREATE", "namespace": namespace,
-                "object": {"apiVersion": "v1", "metadata": {"name": "p", "labels": labels},
-                    "spec": {"containers": [{"name": "app", "image": "x"}]}}}
+                "object": {"apiVersion": "v1", "metadata": {"name": "p", "labels": labels}, "spec": injected}}
         })
         .to_string()
         .into_bytes()
@@ -208,44 +358,161 @@ mod tests {
             "spec": {"podSelector": {}, "policyTypes": types}})
     }
 
+    fn in_force(policies: Vec<Value>) -> InForce {
+        InForce { namespace_labels: json!({}), policies }
+    }
+
+    fn message(out: &Value) -> String {
+        out["response"]["status"]["message"].as_str().unwrap_or("").to_string()
+    }
+
     #[test]
-    fn a_pii_pod_is_refused_until_its_namespace_denies_both_directions() {
-        let pii = PiiLabel::default();
-        let v = validation(&pii_pod_review("app", json!({"piimask.io/pii": "true"})), &pii).unwrap();
+    fn a_pii_pod_is_refused_until_the_simulator_finds_it_isolated() {
+        let guard = Guard::default();
+        let v = validation(&pii_pod_review("app", json!({"piimask.io/pii": "true"})), &guard).unwrap();
         assert_eq!(v.check_namespace.as_deref(), Some("app"));
 
-        let out = v.answer(Ok(&[]), &pii);
+        let out = v.answer(Ok(&in_force(vec![])), &guard);
         assert_eq!(out["response"]["allowed"], false);
         assert_eq!(out["response"]["status"]["code"], 403);
-        let message = out["response"]["status"]["message"].as_str().unwrap();
-        assert!(message.contains("namespace `app`") && message.contains("ingress and egress"), "{message}");
+        let text = message(&out);
+        assert!(
+            text.contains("namespace `app`") && text.contains("for Ingress") && text.contains("for Egress"),
+            "{text}"
+        );
 
-        let only_ingress = [deny("deny-in", &["Ingress"])];
-        let message = v.answer(Ok(&only_ingress), &pii)["response"]["status"]["message"].as_str().unwrap().to_string();
-        assert!(message.contains("for egress;"), "{message}");
+        let only_ingress = in_force(vec![deny("deny-in", &["Ingress"])]);
+        let text = message(&v.answer(Ok(&only_ingress), &guard));
+        assert!(text.contains("for Egress") && !text.contains("for Ingress"), "{text}");
 
-        // A policy that selects every pod but allows something is no deny.
-        let mut allows = deny("allow-all", &["Ingress", "Egress"]);
-        allows["spec"]["ingress"] = json!([{}]);
-        let both = [allows, deny("deny-out", &["Egress"])];
-        assert!(v.answer(Ok(&both), &pii)["response"]["status"]["message"].as_str().unwrap().contains("for ingress;"));
+        let denied = in_force(vec![deny("deny-all", &["Ingress", "Egress"])]);
+        assert_eq!(v.answer(Ok(&denied), &guard)["response"]["allowed"], true);
 
-        let denied = [deny("deny-all", &["Ingress", "Egress"])];
-        assert_eq!(v.answer(Ok(&denied), &pii)["response"]["allowed"], true);
+        // Policies add up: a second policy opening the pod cancels the deny.
+        let mut opens = deny("allow-all", &["Ingress"]);
+        opens["spec"]["ingress"] = json!([{"from": [{"namespaceSelector": {}}]}]);
+        let text = message(&v.answer(Ok(&in_force(vec![deny("deny-all", &["Ingress", "Egress"]), opens])), &guard));
+        assert!(text.contains("ingress rule 1 of NetworkPolicy app/allow-all lets pods of every namespace"), "{text}");
 
-        let failed = v.answer(Err("the API server answered 403 Forbidden".into()), &pii);
+        let failed = v.answer(Err("the API server answered 403 Forbidden".into()), &guard);
         assert_eq!(failed["response"]["allowed"], false, "fails closed");
     }
 
     #[test]
     fn pods_without_the_label_and_other_objects_are_not_checked() {
-        let pii = PiiLabel::default();
+        let guard = Guard::default();
         for labels in [json!({}), json!({"piimask.io/pii": "false"}), json!(null)] {
-            let v = validation(&pii_pod_review("app", labels), &pii).unwrap();
+            let v = validation(&pii_pod_review("app", labels), &guard).unwrap();
             assert!(v.check_namespace.is_none());
-            assert_eq!(v.answer(Err("unused".into()), &pii)["response"]["allowed"], true);
+            assert_eq!(v.answer(Err("unused".into()), &guard)["response"]["allowed"], true);
         }
-        let bad_namespace = validation(&pii_pod_review("../x", json!({"piimask.io/pii": "true"})), &pii);
+        let bad_namespace = validation(&pii_pod_review("../x", json!({"piimask.io/pii": "true"})), &guard);
         assert_eq!(bad_namespace.err(), Some(ReviewError::NoNamespace));
+    }
+
+    #[test]
+    fn label_spellings_other_than_true_or_false_are_refused() {
+        let guard = Guard::default();
+        for value in ["True", "yes", "1", " true", "true "] {
+            let v = validation(&pii_pod_review("app", json!({"piimask.io/pii": value})), &guard).unwrap();
+            assert!(v.check_namespace.is_none(), "decided without the API");
+            let out = v.answer(Err("unused".into()), &guard);
+            assert_eq!(out["response"]["allowed"], false, "{value:?}");
+            assert!(message(&out).contains(&format!("label piimask.io/pii is {value:?}")), "{out}");
+        }
+    }
+
+    #[test]
+    fn the_sidecar_must_be_the_one_piimask_injects() {
+        let guard = Guard::default();
+        let pii = json!({"piimask.io/pii": "true"});
+        let refused = |body: Vec<u8>| -> String {
+            let v = validation(&body, &guard).unwrap();
+            assert!(v.check_namespace.is_none(), "refused without the API");
+            let out = v.answer(Err("unused".into()), &guard);
+            assert_eq!(out["response"]["allowed"], false, "{out}");
+            message(&out)
+        };
+        let base = pii_pod_review("app", pii.clone());
+        type Edit = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Edit, &str)> = vec![
+            (Box::new(|o| o["metadata"]["annotations"] = json!({"piimask.io/inject": "false"})), "opts out"),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["image"] = json!("evil/piimask:latest")),
+                "image `evil/piimask:latest`",
+            ),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["command"] = json!(["/bin/sh"])),
+                "replaces the image's command",
+            ),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["args"] = json!(["run", "--listen", "$(POD_IP):8080"])),
+                "arguments differ",
+            ),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["args"][4] = json!("http://10.0.0.9:8080")),
+                "arguments differ",
+            ),
+            (
+                Box::new(|o| {
+                    o["spec"]["initContainers"][0].as_object_mut().unwrap().remove("restartPolicy");
+                }),
+                "restartPolicy: Always",
+            ),
+            (
+                Box::new(|o| {
+                    let sidecar = o["spec"]["initContainers"][0].take();
+                    o["spec"]["initContainers"] = json!([]);
+                    o["spec"]["containers"].as_array_mut().unwrap().push(sidecar);
+                }),
+                "is not first",
+            ),
+            (
+                Box::new(|o| {
+                    o["spec"].as_object_mut().unwrap().remove("initContainers");
+                }),
+                "has no piimask sidecar",
+            ),
+            (Box::new(|o| o["spec"]["hostNetwork"] = json!(true)), "hostNetwork: true"),
+            (
+                Box::new(|o| o["spec"]["containers"][0]["ports"][0]["hostPort"] = json!(8080)),
+                "takes port 8080 on the node",
+            ),
+        ];
+        for (edit, says) in cases {
+            let body = edited(&base, |v| edit(&mut v["request"]["object"]));
+            let text = refused(body);
+            assert!(text.contains(says) && text.starts_with("piimask: the Pod holds PII"), "{says}: {text}");
+        }
+        // The legacy form (first container) and a private registry's image pass.
+        let legacy = InjectOptions { legacy_sidecar: true, ..InjectOptions::default() };
+        let spec = patched_spec(&review(&pod_review(json!({})), &legacy).unwrap());
+        let body = edited(&base, |v| {
+            v["request"]["object"]["spec"] = spec;
+            v["request"]["object"]["spec"]["containers"][0]["image"] = json!("registry.local/piimask:0.1.0");
+        });
+        let private = Guard { sidecar_images: vec!["registry.local/piimask:0.1.0".into()], ..Guard::default() };
+        assert_eq!(validation(&body, &private).unwrap().check_namespace.as_deref(), Some("app"));
+        assert!(validation(&body, &guard).unwrap().check_namespace.is_none(), "not without --sidecar-image");
+    }
+
+    #[test]
+    fn updates_keep_the_label_and_deletions_pass() {
+        let guard = Guard::default();
+        let base = pii_pod_review("app", json!({"piimask.io/pii": "true"}));
+        let unlabelled = edited(&base, |v| {
+            v["request"]["operation"] = json!("UPDATE");
+            v["request"]["oldObject"] = v["request"]["object"].clone();
+            v["request"]["object"]["metadata"]["labels"] = json!({"piimask.io/pii": "false"});
+        });
+        let out = validation(&unlabelled, &guard).unwrap().answer(Err("unused".into()), &guard);
+        assert!(message(&out).contains("cannot be taken off a running Pod"), "{out}");
+        let deleting = edited(&base, |v| {
+            v["request"]["operation"] = json!("UPDATE");
+            v["request"]["object"]["metadata"]["deletionTimestamp"] = json!("2030-01-01T00:00:00Z");
+            v["request"]["object"]["spec"]["hostNetwork"] = json!(true);
+        });
+        let v = validation(&deleting, &guard).unwrap();
+        assert_eq!(v.answer(Err("unused".into()), &guard)["response"]["allowed"], true);
     }
 }

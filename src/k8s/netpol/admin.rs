@@ -154,6 +154,14 @@ impl AdminPolicy {
         self.subject.matches(w, namespaces)
     }
 
+    /// The port names the policy's egress rules use.
+    pub fn egress_named_ports(&self) -> impl Iterator<Item = &str> + '_ {
+        self.egress.iter().flat_map(|r| r.ports.iter().flatten()).filter_map(|p| match p {
+            AdminPort::Named(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
     /// Where the policy's `networks` cut the IPv4 space.
     pub fn network_bounds(&self) -> impl Iterator<Item = u64> + '_ {
         self.egress.iter().flat_map(|r| &r.peers).flat_map(|p| match p {

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::policy::{Peer, Policy, PortRef};
+use super::policy::{Peer, PortRef};
 use super::{Cluster, Endpoint, Protocol};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,6 +42,7 @@ impl fmt::Display for Finding {
 }
 
 /// Which workloads hold personal data.
+#[derive(Debug, Clone)]
 pub struct PiiLabel {
     pub key: String,
     pub value: String,
@@ -62,22 +63,66 @@ impl Default for PiiLabel {
 }
 
 pub fn lint(c: &Cluster, pii: &PiiLabel) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let marked = c.workloads_labelled(&pii.key, &pii.value);
-    let is_pii = |w: &super::Workload| marked.contains(&w.id());
+    lint_with(c, pii, &[])
+}
 
-    // NP001: a namespace holding PII workloads without default deny in both
-    // directions (a policy selecting every pod, isolating, allowing nothing).
-    let pii_namespaces: std::collections::BTreeSet<&str> =
-        c.workloads.iter().filter(|w| is_pii(w)).map(|w| w.namespace.as_str()).collect();
-    for ns in pii_namespaces {
-        for direction in missing_default_deny(c.policies.iter().filter(|p| p.namespace == ns)) {
+/// What a label value says about personal data, read strictly: the
+/// configured value (`true`) holds PII, `false` does not, and any other
+/// spelling (`True`, `yes`, ` true`) is a mistake, read as PII (fail closed)
+/// and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PiiMark {
+    Absent,
+    NotPii,
+    Pii,
+    Invalid,
+}
+
+impl PiiLabel {
+    /// What a value of the label says.
+    pub fn mark(&self, value: Option<&str>) -> PiiMark {
+        match value {
+            None => PiiMark::Absent,
+            Some(v) if v == self.value => PiiMark::Pii,
+            Some("false") => PiiMark::NotPii,
+            Some(_) => PiiMark::Invalid,
+        }
+    }
+}
+
+/// `lint` with `allowed` the external ranges the platform lets PII
+/// workloads reach and be reached from (NP001 passes them, as the
+/// admission guard does).
+pub fn lint_with(c: &Cluster, pii: &PiiLabel, allowed: &[(u32, u32)]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mark = |w: &super::Workload| pii.mark(w.labels.get(&pii.key).map(String::as_str));
+    let is_pii = |w: &super::Workload| matches!(mark(w), PiiMark::Pii | PiiMark::Invalid);
+
+    for w in &c.workloads {
+        // NP009: a PII label spelled other than `VALUE` or `false`.
+        if mark(w) == PiiMark::Invalid {
             out.push(Finding {
-                id: "NP001",
+                id: "NP009",
                 severity: Severity::High,
-                object: ns.to_string(),
-                message: format!("holds PII workloads but has no default-deny {direction} policy"),
+                object: w.id(),
+                message: format!(
+                    "label {} is neither \"{}\" nor \"false\": read as holding PII, and refused by the admission guard",
+                    pii.key, pii.value
+                ),
             });
+        }
+        // NP001: a PII workload that is not isolated in both directions,
+        // or that the policies in force open to every namespace or to
+        // external addresses; the same check as the admission guard's.
+        if is_pii(w) {
+            for hole in c.isolation_holes(w, allowed) {
+                out.push(Finding {
+                    id: "NP001",
+                    severity: Severity::High,
+                    object: w.id(),
+                    message: format!("PII workload not isolated: {hole}"),
+                });
+            }
         }
     }
 
@@ -131,6 +176,15 @@ pub fn lint(c: &Cluster, pii: &PiiLabel) -> Vec<Finding> {
         }
         for (direction, rules) in [("ingress", &p.ingress), ("egress", &p.egress)] {
             for (i, r) in rules.iter().flatten().enumerate() {
+                // NP003 too: an egress rule without `to` allows every destination.
+                if direction == "egress" && r.peers.is_none() {
+                    out.push(Finding {
+                        id: "NP003",
+                        severity: Severity::Medium,
+                        object: p.id(),
+                        message: format!("egress rule {} allows every destination, 0.0.0.0/0 included", i + 1),
+                    });
+                }
                 for peer in r.peers.iter().flatten() {
                     match peer {
                         // NP003: egress to the whole internet.
@@ -231,22 +285,6 @@ fn shadowed_rules(c: &Cluster, ranges: &[(u32, u32)]) -> Vec<Finding> {
     out
 }
 
-/// The directions (`ingress`, `egress`) in which none of `policies` (one
-/// namespace's) is a default deny: selecting every pod, allowing nothing.
-pub(super) fn missing_default_deny<'a>(policies: impl Iterator<Item = &'a Policy> + Clone) -> Vec<&'static str> {
-    [("ingress", Direction::Ingress), ("egress", Direction::Egress)]
-        .into_iter()
-        .filter(|&(_, d)| !policies.clone().any(|p| p.is_default_deny(d)))
-        .map(|(name, _)| name)
-        .collect()
-}
-
-#[derive(Clone, Copy)]
-pub enum Direction {
-    Ingress,
-    Egress,
-}
-
 fn summarize(ranges: &[String]) -> String {
     match ranges {
         [one] => one.clone(),
@@ -261,17 +299,5 @@ impl super::policy::Rule {
             Some(PortRef::Named(n)) => Some((n.as_str(), s.protocol)),
             _ => None,
         })
-    }
-}
-
-impl super::policy::Policy {
-    /// Selects every pod of its namespace and isolates it in `direction`
-    /// without allowing anything.
-    pub fn is_default_deny(&self, direction: Direction) -> bool {
-        let rules = match direction {
-            Direction::Ingress => &self.ingress,
-            Direction::Egress => &self.egress,
-        };
-        self.selector.is_empty() && rules.as_ref().is_some_and(Vec::is_empty)
     }
 }

@@ -9,6 +9,7 @@ mod diff;
 mod drift;
 mod ingress;
 mod ipv4;
+mod isolation;
 mod lint;
 mod manifests;
 mod policy;
@@ -20,19 +21,12 @@ use std::path::Path;
 use self::admin::{AdminAction, AdminPolicy, AdminRule, Other};
 pub use self::diff::{diff, format_diff};
 pub use self::drift::{Drift, drift};
-pub use self::lint::{Finding, PiiLabel, Severity, lint};
+pub use self::isolation::{Flow, Hole, PeerKind, parse_cidr, pod_holes};
+pub use self::lint::{Finding, PiiLabel, PiiMark, Severity, lint, lint_with};
 pub use self::manifests::ManifestError;
 use self::manifests::{Namespace, Workload};
 use self::policy::{Peer, Policy};
 pub use self::ports::{ConnSet, PortSet, Protocol};
-
-/// The directions (`ingress`, `egress`) in which no NetworkPolicy among
-/// `objects` (one namespace's, as the API server lists them) is a default
-/// deny. What the validating webhook asks before a PII pod starts.
-pub fn missing_default_deny(objects: &[serde_json::Value]) -> Vec<&'static str> {
-    let policies: Vec<Policy> = objects.iter().filter_map(Policy::parse).collect();
-    lint::missing_default_deny(policies.iter())
-}
 
 /// One allowed flow: `src => dst : conns`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +136,8 @@ impl Cluster {
             let labels = [("kubernetes.io/metadata.name".to_string(), name.clone())].into_iter().collect();
             namespaces.entry(name.clone()).or_insert(Namespace { name, labels });
         }
+        // The isolation check's probe lives in a namespace of its own.
+        namespaces.entry(isolation::PROBE_NAMESPACE.to_string()).or_insert_with(isolation::probe_namespace);
         let policies: Vec<Policy> = objects.iter().filter_map(Policy::parse).collect();
         let selecting = workloads
             .iter()

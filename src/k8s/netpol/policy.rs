@@ -39,10 +39,6 @@ impl Selector {
         Selector { match_labels: labels_at(v, &["matchLabels"]), expressions }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.match_labels.is_empty() && self.expressions.is_empty()
-    }
-
     pub fn matches(&self, labels: &Labels) -> bool {
         self.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
             && self.expressions.iter().all(|(k, op, values)| match op.as_str() {
@@ -106,7 +102,12 @@ impl Policy {
             .get("policyTypes")
             .and_then(Value::as_array)
             .map(|t| t.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_else(|| if spec.get("egress").is_some() { vec!["Ingress", "Egress"] } else { vec!["Ingress"] });
+            .unwrap_or_else(|| {
+                // The API server's defaulting: Ingress always, Egress only
+                // when there is at least one egress rule.
+                let has_egress = spec.get("egress").and_then(Value::as_array).is_some_and(|e| !e.is_empty());
+                if has_egress { vec!["Ingress", "Egress"] } else { vec!["Ingress"] }
+            });
         let rules = |key: &str, peers_key: &str| -> Vec<Rule> {
             spec.get(key)
                 .and_then(Value::as_array)
@@ -252,18 +253,36 @@ mod tests {
         assert!(Selector::parse(&serde_json::json!({})).matches(&labels(&[])));
     }
 
+    /// Kubernetes' own rule (k8s.io/kubernetes, pkg/apis/networking/v1/defaults.go,
+    /// `SetDefaults_NetworkPolicySpec`):
+    ///
+    /// ```go
+    /// // Default any undefined Protocol fields to TCP.
+    /// ...
+    /// if len(obj.PolicyTypes) == 0 {
+    ///     // Any policy that does not specify policyTypes implies at least "Ingress".
+    ///     obj.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+    ///     if len(obj.Egress) != 0 {
+    ///         obj.PolicyTypes = append(obj.PolicyTypes, networkingv1.PolicyTypeEgress)
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// So `egress: []` (length 0) without `policyTypes` is Ingress only.
     #[test]
-    fn policy_types_default_from_the_rules_present() {
-        let only_ingress = Policy::parse(&serde_json::json!({
-            "kind": "NetworkPolicy", "metadata": {"name": "a"}, "spec": {"podSelector": {}}
-        }))
-        .unwrap();
+    fn policy_types_default_as_the_api_server_defaults_them() {
+        let parse = |spec: serde_json::Value| {
+            Policy::parse(&serde_json::json!({"kind": "NetworkPolicy", "metadata": {"name": "a"}, "spec": spec}))
+                .unwrap()
+        };
+        let only_ingress = parse(serde_json::json!({"podSelector": {}}));
         assert!(only_ingress.ingress.as_ref().is_some_and(Vec::is_empty) && only_ingress.egress.is_none());
-        let both = Policy::parse(&serde_json::json!({
-            "kind": "NetworkPolicy", "metadata": {"name": "b"}, "spec": {"podSelector": {}, "egress": []}
-        }))
-        .unwrap();
-        assert!(both.ingress.is_some() && both.egress.is_some());
-        assert_eq!(both.namespace, "default");
+        assert_eq!(only_ingress.namespace, "default");
+        let empty_egress = parse(serde_json::json!({"podSelector": {}, "egress": []}));
+        assert!(empty_egress.ingress.is_some() && empty_egress.egress.is_none(), "len(Egress) == 0: Ingress only");
+        let one_rule = parse(serde_json::json!({"podSelector": {}, "egress": [{}]}));
+        assert!(one_rule.ingress.is_some() && one_rule.egress.as_ref().is_some_and(|e| e.len() == 1));
+        let given = parse(serde_json::json!({"podSelector": {}, "policyTypes": ["Egress"], "egress": []}));
+        assert!(given.ingress.is_none() && given.egress.as_ref().is_some_and(Vec::is_empty), "given types are kept");
     }
 }
