@@ -12,7 +12,7 @@ use hyper::body::Incoming;
 
 use super::body::{MaskBody, OnFinish};
 use super::idle::IdleTimeout;
-use super::pipeline::{Coding, Pipeline};
+use super::pipeline::{CodingError, Codings, Pipeline};
 use super::respond::{ProxyBody, Refused, upstream_failure};
 use super::upstream::HttpClient;
 use crate::policy::{BodyPlan, BodyRule};
@@ -42,11 +42,13 @@ pub fn request_body(
         BodyPlan::Pass => Ok(limited.boxed_unsync()),
         BodyPlan::Block => Err(Refused::REQUEST_TYPE_BLOCKED),
         BodyPlan::Mask(masker, kind) => {
-            let Some(coding) = Coding::of_headers(headers) else {
-                return Err(Refused::REQUEST_ENCODING_UNSUPPORTED);
-            };
+            let codings = Codings::of_headers(headers).map_err(|e| match e {
+                CodingError::Unsupported => Refused::REQUEST_ENCODING_UNSUPPORTED,
+                CodingError::TooMany => Refused::REQUEST_ENCODING_TOO_DEEP,
+            })?;
+            let pipeline = Pipeline::new(masker, kind, &codings).map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
             headers.remove(header::CONTENT_LENGTH);
-            Ok(MaskBody::new(limited, Pipeline::new(masker, kind, coding), Some(report)).boxed_unsync())
+            Ok(MaskBody::new(limited, pipeline, Some(report)).boxed_unsync())
         }
     }
 }
@@ -83,15 +85,17 @@ pub fn response(
         BodyPlan::Pass => Ok(Response::from_parts(parts, body.boxed_unsync())),
         BodyPlan::Block => Err(Refused::RESPONSE_TYPE_BLOCKED),
         BodyPlan::Mask(masker, kind) => {
-            let Some(coding) = Coding::of_headers(&parts.headers) else {
-                return Err(Refused::RESPONSE_ENCODING_UNSUPPORTED);
-            };
+            let codings = Codings::of_headers(&parts.headers).map_err(|e| match e {
+                CodingError::Unsupported => Refused::RESPONSE_ENCODING_UNSUPPORTED,
+                CodingError::TooMany => Refused::RESPONSE_ENCODING_TOO_DEEP,
+            })?;
+            let pipeline = Pipeline::new(masker, kind, &codings).map_err(|_| Refused::RESPONSE_ENCODING_UNSUPPORTED)?;
             parts.headers.remove(header::CONTENT_LENGTH);
             // Digests and byte ranges of the original no longer describe the body.
             parts.headers.remove("content-md5");
             parts.headers.remove("digest");
             parts.headers.remove(header::ACCEPT_RANGES);
-            let body = MaskBody::new(body, Pipeline::new(masker, kind, coding), Some(report));
+            let body = MaskBody::new(body, pipeline, Some(report));
             Ok(Response::from_parts(parts, body.boxed_unsync()))
         }
     }

@@ -118,7 +118,13 @@ impl Refused {
         Outcome::Blocked,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "request_encoding_unsupported",
-        "request content encoding cannot be masked (use gzip or deflate)",
+        "request content encoding cannot be masked (use gzip, deflate, br or zstd)",
+    );
+    pub const REQUEST_ENCODING_TOO_DEEP: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request_encoding_too_deep",
+        "request body has more than 4 content codings",
     );
     pub const RESPONSE_TYPE_BLOCKED: Refused = Refused::new(
         Outcome::Blocked,
@@ -130,7 +136,13 @@ impl Refused {
         Outcome::Blocked,
         StatusCode::BAD_GATEWAY,
         "response_encoding_unsupported",
-        "response content encoding cannot be masked",
+        "response content encoding cannot be masked (piimask decodes gzip, deflate, br and zstd)",
+    );
+    pub const RESPONSE_ENCODING_TOO_DEEP: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_GATEWAY,
+        "response_encoding_too_deep",
+        "response body has more than 4 content codings",
     );
     pub const UPSTREAM_UNAVAILABLE: Refused = Refused::new(
         Outcome::UpstreamError,
@@ -280,7 +292,7 @@ pub fn narrow_accept_encoding(headers: &mut HeaderMap) {
         .map(str::trim)
         .filter(|c| {
             let name = c.split(';').next().unwrap_or("").trim();
-            !name.is_empty() && Coding::parse(Some(name)).is_some()
+            name.eq_ignore_ascii_case("identity") || Coding::parse(name).is_some()
         })
         .collect();
     let narrowed = if kept.is_empty() { "identity".to_string() } else { kept.join(", ") };
@@ -348,10 +360,11 @@ mod tests {
     #[test]
     fn accept_encoding_keeps_what_piimask_decodes() {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0.8, zstd"));
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0.8, compress, zstd"));
+        h.append(header::ACCEPT_ENCODING, HeaderValue::from_static("x-gzip, *;q=0.1, identity;q=0.5, deflate"));
         narrow_accept_encoding(&mut h);
-        assert_eq!(h[header::ACCEPT_ENCODING], "gzip;q=0.8");
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        assert_eq!(h[header::ACCEPT_ENCODING], "br, gzip;q=0.8, zstd, x-gzip, identity;q=0.5, deflate");
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("compress, *"));
         narrow_accept_encoding(&mut h);
         assert_eq!(h[header::ACCEPT_ENCODING], "identity");
     }

@@ -113,10 +113,21 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
             .header("content-encoding", "identity")
             .header("content-encoding", "gzip")
             .body(full(gzip(CUSTOMER.as_bytes())?)),
-        "/br" => Response::builder()
+        // A coding piimask cannot decode.
+        "/compress" => Response::builder()
             .header("content-type", "application/json")
-            .header("content-encoding", "br")
+            .header("content-encoding", "compress")
             .body(full(CUSTOMER)),
+        // `/coded/gzip,br/zstd`: the planted text with each segment as one
+        // `Content-Encoding` line, its codings applied in order.
+        coded if coded.starts_with("/coded/") => {
+            let lines: Vec<&str> = coded["/coded/".len()..].split('/').collect();
+            let mut r = Response::builder().header("content-type", "text/plain; charset=utf-8");
+            for line in &lines {
+                r = r.header("content-encoding", *line);
+            }
+            r.body(full(super::coding::encode(&lines, super::planted_text(false).as_bytes())))
+        }
         "/big" => {
             let mib: usize = query.strip_prefix("mib=").and_then(|n| n.parse().ok()).unwrap_or(1);
             json(big_json(mib))

@@ -7,6 +7,7 @@
 
 mod app;
 mod client;
+pub mod coding;
 mod pki;
 mod proxy;
 
@@ -33,6 +34,17 @@ pub const PLANTED: &[&str] = &[
 
 pub const CUSTOMER: &str = r#"{"customer":{"id":"c_1042","email":"ana.lopez@example.com","phone":"+44 20 7946 0958","card":"4111 1111 1111 1111","created_at":"2026-11-21T09:30:00Z","orders":[1732187400,1732187455]},"note":"call (0161) 496 0066 about invoice 98123457"}"#;
 pub const CUSTOMER_MASKED: &str = r#"{"customer":{"id":"c_1042","email":"[EMAIL]","phone":"[PHONE]","card":"[CARD]","created_at":"2026-11-21T09:30:00Z","orders":[1732187400,1732187455]},"note":"call [PHONE] about invoice 98123457"}"#;
+
+/// Prose with an email, a phone and a card planted in it, long enough to
+/// span several compressed blocks; and what a masked copy reads.
+pub const PLANTED_TEXT: &str = "Ticket 7731: Ana Lopez wrote from ana.lopez@example.com and asked us to call +44 20 7946 0958 before paying with 4111 1111 1111 1111. The order ships on Tuesday.\n";
+pub const PLANTED_TEXT_MASKED: &str = "Ticket 7731: Ana Lopez wrote from [EMAIL] and asked us to call [PHONE] before paying with [CARD]. The order ships on Tuesday.\n";
+
+/// [`PLANTED_TEXT`] 200 times (some 30 KiB), as `/coded/…` answers it;
+/// `masked` gives what must arrive instead.
+pub fn planted_text(masked: bool) -> String {
+    (if masked { PLANTED_TEXT_MASKED } else { PLANTED_TEXT }).repeat(200)
+}
 
 /// How often `eventually` looks again.
 const POLL: Duration = Duration::from_millis(20);
