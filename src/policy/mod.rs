@@ -7,13 +7,14 @@
 
 pub mod authority;
 mod body;
+pub mod sniff;
 pub mod target;
 
 use std::sync::Arc;
 
 use http::Method;
 
-pub use self::body::{BodyPlan, BodyRule, OtherTypes, content_kind};
+pub use self::body::{Binary, BinaryKind, BodyPlan, BodyRule, OtherTypes, TypeClass, classify};
 pub use self::target::{EscapedSlashes, PathOptions, path_has_prefix};
 use crate::tls::PeerIdentity;
 

@@ -12,6 +12,7 @@ mod linger;
 mod listener;
 mod pipeline;
 mod respond;
+mod sniff;
 mod state;
 mod upstream;
 

@@ -125,7 +125,7 @@ enum Stage {
 /// The decoding half of the chain: one decoder per layer, outermost
 /// first, ending in the masking sink.
 enum Decode {
-    Mask(MaskSink),
+    Mask(Box<MaskSink>),
     /// Every member of the gzip stream (RFC 1952 allows several, as
     /// `cat a.gz b.gz` makes), not the first alone.
     Gzip(Box<MultiGzDecoder<Decode>>),
@@ -180,7 +180,7 @@ impl Pipeline {
         for coding in codings.layers().iter().rev() {
             encode = Encode::new(*coding, encode)?;
         }
-        let mut decode = Decode::Mask(MaskSink { stream, masked: Vec::new(), encode });
+        let mut decode = Decode::Mask(Box::new(MaskSink { stream, masked: Vec::new(), encode }));
         for coding in codings.layers() {
             decode = Decode::new(*coding, decode)?;
         }
@@ -257,7 +257,7 @@ impl Decode {
     /// of its end.
     fn finish(self) -> io::Result<MaskSink> {
         match self {
-            Decode::Mask(sink) => Ok(sink),
+            Decode::Mask(sink) => Ok(*sink),
             Decode::Gzip(d) => d.finish()?.finish(),
             Decode::Deflate(d) => d.finish()?.finish(),
             Decode::Brotli(d) => (*d).into_inner().map_err(|_| corrupt("the brotli stream ends early"))?.next.finish(),
@@ -287,7 +287,8 @@ impl Write for Decode {
                 // decoded per write: ask until it has nothing more.
                 loop {
                     let before = d.get_ref().written;
-                    d.write(&[])?;
+                    let taken = d.write(&[])?;
+                    debug_assert_eq!(taken, 0, "nothing to take from an empty input");
                     if d.get_ref().written == before {
                         break;
                     }
@@ -604,7 +605,8 @@ mod tests {
         // It hands out one buffer per write: ask until it has no more.
         loop {
             let before = decoder.get_ref().len();
-            decoder.write(&[]).expect("a valid brotli prefix");
+            let taken = decoder.write(&[]).expect("a valid brotli prefix");
+            assert_eq!(taken, 0);
             if decoder.get_ref().len() == before {
                 break;
             }

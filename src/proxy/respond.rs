@@ -54,7 +54,26 @@ pub struct Refused {
     pub reason: &'static str,
 }
 
+const GRPC_REASON: &str =
+    "application/grpc bodies cannot be masked yet; set binary: pass on this route to let them through unmasked";
+const PROTOBUF_REASON: &str =
+    "protobuf bodies cannot be masked yet; set binary: pass on this route to let them through unmasked";
+const BINARY_REASON: &str = "binary bodies (media, archives, fonts) are blocked on this route by binary: block";
+
 impl Refused {
+    /// The refusal of a binary body of `kind`, in a request or a response.
+    pub fn binary(kind: crate::policy::BinaryKind, request: bool) -> Refused {
+        use crate::policy::BinaryKind::{Grpc, Media, Protobuf};
+        match (kind, request) {
+            (Grpc, true) => Refused::REQUEST_GRPC,
+            (Protobuf, true) => Refused::REQUEST_PROTOBUF,
+            (Media, true) => Refused::REQUEST_BINARY_BLOCKED,
+            (Grpc, false) => Refused::RESPONSE_GRPC,
+            (Protobuf, false) => Refused::RESPONSE_PROTOBUF,
+            (Media, false) => Refused::RESPONSE_BINARY_BLOCKED,
+        }
+    }
+
     const fn new(outcome: Outcome, status: StatusCode, code: &'static str, reason: &'static str) -> Refused {
         Refused { outcome, status, code, reason }
     }
@@ -125,6 +144,25 @@ impl Refused {
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "request_encoding_too_deep",
         "request body has more than 4 content codings",
+    );
+    pub const REQUEST_GRPC: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::UNSUPPORTED_MEDIA_TYPE, "request_grpc_blocked", GRPC_REASON);
+    pub const REQUEST_PROTOBUF: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::UNSUPPORTED_MEDIA_TYPE, "request_protobuf_blocked", PROTOBUF_REASON);
+    pub const REQUEST_BINARY_BLOCKED: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::UNSUPPORTED_MEDIA_TYPE, "request_binary_blocked", BINARY_REASON);
+    pub const RESPONSE_GRPC: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::BAD_GATEWAY, "response_grpc_blocked", GRPC_REASON);
+    pub const RESPONSE_PROTOBUF: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::BAD_GATEWAY, "response_protobuf_blocked", PROTOBUF_REASON);
+    pub const RESPONSE_BINARY_BLOCKED: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::BAD_GATEWAY, "response_binary_blocked", BINARY_REASON);
+    /// The request body failed before its first bytes could be judged.
+    pub const REQUEST_BODY_FAILED: Refused = Refused::new(
+        Outcome::Rejected,
+        StatusCode::BAD_REQUEST,
+        "request_body_failed",
+        "the request body could not be read",
     );
     pub const RESPONSE_TYPE_BLOCKED: Refused = Refused::new(
         Outcome::Blocked,

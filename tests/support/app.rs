@@ -128,6 +128,14 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
             }
             r.body(full(super::coding::encode(&lines, super::planted_text(false).as_bytes())))
         }
+        // Binary bodies: a gRPC message, a PNG (typed, and untyped), and
+        // text sent as `application/octet-stream`, each with an email in it.
+        "/grpc" => Response::builder().header("content-type", "application/grpc").body(full(super::grpc_message())),
+        "/png" => Response::builder().header("content-type", "image/png").body(full(super::png())),
+        "/untyped-png" => Response::builder().body(full(super::png())),
+        "/octet-text" => {
+            Response::builder().header("content-type", "application/octet-stream").body(full(super::PLANTED_TEXT))
+        }
         "/big" => {
             let mib: usize = query.strip_prefix("mib=").and_then(|n| n.parse().ok()).unwrap_or(1);
             json(big_json(mib))

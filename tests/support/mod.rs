@@ -46,6 +46,48 @@ pub fn planted_text(masked: bool) -> String {
     (if masked { PLANTED_TEXT_MASKED } else { PLANTED_TEXT }).repeat(200)
 }
 
+/// A small PNG whose `tEXt` chunk holds an email: bytes that must pass
+/// unchanged (masking the email would break the chunk's CRC).
+pub fn png() -> Vec<u8> {
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        let crc = crc32(&c[4..]);
+        c.extend_from_slice(&crc.to_be_bytes());
+        c
+    };
+    let mut png = b"\x89PNG\r\n\x1A\n".to_vec();
+    png.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]));
+    png.extend(chunk(b"tEXt", b"Author\0ana.lopez@example.com"));
+    png.extend(chunk(b"IDAT", &[0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01]));
+    png.extend(chunk(b"IEND", b""));
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// One gRPC message (uncompressed flag, big-endian length, then the
+/// protobuf bytes: field 1, a string holding an email).
+pub fn grpc_message() -> Vec<u8> {
+    let value = b"ana.lopez@example.com";
+    let mut message = vec![0x0A, value.len() as u8];
+    message.extend_from_slice(value);
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend(message);
+    framed
+}
+
 /// How often `eventually` looks again.
 const POLL: Duration = Duration::from_millis(20);
 
