@@ -445,10 +445,13 @@ impl<'a> Maskers<'a> {
             OtherTypesSpec::Block => OtherTypes::Block,
             OtherTypesSpec::Text => OtherTypes::Text,
         };
-        let binary = match binary {
-            None => Binary::Default,
-            Some(BinarySpec::Pass) => Binary::Pass,
-            Some(BinarySpec::Block) => Binary::Block,
+        // Unset under `other_types: block`, binary bodies are blocked too,
+        // as they were when they counted as other types.
+        let binary = match (binary, other_types) {
+            (None, OtherTypes::Block) => Binary::Block,
+            (None, _) => Binary::Default,
+            (Some(BinarySpec::Pass), _) => Binary::Pass,
+            (Some(BinarySpec::Block), _) => Binary::Block,
         };
         Ok(BodyRule { masker: Some(masker), other_types, binary })
     }

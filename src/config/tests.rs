@@ -142,6 +142,8 @@ fn binary_is_unset_pass_or_block_for_both_directions() {
         |v: &str| PROXY.replace("upstream: app }", &format!("upstream: app, request_profile: default, binary: {v} }}"));
     assert_eq!(binary(&with("pass")), (Binary::Pass, Binary::Pass));
     assert_eq!(binary(&with("block")), (Binary::Block, Binary::Block));
+    let blocking = PROXY.replace("upstream: app }", "upstream: app, other_types: block }");
+    assert_eq!(binary(&blocking).1, Binary::Block, "unset follows other_types: block");
     let e = err(&with("text"));
     assert!(e.contains("inbound.routes[0].binary"), "{e}");
 }
