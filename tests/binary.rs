@@ -74,18 +74,36 @@ async fn by_default_grpc_is_refused_and_media_pass_byte_for_byte_counted_and_aud
     }
     assert!(app.seen.lock().expect("seen").is_empty(), "no refused request body reached the app");
 
+    // Request bodies with no type, or octet-stream, are judged by their
+    // first bytes too: a PNG passes byte for byte, text is masked.
+    let client = Client::new(&pki, Some("client"), Http::H2);
+    let untyped = Request::post("/echo").header("host", "localhost").body(full(support::png())).expect("request");
+    assert_eq!(client.send(proxy.addr, untyped).await.expect("answer").status, StatusCode::OK);
+    assert_eq!(app.last_seen().body.as_ref(), support::png().as_slice());
+    let octet = Request::post("/echo")
+        .header("host", "localhost")
+        .header("content-type", "application/octet-stream")
+        .body(full(PLANTED_TEXT))
+        .expect("request");
+    assert_eq!(client.send(proxy.addr, octet).await.expect("answer").status, StatusCode::OK);
+    assert_eq!(app.last_seen().body.as_ref(), PLANTED_TEXT_MASKED.as_bytes());
+
     let (_, text) = support::admin(proxy.announced("admin"), Method::GET, "/metrics").await;
     let passed =
         r#"piimask_bodies_passed_unmasked_total{direction="response",kind="binary",listener="inbound",route="api"}"#;
-    assert_eq!(metric(&text, passed), 4.0, "{text}");
+    // Four PNG responses, and the app's echo of the untyped PNG.
+    assert_eq!(metric(&text, passed), 5.0, "{text}");
+    let request =
+        r#"piimask_bodies_passed_unmasked_total{direction="request",kind="binary",listener="inbound",route="api"}"#;
+    assert_eq!(metric(&text, request), 1.0, "{text}");
     let blocked = r#"piimask_bodies_blocked_total{direction="response",listener="inbound",reason="response_grpc_blocked",route="api"}"#;
     assert_eq!(metric(&text, blocked), 2.0, "{text}");
-    let events = support::eventually("four audit events of bodies passed", Duration::from_secs(10), || {
+    let events = support::eventually("six audit events of bodies passed", Duration::from_secs(10), || {
         let events = proxy.audit_events();
-        (events.iter().filter(|e| e["event"] == "passed_unmasked").count() >= 4).then_some(events)
+        (events.iter().filter(|e| e["event"] == "passed_unmasked").count() >= 6).then_some(events)
     });
     let passed: Vec<_> = events.iter().filter(|e| e["event"] == "passed_unmasked").collect();
-    assert_eq!(passed.len(), 4, "{events:?}");
+    assert_eq!(passed.len(), 6, "{events:?}");
     assert!(passed.iter().all(|e| e["reason"] == "binary_passed" && e["kind"] == "binary" && e["route"] == "api"));
     assert!(events.iter().any(|e| e["event"] == "blocked" && e["reason"] == "request_grpc_blocked"));
     proxy.assert_logs_clean();
