@@ -169,6 +169,25 @@ egress:
     egress.assert_logs_clean();
 }
 
+/// A body far larger than the memory it may use streams through under a
+/// coding: the stages' windows and buffers are the cost, not the body.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_coded_body_streams_with_flat_memory() {
+    let app = App::start().await;
+    let pki = Pki::new("codings-big");
+    let proxy = masking_proxy(&pki, &app);
+    let client = Client::new(&pki, Some("client"), Http::H2);
+    let a = client.get(proxy.addr, "/big-coded?mib=64&coding=zstd").await.expect("answer");
+    assert_eq!(a.status, StatusCode::OK);
+    let plain = coding::decode(&a.headers, &a.body);
+    assert!(plain.len() > 48 << 20, "the whole body came through: {} bytes", plain.len());
+    assert!(!plain.windows(8).any(|w| w == b"@example"), "an email got through");
+    assert!(plain.ends_with(b"{}]"));
+    let peak = proxy.peak_rss_kib();
+    println!("peak RSS {peak} KiB while 64 MiB of zstd-coded JSON streamed through");
+    assert!(peak < 48 * 1024, "peak RSS {peak} KiB while 64 MiB streamed through");
+}
+
 fn full(body: impl Into<Bytes>) -> support::TestBody {
     Full::new(body.into()).map_err(|never| match never {}).boxed()
 }
