@@ -35,11 +35,15 @@ impl Coding {
     /// One coding name, case-insensitive; `None` for `identity` (no
     /// coding) and for codings piimask cannot undo (`compress`, unknown).
     pub fn parse(name: &str) -> Option<Coding> {
+        const NAMES: [(&str, Coding); 5] = [
+            ("gzip", Coding::Gzip),
+            ("x-gzip", Coding::Gzip),
+            ("deflate", Coding::Deflate),
+            ("br", Coding::Brotli),
+            ("zstd", Coding::Zstd),
+        ];
         let name = name.trim();
-        [("gzip", Coding::Gzip), ("x-gzip", Coding::Gzip), ("deflate", Coding::Deflate), ("br", Coding::Brotli)]
-            .into_iter()
-            .chain([("zstd", Coding::Zstd)])
-            .find_map(|(known, coding)| name.eq_ignore_ascii_case(known).then_some(coding))
+        NAMES.iter().find(|(known, _)| name.eq_ignore_ascii_case(known)).map(|(_, coding)| *coding)
     }
 }
 
