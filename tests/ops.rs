@@ -28,7 +28,7 @@ async fn metrics_and_audit_events_follow_real_traffic() {
 
     let allowed = Client::new(&pki, Some("client"), Http::H1);
     assert_eq!(allowed.get(proxy.addr, "/json").await.expect("masked").status, StatusCode::OK);
-    assert_eq!(allowed.get(proxy.addr, "/br").await.expect("blocked").status, StatusCode::BAD_GATEWAY);
+    assert_eq!(allowed.get(proxy.addr, "/compress").await.expect("blocked").status, StatusCode::BAD_GATEWAY);
     let other = Client::new(&pki, Some("other-client"), Http::H1);
     assert_eq!(other.get(proxy.addr, "/json").await.expect("refused").status, StatusCode::FORBIDDEN);
     assert!(Client::new(&pki, None, Http::H1).get(proxy.addr, "/json").await.is_err());

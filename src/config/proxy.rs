@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::duration::DurationSetting;
 
 use crate::mask::{Masker, MaskerConfig};
-use crate::policy::{BodyRule, EgressPolicy, InboundPolicy, OtherTypes, Peer, PeerRule, Route};
+use crate::policy::{Binary, BodyRule, EgressPolicy, InboundPolicy, OtherTypes, Peer, PeerRule, Route};
 use crate::proxy::{EgressConfig, InboundConfig, Limits, ProxyConfig, UpstreamConfig};
 use crate::tls::TlsFiles;
 
@@ -91,8 +91,18 @@ pub struct RouteSpec {
     pub request_profile: String,
     #[serde(default)]
     pub other_types: OtherTypesSpec,
+    /// Binary bodies: unset refuses gRPC and protobuf and passes media.
+    #[serde(default)]
+    pub binary: Option<BinarySpec>,
     #[serde(default = "default_max_body")]
     pub max_request_bytes: u64,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum BinarySpec {
+    Pass,
+    Block,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +164,9 @@ pub struct PeerSpec {
     pub mask_query: bool,
     #[serde(default)]
     pub other_types: OtherTypesSpec,
+    /// As for routes.
+    #[serde(default)]
+    pub binary: Option<BinarySpec>,
     #[serde(default = "default_max_body")]
     pub max_request_bytes: u64,
 }
@@ -320,8 +333,8 @@ pub fn build(
                     methods,
                     peers,
                     upstream,
-                    request: maskers.rule(&r.request_profile, r.other_types, &at("request_profile"))?,
-                    response: maskers.rule(&r.response_profile, r.other_types, &at("response_profile"))?,
+                    request: maskers.rule(&r.request_profile, r.other_types, r.binary, &at("request_profile"))?,
+                    response: maskers.rule(&r.response_profile, r.other_types, r.binary, &at("response_profile"))?,
                     max_request_bytes: r.max_request_bytes,
                 });
             }
@@ -377,7 +390,7 @@ pub fn build(
                     hosts: p.hosts.clone(),
                     address: p.address.clone(),
                     identity: p.identity.clone(),
-                    request: maskers.rule(&p.profile, p.other_types, &at("profile"))?,
+                    request: maskers.rule(&p.profile, p.other_types, p.binary, &at("profile"))?,
                     mask_headers,
                     mask_query: p.mask_query,
                     max_request_bytes: p.max_request_bytes,
@@ -404,7 +417,13 @@ impl<'a> Maskers<'a> {
         Maskers { profiles, built: Default::default() }
     }
 
-    fn rule(&self, name: &str, other: OtherTypesSpec, at: &str) -> Result<BodyRule, Invalid> {
+    fn rule(
+        &self,
+        name: &str,
+        other: OtherTypesSpec,
+        binary: Option<BinarySpec>,
+        at: &str,
+    ) -> Result<BodyRule, Invalid> {
         if name == "none" {
             return Ok(BodyRule::passthrough());
         }
@@ -426,7 +445,15 @@ impl<'a> Maskers<'a> {
             OtherTypesSpec::Block => OtherTypes::Block,
             OtherTypesSpec::Text => OtherTypes::Text,
         };
-        Ok(BodyRule { masker: Some(masker), other_types })
+        // Unset under `other_types: block`, binary bodies are blocked too,
+        // as they were when they counted as other types.
+        let binary = match (binary, other_types) {
+            (None, OtherTypes::Block) => Binary::Block,
+            (None, _) => Binary::Default,
+            (Some(BinarySpec::Pass), _) => Binary::Pass,
+            (Some(BinarySpec::Block), _) => Binary::Block,
+        };
+        Ok(BodyRule { masker: Some(masker), other_types, binary })
     }
 }
 

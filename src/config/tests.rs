@@ -131,6 +131,24 @@ fn a_proxy_section_builds_routes_with_the_builtin_profile() {
 }
 
 #[test]
+fn binary_is_unset_pass_or_block_for_both_directions() {
+    use crate::policy::Binary;
+    let binary = |text: &str| {
+        let route = &parse(text).unwrap().proxy.unwrap().inbound.unwrap().policy.routes[0];
+        (route.request.binary, route.response.binary)
+    };
+    assert_eq!(binary(PROXY).1, Binary::Default);
+    let with =
+        |v: &str| PROXY.replace("upstream: app }", &format!("upstream: app, request_profile: default, binary: {v} }}"));
+    assert_eq!(binary(&with("pass")), (Binary::Pass, Binary::Pass));
+    assert_eq!(binary(&with("block")), (Binary::Block, Binary::Block));
+    let blocking = PROXY.replace("upstream: app }", "upstream: app, other_types: block }");
+    assert_eq!(binary(&blocking).1, Binary::Block, "unset follows other_types: block");
+    let e = err(&with("text"));
+    assert!(e.contains("inbound.routes[0].binary"), "{e}");
+}
+
+#[test]
 fn proxy_errors_name_the_path_and_what_is_expected() {
     let e = err(&PROXY.replace("upstream: app }", "upstream: db }"));
     assert!(e.contains("inbound.routes[0].upstream: no upstream named `db`"), "{e}");

@@ -21,6 +21,7 @@ pub struct Metrics {
     /// Values masked, by detector or field rule.
     pub masked_values: IntCounterVec,
     pub bodies_blocked: IntCounterVec,
+    pub bodies_passed_unmasked: IntCounterVec,
     pub peers_refused: IntCounterVec,
     pub tls_handshake_failures: IntCounterVec,
     pub upstream_errors: IntCounterVec,
@@ -62,6 +63,11 @@ impl Metrics {
             "Bodies blocked instead of forwarded, and why.",
             &["listener", "route", "direction", "reason"],
         );
+        let bodies_passed_unmasked = counter(
+            "piimask_bodies_passed_unmasked_total",
+            "Binary bodies passed without masking (media, archives; gRPC and protobuf under `binary: pass`), by kind.",
+            &["listener", "route", "direction", "kind"],
+        );
         let peers_refused =
             counter("piimask_peers_refused_total", "Requests refused by the policy, and why.", &["listener", "reason"]);
         let tls_handshake_failures =
@@ -101,6 +107,7 @@ impl Metrics {
             body_bytes,
             masked_values,
             bodies_blocked,
+            bodies_passed_unmasked,
             peers_refused,
             tls_handshake_failures,
             upstream_errors,
@@ -114,13 +121,14 @@ impl Metrics {
     /// `_bucket`/`_sum`/`_count` suffixes), whether or not it has samples yet.
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 12] = [
+        let collectors: [&dyn Collector; 13] = [
             &self.requests,
             &self.responses,
             &self.request_duration,
             &self.body_bytes,
             &self.masked_values,
             &self.bodies_blocked,
+            &self.bodies_passed_unmasked,
             &self.peers_refused,
             &self.tls_handshake_failures,
             &self.upstream_errors,

@@ -1,20 +1,62 @@
 //! What happens to a body of a given content type: masked as JSON, NDJSON
-//! or text in its charset, passed, or blocked. Unknown types follow the
-//! rule's `other_types`; a body with no content type is masked as text. A
-//! charset piimask cannot transcode is blocked unless `other_types` passes
-//! what the engine cannot read.
+//! or text, passed, or blocked. Binary bodies (gRPC and protobuf, media,
+//! archives, fonts) are never scanned as text, where replacing a span
+//! would corrupt them: gRPC and protobuf are refused and the rest passed
+//! (counted and audited), unless the rule's `binary` says otherwise. A
+//! body with no type, or `application/octet-stream`, is judged by its
+//! first bytes. Other types follow the rule's `other_types`. Text is masked
+//! in its declared charset; a charset piimask cannot transcode is refused
+//! unless `other_types` passes what the engine cannot read.
 
 use std::sync::Arc;
 
+use super::sniff::{Sniffed, sniff};
 use crate::mask::{Charset, ContentKind, Masker};
 
-/// What to do with bodies whose type the engine does not parse.
+/// What to do with bodies whose type the engine does not parse and that
+/// are not known to be binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtherTypes {
     Pass,
     Block,
-    /// Scan the raw bytes as text: safe, and harmless to most binaries.
+    /// Scan the raw bytes as text.
     Text,
+}
+
+/// What to do with binary bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Binary {
+    /// gRPC and protobuf refused; media, archives and fonts passed.
+    #[default]
+    Default,
+    /// Every binary body passed unmasked (counted and audited).
+    Pass,
+    /// Every binary body refused.
+    Block,
+}
+
+/// Which kind of binary body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryKind {
+    /// `application/grpc` and its `+proto`, `+json`, `-web` forms:
+    /// length-prefixed messages.
+    Grpc,
+    /// Protocol Buffers without gRPC's framing.
+    Protobuf,
+    /// Images, audio, video, fonts, archives, PDF, and bodies whose first
+    /// bytes say binary.
+    Media,
+}
+
+impl BinaryKind {
+    /// A bounded label for metrics and audit events.
+    pub fn label(self) -> &'static str {
+        match self {
+            BinaryKind::Grpc => "grpc",
+            BinaryKind::Protobuf => "protobuf",
+            BinaryKind::Media => "binary",
+        }
+    }
 }
 
 /// The masking rule for one direction of a route or peer.
@@ -23,6 +65,7 @@ pub struct BodyRule {
     /// `None` leaves bodies of every type untouched.
     pub masker: Option<Arc<Masker>>,
     pub other_types: OtherTypes,
+    pub binary: Binary,
 }
 
 /// The decision for one body.
@@ -32,22 +75,45 @@ pub enum BodyPlan {
     /// raw bytes, for a type the engine does not parse scanned as text).
     Mask(Arc<Masker>, ContentKind, Option<Charset>),
     Pass,
+    /// A type `other_types: block` refuses.
     Block,
+    /// A binary body passed unmasked: to be counted and audited.
+    PassBinary(BinaryKind),
+    BlockBinary(BinaryKind),
     /// Refused: the declared charset is one piimask cannot transcode.
     UnknownCharset,
+    /// No type, or `application/octet-stream`: the body's first bytes
+    /// decide ([`BodyRule::plan_sniffed`]).
+    Sniff,
+}
+
+/// What a `Content-Type` says about a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeClass {
+    /// A type the engine parses.
+    Parsed(ContentKind),
+    Binary(BinaryKind),
+    /// No type, or one that says only "bytes": look at them.
+    Sniff,
+    /// Any other type.
+    Other,
 }
 
 impl BodyRule {
     pub fn passthrough() -> BodyRule {
-        BodyRule { masker: None, other_types: OtherTypes::Pass }
+        BodyRule { masker: None, other_types: OtherTypes::Pass, binary: Binary::Default }
     }
 
     pub fn mask(masker: Arc<Masker>) -> BodyRule {
-        BodyRule { masker: Some(masker), other_types: OtherTypes::Text }
+        BodyRule { masker: Some(masker), other_types: OtherTypes::Text, binary: Binary::Default }
     }
 
     pub fn plan(&self, content_type: Option<&str>) -> BodyPlan {
         let Some(masker) = &self.masker else { return BodyPlan::Pass };
+        let class = classify(content_type);
+        if let TypeClass::Binary(kind) = class {
+            return self.binary_plan(kind);
+        }
         // A body in a charset piimask cannot decode cannot be masked, and
         // scanning its raw bytes as text would miss what it encodes.
         let Ok(charset) = declared_charset(content_type) else {
@@ -56,9 +122,11 @@ impl BodyRule {
                 OtherTypes::Block | OtherTypes::Text => BodyPlan::UnknownCharset,
             };
         };
-        match content_kind(content_type) {
-            Some(kind) => BodyPlan::Mask(masker.clone(), kind, Some(charset.unwrap_or(Charset::Utf8))),
-            None => match self.other_types {
+        match class {
+            TypeClass::Parsed(kind) => BodyPlan::Mask(masker.clone(), kind, Some(charset.unwrap_or(Charset::Utf8))),
+            TypeClass::Binary(kind) => self.binary_plan(kind),
+            TypeClass::Sniff => BodyPlan::Sniff,
+            TypeClass::Other => match self.other_types {
                 OtherTypes::Pass => BodyPlan::Pass,
                 OtherTypes::Block => BodyPlan::Block,
                 // Raw bytes as they are, unless a charset other than UTF-8
@@ -67,6 +135,34 @@ impl BodyRule {
                     BodyPlan::Mask(masker.clone(), ContentKind::Text, charset.filter(|c| *c != Charset::Utf8))
                 }
             },
+        }
+    }
+
+    /// The plan for a body [`BodyPlan::Sniff`] left open, from its first
+    /// bytes (all of them if it is shorter than the sniffing window).
+    pub fn plan_sniffed(&self, head: &[u8]) -> BodyPlan {
+        match sniff(head) {
+            Sniffed::Text => self.plan_as_text(),
+            Sniffed::Binary => self.binary_plan(BinaryKind::Media),
+        }
+    }
+
+    /// The plan for a body [`BodyPlan::Sniff`] left open whose bytes
+    /// cannot be looked at (under a content coding): masked as text.
+    pub fn plan_as_text(&self) -> BodyPlan {
+        match &self.masker {
+            // UTF-8 unless a byte order mark says otherwise.
+            Some(masker) => BodyPlan::Mask(masker.clone(), ContentKind::Text, Some(Charset::Utf8)),
+            None => BodyPlan::Pass,
+        }
+    }
+
+    fn binary_plan(&self, kind: BinaryKind) -> BodyPlan {
+        match (self.binary, kind) {
+            (Binary::Pass, _) | (Binary::Default, BinaryKind::Media) => BodyPlan::PassBinary(kind),
+            (Binary::Block, _) | (Binary::Default, BinaryKind::Grpc | BinaryKind::Protobuf) => {
+                BodyPlan::BlockBinary(kind)
+            }
         }
     }
 }
@@ -140,26 +236,49 @@ fn parameters(content_type: &str) -> Vec<(String, String)> {
     }
 }
 
-/// The engine's reading of a `Content-Type`, or `None` for types it does
-/// not parse (images, archives, protobuf…). No content type at all is read
-/// as text: such a body may hold anything.
-pub fn content_kind(content_type: Option<&str>) -> Option<ContentKind> {
-    let Some(ct) = content_type else { return Some(ContentKind::Text) };
+/// What a `Content-Type` says about a body. No type at all, or one
+/// without a `type/subtype` essence, is to be sniffed: such a body may
+/// hold anything.
+pub fn classify(content_type: Option<&str>) -> TypeClass {
+    let Some(ct) = content_type else { return TypeClass::Sniff };
     let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let (kind, sub) = essence.split_once('/').unwrap_or((essence.as_str(), ""));
+    let Some((kind, sub)) = essence.split_once('/') else { return TypeClass::Sniff };
+    let text = TypeClass::Parsed(ContentKind::Text);
+    let media = TypeClass::Binary(BinaryKind::Media);
     match (kind, sub) {
         ("application", "x-ndjson" | "ndjson" | "jsonl" | "x-jsonlines" | "jsonlines" | "json-seq") => {
-            Some(ContentKind::Ndjson)
+            TypeClass::Parsed(ContentKind::Ndjson)
         }
-        ("application", "json") => Some(ContentKind::Json),
-        (_, s) if s.ends_with("+json") => Some(ContentKind::Json),
-        ("text", _) => Some(ContentKind::Text),
-        ("application", "x-www-form-urlencoded" | "xml" | "javascript" | "graphql" | "yaml" | "x-yaml" | "csv") => {
-            Some(ContentKind::Text)
+        ("application", "json") => TypeClass::Parsed(ContentKind::Json),
+        ("application", s) if s == "grpc" || s.starts_with("grpc+") || s.starts_with("grpc-web") => {
+            TypeClass::Binary(BinaryKind::Grpc)
         }
-        (_, s) if s.ends_with("+xml") => Some(ContentKind::Text),
-        ("multipart", _) => Some(ContentKind::Text),
-        ("", "") => Some(ContentKind::Text),
-        _ => None,
+        (_, s) if s.ends_with("+json") => TypeClass::Parsed(ContentKind::Json),
+        ("text", _) => text,
+        ("application", "x-www-form-urlencoded" | "xml" | "javascript" | "graphql" | "yaml" | "x-yaml" | "csv") => text,
+        // Before media: `image/svg+xml` is text.
+        (_, s) if s.ends_with("+xml") => text,
+        ("multipart", _) => text,
+        ("application", "octet-stream") => TypeClass::Sniff,
+        (
+            "application",
+            "protobuf"
+            | "x-protobuf"
+            | "vnd.google.protobuf"
+            | "x-google-protobuf"
+            | "protobuf-stream"
+            | "x-protobuf-stream",
+        ) => TypeClass::Binary(BinaryKind::Protobuf),
+        ("image" | "audio" | "video" | "font", _) => media,
+        (
+            "application",
+            "zip" | "gzip" | "x-gzip" | "x-tar" | "x-gtar" | "x-bzip2" | "x-xz" | "zstd" | "x-7z-compressed"
+            | "vnd.rar" | "x-rar-compressed" | "java-archive" | "pdf" | "wasm" | "vnd.ms-fontobject" | "font-woff"
+            | "x-font-ttf" | "x-font-otf" | "ogg" | "vnd.ms-excel" | "msword" | "vnd.ms-powerpoint",
+        ) => media,
+        // Office documents and other zipped formats.
+        ("application", s) if s.ends_with("+zip") || s.starts_with("vnd.openxmlformats-officedocument.") => media,
+        ("application", s) if s.starts_with("vnd.oasis.opendocument.") => media,
+        _ => TypeClass::Other,
     }
 }

@@ -7,13 +7,17 @@
 
 pub mod authority;
 mod body;
+pub mod sniff;
 pub mod target;
 
 use std::sync::Arc;
 
 use http::Method;
 
-pub use self::body::{BodyPlan, BodyRule, OtherTypes, UnknownCharset, content_kind, declared_charset};
+pub use self::body::{
+    Binary, BinaryKind, BodyPlan, BodyRule, OtherTypes, TypeClass, UnknownCharset, classify, content_kind,
+    declared_charset,
+};
 pub use self::target::{EscapedSlashes, PathOptions, path_has_prefix};
 use crate::tls::PeerIdentity;
 

@@ -68,27 +68,93 @@ fn ports_are_ignored_in_hosts() {
 
 #[test]
 fn content_types_choose_the_lexer() {
-    assert_eq!(content_kind(Some("application/json; charset=utf-8")), Some(ContentKind::Json));
-    assert_eq!(content_kind(Some("application/problem+json")), Some(ContentKind::Json));
-    assert_eq!(content_kind(Some("application/x-ndjson")), Some(ContentKind::Ndjson));
-    assert_eq!(content_kind(Some("text/html")), Some(ContentKind::Text));
-    assert_eq!(content_kind(Some("application/x-www-form-urlencoded")), Some(ContentKind::Text));
-    assert_eq!(content_kind(None), Some(ContentKind::Text));
-    assert_eq!(content_kind(Some("image/png")), None);
-    assert_eq!(content_kind(Some("application/octet-stream")), None);
+    let parsed = |kind| TypeClass::Parsed(kind);
+    assert_eq!(classify(Some("application/json; charset=utf-8")), parsed(ContentKind::Json));
+    assert_eq!(classify(Some("application/problem+json")), parsed(ContentKind::Json));
+    assert_eq!(classify(Some("application/x-ndjson")), parsed(ContentKind::Ndjson));
+    assert_eq!(classify(Some("text/html")), parsed(ContentKind::Text));
+    assert_eq!(classify(Some("application/x-www-form-urlencoded")), parsed(ContentKind::Text));
+    assert_eq!(classify(Some("image/svg+xml")), parsed(ContentKind::Text));
+    assert_eq!(classify(Some("application/vnd.api+json")), parsed(ContentKind::Json));
+    assert_eq!(classify(Some("application/x-unknown")), TypeClass::Other);
+}
+
+#[test]
+fn binary_types_are_told_apart() {
+    use BinaryKind::{Grpc, Media, Protobuf};
+    for (ct, kind) in [
+        ("application/grpc", Grpc),
+        ("Application/GRPC+proto", Grpc),
+        ("application/grpc+json", Grpc),
+        ("application/grpc-web", Grpc),
+        ("application/grpc-web-text+proto", Grpc),
+        ("application/protobuf", Protobuf),
+        ("application/x-protobuf; messageType=\"x.Y\"", Protobuf),
+        ("application/vnd.google.protobuf", Protobuf),
+        ("image/png", Media),
+        ("audio/ogg", Media),
+        ("video/mp4", Media),
+        ("font/woff2", Media),
+        ("application/zip", Media),
+        ("application/gzip", Media),
+        ("application/x-tar", Media),
+        ("application/pdf", Media),
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", Media),
+        ("application/epub+zip", Media),
+    ] {
+        assert_eq!(classify(Some(ct)), TypeClass::Binary(kind), "{ct}");
+    }
+    // Only the bytes can tell: octet-stream is not protobuf.
+    for ct in [None, Some("application/octet-stream"), Some(""), Some("nonsense")] {
+        assert_eq!(classify(ct), TypeClass::Sniff, "{ct:?}");
+    }
+}
+
+fn masker() -> Arc<crate::mask::Masker> {
+    Arc::new(crate::mask::Masker::new(&crate::patterns::default_config()).unwrap())
 }
 
 #[test]
 fn other_types_follow_the_rule() {
-    let masker = std::sync::Arc::new(crate::mask::Masker::new(&crate::patterns::default_config()).unwrap());
-    let mut rule = BodyRule::mask(masker);
-    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Mask(_, ContentKind::Text, None)));
+    let mut rule = BodyRule::mask(masker());
+    assert!(matches!(rule.plan(Some("application/x-thing")), BodyPlan::Mask(_, ContentKind::Text, None)));
     rule.other_types = OtherTypes::Block;
-    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Block));
+    assert!(matches!(rule.plan(Some("application/x-thing")), BodyPlan::Block));
     rule.other_types = OtherTypes::Pass;
-    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Pass));
+    assert!(matches!(rule.plan(Some("application/x-thing")), BodyPlan::Pass));
     assert!(matches!(rule.plan(Some("application/json")), BodyPlan::Mask(_, ContentKind::Json, Some(Charset::Utf8))));
     assert!(matches!(BodyRule::passthrough().plan(Some("application/json")), BodyPlan::Pass));
+    // Binary types are not "other" types: `other_types` does not reach them.
+    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::PassBinary(BinaryKind::Media)));
+}
+
+#[test]
+fn binary_bodies_follow_binary() {
+    use BinaryKind::{Grpc, Media, Protobuf};
+    let mut rule = BodyRule::mask(masker());
+    assert!(matches!(rule.plan(Some("application/grpc")), BodyPlan::BlockBinary(Grpc)));
+    assert!(matches!(rule.plan(Some("application/x-protobuf")), BodyPlan::BlockBinary(Protobuf)));
+    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::PassBinary(Media)));
+    rule.binary = Binary::Pass;
+    assert!(matches!(rule.plan(Some("application/grpc")), BodyPlan::PassBinary(Grpc)));
+    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::PassBinary(Media)));
+    rule.binary = Binary::Block;
+    assert!(matches!(rule.plan(Some("application/grpc")), BodyPlan::BlockBinary(Grpc)));
+    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::BlockBinary(Media)));
+    assert!(matches!(BodyRule::passthrough().plan(Some("application/grpc")), BodyPlan::Pass));
+}
+
+#[test]
+fn untyped_bodies_are_judged_by_their_first_bytes() {
+    let mut rule = BodyRule::mask(masker());
+    assert!(matches!(rule.plan(None), BodyPlan::Sniff));
+    assert!(matches!(rule.plan(Some("application/octet-stream")), BodyPlan::Sniff));
+    assert!(matches!(rule.plan_sniffed(b"ana@example.com wrote"), BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8))));
+    assert!(matches!(rule.plan_sniffed(b"\x89PNG\r\n\x1A\n"), BodyPlan::PassBinary(BinaryKind::Media)));
+    rule.binary = Binary::Block;
+    assert!(matches!(rule.plan_sniffed(b"\x00\x01ana@example.com"), BodyPlan::BlockBinary(BinaryKind::Media)));
+    assert!(matches!(rule.plan_as_text(), BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8))));
+    assert!(matches!(BodyRule::passthrough().plan(None), BodyPlan::Pass));
 }
 
 #[test]
@@ -120,7 +186,7 @@ fn an_unknown_charset_is_blocked_unless_other_types_pass() {
     let masker = std::sync::Arc::new(crate::mask::Masker::new(&crate::patterns::default_config()).unwrap());
     let mut rule = BodyRule::mask(masker);
     let sjis = Charset::from_label("shift_jis");
-    for ct in ["text/plain; charset=x-klingon", "application/json; charset=utf-7", "image/png; charset=nope"] {
+    for ct in ["text/plain; charset=x-klingon", "application/json; charset=utf-7", "application/x-thing; charset=nope"] {
         rule.other_types = OtherTypes::Text;
         assert!(matches!(rule.plan(Some(ct)), BodyPlan::UnknownCharset), "{ct}");
         rule.other_types = OtherTypes::Block;
@@ -130,9 +196,10 @@ fn an_unknown_charset_is_blocked_unless_other_types_pass() {
     }
     rule.other_types = OtherTypes::Text;
     assert!(matches!(rule.plan(Some("text/csv; charset=sjis")), BodyPlan::Mask(_, ContentKind::Text, c) if c == sjis));
-    assert!(matches!(rule.plan(Some("application/octet-stream; charset=sjis")), BodyPlan::Mask(_, _, c) if c == sjis));
-    assert!(matches!(rule.plan(Some("application/octet-stream; charset=utf-8")), BodyPlan::Mask(_, _, None)));
-    assert!(matches!(rule.plan(None), BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8))));
+    assert!(matches!(rule.plan(Some("application/x-thing; charset=sjis")), BodyPlan::Mask(_, _, c) if c == sjis));
+    assert!(matches!(rule.plan(Some("application/x-thing; charset=utf-8")), BodyPlan::Mask(_, _, None)));
+    // Binary types are judged as binary whatever charset they claim.
+    assert!(matches!(rule.plan(Some("image/png; charset=nope")), BodyPlan::PassBinary(BinaryKind::Media)));
 }
 
 #[test]

@@ -11,6 +11,7 @@ use super::body::OnFinish;
 use super::respond::{Outcome, Refused};
 use crate::mask::Stats;
 use crate::metrics::{Metrics, status_class};
+use crate::policy::BinaryKind;
 
 /// The labels of one request, filled in as it is routed.
 pub struct Exchange {
@@ -124,6 +125,26 @@ impl Exchange {
             }
             Outcome::Rejected | Outcome::Forwarded => {}
         }
+    }
+
+    /// Records a binary body passed without masking: counted, and one
+    /// audit event (reason `binary_passed`, the kind, no body byte).
+    pub fn binary_passed(&self, direction: &'static str, kind: BinaryKind) {
+        self.metrics
+            .bodies_passed_unmasked
+            .with_label_values(&[self.listener, &self.route, direction, kind.label()])
+            .inc();
+        tracing::info!(
+            target: "piimask::audit",
+            event = "passed_unmasked",
+            listener = self.listener,
+            route = %self.route,
+            peer = %self.peer,
+            direction,
+            reason = "binary_passed",
+            kind = kind.label(),
+            "binary body passed unmasked"
+        );
     }
 
     /// The report a `MaskBody` calls when its stream ends: counts into the

@@ -119,7 +119,7 @@ mod tests {
 
     use super::*;
     use crate::mask::{ContentKind, Masker};
-    use crate::proxy::pipeline::Coding;
+    use crate::proxy::pipeline::{Coding, Codings};
 
     /// A body that yields the given frames, one per poll.
     struct Frames(VecDeque<Frame<Bytes>>);
@@ -154,13 +154,12 @@ mod tests {
         Frames(chunks.iter().map(|c| Frame::data(Bytes::copy_from_slice(c))).collect())
     }
 
-    fn mask_body<B>(inner: B, coding: Coding, on_finish: Option<OnFinish>) -> MaskBody<B> {
+    fn mask_body<B>(inner: B, coding: &[Coding], on_finish: Option<OnFinish>) -> MaskBody<B> {
         let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("default profile builds"));
-        MaskBody::new(
-            inner,
-            Pipeline::new(masker, ContentKind::Json, Some(crate::mask::Charset::Utf8), coding),
-            on_finish,
-        )
+        let pipeline =
+            Pipeline::new(masker, ContentKind::Json, Some(crate::mask::Charset::Utf8), &Codings::from(coding))
+                .expect("pipeline");
+        MaskBody::new(inner, pipeline, on_finish)
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -176,7 +175,7 @@ mod tests {
         let sink = seen.clone();
         let report: OnFinish = Box::new(move |s: &Stats| sink.lock().expect("lock").push(s.total()));
         let (head, tail) = BODY.split_at(17); // inside the email
-        let out = block_on(mask_body(data(&[head, tail]), Coding::Identity, Some(report)).collect()).expect("ok");
+        let out = block_on(mask_body(data(&[head, tail]), &[], Some(report)).collect()).expect("ok");
         assert_eq!(out.to_bytes().as_ref(), MASKED);
         assert_eq!(*seen.lock().expect("lock"), vec![2]);
     }
@@ -189,7 +188,7 @@ mod tests {
         let (head, tail) = BODY.split_at(BODY.len() - 8);
         for inner in [KnownEnd(data(&[head, tail])), KnownEnd(data(&[BODY]))] {
             let frames = block_on(async {
-                let mut body = mask_body(inner, Coding::Identity, None);
+                let mut body = mask_body(inner, &[], None);
                 let mut frames = Vec::new();
                 while !body.is_end_stream() {
                     let frame = body.frame().await.expect("a frame before the end").expect("ok");
@@ -210,7 +209,7 @@ mod tests {
         trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
         let mut inner = data(&[BODY]);
         inner.0.push_back(Frame::trailers(trailers.clone()));
-        let out = block_on(mask_body(inner, Coding::Identity, None).collect()).expect("ok");
+        let out = block_on(mask_body(inner, &[], None).collect()).expect("ok");
         assert_eq!(out.trailers(), Some(&trailers));
         assert_eq!(out.to_bytes().as_ref(), MASKED);
     }
@@ -221,7 +220,7 @@ mod tests {
         enc.write_all(BODY).expect("gzip");
         let gz = enc.finish().expect("gzip");
         let pieces: Vec<&[u8]> = gz.chunks(7).collect();
-        let out = block_on(mask_body(data(&pieces), Coding::Gzip, None).collect()).expect("ok").to_bytes();
+        let out = block_on(mask_body(data(&pieces), &[Coding::Gzip], None).collect()).expect("ok").to_bytes();
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(out.as_ref()).read_to_end(&mut plain).expect("valid gzip out");
         assert_eq!(plain, MASKED);
@@ -229,7 +228,8 @@ mod tests {
 
     #[test]
     fn corrupt_gzip_is_an_error_not_a_short_body() {
-        let result = block_on(mask_body(data(&[b"\x1f\x8b\x08\x00garbage-not-deflate"]), Coding::Gzip, None).collect());
+        let result =
+            block_on(mask_body(data(&[b"\x1f\x8b\x08\x00garbage-not-deflate"]), &[Coding::Gzip], None).collect());
         assert!(result.is_err());
     }
 }

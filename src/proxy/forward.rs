@@ -1,6 +1,7 @@
 //! What inbound and egress share once a request is admitted: preparing the
 //! request and response bodies by the policy's plan (mask, pass or block),
-//! each failing if its sender goes idle, and sending the request upstream
+//! each failing if its sender goes idle (a body with no type judged by its
+//! first bytes), and sending the request upstream
 //! with a response timeout.
 
 use std::time::Duration;
@@ -10,10 +11,13 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::body::{MaskBody, OnFinish};
+use super::BoxError;
+use super::audit::Exchange;
+use super::body::MaskBody;
 use super::idle::IdleTimeout;
-use super::pipeline::{Coding, Pipeline};
+use super::pipeline::{CodingError, Codings, Pipeline};
 use super::respond::{ProxyBody, Refused, upstream_failure};
+use super::sniff::Replay;
 use super::upstream::HttpClient;
 use crate::policy::{BodyPlan, BodyRule};
 
@@ -23,14 +27,15 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
 
 /// The request body as the rule says: masked (its `Content-Length` dropped,
 /// since masking may change the length), passed, or refused; never more
-/// than `limit` bytes go upstream.
-pub fn request_body(
+/// than `limit` bytes go upstream. A body the rule wants judged by its
+/// first bytes has them read here, before anything goes upstream.
+pub async fn request_body(
     rule: &BodyRule,
     headers: &mut HeaderMap,
     body: Incoming,
     limit: u64,
     idle: Duration,
-    report: OnFinish,
+    exchange: &Exchange,
 ) -> Result<ProxyBody, Refused> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -38,29 +43,56 @@ pub fn request_body(
         return Err(Refused::REQUEST_TOO_LARGE);
     }
     let limited = Limited::new(IdleTimeout::new(body, idle), usize::try_from(limit).unwrap_or(usize::MAX));
-    match rule.plan(content_type(headers)) {
-        BodyPlan::Pass => Ok(limited.boxed_unsync()),
-        BodyPlan::Block => Err(Refused::REQUEST_TYPE_BLOCKED),
+    let (plan, body) = decide(rule, headers, limited.boxed_unsync()).await.map_err(|e| match upstream_failure(&e) {
+        Refused::REQUEST_TOO_LARGE => Refused::REQUEST_TOO_LARGE,
+        _ => Refused::REQUEST_BODY_FAILED,
+    })?;
+    match plan {
+        BodyPlan::Pass => Ok(body),
+        BodyPlan::Block | BodyPlan::Sniff => Err(Refused::REQUEST_TYPE_BLOCKED),
+        BodyPlan::PassBinary(kind) => {
+            exchange.binary_passed("request", kind);
+            Ok(body)
+        }
+        BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, true)),
         BodyPlan::UnknownCharset => Err(Refused::REQUEST_CHARSET_UNSUPPORTED),
         BodyPlan::Mask(masker, kind, charset) => {
-            let Some(coding) = Coding::of_headers(headers) else {
-                return Err(Refused::REQUEST_ENCODING_UNSUPPORTED);
-            };
+            let codings = Codings::of_headers(headers).map_err(|e| match e {
+                CodingError::Unsupported => Refused::REQUEST_ENCODING_UNSUPPORTED,
+                CodingError::TooMany => Refused::REQUEST_ENCODING_TOO_DEEP,
+            })?;
+            let pipeline = Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
             headers.remove(header::CONTENT_LENGTH);
-            Ok(MaskBody::new(limited, Pipeline::new(masker, kind, charset, coding), Some(report)).boxed_unsync())
+            Ok(MaskBody::new(body, pipeline, Some(exchange.mask_report("request"))).boxed_unsync())
         }
     }
+}
+
+/// The rule's plan for a body, and the body to go on with. A body with no
+/// type or `application/octet-stream` is judged by its first bytes, read
+/// here and replayed; under a content coding (its bytes are not the
+/// content) it is masked as text.
+async fn decide(rule: &BodyRule, headers: &HeaderMap, body: ProxyBody) -> Result<(BodyPlan, ProxyBody), BoxError> {
+    let plan = rule.plan(content_type(headers));
+    if !matches!(plan, BodyPlan::Sniff) {
+        return Ok((plan, body));
+    }
+    if !Codings::of_headers(headers).is_ok_and(|c| c.layers().is_empty()) {
+        return Ok((rule.plan_as_text(), body));
+    }
+    let replay = Replay::read(body).await?;
+    Ok((rule.plan_sniffed(replay.head()), replay.boxed_unsync()))
 }
 
 /// The upstream's response with its body as the rule says. A type the rule
 /// blocks, or an encoding piimask cannot decode, becomes a 502: the body is
 /// never passed unmasked.
-pub fn response(
+pub async fn response(
     rule: &BodyRule,
     method: &http::Method,
     upstream: Response<Incoming>,
     idle: Duration,
-    report: OnFinish,
+    exchange: &Exchange,
 ) -> Result<Response<ProxyBody>, Refused> {
     let (mut parts, body) = upstream.into_parts();
     // hyper decodes `chunked` only: a body under any other transfer coding
@@ -80,20 +112,31 @@ pub fn response(
     if bodiless {
         return Ok(Response::from_parts(parts, body.boxed_unsync()));
     }
-    match rule.plan(content_type(&parts.headers)) {
-        BodyPlan::Pass => Ok(Response::from_parts(parts, body.boxed_unsync())),
-        BodyPlan::Block => Err(Refused::RESPONSE_TYPE_BLOCKED),
+    let (plan, body) = decide(rule, &parts.headers, body.map_err(Into::into).boxed_unsync()).await.map_err(|e| {
+        tracing::warn!(upstream = %exchange.upstream, error = %e, "upstream response body failed");
+        Refused::UPSTREAM_FAILED
+    })?;
+    match plan {
+        BodyPlan::Pass => Ok(Response::from_parts(parts, body)),
+        BodyPlan::Block | BodyPlan::Sniff => Err(Refused::RESPONSE_TYPE_BLOCKED),
+        BodyPlan::PassBinary(kind) => {
+            exchange.binary_passed("response", kind);
+            Ok(Response::from_parts(parts, body))
+        }
+        BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, false)),
         BodyPlan::UnknownCharset => Err(Refused::RESPONSE_CHARSET_UNSUPPORTED),
         BodyPlan::Mask(masker, kind, charset) => {
-            let Some(coding) = Coding::of_headers(&parts.headers) else {
-                return Err(Refused::RESPONSE_ENCODING_UNSUPPORTED);
-            };
+            let codings = Codings::of_headers(&parts.headers).map_err(|e| match e {
+                CodingError::Unsupported => Refused::RESPONSE_ENCODING_UNSUPPORTED,
+                CodingError::TooMany => Refused::RESPONSE_ENCODING_TOO_DEEP,
+            })?;
+            let pipeline = Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::RESPONSE_ENCODING_UNSUPPORTED)?;
             parts.headers.remove(header::CONTENT_LENGTH);
             // Digests and byte ranges of the original no longer describe the body.
             parts.headers.remove("content-md5");
             parts.headers.remove("digest");
             parts.headers.remove(header::ACCEPT_RANGES);
-            let body = MaskBody::new(body, Pipeline::new(masker, kind, charset, coding), Some(report));
+            let body = MaskBody::new(body, pipeline, Some(exchange.mask_report("response")));
             Ok(Response::from_parts(parts, body.boxed_unsync()))
         }
     }

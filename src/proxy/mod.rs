@@ -12,6 +12,7 @@ mod linger;
 mod listener;
 mod pipeline;
 mod respond;
+mod sniff;
 mod state;
 mod upstream;
 
@@ -24,7 +25,7 @@ use tokio::task::JoinHandle;
 
 pub use self::body::{MaskBody, MaskBodyError, OnFinish};
 pub use self::listener::{Limits, MAX_CONNECTIONS};
-pub use self::pipeline::{Coding, Pipeline};
+pub use self::pipeline::{Coding, CodingError, Codings, MAX_LAYERS, Pipeline};
 pub use self::respond::PEER_HEADER;
 use self::state::{EgressState, InboundState};
 pub use self::upstream::UpstreamConfig;

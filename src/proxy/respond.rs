@@ -54,7 +54,26 @@ pub struct Refused {
     pub reason: &'static str,
 }
 
+const GRPC_REASON: &str =
+    "application/grpc bodies cannot be masked yet; set binary: pass on this route to let them through unmasked";
+const PROTOBUF_REASON: &str =
+    "protobuf bodies cannot be masked yet; set binary: pass on this route to let them through unmasked";
+const BINARY_REASON: &str = "binary bodies (media, archives, fonts) are blocked on this route by binary: block";
+
 impl Refused {
+    /// The refusal of a binary body of `kind`, in a request or a response.
+    pub fn binary(kind: crate::policy::BinaryKind, request: bool) -> Refused {
+        use crate::policy::BinaryKind::{Grpc, Media, Protobuf};
+        match (kind, request) {
+            (Grpc, true) => Refused::REQUEST_GRPC,
+            (Protobuf, true) => Refused::REQUEST_PROTOBUF,
+            (Media, true) => Refused::REQUEST_BINARY_BLOCKED,
+            (Grpc, false) => Refused::RESPONSE_GRPC,
+            (Protobuf, false) => Refused::RESPONSE_PROTOBUF,
+            (Media, false) => Refused::RESPONSE_BINARY_BLOCKED,
+        }
+    }
+
     const fn new(outcome: Outcome, status: StatusCode, code: &'static str, reason: &'static str) -> Refused {
         Refused { outcome, status, code, reason }
     }
@@ -118,7 +137,32 @@ impl Refused {
         Outcome::Blocked,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "request_encoding_unsupported",
-        "request content encoding cannot be masked (use gzip or deflate)",
+        "request content encoding cannot be masked (use gzip, deflate, br or zstd)",
+    );
+    pub const REQUEST_ENCODING_TOO_DEEP: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request_encoding_too_deep",
+        "request body has more than 4 content codings",
+    );
+    pub const REQUEST_GRPC: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::UNSUPPORTED_MEDIA_TYPE, "request_grpc_blocked", GRPC_REASON);
+    pub const REQUEST_PROTOBUF: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::UNSUPPORTED_MEDIA_TYPE, "request_protobuf_blocked", PROTOBUF_REASON);
+    pub const REQUEST_BINARY_BLOCKED: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::UNSUPPORTED_MEDIA_TYPE, "request_binary_blocked", BINARY_REASON);
+    pub const RESPONSE_GRPC: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::BAD_GATEWAY, "response_grpc_blocked", GRPC_REASON);
+    pub const RESPONSE_PROTOBUF: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::BAD_GATEWAY, "response_protobuf_blocked", PROTOBUF_REASON);
+    pub const RESPONSE_BINARY_BLOCKED: Refused =
+        Refused::new(Outcome::Blocked, StatusCode::BAD_GATEWAY, "response_binary_blocked", BINARY_REASON);
+    /// The request body failed before its first bytes could be judged.
+    pub const REQUEST_BODY_FAILED: Refused = Refused::new(
+        Outcome::Rejected,
+        StatusCode::BAD_REQUEST,
+        "request_body_failed",
+        "the request body could not be read",
     );
     pub const REQUEST_CHARSET_UNSUPPORTED: Refused = Refused::new(
         Outcome::Blocked,
@@ -136,7 +180,13 @@ impl Refused {
         Outcome::Blocked,
         StatusCode::BAD_GATEWAY,
         "response_encoding_unsupported",
-        "response content encoding cannot be masked",
+        "response content encoding cannot be masked (piimask decodes gzip, deflate, br and zstd)",
+    );
+    pub const RESPONSE_ENCODING_TOO_DEEP: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_GATEWAY,
+        "response_encoding_too_deep",
+        "response body has more than 4 content codings",
     );
     pub const RESPONSE_CHARSET_UNSUPPORTED: Refused = Refused::new(
         Outcome::Blocked,
@@ -292,7 +342,7 @@ pub fn narrow_accept_encoding(headers: &mut HeaderMap) {
         .map(str::trim)
         .filter(|c| {
             let name = c.split(';').next().unwrap_or("").trim();
-            !name.is_empty() && Coding::parse(Some(name)).is_some()
+            name.eq_ignore_ascii_case("identity") || Coding::parse(name).is_some()
         })
         .collect();
     let narrowed = if kept.is_empty() { "identity".to_string() } else { kept.join(", ") };
@@ -360,10 +410,11 @@ mod tests {
     #[test]
     fn accept_encoding_keeps_what_piimask_decodes() {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0.8, zstd"));
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0.8, compress, zstd"));
+        h.append(header::ACCEPT_ENCODING, HeaderValue::from_static("x-gzip, *;q=0.1, identity;q=0.5, deflate"));
         narrow_accept_encoding(&mut h);
-        assert_eq!(h[header::ACCEPT_ENCODING], "gzip;q=0.8");
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        assert_eq!(h[header::ACCEPT_ENCODING], "br, gzip;q=0.8, zstd, x-gzip, identity;q=0.5, deflate");
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("compress, *"));
         narrow_accept_encoding(&mut h);
         assert_eq!(h[header::ACCEPT_ENCODING], "identity");
     }

@@ -113,10 +113,47 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
             .header("content-encoding", "identity")
             .header("content-encoding", "gzip")
             .body(full(gzip(CUSTOMER.as_bytes())?)),
-        "/br" => Response::builder()
+        // A coding piimask cannot decode.
+        "/compress" => Response::builder()
             .header("content-type", "application/json")
-            .header("content-encoding", "br")
+            .header("content-encoding", "compress")
             .body(full(CUSTOMER)),
+        // `/coded/gzip,br/zstd`: the planted text with each segment as one
+        // `Content-Encoding` line, its codings applied in order.
+        coded if coded.starts_with("/coded/") => {
+            let lines: Vec<&str> = coded["/coded/".len()..].split('/').collect();
+            let mut r = Response::builder().header("content-type", "text/plain; charset=utf-8");
+            for line in &lines {
+                r = r.header("content-encoding", *line);
+            }
+            r.body(full(super::coding::encode(&lines, super::planted_text(false).as_bytes())))
+        }
+        // Binary bodies: a gRPC message, a PNG (typed, and untyped), and
+        // text sent as `application/octet-stream`, each with an email in it.
+        "/grpc" => Response::builder().header("content-type", "application/grpc").body(full(super::grpc_message())),
+        "/png" => Response::builder().header("content-type", "image/png").body(full(super::png())),
+        "/untyped-png" => Response::builder().body(full(super::png())),
+        "/octet-text" => {
+            Response::builder().header("content-type", "application/octet-stream").body(full(super::PLANTED_TEXT))
+        }
+        // `/big-coded?mib=32&coding=br`: the `/big` body coded whole,
+        // answered in 16 KiB frames.
+        "/big-coded" => {
+            let param =
+                |name: &str| query.split('&').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')));
+            let mib: usize = param("mib").and_then(|n| n.parse().ok()).unwrap_or(1);
+            let coding = param("coding").unwrap_or("gzip").to_string();
+            let plain = big_json(mib).collect().await.map_err(std::io::Error::other)?.to_bytes();
+            let coded = Bytes::from(super::coding::encode(&[coding.as_str()], &plain));
+            let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = (0..coded.len())
+                .step_by(16 * 1024)
+                .map(|at| Ok(Frame::data(coded.slice(at..coded.len().min(at + 16 * 1024)))))
+                .collect();
+            Response::builder()
+                .header("content-type", "application/json")
+                .header("content-encoding", coding)
+                .body(StreamBody::new(futures_iter(frames.into_iter())).boxed())
+        }
         "/big" => {
             let mib: usize = query.strip_prefix("mib=").and_then(|n| n.parse().ok()).unwrap_or(1);
             json(big_json(mib))

@@ -7,6 +7,7 @@
 
 mod app;
 mod client;
+pub mod coding;
 mod pki;
 mod proxy;
 
@@ -33,6 +34,59 @@ pub const PLANTED: &[&str] = &[
 
 pub const CUSTOMER: &str = r#"{"customer":{"id":"c_1042","email":"ana.lopez@example.com","phone":"+44 20 7946 0958","card":"4111 1111 1111 1111","created_at":"2026-11-21T09:30:00Z","orders":[1732187400,1732187455]},"note":"call (0161) 496 0066 about invoice 98123457"}"#;
 pub const CUSTOMER_MASKED: &str = r#"{"customer":{"id":"c_1042","email":"[EMAIL]","phone":"[PHONE]","card":"[CARD]","created_at":"2026-11-21T09:30:00Z","orders":[1732187400,1732187455]},"note":"call [PHONE] about invoice 98123457"}"#;
+
+/// Prose with an email, a phone and a card planted in it, long enough to
+/// span several compressed blocks; and what a masked copy reads.
+pub const PLANTED_TEXT: &str = "Ticket 7731: Ana Lopez wrote from ana.lopez@example.com and asked us to call +44 20 7946 0958 before paying with 4111 1111 1111 1111. The order ships on Tuesday.\n";
+pub const PLANTED_TEXT_MASKED: &str = "Ticket 7731: Ana Lopez wrote from [EMAIL] and asked us to call [PHONE] before paying with [CARD]. The order ships on Tuesday.\n";
+
+/// [`PLANTED_TEXT`] 200 times (some 30 KiB), as `/coded/…` answers it;
+/// `masked` gives what must arrive instead.
+pub fn planted_text(masked: bool) -> String {
+    (if masked { PLANTED_TEXT_MASKED } else { PLANTED_TEXT }).repeat(200)
+}
+
+/// A small PNG whose `tEXt` chunk holds an email: bytes that must pass
+/// unchanged (masking the email would break the chunk's CRC).
+pub fn png() -> Vec<u8> {
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        let crc = crc32(&c[4..]);
+        c.extend_from_slice(&crc.to_be_bytes());
+        c
+    };
+    let mut png = b"\x89PNG\r\n\x1A\n".to_vec();
+    png.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]));
+    png.extend(chunk(b"tEXt", b"Author\0ana.lopez@example.com"));
+    png.extend(chunk(b"IDAT", &[0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01]));
+    png.extend(chunk(b"IEND", b""));
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// One gRPC message (uncompressed flag, big-endian length, then the
+/// protobuf bytes: field 1, a string holding an email).
+pub fn grpc_message() -> Vec<u8> {
+    let value = b"ana.lopez@example.com";
+    let mut message = vec![0x0A, value.len() as u8];
+    message.extend_from_slice(value);
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend(message);
+    framed
+}
 
 /// How often `eventually` looks again.
 const POLL: Duration = Duration::from_millis(20);
