@@ -114,6 +114,7 @@ fn content_kind(args: &MaskArgs, head: &[u8]) -> ContentKind {
         ContentTypeArg::Json => ContentKind::Json,
         ContentTypeArg::Ndjson => ContentKind::Ndjson,
         ContentTypeArg::Text => ContentKind::Text,
+        ContentTypeArg::Form => ContentKind::Form,
         ContentTypeArg::Auto => {
             let ext =
                 args.file.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()).map(str::to_ascii_lowercase);

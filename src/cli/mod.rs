@@ -59,6 +59,8 @@ pub enum ContentTypeArg {
     Json,
     Ndjson,
     Text,
+    /// `application/x-www-form-urlencoded`.
+    Form,
     Auto,
 }
 

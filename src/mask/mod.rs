@@ -15,7 +15,9 @@
 
 pub mod action;
 pub mod bytes;
+pub mod content_type;
 pub mod detect;
+pub mod form;
 pub mod json;
 pub mod segment;
 mod stream;

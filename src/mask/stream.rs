@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::form::FormMasker;
 use super::json::JsonMasker;
 use super::segment::{Encoding, ScanScratch, Window};
 use super::{Counters, Masker};
@@ -13,8 +14,11 @@ pub enum ContentKind {
     /// One JSON document per line; a malformed line is scanned as text and
     /// the next line is JSON again.
     Ndjson,
-    /// Anything textual: text/*, forms, logs.
+    /// Anything textual: text/*, logs.
     Text,
+    /// `application/x-www-form-urlencoded`: pairs percent-decoded for
+    /// detection, the key as the value's context.
+    Form,
 }
 
 /// What a stream masked, reported once at its end.
@@ -46,6 +50,7 @@ impl Stats {
 enum Inner {
     Json(Box<JsonMasker>),
     Text { window: Window, scratch: ScanScratch },
+    Form(Box<FormMasker>),
 }
 
 /// Masks one body. Feed chunks as they arrive; call [`MaskStream::finish`]
@@ -65,6 +70,7 @@ impl MaskStream {
             ContentKind::Json => Inner::Json(Box::new(JsonMasker::new(&masker, false))),
             ContentKind::Ndjson => Inner::Json(Box::new(JsonMasker::new(&masker, true))),
             ContentKind::Text => Inner::Text { window: Window::default(), scratch: ScanScratch::default() },
+            ContentKind::Form => Inner::Form(Box::new(FormMasker::new(&masker))),
         };
         let counters =
             Counters { detectors: vec![0; masker.detector_names.len()], rules: vec![0; masker.rule_ids.len()] };
@@ -82,6 +88,7 @@ impl MaskStream {
                 window.push(input);
                 window.process(m, &[], false, Encoding::Raw, out, &mut self.counters, scratch);
             }
+            Inner::Form(f) => f.feed(m, input, out, &mut self.counters),
         }
         self.bytes_out += (out.len() - before) as u64;
     }
@@ -95,6 +102,7 @@ impl MaskStream {
             Inner::Text { window, scratch } => {
                 window.process(m, &[], true, Encoding::Raw, out, &mut self.counters, scratch);
             }
+            Inner::Form(f) => f.finish(m, out, &mut self.counters),
         }
         self.bytes_out += (out.len() - before) as u64;
         // Shared names, and only those counted: a report per response
@@ -152,6 +160,7 @@ impl MaskStream {
         match &self.inner {
             Inner::Json(j) => j.held_bytes(),
             Inner::Text { window, .. } => window.held(),
+            Inner::Form(f) => f.held_bytes(),
         }
     }
 }

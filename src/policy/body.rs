@@ -1,5 +1,5 @@
-//! What happens to a body of a given content type: masked as JSON, NDJSON
-//! or text, passed, or blocked. Unknown types follow the rule's
+//! What happens to a body of a given content type: masked as JSON, NDJSON,
+//! a form, multipart or text, passed, or blocked. Unknown types follow the rule's
 //! `other_types`; a body with no content type is masked as text.
 
 use std::sync::Arc;
@@ -53,26 +53,9 @@ impl BodyRule {
     }
 }
 
-/// The engine's reading of a `Content-Type`, or `None` for types it does
-/// not parse (images, archives, protobuf…). No content type at all is read
-/// as text: such a body may hold anything.
+/// The engine's reading of a `Content-Type` (see
+/// [`crate::mask::content_type::content_kind`]), or `None` for types it
+/// does not parse.
 pub fn content_kind(content_type: Option<&str>) -> Option<ContentKind> {
-    let Some(ct) = content_type else { return Some(ContentKind::Text) };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let (kind, sub) = essence.split_once('/').unwrap_or((essence.as_str(), ""));
-    match (kind, sub) {
-        ("application", "x-ndjson" | "ndjson" | "jsonl" | "x-jsonlines" | "jsonlines" | "json-seq") => {
-            Some(ContentKind::Ndjson)
-        }
-        ("application", "json") => Some(ContentKind::Json),
-        (_, s) if s.ends_with("+json") => Some(ContentKind::Json),
-        ("text", _) => Some(ContentKind::Text),
-        ("application", "x-www-form-urlencoded" | "xml" | "javascript" | "graphql" | "yaml" | "x-yaml" | "csv") => {
-            Some(ContentKind::Text)
-        }
-        (_, s) if s.ends_with("+xml") => Some(ContentKind::Text),
-        ("multipart", _) => Some(ContentKind::Text),
-        ("", "") => Some(ContentKind::Text),
-        _ => None,
-    }
+    crate::mask::content_type::content_kind(content_type)
 }

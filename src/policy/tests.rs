@@ -72,7 +72,7 @@ fn content_types_choose_the_lexer() {
     assert_eq!(content_kind(Some("application/problem+json")), Some(ContentKind::Json));
     assert_eq!(content_kind(Some("application/x-ndjson")), Some(ContentKind::Ndjson));
     assert_eq!(content_kind(Some("text/html")), Some(ContentKind::Text));
-    assert_eq!(content_kind(Some("application/x-www-form-urlencoded")), Some(ContentKind::Text));
+    assert_eq!(content_kind(Some("application/x-www-form-urlencoded; charset=UTF-8")), Some(ContentKind::Form));
     assert_eq!(content_kind(None), Some(ContentKind::Text));
     assert_eq!(content_kind(Some("image/png")), None);
     assert_eq!(content_kind(Some("application/octet-stream")), None);
