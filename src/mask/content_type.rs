@@ -4,6 +4,7 @@
 //! masker (each part), so both read types the same way.
 
 use super::ContentKind;
+use super::multipart::Boundary;
 
 /// The kind for `content_type`, or `None` for types the engine does not
 /// parse (images, archives, protobuf…). No content type at all is read as
@@ -22,7 +23,8 @@ pub fn content_kind(content_type: Option<&str>) -> Option<ContentKind> {
         ("text", _) => Some(ContentKind::Text),
         ("application", "xml" | "javascript" | "graphql" | "yaml" | "x-yaml" | "csv") => Some(ContentKind::Text),
         (_, s) if s.ends_with("+xml") => Some(ContentKind::Text),
-        ("multipart", _) => Some(ContentKind::Text),
+        // Without a usable boundary the parts cannot be found: text.
+        ("multipart", _) => Some(Boundary::of_content_type(ct).map_or(ContentKind::Text, ContentKind::Multipart)),
         ("", "") => Some(ContentKind::Text),
         _ => None,
     }

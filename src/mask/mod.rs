@@ -19,6 +19,7 @@ pub mod content_type;
 pub mod detect;
 pub mod form;
 pub mod json;
+pub mod multipart;
 pub mod segment;
 mod stream;
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::form::FormMasker;
 use super::json::JsonMasker;
+use super::multipart::{Boundary, MultipartMasker};
 use super::segment::{Encoding, ScanScratch, Window};
 use super::{Counters, Masker};
 
@@ -19,6 +20,9 @@ pub enum ContentKind {
     /// `application/x-www-form-urlencoded`: pairs percent-decoded for
     /// detection, the key as the value's context.
     Form,
+    /// `multipart/*` with its boundary: each part masked by its own type,
+    /// transfer encodings decoded and encoded again.
+    Multipart(Boundary),
 }
 
 /// What a stream masked, reported once at its end.
@@ -51,6 +55,7 @@ enum Inner {
     Json(Box<JsonMasker>),
     Text { window: Window, scratch: ScanScratch },
     Form(Box<FormMasker>),
+    Multipart(Box<MultipartMasker>),
 }
 
 /// Masks one body. Feed chunks as they arrive; call [`MaskStream::finish`]
@@ -71,6 +76,7 @@ impl MaskStream {
             ContentKind::Ndjson => Inner::Json(Box::new(JsonMasker::new(&masker, true))),
             ContentKind::Text => Inner::Text { window: Window::default(), scratch: ScanScratch::default() },
             ContentKind::Form => Inner::Form(Box::new(FormMasker::new(&masker))),
+            ContentKind::Multipart(b) => Inner::Multipart(Box::new(MultipartMasker::new(b))),
         };
         let counters =
             Counters { detectors: vec![0; masker.detector_names.len()], rules: vec![0; masker.rule_ids.len()] };
@@ -89,6 +95,7 @@ impl MaskStream {
                 window.process(m, &[], false, Encoding::Raw, out, &mut self.counters, scratch);
             }
             Inner::Form(f) => f.feed(m, input, out, &mut self.counters),
+            Inner::Multipart(mp) => mp.feed(m, input, out, &mut self.counters),
         }
         self.bytes_out += (out.len() - before) as u64;
     }
@@ -103,6 +110,7 @@ impl MaskStream {
                 window.process(m, &[], true, Encoding::Raw, out, &mut self.counters, scratch);
             }
             Inner::Form(f) => f.finish(m, out, &mut self.counters),
+            Inner::Multipart(mp) => mp.finish(m, out, &mut self.counters),
         }
         self.bytes_out += (out.len() - before) as u64;
         // Shared names, and only those counted: a report per response
@@ -161,6 +169,7 @@ impl MaskStream {
             Inner::Json(j) => j.held_bytes(),
             Inner::Text { window, .. } => window.held(),
             Inner::Form(f) => f.held_bytes(),
+            Inner::Multipart(mp) => mp.held_bytes(),
         }
     }
 }
