@@ -149,3 +149,144 @@ async fn a_form_far_larger_than_memory_streams_with_flat_memory() {
     let peak = proxy.peak_rss_kib();
     assert!(peak < 48 * 1024, "peak RSS {peak} KiB while 64 MiB streamed through");
 }
+
+const BOUNDARY: &str = "----piimaskTestBoundary7MA4YWxkTrZu0gW";
+
+/// Base64 in lines of 76, as mail and form clients write it.
+fn base64_lines(data: &[u8]) -> String {
+    use base64::Engine;
+    let e = base64::engine::general_purpose::STANDARD.encode(data);
+    e.as_bytes().chunks(76).map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>().join("\r\n")
+}
+
+/// A form-data body: a plain field, a base64 text part, a quoted-printable
+/// part whose soft line break cuts the email, a JSON part and a binary
+/// file, each planting the values where they can be.
+fn planted_multipart() -> Vec<u8> {
+    let text = format!("Write to {EMAIL}, call {PHONE}, pay with {CARD}.\r\nKeep this line.");
+    let qp = "Contact john.doe@exa=\r\nmple.com or =2B14155552671, card 4111 1111 1111 1111, caf=C3=A9.";
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01\x02\xff";
+    let mut b = Vec::new();
+    let mut part = |headers: &str, body: &[u8]| {
+        b.extend_from_slice(format!("--{BOUNDARY}\r\n{headers}\r\n\r\n").as_bytes());
+        b.extend_from_slice(body);
+        b.extend_from_slice(b"\r\n");
+    };
+    part("Content-Disposition: form-data; name=\"city\"", b"Lyon");
+    part("Content-Disposition: form-data; name=\"email\"", EMAIL.as_bytes());
+    part(
+        "Content-Disposition: form-data; name=\"letter\"\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64",
+        base64_lines(text.repeat(2).as_bytes()).as_bytes(),
+    );
+    part(
+        "Content-Disposition: form-data; name=\"note\"\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable",
+        qp.as_bytes(),
+    );
+    part(
+        "Content-Disposition: form-data; name=\"profile\"\r\nContent-Type: application/json",
+        format!(r#"{{"email":"{EMAIL}","phone":"{PHONE}","card":"{CARD}","plan":"gold"}}"#).as_bytes(),
+    );
+    part(
+        "Content-Disposition: form-data; name=\"scan\"; filename=\"john.doe@example.com.png\"\r\nContent-Type: image/png",
+        png,
+    );
+    b.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    b
+}
+
+/// A quoted-printable decoder of the test's own (RFC 2045 §6.7).
+fn qp_decode(b: &[u8]) -> Vec<u8> {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' {
+            if b[i + 1..].starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            if let (Some(h), Some(l)) = (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Each part of a multipart body by its name: (headers, decoded body).
+fn decode_multipart(body: &[u8]) -> HashMap<String, (String, Vec<u8>)> {
+    use base64::Engine;
+    let text = String::from_utf8_lossy(body).into_owned();
+    let delimiter = format!("--{BOUNDARY}");
+    assert!(text.trim_end().ends_with(&format!("{delimiter}--")), "the closing boundary is kept: {text}");
+    let mut parts = HashMap::new();
+    let mut rest = body;
+    let delim = format!("\r\n{delimiter}");
+    rest = &rest[delimiter.len()..];
+    while !rest.starts_with(b"--") {
+        rest = rest.strip_prefix(b"\r\n").expect("a line break after the boundary");
+        let head_end = rest.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
+        let headers = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let body = &rest[head_end + 4..];
+        let end = body.windows(delim.len()).position(|w| w == delim.as_bytes()).expect("a boundary after the part");
+        let raw = &body[..end];
+        let lower = headers.to_ascii_lowercase();
+        let decoded = if lower.contains("content-transfer-encoding: base64") {
+            let clean: Vec<u8> = raw.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD.decode(clean).expect("valid base64")
+        } else if lower.contains("content-transfer-encoding: quoted-printable") {
+            qp_decode(raw)
+        } else {
+            raw.to_vec()
+        };
+        let name = headers.split("name=\"").nth(1).and_then(|n| n.split('"').next()).expect("a name").to_string();
+        parts.insert(name, (headers, decoded));
+        rest = &body[end + delim.len()..];
+    }
+    parts
+}
+
+fn assert_multipart_masked(what: &str, raw: &[u8]) {
+    let parts = decode_multipart(raw);
+    let part = |name: &str| String::from_utf8_lossy(&parts[name].1).into_owned();
+    for (name, (headers, body)) in &parts {
+        if name != "scan" {
+            assert_no_planted(&format!("{what}, part {name}"), &String::from_utf8_lossy(body));
+        }
+        assert_no_planted(&format!("{what}, headers of {name}"), headers);
+    }
+    assert_eq!(part("city"), "Lyon", "{what}");
+    assert_eq!(part("email"), "[EMAIL]", "{what}");
+    assert_eq!(
+        part("letter"),
+        "Write to [EMAIL], call [PHONE], pay with [CARD].\r\nKeep this line.".repeat(2),
+        "{what}"
+    );
+    assert_eq!(part("note"), "Contact [EMAIL] or [PHONE], card [CARD], caf\u{e9}.", "{what}");
+    assert_eq!(part("profile"), r#"{"email":"[EMAIL]","phone":"[PHONE]","card":"[CARD]","plan":"gold"}"#, "{what}");
+    assert_eq!(parts["scan"].1, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01\x02\xff", "{what}: the image passes");
+    assert!(parts["scan"].0.contains("filename=\"[EMAIL].png\""), "{what}: {}", parts["scan"].0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn multipart_requests_and_responses_are_masked_part_by_part() {
+    let app = App::start().await;
+    let (pki, proxy) = start("multipart", &app);
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    for http in [Http::H1, Http::H2] {
+        let client = Client::new(&pki, Some("client"), http);
+        let a =
+            client.send(proxy.addr, request(http::Method::POST, &ct, body(planted_multipart()))).await.expect("post");
+        assert_eq!(a.status, StatusCode::OK, "{http:?}");
+        assert_multipart_masked(&format!("the request the app received ({http:?})"), &app.last_seen().body);
+
+        let a = client.send(proxy.addr, request(http::Method::PUT, &ct, body(planted_multipart()))).await.expect("put");
+        assert_eq!(a.status, StatusCode::OK, "{http:?}");
+        assert_multipart_masked(&format!("the response the client received ({http:?})"), &a.body);
+    }
+    proxy.assert_logs_clean();
+}

@@ -61,6 +61,8 @@ pub enum ContentTypeArg {
     Text,
     /// `application/x-www-form-urlencoded`.
     Form,
+    /// A multipart body; its boundary is read from its first line.
+    Multipart,
     Auto,
 }
 
