@@ -9,7 +9,8 @@
 //! decoded for masking and encoded again; `7bit`, `8bit` and `binary` are
 //! read as they are; any other is scanned as text as it stands. A part's
 //! `name` (from `Content-Disposition`) is its body's context, as a form
-//! key is. A part of a type the engine does not parse (an image, a PDF,
+//! key is, and a field rule that matches it as a form key (`$.email`)
+//! acts on the whole decoded body. A part of a type the engine does not parse (an image, a PDF,
 //! `application/octet-stream`) passes unchanged when its first bytes are
 //! not text, and is scanned as text when they are.
 //!
@@ -24,10 +25,12 @@ mod transfer;
 use memchr::memmem;
 
 use self::transfer::{Base64Decoder, Base64Encoder, QpDecoder, QpEncoder};
+use super::action::{Action, StreamingHash, StreamingMask};
 use super::content_type::content_kind;
 use super::detect::Hay;
 use super::form::FormMasker;
 use super::json::JsonMasker;
+use super::json::path::Segment;
 use super::segment::{Encoding, ScanScratch, Window, mask_segment};
 use super::{ContentKind, Counters, Masker};
 
@@ -40,6 +43,8 @@ pub const MAX_DEPTH: usize = 4;
 /// Decoded bytes of a part of an unparsed type looked at to tell text from
 /// binary.
 const SNIFF: usize = 512;
+/// A part name longer than this matches no field rule.
+const MAX_NAME: usize = 256;
 /// Transport padding accepted after a boundary, before its line break.
 const MAX_PADDING: usize = 64;
 
@@ -173,6 +178,19 @@ enum Body {
         decoded: Vec<u8>,
     },
     Pass,
+    /// A field rule on the part's name: the action on the whole decoded
+    /// body.
+    Rule(RuleBody),
+}
+
+/// A field rule's action on a part's body.
+#[derive(Debug)]
+enum RuleBody {
+    Keep,
+    /// Redacted (the placeholder, written at the end) or dropped (empty).
+    Replace(Vec<u8>),
+    Mask(Option<StreamingMask>),
+    Hash(Option<Box<StreamingHash>>),
 }
 
 impl Body {
@@ -219,6 +237,30 @@ impl Body {
                 }
             }
             Body::Sniff { .. } | Body::Pass => out.extend_from_slice(input),
+            Body::Rule(rule) => match rule {
+                RuleBody::Keep => out.extend_from_slice(input),
+                RuleBody::Replace(with) => {
+                    if last {
+                        out.extend_from_slice(with);
+                    }
+                }
+                RuleBody::Mask(mk) => {
+                    if let Some(x) = mk {
+                        x.push(input, out);
+                    }
+                    if last && let Some(x) = mk.take() {
+                        x.finish(out);
+                    }
+                }
+                RuleBody::Hash(h) => {
+                    if let Some(x) = h {
+                        x.push(input);
+                    }
+                    if last && let Some(x) = h.take() {
+                        x.finish(out);
+                    }
+                }
+            },
         }
     }
 
@@ -229,9 +271,21 @@ impl Body {
             Body::Form(f) => f.held_bytes(),
             Body::Multipart(mp) => mp.held_bytes(),
             Body::Sniff { raw, decoded } => raw.len() + decoded.len(),
-            Body::Pass => 0,
+            Body::Pass | Body::Rule(_) => 0,
         }
     }
+}
+
+/// The action of the first field rule that matches a part's name as a
+/// form key (`$.name`, `$..name`), counted.
+fn rule_for<'m>(masker: &'m Masker, name: &[u8], c: &mut Counters) -> Option<&'m Action> {
+    if masker.rules.is_empty() || name.is_empty() || name.len() > MAX_NAME {
+        return None;
+    }
+    let mut next = Vec::new();
+    let r = masker.rules.step(&masker.rules.root(), Segment::Key(name), &mut next)?;
+    c.rules[r] += 1;
+    Some(masker.rules.action(r))
 }
 
 /// Whether the start of an unparsed part is text: UTF-8 (perhaps cut in a
@@ -271,7 +325,7 @@ struct Part {
 }
 
 impl Part {
-    fn new(masker: &Masker, h: PartHeaders, depth: usize) -> Part {
+    fn new(masker: &Masker, h: PartHeaders, depth: usize, c: &mut Counters) -> Part {
         let transfer = match h.transfer.as_deref() {
             None | Some("7bit" | "8bit" | "binary") => Transfer::AsIs,
             Some("base64") => Transfer::Base64,
@@ -288,14 +342,19 @@ impl Part {
             Transfer::QuotedPrintable => (Decoder::Qp(QpDecoder::default()), Encoder::Qp(QpEncoder::default())),
             Transfer::AsIs | Transfer::Unknown => (Decoder::AsIs, Encoder::AsIs),
         };
-        Part {
-            name: h.name,
-            decoder,
-            encoder,
-            body: Body::new(masker, kind, depth),
-            decoded: Vec::new(),
-            masked: Vec::new(),
-        }
+        let body = match rule_for(masker, &h.name, c) {
+            Some(action) => Body::Rule(match action {
+                Action::Keep => RuleBody::Keep,
+                Action::Drop => RuleBody::Replace(Vec::new()),
+                Action::Redact { placeholder } => RuleBody::Replace(placeholder.as_bytes().to_vec()),
+                Action::Mask { keep_last } => RuleBody::Mask(Some(StreamingMask::new(*keep_last))),
+                Action::Hash { key, label } => {
+                    RuleBody::Hash(Some(Box::new(StreamingHash::new(key.clone(), label.clone()))))
+                }
+            }),
+            None => Body::new(masker, kind, depth),
+        };
+        Part { name: h.name, decoder, encoder, body, decoded: Vec::new(), masked: Vec::new() }
     }
 
     /// Masks the next bytes of the part's body as they came (`last` at its
@@ -503,7 +562,7 @@ impl MultipartMasker {
                     let hay = Hay::whole(&self.buf[..end], b"");
                     mask_segment(m, &hay, 0, Encoding::Raw, out, c, &mut self.scratch);
                     let headers = parse_headers(&self.buf[..end]);
-                    self.part = Some(Box::new(Part::new(m, headers, self.depth)));
+                    self.part = Some(Box::new(Part::new(m, headers, self.depth, c)));
                     self.consume(end);
                     from = 0;
                     self.state = State::Body;

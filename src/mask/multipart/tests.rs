@@ -241,3 +241,28 @@ fn content_types_carry_their_boundary() {
     assert_eq!(content_kind(Some("multipart/form-data")), Some(ContentKind::Text));
     assert_eq!(content_kind(Some(&format!("multipart/mixed; boundary={}", "x".repeat(71)))), Some(ContentKind::Text));
 }
+
+#[test]
+fn field_rules_act_on_parts_by_name() {
+    let mut config = default_config();
+    config.fields = vec![
+        crate::mask::FieldRuleConfig {
+            id: "secret".into(),
+            path: "$.secret".into(),
+            action: crate::mask::Action::Redact { placeholder: "[SECRET]".into() },
+        },
+        crate::mask::FieldRuleConfig { id: "raw".into(), path: "$..raw".into(), action: crate::mask::Action::Keep },
+    ];
+    let m = Arc::new(Masker::new(&config).expect("builds"));
+    let body = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"secret\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b\r\nContent-Disposition: form-data; name=raw\r\n\r\nkept {EMAIL}\r\n--b--",
+        b64_wrapped(b"hunter2 and more")
+    );
+    let (out, stats) = MaskStream::mask_all(m, kind("b"), body.as_bytes());
+    let out = String::from_utf8(out).unwrap();
+    let parts = parts(out.as_bytes(), "b");
+    let secret = base64::engine::general_purpose::STANDARD.decode(&parts[0].1).expect("base64");
+    assert_eq!(secret, b"[SECRET]");
+    assert_eq!(parts[1].1, format!("kept {EMAIL}").as_bytes(), "keep leaves the part as it is");
+    assert_eq!((stats.count("secret"), stats.count("raw")), (1, 1));
+}
