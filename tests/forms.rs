@@ -290,3 +290,51 @@ async fn multipart_requests_and_responses_are_masked_part_by_part() {
     }
     proxy.assert_logs_clean();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_and_multipart_the_app_sends_to_an_egress_peer_are_masked() {
+    use piimask::devpki::SERVER_ID;
+    let peer_app = App::start().await;
+    let pki = Pki::new("egress-forms");
+    // The peer's own sidecar passes request bodies: what its app receives
+    // is what the egress listener sent.
+    let peer = Proxy::start(&pki.args(&peer_app.url(), &[]));
+    let yaml = format!(
+        r#"
+tls: {{ cert: client.crt, key: client.key, ca: ca.crt }}
+egress:
+  listen: 127.0.0.1:0
+  peers:
+    - {{ name: customers, hosts: [customers.svc], address: "{addr}", identity: "{SERVER_ID}" }}
+"#,
+        addr = peer.addr
+    );
+    let config = support::write_file(&pki.dir, "egress.yaml", &yaml);
+    let egress = Proxy::start_until(
+        &["run".into(), "--config".into(), config.to_string_lossy().into()],
+        "egress listener ready",
+    );
+    let multipart_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    for (content_type, sent) in [
+        ("application/x-www-form-urlencoded", planted_form().into_bytes()),
+        (multipart_type.as_str(), planted_multipart()),
+    ] {
+        let tcp = tokio::net::TcpStream::connect(egress.addr).await.expect("connect egress");
+        let io = hyper_util::rt::TokioIo::new(tcp);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.expect("handshake");
+        tokio::spawn(conn);
+        let request = Request::post("http://customers.svc/echo")
+            .header("host", "customers.svc")
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(sent)))
+            .expect("request");
+        let response = sender.send_request(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::OK, "{content_type}");
+        let seen = peer_app.last_seen().body;
+        if content_type.starts_with("multipart/") {
+            assert_multipart_masked("what the egress peer received", &seen);
+        } else {
+            assert_form_masked("what the egress peer received", &seen);
+        }
+    }
+}

@@ -386,7 +386,9 @@ impl Part {
         if let Body::Sniff { raw: held_raw, decoded } = &mut self.body {
             held_raw.extend_from_slice(raw);
             decoded.extend_from_slice(&self.decoded);
-            if decoded.len() < SNIFF && !last {
+            // Bounded even when the input decodes to little (base64 of
+            // mostly stray characters).
+            if decoded.len() < SNIFF && held_raw.len() < 8 * SNIFF && !last {
                 return;
             }
             if !looks_like_text(&decoded[..decoded.len().min(SNIFF)]) {
@@ -467,6 +469,8 @@ pub struct MultipartMasker {
     text: Window,
     scratch: ScanScratch,
     part: Option<Box<Part>>,
+    /// Bytes of a header block already searched for its end.
+    scanned: usize,
 }
 
 impl MultipartMasker {
@@ -486,6 +490,7 @@ impl MultipartMasker {
             text: Window::default(),
             scratch: ScanScratch::default(),
             part: None,
+            scanned: 0,
         }
     }
 
@@ -552,13 +557,15 @@ impl MultipartMasker {
                     from = 0;
                 }
                 State::Headers => {
-                    let Some(end) = header_block_end(&self.buf).filter(|&e| e <= MAX_HEADERS) else {
+                    let Some(end) = header_block_end(&self.buf, self.scanned).filter(|&e| e <= MAX_HEADERS) else {
                         if self.buf.len() > MAX_HEADERS || last {
                             self.state = State::Text;
                             continue;
                         }
+                        self.scanned = self.buf.len();
                         return;
                     };
+                    self.scanned = 0;
                     let hay = Hay::whole(&self.buf[..end], b"");
                     mask_segment(m, &hay, 0, Encoding::Raw, out, c, &mut self.scratch);
                     let headers = parse_headers(&self.buf[..end]);
@@ -631,15 +638,17 @@ impl MultipartMasker {
 
 /// The length of a header block at the start of `buf`, through the empty
 /// line that ends it.
-fn header_block_end(buf: &[u8]) -> Option<usize> {
+/// `buf[..scanned]` was searched before: the search resumes near its end.
+fn header_block_end(buf: &[u8], scanned: usize) -> Option<usize> {
     if buf.starts_with(b"\r\n") {
         return Some(2);
     }
     if buf.starts_with(b"\n") {
         return Some(1);
     }
-    let crlf = memmem::find(buf, b"\n\r\n").map(|i| i + 3);
-    let lf = memmem::find(buf, b"\n\n").map(|i| i + 2);
+    let from = scanned.saturating_sub(2);
+    let crlf = memmem::find(&buf[from..], b"\n\r\n").map(|i| from + i + 3);
+    let lf = memmem::find(&buf[from..], b"\n\n").map(|i| from + i + 2);
     match (crlf, lf) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
