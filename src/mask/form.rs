@@ -21,7 +21,7 @@
 use memchr::{memchr, memchr2};
 
 use super::action::{Action, StreamingHash, StreamingMask};
-use super::detect::{DetectorId, Hay, LOOKBEHIND};
+use super::detect::{DetectorId, Hay, KeyContexts, LOOKBEHIND, Prefilter};
 use super::json::path::{Segment, States};
 use super::segment::{Encoding, ScanScratch, for_each_match};
 use super::{Counters, Masker};
@@ -44,6 +44,30 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
+/// Bytes a search looks at one by one before it calls `memchr`: most keys
+/// and values are short, and a call costs more than a short loop.
+const SHORT: usize = 32;
+
+/// The first `a` or `b` in `hay`.
+#[inline(always)]
+fn find2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    let head = hay.len().min(SHORT);
+    match hay[..head].iter().position(|&c| c == a || c == b) {
+        Some(p) => Some(p),
+        None => memchr2(a, b, &hay[head..]).map(|p| head + p),
+    }
+}
+
+/// The first `a` in `hay`.
+#[inline(always)]
+fn find1(a: u8, hay: &[u8]) -> Option<usize> {
+    let head = hay.len().min(SHORT);
+    match hay[..head].iter().position(|&c| c == a) {
+        Some(p) => Some(p),
+        None => memchr(a, &hay[head..]).map(|p| head + p),
+    }
+}
+
 /// Writes `bytes` percent-encoded as the form serializer does.
 pub fn write_form_encoded(bytes: &[u8], out: &mut Vec<u8>) {
     for piece in form_urlencoded::byte_serialize(bytes) {
@@ -57,6 +81,8 @@ pub fn write_form_encoded(bytes: &[u8], out: &mut Vec<u8>) {
 pub struct Decoder {
     pending: [u8; 2],
     n: usize,
+    /// A `%` was written: the output may hold an escape (encoded twice).
+    wrote_percent: bool,
 }
 
 impl Decoder {
@@ -71,14 +97,16 @@ impl Decoder {
                     self.n = 2;
                 } else {
                     out.push(b'%');
+                    self.wrote_percent = true;
                     self.n = 0;
                     self.push_one_run(&[b], out);
                 }
             } else {
                 match hex(b) {
-                    Some(lo) => out.push((hex(self.pending[1]).unwrap_or(0) << 4) | lo),
+                    Some(lo) => self.decoded((hex(self.pending[1]).unwrap_or(0) << 4) | lo, out),
                     None => {
                         out.extend_from_slice(&[b'%', self.pending[1]]);
+                        self.wrote_percent = true;
                         self.n = 0;
                         self.push_one_run(&[b], out);
                         continue;
@@ -90,9 +118,15 @@ impl Decoder {
         self.push_one_run(raw, out);
     }
 
+    #[inline(always)]
+    fn decoded(&mut self, b: u8, out: &mut Vec<u8>) {
+        self.wrote_percent |= b == b'%';
+        out.push(b);
+    }
+
     fn push_one_run(&mut self, raw: &[u8], out: &mut Vec<u8>) {
         let mut i = 0;
-        while let Some(p) = memchr2(b'%', b'+', &raw[i..]) {
+        while let Some(p) = find2(b'%', b'+', &raw[i..]) {
             let j = i + p;
             out.extend_from_slice(&raw[i..j]);
             if raw[j] == b'+' {
@@ -111,11 +145,12 @@ impl Decoder {
                     return;
                 }
                 (Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
-                    out.push((hex(h).unwrap_or(0) << 4) | hex(l).unwrap_or(0));
+                    self.decoded((hex(h).unwrap_or(0) << 4) | hex(l).unwrap_or(0), out);
                     i = j + 3;
                 }
                 _ => {
                     out.push(b'%');
+                    self.wrote_percent = true;
                     i = j + 1;
                 }
             }
@@ -130,6 +165,7 @@ impl Decoder {
             2 => out.extend_from_slice(&[b'%', self.pending[1]]),
             _ => {}
         }
+        self.wrote_percent |= self.n > 0;
         self.n = 0;
     }
 }
@@ -157,6 +193,24 @@ fn has_escape(bytes: &[u8]) -> bool {
     false
 }
 
+/// Whether a whole key or value can hold no match, by the detectors'
+/// gates, as a JSON string whole in its chunk is judged: no anchor byte, a
+/// shape no detector matches inside (a UUID, a timestamp), or digits alone
+/// that are not a phone or an SSN under this key.
+#[inline(always)]
+fn inert(masker: &Masker, dec: &[u8], key: &[u8], contexts: &mut KeyContexts) -> bool {
+    if dec.len() > Prefilter::MAX_LEN {
+        return false;
+    }
+    let p = Prefilter::of(dec);
+    let d = &masker.detectors;
+    if !d.may_match(&p) {
+        return true;
+    }
+    let all_digits = p.digits as usize == dec.len();
+    !d.whole_may_match(dec, all_digits, || contexts.get(d, key))
+}
+
 /// A replacement decided for decoded bytes `start..end`.
 #[derive(Clone, Copy, Debug)]
 struct Span {
@@ -178,6 +232,8 @@ struct Scratch {
     second_map: Vec<usize>,
     decoded: Vec<u8>,
     rendered: Vec<u8>,
+    /// What recent keys say of numbers under them.
+    contexts: KeyContexts,
 }
 
 /// A key or value as it arrives: its input bytes not yet written, their
@@ -257,6 +313,13 @@ impl Field {
     ) {
         if complete {
             self.seal();
+            // Most keys and values are short and hold no anchor: written
+            // as they came without a scan.
+            if !self.windowed && !self.decoder.wrote_percent && inert(masker, &self.dec, key, &mut s.contexts) {
+                out.extend_from_slice(&self.raw);
+                self.clear();
+                return;
+            }
         }
         s.spans.clear();
         s.reps.clear();
@@ -271,7 +334,7 @@ impl Field {
         if let Some(last) = s.spans.last() {
             self.matched_to = last.end;
         }
-        if complete && !self.windowed && has_escape(&self.dec) {
+        if complete && !self.windowed && self.decoder.wrote_percent && has_escape(&self.dec) {
             self.second_decoding(masker, key, counters, s);
         }
         for span in &s.spans {
@@ -392,7 +455,7 @@ impl FormMasker {
         let mut i = 0;
         while i < input.len() {
             if self.in_value {
-                let end = memchr(b'&', &input[i..]).map(|p| i + p);
+                let end = find1(b'&', &input[i..]).map(|p| i + p);
                 let j = end.unwrap_or(input.len());
                 self.value_bytes(masker, &input[i..j], out, counters);
                 let Some(j) = end else { break };
@@ -403,7 +466,7 @@ impl FormMasker {
                 self.in_value = false;
                 i = j + 1;
             } else {
-                let end = memchr2(b'=', b'&', &input[i..]).map(|p| i + p);
+                let end = find2(b'=', b'&', &input[i..]).map(|p| i + p);
                 let j = end.unwrap_or(input.len());
                 self.key.push(&input[i..j]);
                 if self.key.windowed {

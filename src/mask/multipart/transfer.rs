@@ -10,16 +10,19 @@ const LINE: usize = 76;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn sextet(b: u8) -> Option<u8> {
-    match b {
-        b'A'..=b'Z' => Some(b - b'A'),
-        b'a'..=b'z' => Some(b - b'a' + 26),
-        b'0'..=b'9' => Some(b - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
+/// Each byte's base64 value (both alphabets), or [`NOT_BASE64`].
+const SEXTETS: [u8; 256] = {
+    let mut t = [NOT_BASE64; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
     }
-}
+    t[b'-' as usize] = 62;
+    t[b'_' as usize] = 63;
+    t
+};
+const NOT_BASE64: u8 = 0xFF;
 
 /// Base64 decoding of input cut anywhere. Characters outside the alphabet
 /// (line breaks, spaces, stray bytes) are skipped; `=` ends a quantum.
@@ -36,7 +39,10 @@ impl Base64Decoder {
                 self.flush(out);
                 continue;
             }
-            let Some(v) = sextet(b) else { continue };
+            let v = SEXTETS[b as usize];
+            if v == NOT_BASE64 {
+                continue;
+            }
             self.group[self.n] = v;
             self.n += 1;
             if self.n == 4 {
@@ -85,6 +91,13 @@ pub struct Base64Encoder {
 impl Base64Encoder {
     /// Learns the input's layout from its raw (encoded) bytes.
     pub fn note_input(&mut self, raw: &[u8]) {
+        if self.wrap.is_some() {
+            // Decided: only whether the input ends with a line break.
+            if let Some(&b) = raw.iter().rev().find(|&&b| !matches!(b, b' ' | b'\t' | b'\r')) {
+                self.ends_with_break = b == b'\n';
+            }
+            return;
+        }
         for &b in raw {
             match b {
                 b'\n' => {
