@@ -459,8 +459,8 @@ impl FormMasker {
                 let j = end.unwrap_or(input.len());
                 self.value_bytes(masker, &input[i..j], out, counters);
                 let Some(j) = end else { break };
-                self.end_value(masker, out, counters);
-                if !matches!(std::mem::replace(&mut self.target, Target::Scan), Target::Drop) {
+                // A dropped pair takes its `&` with it.
+                if !self.end_value(masker, out, counters) {
                     out.push(b'&');
                 }
                 self.in_value = false;
@@ -487,7 +487,6 @@ impl FormMasker {
     pub fn finish(&mut self, masker: &Masker, out: &mut Vec<u8>, counters: &mut Counters) {
         if self.in_value {
             self.end_value(masker, out, counters);
-            self.target = Target::Scan;
             self.in_value = false;
         } else {
             self.key.process(masker, b"", true, out, counters, &mut self.scratch);
@@ -561,14 +560,11 @@ impl FormMasker {
         }
     }
 
-    fn end_value(&mut self, masker: &Masker, out: &mut Vec<u8>, counters: &mut Counters) {
+    /// Ends the value (and the pair); true when a rule dropped the pair.
+    fn end_value(&mut self, masker: &Masker, out: &mut Vec<u8>, counters: &mut Counters) -> bool {
         let s = &mut self.scratch;
-        match std::mem::replace(&mut self.target, Target::Drop) {
-            Target::Scan => {
-                self.value.process(masker, &self.key_context, true, out, counters, s);
-                self.target = Target::Scan;
-                return;
-            }
+        match std::mem::replace(&mut self.target, Target::Scan) {
+            Target::Scan => self.value.process(masker, &self.key_context, true, out, counters, s),
             Target::Mask(mut mk, mut d) => {
                 s.decoded.clear();
                 d.finish(&mut s.decoded);
@@ -585,10 +581,10 @@ impl FormMasker {
                 h.finish(&mut s.rendered);
                 write_form_encoded(&s.rendered, out);
             }
-            Target::Drop => return,
+            Target::Drop => return true,
             Target::Keep | Target::Discard => {}
         }
-        self.target = Target::Scan;
+        false
     }
 }
 
