@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use base64::Engine;
+use piimask::mask::multipart::Boundary;
 use piimask::mask::{Charset, CharsetError, ContentKind, MaskStream, Masker, TextStage};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -29,6 +31,56 @@ const NOISE: &[&str] = &[
     "415 555 2671 415 555 2672 10 20 30 40 50 60 70 80 90",
     "06 12 34 56 78 06 12 34 56 78",
 ];
+
+/// Pieces of multipart and form syntax, glued at random.
+const PIECES: &[&str] = &[
+    "\r\n--b\r\n",
+    "--b\n",
+    "\r\n--b--",
+    "\r\n--b \t\r\n",
+    "--bb",
+    "Content-Transfer-Encoding: base64\r\n",
+    "Content-Transfer-Encoding: quoted-printable\r\n",
+    "Content-Type: application/json\r\n",
+    "Content-Type: application/x-www-form-urlencoded\r\n",
+    "Content-Type: multipart/mixed; boundary=c\r\n",
+    "Content-Type: image/png\r\n",
+    "Content-Disposition: form-data; name=\"phone\"\r\n",
+    "\r\n\r\n",
+    "\n\n",
+    "=",
+    "=\r\n",
+    "=4",
+    "%4",
+    "%2540",
+    "0",
+    "&",
+    "+",
+    "ana@example.com",
+    "YW5hQGV4YW1wbGUuY29t",
+    "{\"a\":\"",
+    "\"",
+    "\u{0}",
+    "+44 20 7946 0958",
+];
+
+/// The bodies of a multipart output's parts, decoded when base64.
+fn decode_parts(whole: &[u8]) -> String {
+    let text = String::from_utf8_lossy(whole).into_owned();
+    text.split("--b")
+        .filter_map(|part| part.split_once("\r\n\r\n"))
+        .map(|(headers, body)| {
+            let body = body.strip_suffix("\r\n").unwrap_or(body);
+            if headers.contains("base64") {
+                let clean: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                let bytes = base64::engine::general_purpose::STANDARD.decode(clean).unwrap_or_default();
+                String::from_utf8_lossy(&bytes).into_owned() + "\n"
+            } else {
+                format!("{body}\n")
+            }
+        })
+        .collect()
+}
 
 fn masker() -> Arc<Masker> {
     Arc::new(Masker::new(&piimask::patterns::default_config()).expect("default profile"))
@@ -186,13 +238,67 @@ proptest! {
     }
 
     #[test]
+    fn form_and_multipart_output_is_chunking_independent_and_leak_free(
+        fields in prop::collection::vec((text(), any::<bool>()), 1..8),
+        mut cuts in prop::collection::vec(0usize..4096, 0..12),
+    ) {
+        let m = masker();
+        cuts.sort_unstable();
+        let planted: Vec<&str> = fields.iter().flat_map(|((_, p), _)| p.iter().copied()).collect();
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        let mut multipart = String::new();
+        for (i, ((value, _), base64)) in fields.iter().enumerate() {
+            form.append_pair(&format!("k{i}"), value);
+            let (coding, body) = if *base64 {
+                ("base64", base64::engine::general_purpose::STANDARD.encode(value))
+            } else {
+                ("8bit", value.clone())
+            };
+            multipart.push_str(&format!(
+                "--b\r\nContent-Disposition: form-data; name=\"k{i}\"\r\nContent-Transfer-Encoding: {coding}\r\n\r\n{body}\r\n"
+            ));
+        }
+        multipart.push_str("--b--\r\n");
+        let multipart_kind = ContentKind::Multipart(Boundary::new(b"b").expect("a valid boundary"));
+        for (kind, body) in [(ContentKind::Form, form.finish()), (multipart_kind, multipart)] {
+            let whole = mask(&m, kind, body.as_bytes(), &[]);
+            prop_assert_eq!(&mask(&m, kind, body.as_bytes(), &cuts), &whole);
+            let decoded = match kind {
+                ContentKind::Form => form_urlencoded::parse(&whole).map(|(k, v)| format!("{k}={v}\n")).collect(),
+                _ => decode_parts(&whole),
+            };
+            for p in &planted {
+                prop_assert!(!decoded.contains(p), "{} leaked from {:?}: {}", p, kind, decoded);
+            }
+        }
+    }
+
+    #[test]
+    fn multipart_and_form_shaped_bytes_never_panic_and_are_chunking_independent(
+        pieces in prop::collection::vec(prop::sample::select(PIECES), 0..60),
+        mut cuts in prop::collection::vec(0usize..1200, 0..8),
+    ) {
+        let m = masker();
+        cuts.sort_unstable();
+        let body = pieces.concat();
+        let kinds = [ContentKind::Form, ContentKind::Multipart(Boundary::new(b"b").expect("a valid boundary"))];
+        for kind in kinds {
+            let whole = mask(&m, kind, body.as_bytes(), &[]);
+            prop_assert_eq!(mask(&m, kind, body.as_bytes(), &cuts), whole.clone());
+            let every: Vec<usize> = (1..body.len()).collect();
+            prop_assert_eq!(mask(&m, kind, body.as_bytes(), &every), whole);
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic_and_are_chunking_independent(
         body in prop::collection::vec(any::<u8>(), 0..600),
         mut cuts in prop::collection::vec(0usize..600, 0..8),
     ) {
         let m = masker();
         cuts.sort_unstable();
-        for kind in [ContentKind::Json, ContentKind::Ndjson, ContentKind::Text] {
+        let multipart = ContentKind::Multipart(Boundary::new(b"b").expect("a valid boundary"));
+        for kind in [ContentKind::Json, ContentKind::Ndjson, ContentKind::Text, ContentKind::Form, multipart] {
             let whole = mask(&m, kind, &body, &[]);
             prop_assert_eq!(mask(&m, kind, &body, &cuts), whole);
         }

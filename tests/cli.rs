@@ -118,6 +118,21 @@ fn stdin_text_and_detector_selection() {
 }
 
 #[test]
+fn forms_and_multipart_bodies_are_decoded_for_masking() {
+    let r = piimask(&["mask", "--content-type", "form"], b"name=Ana&email=ana%40example.com&tel=%2B33612345678", &[]);
+    assert_eq!(r.stdout, "name=Ana&email=%5BEMAIL%5D&tel=%5BPHONE%5D");
+    let multipart = b"--xyz\r\nContent-Transfer-Encoding: base64\r\n\r\nbWFpbCBhbmFAZXhhbXBsZS5jb20=\r\n--xyz--\r\n";
+    let r = piimask(&["mask", "--content-type", "multipart"], multipart, &[]);
+    assert_eq!(
+        r.stdout, "--xyz\r\nContent-Transfer-Encoding: base64\r\n\r\nbWFpbCBbRU1BSUxd\r\n--xyz--\r\n",
+        "`mail [EMAIL]`"
+    );
+    let r = piimask(&["mask", "--content-type", "multipart"], b"no boundary line", &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("multipart input must start with its boundary line"), "{}", r.stderr);
+}
+
+#[test]
 fn bad_input_is_a_one_line_error_and_a_failure_exit() {
     for (args, want) in [
         (vec!["mask", "no/such/file.json"], "cannot open no/such/file.json"),

@@ -6,6 +6,7 @@
 use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
+use piimask::mask::multipart::Boundary;
 use piimask::mask::{ContentKind, MaskStream, Masker};
 use serde_json::Value;
 
@@ -20,9 +21,11 @@ struct Input {
 }
 
 fuzz_target!(|input: Input| {
-    let kind = match input.kind % 3 {
+    let kind = match input.kind % 5 {
         0 => ContentKind::Json,
         1 => ContentKind::Ndjson,
+        2 => ContentKind::Form,
+        3 => ContentKind::Multipart(Boundary::new(b"b").expect("a valid boundary")),
         _ => ContentKind::Text,
     };
     let mut cuts: Vec<usize> = input.cuts.iter().map(|&c| usize::from(c)).collect();

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 
 use super::{ContentTypeArg, MaskArgs};
 use crate::config::Config;
+use crate::mask::multipart::Boundary;
 use crate::mask::{Charset, ContentKind, Masker, MaskerConfig, Stats, TextStage};
 use crate::patterns;
 
@@ -37,7 +38,7 @@ pub fn run(args: &MaskArgs) -> anyhow::Result<()> {
     };
     let mut buf = vec![0u8; CHUNK];
     let first = read_some(&mut input, &mut buf)?;
-    let kind = content_kind(args, &buf[..first]);
+    let kind = content_kind(args, &buf[..first])?;
 
     let progress = progress_bar(size);
     let started = Instant::now();
@@ -115,11 +116,15 @@ fn write_or_quit(w: &mut impl Write, bytes: &[u8]) -> anyhow::Result<bool> {
     }
 }
 
-fn content_kind(args: &MaskArgs, head: &[u8]) -> ContentKind {
-    match args.content_type {
+fn content_kind(args: &MaskArgs, head: &[u8]) -> anyhow::Result<ContentKind> {
+    Ok(match args.content_type {
         ContentTypeArg::Json => ContentKind::Json,
         ContentTypeArg::Ndjson => ContentKind::Ndjson,
         ContentTypeArg::Text => ContentKind::Text,
+        ContentTypeArg::Form => ContentKind::Form,
+        ContentTypeArg::Multipart => ContentKind::Multipart(first_line_boundary(head).context(
+            "multipart input must start with its boundary line (`--` and the boundary, at most 70 characters)",
+        )?),
         ContentTypeArg::Auto => {
             let ext =
                 args.file.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
@@ -136,7 +141,16 @@ fn content_kind(args: &MaskArgs, head: &[u8]) -> ContentKind {
                 },
             }
         }
-    }
+    })
+}
+
+/// The boundary of a multipart body from its first line, `--boundary`.
+fn first_line_boundary(head: &[u8]) -> Option<Boundary> {
+    let line = head.split(|&b| b == b'\n').next()?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let boundary = line.strip_prefix(b"--")?;
+    let end = boundary.iter().rposition(|&b| b != b' ' && b != b'\t')? + 1;
+    Boundary::new(&boundary[..end])
 }
 
 /// A progress bar on an interactive stderr only; nothing when piped.

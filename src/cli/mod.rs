@@ -59,6 +59,10 @@ pub enum ContentTypeArg {
     Json,
     Ndjson,
     Text,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// A multipart body; its boundary is read from its first line.
+    Multipart,
     Auto,
 }
 

@@ -16,8 +16,11 @@
 pub mod action;
 pub mod bytes;
 pub mod charset;
+pub mod content_type;
 pub mod detect;
+pub mod form;
 pub mod json;
+pub mod multipart;
 pub mod segment;
 mod stream;
 

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use super::form::FormMasker;
 use super::json::JsonMasker;
+use super::multipart::{Boundary, MultipartMasker};
 use super::segment::{Encoding, ScanScratch, Window};
 use super::{Counters, Masker};
 
@@ -13,8 +15,14 @@ pub enum ContentKind {
     /// One JSON document per line; a malformed line is scanned as text and
     /// the next line is JSON again.
     Ndjson,
-    /// Anything textual: text/*, forms, logs.
+    /// Anything textual: text/*, logs.
     Text,
+    /// `application/x-www-form-urlencoded`: pairs percent-decoded for
+    /// detection, the key as the value's context.
+    Form,
+    /// `multipart/*` with its boundary: each part masked by its own type,
+    /// transfer encodings decoded and encoded again.
+    Multipart(Boundary),
 }
 
 /// What a stream masked, reported once at its end.
@@ -46,6 +54,8 @@ impl Stats {
 enum Inner {
     Json(Box<JsonMasker>),
     Text { window: Window, scratch: ScanScratch },
+    Form(Box<FormMasker>),
+    Multipart(Box<MultipartMasker>),
 }
 
 /// Masks one body. Feed chunks as they arrive; call [`MaskStream::finish`]
@@ -65,6 +75,8 @@ impl MaskStream {
             ContentKind::Json => Inner::Json(Box::new(JsonMasker::new(&masker, false))),
             ContentKind::Ndjson => Inner::Json(Box::new(JsonMasker::new(&masker, true))),
             ContentKind::Text => Inner::Text { window: Window::default(), scratch: ScanScratch::default() },
+            ContentKind::Form => Inner::Form(Box::new(FormMasker::new(&masker))),
+            ContentKind::Multipart(b) => Inner::Multipart(Box::new(MultipartMasker::new(b))),
         };
         let counters =
             Counters { detectors: vec![0; masker.detector_names.len()], rules: vec![0; masker.rule_ids.len()] };
@@ -82,6 +94,8 @@ impl MaskStream {
                 window.push(input);
                 window.process(m, &[], false, Encoding::Raw, out, &mut self.counters, scratch);
             }
+            Inner::Form(f) => f.feed(m, input, out, &mut self.counters),
+            Inner::Multipart(mp) => mp.feed(m, input, out, &mut self.counters),
         }
         self.bytes_out += (out.len() - before) as u64;
     }
@@ -95,6 +109,8 @@ impl MaskStream {
             Inner::Text { window, scratch } => {
                 window.process(m, &[], true, Encoding::Raw, out, &mut self.counters, scratch);
             }
+            Inner::Form(f) => f.finish(m, out, &mut self.counters),
+            Inner::Multipart(mp) => mp.finish(m, out, &mut self.counters),
         }
         self.bytes_out += (out.len() - before) as u64;
         // Shared names, and only those counted: a report per response
@@ -152,6 +168,8 @@ impl MaskStream {
         match &self.inner {
             Inner::Json(j) => j.held_bytes(),
             Inner::Text { window, .. } => window.held(),
+            Inner::Form(f) => f.held_bytes(),
+            Inner::Multipart(mp) => mp.held_bytes(),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! What happens to a body of a given content type: masked as JSON, NDJSON
-//! or text, passed, or blocked. Binary bodies (gRPC and protobuf, media,
+//! What happens to a body of a given content type: masked as JSON, NDJSON,
+//! a form, multipart or text, passed, or blocked. Binary bodies (gRPC and protobuf, media,
 //! archives, fonts) are never scanned as text, where replacing a span
 //! would corrupt them: gRPC and protobuf are refused and the rest passed
 //! (counted and audited), unless the rule's `binary` says otherwise. A
@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use super::sniff::{Sniffed, sniff};
+use crate::mask::content_type::content_kind;
 use crate::mask::{Charset, ContentKind, Masker};
 
 /// What to do with bodies whose type the engine does not parse and that
@@ -243,22 +244,12 @@ pub fn classify(content_type: Option<&str>) -> TypeClass {
     let Some(ct) = content_type else { return TypeClass::Sniff };
     let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let Some((kind, sub)) = essence.split_once('/') else { return TypeClass::Sniff };
-    let text = TypeClass::Parsed(ContentKind::Text);
     let media = TypeClass::Binary(BinaryKind::Media);
     match (kind, sub) {
-        ("application", "x-ndjson" | "ndjson" | "jsonl" | "x-jsonlines" | "jsonlines" | "json-seq") => {
-            TypeClass::Parsed(ContentKind::Ndjson)
-        }
-        ("application", "json") => TypeClass::Parsed(ContentKind::Json),
+        // Before the engine's kinds: `application/grpc+json` is gRPC.
         ("application", s) if s == "grpc" || s.starts_with("grpc+") || s.starts_with("grpc-web") => {
             TypeClass::Binary(BinaryKind::Grpc)
         }
-        (_, s) if s.ends_with("+json") => TypeClass::Parsed(ContentKind::Json),
-        ("text", _) => text,
-        ("application", "x-www-form-urlencoded" | "xml" | "javascript" | "graphql" | "yaml" | "x-yaml" | "csv") => text,
-        // Before media: `image/svg+xml` is text.
-        (_, s) if s.ends_with("+xml") => text,
-        ("multipart", _) => text,
         ("application", "octet-stream") => TypeClass::Sniff,
         (
             "application",
@@ -269,16 +260,26 @@ pub fn classify(content_type: Option<&str>) -> TypeClass {
             | "protobuf-stream"
             | "x-protobuf-stream",
         ) => TypeClass::Binary(BinaryKind::Protobuf),
-        ("image" | "audio" | "video" | "font", _) => media,
-        (
-            "application",
-            "zip" | "gzip" | "x-gzip" | "x-tar" | "x-gtar" | "x-bzip2" | "x-xz" | "zstd" | "x-7z-compressed"
-            | "vnd.rar" | "x-rar-compressed" | "java-archive" | "pdf" | "wasm" | "vnd.ms-fontobject" | "font-woff"
-            | "x-font-ttf" | "x-font-otf" | "ogg" | "vnd.ms-excel" | "msword" | "vnd.ms-powerpoint",
-        ) => media,
-        // Office documents and other zipped formats.
-        ("application", s) if s.ends_with("+zip") || s.starts_with("vnd.openxmlformats-officedocument.") => media,
-        ("application", s) if s.starts_with("vnd.oasis.opendocument.") => media,
-        _ => TypeClass::Other,
+        // JSON, NDJSON, forms, multipart, text and XML (`image/svg+xml`
+        // too), as the engine reads them, parts of a multipart body alike.
+        _ => match content_kind(Some(ct)) {
+            Some(parsed) => TypeClass::Parsed(parsed),
+            None => match (kind, sub) {
+                ("image" | "audio" | "video" | "font", _) => media,
+                (
+                    "application",
+                    "zip" | "gzip" | "x-gzip" | "x-tar" | "x-gtar" | "x-bzip2" | "x-xz" | "zstd" | "x-7z-compressed"
+                    | "vnd.rar" | "x-rar-compressed" | "java-archive" | "pdf" | "wasm" | "vnd.ms-fontobject"
+                    | "font-woff" | "x-font-ttf" | "x-font-otf" | "ogg" | "vnd.ms-excel" | "msword"
+                    | "vnd.ms-powerpoint",
+                ) => media,
+                // Office documents and other zipped formats.
+                ("application", s) if s.ends_with("+zip") || s.starts_with("vnd.openxmlformats-officedocument.") => {
+                    media
+                }
+                ("application", s) if s.starts_with("vnd.oasis.opendocument.") => media,
+                _ => TypeClass::Other,
+            },
+        },
     }
 }

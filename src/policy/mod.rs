@@ -15,7 +15,7 @@ use std::sync::Arc;
 use http::Method;
 
 pub use self::body::{
-    Binary, BinaryKind, BodyPlan, BodyRule, OtherTypes, TypeClass, UnknownCharset, classify, content_kind,
+    Binary, BinaryKind, BodyPlan, BodyRule, OtherTypes, TypeClass, UnknownCharset, classify,
     declared_charset,
 };
 pub use self::target::{EscapedSlashes, PathOptions, path_has_prefix};

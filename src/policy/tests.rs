@@ -73,7 +73,9 @@ fn content_types_choose_the_lexer() {
     assert_eq!(classify(Some("application/problem+json")), parsed(ContentKind::Json));
     assert_eq!(classify(Some("application/x-ndjson")), parsed(ContentKind::Ndjson));
     assert_eq!(classify(Some("text/html")), parsed(ContentKind::Text));
-    assert_eq!(classify(Some("application/x-www-form-urlencoded")), parsed(ContentKind::Text));
+    assert_eq!(classify(Some("application/x-www-form-urlencoded; charset=UTF-8")), parsed(ContentKind::Form));
+    assert!(matches!(classify(Some("multipart/form-data; boundary=xyz")), TypeClass::Parsed(ContentKind::Multipart(_))));
+    assert_eq!(classify(Some("multipart/form-data")), parsed(ContentKind::Text));
     assert_eq!(classify(Some("image/svg+xml")), parsed(ContentKind::Text));
     assert_eq!(classify(Some("application/vnd.api+json")), parsed(ContentKind::Json));
     assert_eq!(classify(Some("application/x-unknown")), TypeClass::Other);

@@ -1,0 +1,275 @@
+//! Streaming masking of `multipart/*` bodies (`form-data`, `mixed`, …).
+//!
+//! The body is read part by part (RFC 2046 §5.1): boundary lines are kept
+//! byte for byte; each part's headers are scanned as text (a file name can
+//! be an email) and otherwise kept; each part's body is masked by its own
+//! `Content-Type`, read as a whole body's is
+//! ([`crate::mask::content_type::content_kind`]): JSON,
+//! NDJSON, a form, text, or multipart again (nested up to [`MAX_DEPTH`]).
+//! A `Content-Transfer-Encoding` of `base64` or `quoted-printable` is
+//! decoded for masking and encoded again; `7bit`, `8bit` and `binary` are
+//! read as they are; any other is scanned as text as it stands. A part's
+//! `name` (from `Content-Disposition`) is its body's context, as a form
+//! key is, and a field rule that matches it as a form key (`$.email`)
+//! acts on the whole decoded body. A part of a type the engine does not
+//! parse (an image, a PDF, `application/octet-stream`) passes unchanged
+//! when its first bytes are not text, and is scanned as text when they
+//! are.
+//!
+//! One concern per file: this file finds boundaries and header blocks as
+//! the body streams; [`headers`] reads them; [`part`] masks a part's body;
+//! [`transfer`] holds the base64 and quoted-printable codecs.
+//!
+//! The preamble and epilogue are scanned as text. A header block longer
+//! than [`MAX_HEADERS`], or one the body ends in, turns the rest of the
+//! body into text scanning: nothing is passed because it could not be
+//! parsed. A body whose closing boundary never comes ends its last part as
+//! that part's masker ends it.
+
+mod headers;
+mod part;
+mod transfer;
+
+use memchr::memmem;
+
+pub use self::headers::Boundary;
+use self::headers::parse_headers;
+pub use self::part::MAX_DEPTH;
+use self::part::Part;
+use super::detect::Hay;
+use super::segment::{Encoding, ScanScratch, Window, mask_segment};
+use super::{Counters, Masker};
+
+/// Longest boundary (RFC 2046 §5.1.1).
+pub const MAX_BOUNDARY: usize = 70;
+/// A part's header block longer than this is malformed.
+pub const MAX_HEADERS: usize = 16 * 1024;
+/// Transport padding accepted after a boundary, before its line break.
+const MAX_PADDING: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Before the first boundary: text.
+    Preamble,
+    /// After a boundary line: the part's header block.
+    Headers,
+    /// A part's body.
+    Body,
+    /// After the closing boundary, or after malformed input: text to the
+    /// end.
+    Text,
+}
+
+/// What follows `--boundary` decides whether it is a boundary line.
+enum After {
+    NeedMore,
+    NotBoundary,
+    /// A part follows; the boundary line's rest is this long.
+    Open(usize),
+    /// The closing boundary (`--` consumed).
+    Close,
+}
+
+/// The multipart half of a [`super::MaskStream`].
+#[derive(Debug)]
+pub struct MultipartMasker {
+    /// `\n--boundary`: a boundary line starts after a line break.
+    delimiter: Vec<u8>,
+    depth: usize,
+    state: State,
+    /// Input not yet decided.
+    buf: Vec<u8>,
+    /// `buf[0]` is a line break standing for the body's start, so a
+    /// boundary on the first line is found; it is not output.
+    virtual_start: bool,
+    text: Window,
+    scratch: ScanScratch,
+    part: Option<Box<Part>>,
+    /// Bytes of a header block already searched for its end.
+    scanned: usize,
+}
+
+impl MultipartMasker {
+    pub fn new(boundary: Boundary) -> MultipartMasker {
+        MultipartMasker::nested(boundary, 0)
+    }
+
+    fn nested(boundary: Boundary, depth: usize) -> MultipartMasker {
+        let mut delimiter = b"\n--".to_vec();
+        delimiter.extend_from_slice(boundary.as_bytes());
+        MultipartMasker {
+            delimiter,
+            depth,
+            state: State::Preamble,
+            buf: vec![b'\n'],
+            virtual_start: true,
+            text: Window::default(),
+            scratch: ScanScratch::default(),
+            part: None,
+            scanned: 0,
+        }
+    }
+
+    pub fn held_bytes(&self) -> usize {
+        self.buf.len() + self.text.held() + self.part.as_ref().map_or(0, |p| p.held())
+    }
+
+    pub fn feed(&mut self, m: &Masker, input: &[u8], out: &mut Vec<u8>, c: &mut Counters) {
+        self.buf.extend_from_slice(input);
+        self.run(m, false, out, c);
+    }
+
+    pub fn finish(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+        self.run(m, true, out, c);
+    }
+
+    /// Reads `buf` as far as it can be decided (with `last`, all of it).
+    fn run(&mut self, m: &Masker, last: bool, out: &mut Vec<u8>, c: &mut Counters) {
+        let mut from = 0;
+        loop {
+            match self.state {
+                State::Preamble | State::Body => {
+                    let found = memmem::find(&self.buf[from..], &self.delimiter).map(|p| from + p);
+                    let Some(at) = found else {
+                        // Everything but a tail that may start a boundary.
+                        let keep = if last { 0 } else { self.delimiter.len() + 1 };
+                        let cut = self.buf.len().saturating_sub(keep);
+                        self.content(m, cut, out, c);
+                        self.consume(cut);
+                        if last {
+                            self.end_content(m, out, c);
+                        }
+                        return;
+                    };
+                    let after = at + self.delimiter.len();
+                    // A CR before the line break belongs to the boundary.
+                    let end = if at > 0 && self.buf[at - 1] == b'\r' { at - 1 } else { at };
+                    let line_end = match self.after_boundary(after, last) {
+                        After::NeedMore => {
+                            self.content(m, end, out, c);
+                            self.consume(end);
+                            return;
+                        }
+                        After::NotBoundary => {
+                            from = at + 1;
+                            continue;
+                        }
+                        After::Open(n) => {
+                            self.state = State::Headers;
+                            after + n
+                        }
+                        After::Close => {
+                            self.state = State::Text;
+                            after + 2.min(self.buf.len() - after)
+                        }
+                    };
+                    let state = std::mem::replace(&mut self.state, State::Body);
+                    self.content(m, end, out, c);
+                    self.end_content(m, out, c);
+                    self.state = state;
+                    // The boundary line as it came.
+                    out.extend_from_slice(&self.buf[end.max(self.virtual_start as usize)..line_end]);
+                    self.consume(line_end);
+                    from = 0;
+                }
+                State::Headers => {
+                    let Some(end) = header_block_end(&self.buf, self.scanned).filter(|&e| e <= MAX_HEADERS) else {
+                        if self.buf.len() > MAX_HEADERS || last {
+                            self.state = State::Text;
+                            continue;
+                        }
+                        self.scanned = self.buf.len();
+                        return;
+                    };
+                    self.scanned = 0;
+                    let hay = Hay::whole(&self.buf[..end], b"");
+                    mask_segment(m, &hay, 0, Encoding::Raw, out, c, &mut self.scratch);
+                    let headers = parse_headers(&self.buf[..end]);
+                    self.part = Some(Box::new(Part::new(m, headers, self.depth, c)));
+                    self.consume(end);
+                    from = 0;
+                    self.state = State::Body;
+                }
+                State::Text => {
+                    let start = (self.virtual_start as usize).min(self.buf.len());
+                    self.text.push(&self.buf[start..]);
+                    self.buf.clear();
+                    self.virtual_start = false;
+                    self.text.process(m, &[], last, Encoding::Raw, out, c, &mut self.scratch);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// What follows a `\n--boundary` found at `buf[..after]`.
+    fn after_boundary(&self, after: usize, last: bool) -> After {
+        let rest = &self.buf[after..];
+        if rest.starts_with(b"--") {
+            return After::Close;
+        }
+        let pad = rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+        match &rest[pad..] {
+            [b'\n', ..] => After::Open(pad + 1),
+            [b'\r', b'\n', ..] => After::Open(pad + 2),
+            [] | [b'\r'] if !last && pad <= MAX_PADDING => After::NeedMore,
+            [b'-'] if !last && pad == 0 => After::NeedMore,
+            // The body ends on the boundary: read as the closing one.
+            [] if last && pad == 0 => After::Close,
+            _ => After::NotBoundary,
+        }
+    }
+
+    /// Masks `buf[..cut]` as the preamble or the current part's body.
+    fn content(&mut self, m: &Masker, cut: usize, out: &mut Vec<u8>, c: &mut Counters) {
+        let start = self.virtual_start as usize;
+        if cut <= start {
+            return;
+        }
+        match (self.state, self.part.as_mut()) {
+            (State::Body, Some(part)) => part.feed(m, &self.buf[start..cut], false, out, c),
+            _ => {
+                self.text.push(&self.buf[start..cut]);
+                self.text.process(m, &[], false, Encoding::Raw, out, c, &mut self.scratch);
+            }
+        }
+    }
+
+    /// Drops `buf[..cut]`, decided.
+    fn consume(&mut self, cut: usize) {
+        self.buf.drain(..cut);
+        if cut > 0 {
+            self.virtual_start = false;
+        }
+    }
+
+    /// Ends the preamble or the current part.
+    fn end_content(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
+        match self.part.take() {
+            Some(mut part) => part.feed(m, &[], true, out, c),
+            None => self.text.process(m, &[], true, Encoding::Raw, out, c, &mut self.scratch),
+        }
+    }
+}
+
+/// The length of a header block at the start of `buf`, through the empty
+/// line that ends it.
+/// `buf[..scanned]` was searched before: the search resumes near its end.
+fn header_block_end(buf: &[u8], scanned: usize) -> Option<usize> {
+    if buf.starts_with(b"\r\n") {
+        return Some(2);
+    }
+    if buf.starts_with(b"\n") {
+        return Some(1);
+    }
+    let from = scanned.saturating_sub(2);
+    let crlf = memmem::find(&buf[from..], b"\n\r\n").map(|i| from + i + 3);
+    let lf = memmem::find(&buf[from..], b"\n\n").map(|i| from + i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests;
