@@ -19,6 +19,7 @@ pub mod detect;
 pub mod json;
 pub mod segment;
 mod stream;
+pub mod value;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use self::action::{Action, HashKey};
 pub use self::detect::phone::PhoneSettings;
 pub use self::json::path::PathError;
 pub use self::stream::{ContentKind, MaskStream, Stats};
+pub use self::value::{Form, ValueMasker};
 
 use self::detect::custom::{CustomError, KeywordDetector, RegexDetector};
 use self::detect::email::EmailDetector;

@@ -7,6 +7,7 @@
 
 pub mod authority;
 mod body;
+pub mod headers;
 pub mod target;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use http::Method;
 
 pub use self::body::{BodyPlan, BodyRule, OtherTypes, content_kind};
+pub use self::headers::{EgressHeader, RequestHead, egress_header, response_header_is_structural};
 pub use self::target::{EscapedSlashes, PathOptions, path_has_prefix};
 use crate::tls::PeerIdentity;
 

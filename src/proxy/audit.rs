@@ -129,11 +129,21 @@ impl Exchange {
     /// The report a `MaskBody` calls when its stream ends: counts into the
     /// metrics, and an audit event if anything was masked.
     pub fn mask_report(&self, direction: &'static str) -> OnFinish {
+        self.part_report(direction, "body")
+    }
+
+    /// The report for one part of a message (`body`, `headers` or
+    /// `trailers`): values masked there are counted in the same metric as
+    /// the body's, and audited with the part named. Only a body counts
+    /// bytes.
+    pub fn part_report(&self, direction: &'static str, part: &'static str) -> OnFinish {
         let metrics = self.metrics.clone();
         let (listener, route, peer) = (self.listener, self.route.clone(), self.peer.clone());
         Box::new(move |stats: &Stats| {
-            metrics.body_bytes.with_label_values(&[listener, direction, "in"]).inc_by(stats.bytes_in);
-            metrics.body_bytes.with_label_values(&[listener, direction, "out"]).inc_by(stats.bytes_out);
+            if part == "body" {
+                metrics.body_bytes.with_label_values(&[listener, direction, "in"]).inc_by(stats.bytes_in);
+                metrics.body_bytes.with_label_values(&[listener, direction, "out"]).inc_by(stats.bytes_out);
+            }
             let mut counts = String::new();
             for (kind, list) in [("detector", &stats.detectors), ("rule", &stats.rules)] {
                 for (name, n) in list {
@@ -152,6 +162,7 @@ impl Exchange {
                     route = %route,
                     peer = %peer,
                     direction,
+                    part,
                     counts = %counts,
                     total = stats.total(),
                     "values masked"

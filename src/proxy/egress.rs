@@ -94,18 +94,12 @@ impl Listener<EgressState> {
             body,
             peer.max_request_bytes,
             self.limits.body_idle_timeout,
-            exchange.mask_report("request"),
+            exchange,
         )?;
         let response =
             forward::send(&peer.name, client, Request::from_parts(parts, body), self.limits.upstream_response_timeout)
                 .await?;
-        forward::response(
-            &BodyRule::passthrough(),
-            &Method::GET,
-            response,
-            self.limits.body_idle_timeout,
-            exchange.mask_report("response"),
-        )
+        forward::response(&BodyRule::passthrough(), &Method::GET, response, self.limits.body_idle_timeout, exchange)
     }
 
     /// `CONNECT host:port`: an opaque TLS tunnel, only where allowed.

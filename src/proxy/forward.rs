@@ -1,7 +1,8 @@
 //! What inbound and egress share once a request is admitted: preparing the
 //! request and response bodies by the policy's plan (mask, pass or block),
-//! each failing if its sender goes idle, and sending the request upstream
-//! with a response timeout.
+//! each failing if its sender goes idle, masking a response's headers and
+//! the trailers of both under the rule's profile, and sending the request
+//! upstream with a response timeout.
 
 use std::time::Duration;
 
@@ -10,7 +11,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::body::{MaskBody, OnFinish};
+use super::audit::Exchange;
+use super::body::MaskBody;
+use super::headers::{MaskTrailers, mask_header_values};
 use super::idle::IdleTimeout;
 use super::pipeline::{Coding, Pipeline};
 use super::respond::{ProxyBody, Refused, upstream_failure};
@@ -21,16 +24,30 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
 }
 
+/// `body` boxed, with its trailers masked when the rule has a profile.
+fn with_trailers<B>(rule: &BodyRule, body: B, exchange: &Exchange, direction: &'static str) -> ProxyBody
+where
+    B: http_body::Body<Data = bytes::Bytes> + Unpin + Send + 'static,
+    B::Error: Into<super::BoxError>,
+{
+    match &rule.masker {
+        Some(masker) => MaskTrailers::new(body, masker.clone(), exchange.part_report(direction, "trailers"))
+            .map_err(Into::into)
+            .boxed_unsync(),
+        None => body.map_err(Into::into).boxed_unsync(),
+    }
+}
+
 /// The request body as the rule says: masked (its `Content-Length` dropped,
 /// since masking may change the length), passed, or refused; never more
-/// than `limit` bytes go upstream.
+/// than `limit` bytes go upstream. Under a profile, trailers are masked too.
 pub fn request_body(
     rule: &BodyRule,
     headers: &mut HeaderMap,
     body: Incoming,
     limit: u64,
     idle: Duration,
-    report: OnFinish,
+    exchange: &Exchange,
 ) -> Result<ProxyBody, Refused> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -39,27 +56,30 @@ pub fn request_body(
     }
     let limited = Limited::new(IdleTimeout::new(body, idle), usize::try_from(limit).unwrap_or(usize::MAX));
     match rule.plan(content_type(headers)) {
-        BodyPlan::Pass => Ok(limited.boxed_unsync()),
+        BodyPlan::Pass => Ok(with_trailers(rule, limited, exchange, "request")),
         BodyPlan::Block => Err(Refused::REQUEST_TYPE_BLOCKED),
         BodyPlan::Mask(masker, kind) => {
             let Some(coding) = Coding::of_headers(headers) else {
                 return Err(Refused::REQUEST_ENCODING_UNSUPPORTED);
             };
             headers.remove(header::CONTENT_LENGTH);
-            Ok(MaskBody::new(limited, Pipeline::new(masker, kind, coding), Some(report)).boxed_unsync())
+            let report = exchange.mask_report("request");
+            let body = MaskBody::new(limited, Pipeline::new(masker, kind, coding), Some(report));
+            Ok(with_trailers(rule, body, exchange, "request"))
         }
     }
 }
 
 /// The upstream's response with its body as the rule says. A type the rule
 /// blocks, or an encoding piimask cannot decode, becomes a 502: the body is
-/// never passed unmasked.
+/// never passed unmasked. Under a profile, the header values (but the
+/// structural ones) and the trailers are masked whatever the body's plan.
 pub fn response(
     rule: &BodyRule,
     method: &http::Method,
     upstream: Response<Incoming>,
     idle: Duration,
-    report: OnFinish,
+    exchange: &Exchange,
 ) -> Result<Response<ProxyBody>, Refused> {
     let (mut parts, body) = upstream.into_parts();
     // hyper decodes `chunked` only: a body under any other transfer coding
@@ -72,15 +92,21 @@ pub fn response(
     parts.extensions.remove::<hyper::ext::ReasonPhrase>();
     let body = IdleTimeout::new(body, idle);
     super::respond::strip_hop_by_hop(&mut parts.headers);
+    if let Some(masker) = &rule.masker {
+        let values = mask_header_values(masker, &mut parts.headers);
+        if !values.is_empty() {
+            exchange.part_report("response", "headers")(&values.stats());
+        }
+    }
     let bodiless = method == http::Method::HEAD
         || parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
     if bodiless {
-        return Ok(Response::from_parts(parts, body.boxed_unsync()));
+        return Ok(Response::from_parts(parts, with_trailers(rule, body, exchange, "response")));
     }
     match rule.plan(content_type(&parts.headers)) {
-        BodyPlan::Pass => Ok(Response::from_parts(parts, body.boxed_unsync())),
+        BodyPlan::Pass => Ok(Response::from_parts(parts, with_trailers(rule, body, exchange, "response"))),
         BodyPlan::Block => Err(Refused::RESPONSE_TYPE_BLOCKED),
         BodyPlan::Mask(masker, kind) => {
             let Some(coding) = Coding::of_headers(&parts.headers) else {
@@ -91,8 +117,9 @@ pub fn response(
             parts.headers.remove("content-md5");
             parts.headers.remove("digest");
             parts.headers.remove(header::ACCEPT_RANGES);
+            let report = exchange.mask_report("response");
             let body = MaskBody::new(body, Pipeline::new(masker, kind, coding), Some(report));
-            Ok(Response::from_parts(parts, body.boxed_unsync()))
+            Ok(Response::from_parts(parts, with_trailers(rule, body, exchange, "response")))
         }
     }
 }

@@ -177,7 +177,7 @@ impl Listener<InboundState> {
             body,
             route.max_request_bytes,
             self.limits.body_idle_timeout,
-            exchange.mask_report("request"),
+            exchange,
         )?;
         let response = forward::send(
             &upstream.name,
@@ -186,13 +186,7 @@ impl Listener<InboundState> {
             self.limits.upstream_response_timeout,
         )
         .await?;
-        forward::response(
-            &route.response,
-            &method,
-            response,
-            self.limits.body_idle_timeout,
-            exchange.mask_report("response"),
-        )
+        forward::response(&route.response, &method, response, self.limits.body_idle_timeout, exchange)
     }
 }
 

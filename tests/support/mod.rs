@@ -29,6 +29,7 @@ pub const PLANTED: &[&str] = &[
     "4111 1111 1111 1111",
     "(0161) 496 0066",
     "someone@example.org",
+    "+14155552671",
 ];
 
 pub const CUSTOMER: &str = r#"{"customer":{"id":"c_1042","email":"ana.lopez@example.com","phone":"+44 20 7946 0958","card":"4111 1111 1111 1111","created_at":"2026-11-21T09:30:00Z","orders":[1732187400,1732187455]},"note":"call (0161) 496 0066 about invoice 98123457"}"#;
