@@ -139,3 +139,124 @@ async fn http2_trailers_reach_the_client_masked() {
     });
     proxy.assert_logs_clean();
 }
+
+/// The egress sidecar's config: `customers` refuses personal data in a
+/// request head (the default); `customers-masked` is the same peer with
+/// `request_head: mask`.
+fn egress_config(pki: &Pki, peer: SocketAddr) -> std::path::PathBuf {
+    let id = piimask::devpki::SERVER_ID;
+    let yaml = format!(
+        r#"
+tls:
+  cert: client.crt
+  key: client.key
+  ca: ca.crt
+egress:
+  listen: 127.0.0.1:0
+  peers:
+    - name: customers
+      hosts: [customers.svc]
+      address: {peer}
+      identity: {id}
+    - name: customers-masked
+      hosts: [customers-masked.svc]
+      address: {peer}
+      identity: {id}
+      request_head: mask
+"#
+    );
+    support::write_file(&pki.dir, "egress.yaml", &yaml)
+}
+
+/// One plain HTTP/1.1 GET from "the app" through the egress listener, as
+/// an HTTP forward proxy would send it.
+async fn egress_get(egress: SocketAddr, url: &str, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, String) {
+    use http_body_util::BodyExt;
+    let tcp = tokio::net::TcpStream::connect(egress).await.expect("connect egress");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp)).await.expect("handshake");
+    tokio::spawn(conn);
+    let uri: http::Uri = url.parse().expect("url");
+    let mut request = http::Request::get(url).header("host", uri.host().expect("host"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = sender.send_request(request.body(support::full_body("")).expect("request")).await.expect("answer");
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn egress_refuses_personal_data_in_the_request_head_unless_the_peer_says_mask() {
+    let peer_app = App::start().await;
+    let pki = Pki::new("egress-head");
+    let peer = Proxy::start(&pki.args(&peer_app.url(), &[]));
+    let config = egress_config(&pki, peer.addr);
+    let egress = Proxy::start_until(
+        &["run".into(), "--config".into(), config.to_string_lossy().into()],
+        "egress listener ready",
+    );
+
+    // Refused, with a reason naming the peer, the part and the detector,
+    // and never reaching the peer.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        ("http://customers.svc/echo/ana.lopez@example.com", &[], "its path (detector email)"),
+        ("http://customers.svc/echo/ana.lopez%2540example.com", &[], "its path (detector email)"),
+        ("http://customers.svc/echo/+14155552671/orders", &[], "its path (detector phone)"),
+        ("http://customers.svc/echo?ana.lopez%40example.com=1", &[], "its query keys (detector email)"),
+        ("http://customers.svc/echo", &[("x-customer", "4111 1111 1111 1111")], "its headers (detector card)"),
+        ("http://customers.svc/echo", &[("referer", "https://a.example/u/ana.lopez%40example.com")], "its headers"),
+    ];
+    for (url, headers, part) in cases {
+        let (status, answer_headers, text) = egress_get(egress.addr, url, headers).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{url}");
+        let expected = format!("piimask: egress request to customers carries personal data in {part}");
+        assert!(text.starts_with(&expected) && text.trim_end().ends_with("; refused"), "{url}: {text}");
+        assert!(answer_headers["x-piimask-reason"].to_str().expect("ascii").starts_with("egress request carries"));
+        for planted in PLANTED {
+            assert!(!decoded(text.as_bytes()).contains(planted), "the refusal echoes nothing: {text}");
+        }
+    }
+    assert_eq!(peer_app.hits(), 0, "no refused request reached the peer");
+
+    // Query values and cookies are masked; separators and untouched pairs
+    // keep their bytes; credentials pass as sent.
+    let (status, _, _) = egress_get(
+        egress.addr,
+        "http://customers.svc/echo?a=1;b=%7e&email=ana.lopez%2540example.com",
+        &[("cookie", "sid=abc123; email=ana.lopez%40example.com"), ("authorization", "Bearer 4111111111111111")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = peer_app.last_seen();
+    assert_eq!(seen.uri, "/echo?a=1;b=%7e&email=%5BEMAIL%5D");
+    assert_eq!(seen.headers["cookie"], "sid=abc123; email=%5BEMAIL%5D");
+    assert_eq!(seen.headers["authorization"], "Bearer 4111111111111111");
+
+    // The peer that opts in gets the head masked instead.
+    let (status, _, _) = egress_get(
+        egress.addr,
+        "http://customers-masked.svc/echo/ana.lopez@example.com?tel%3A%2B14155552671=x;page=2",
+        &[("x-customer", "4111 1111 1111 1111")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = peer_app.last_seen();
+    assert_eq!(seen.uri, "/echo/%5BEMAIL%5D?tel%3A%5BPHONE%5D=x;page=2");
+    assert_eq!(seen.headers["x-customer"], "[CARD]");
+    assert_no_planted(&seen.headers, "masked head");
+    assert_eq!(peer_app.hits(), 2);
+
+    support::eventually("the refusals audited", Duration::from_secs(5), || {
+        let refused = egress
+            .audit_events()
+            .into_iter()
+            .filter(|e| e["event"] == "refused" && e["reason"] == "request_path_personal_data")
+            .count();
+        (refused == 3).then_some(())
+    });
+    egress.assert_logs_clean();
+    peer.assert_logs_clean();
+}

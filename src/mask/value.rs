@@ -61,11 +61,11 @@ impl ValueMasker {
     pub fn find(&mut self, raw: &[u8], key: &[u8], form: Form) -> Vec<Finding> {
         let plus_is_space = matches!(form, Form::Uri { plus_is_space: true });
         let mut candidates: Vec<(Finding, usize)> = Vec::new();
-        self.scan_view(raw, key, None, 0, &mut candidates);
+        self.scan_reading(raw, key, None, 0, &mut candidates);
         if let Some(once) = decode(raw, plus_is_space, None) {
-            self.scan_view(&once.bytes, key, Some(&once.spans), 1, &mut candidates);
+            self.scan_reading(&once.bytes, key, Some(&once.spans), 1, &mut candidates);
             if let Some(twice) = decode(&once.bytes, false, Some(&once.spans)) {
-                self.scan_view(&twice.bytes, key, Some(&twice.spans), 2, &mut candidates);
+                self.scan_reading(&twice.bytes, key, Some(&twice.spans), 2, &mut candidates);
             }
         }
         // Earliest first, then longest, then the deepest reading (whose
@@ -142,9 +142,12 @@ impl ValueMasker {
         self.counts.iter().all(|n| *n == 0)
     }
 
-    /// Scans one reading of the value. `spans` maps each of its bytes to
-    /// the span of the original it came from (`None`: it is the original).
-    fn scan_view(
+    /// Scans one reading of the value whole, then each of its pieces
+    /// between URI delimiters (`/`, `:`, `#`) on its own: the digit
+    /// detectors do not start a number just after those bytes (in text,
+    /// `2024/11`, `10:30` and `#123` are no phone numbers), but in a path
+    /// or a `tel:` link a segment is a value of its own.
+    fn scan_reading(
         &mut self,
         view: &[u8],
         key: &[u8],
@@ -152,22 +155,51 @@ impl ValueMasker {
         depth: usize,
         out: &mut Vec<(Finding, usize)>,
     ) {
+        let is_delimiter = |b: &u8| matches!(b, b'/' | b':' | b'#');
+        self.scan_view(view, 0..view.len(), key, spans, depth, out);
+        if !view.iter().any(is_delimiter) {
+            return;
+        }
+        let mut from = 0;
+        for piece in view.split(is_delimiter) {
+            if !piece.is_empty() {
+                self.scan_view(view, from..from + piece.len(), key, spans, depth, out);
+            }
+            from += piece.len() + 1;
+        }
+    }
+
+    /// Scans `view[range]` as a whole value. `spans` maps each byte of
+    /// `view` to the span of the original it came from (`None`: it is the
+    /// original).
+    fn scan_view(
+        &mut self,
+        view: &[u8],
+        range: std::ops::Range<usize>,
+        key: &[u8],
+        spans: Option<&[(usize, usize)]>,
+        depth: usize,
+        out: &mut Vec<(Finding, usize)>,
+    ) {
         let masker = &*self.masker;
+        let base = range.start;
+        let piece = &view[range];
         let mut matches = Vec::new();
-        masker.detectors.scan(&Hay::whole(view, key), 0, None, &mut self.found, &mut |m| matches.push(m));
+        masker.detectors.scan(&Hay::whole(piece, key), 0, None, &mut self.found, &mut |m| matches.push(m));
         for m in matches {
             let action = &masker.detector_actions[m.detector as usize];
             if matches!(action, Action::Keep) || m.end <= m.start {
                 continue;
             }
+            let (first, last) = (base + m.start, base + m.end - 1);
             let (start, end) = match spans {
-                None => (m.start, m.end),
-                Some(spans) => (spans[m.start].0, spans[m.end - 1].1),
+                None => (first, last + 1),
+                Some(spans) => (spans[first].0, spans[last].1),
             };
             let mut replacement = Vec::new();
             match masker.plain_placeholder(m.detector) {
                 Some(p) => replacement.extend_from_slice(p),
-                None => action.render(&view[m.start..m.end], &mut replacement),
+                None => action.render(&piece[m.start..m.end], &mut replacement),
             }
             out.push((Finding { start, end, detector: m.detector, replacement }, depth));
         }
@@ -292,6 +324,15 @@ mod tests {
         assert_eq!(header("<mailto:john.doe@example.com>; rel=\"author\""), "<mailto:[EMAIL]>; rel=\"author\"");
         // Escapes of letters inside the match: the whole span goes.
         assert_eq!(header("/u/%6Aohn.doe%40example%2Ecom?x=1"), "/u/%5BEMAIL%5D?x=1");
+    }
+
+    #[test]
+    fn numbers_in_path_segments_and_tel_links_are_found() {
+        assert_eq!(header("/users/+14155552671/orders"), "/users/[PHONE]/orders");
+        assert_eq!(header("<tel:+14155552671>; rel=\"phone\""), "<tel:[PHONE]>; rel=\"phone\"");
+        assert_eq!(uri("/cards/4111111111111111"), "/cards/%5BCARD%5D");
+        assert_eq!(header("/orders/1732187400/items/98123457"), "/orders/1732187400/items/98123457");
+        assert_eq!(header("2024/11/21 10:30"), "2024/11/21 10:30");
     }
 
     #[test]

@@ -169,6 +169,8 @@ pub struct Peer {
     pub mask_headers: Vec<http::HeaderName>,
     /// Whether the query string's values are masked as text.
     pub mask_query: bool,
+    /// What a finding in the path, a query key or a judged header does.
+    pub request_head: RequestHead,
     /// Largest request body the app may send this peer, in bytes.
     pub max_request_bytes: u64,
 }

@@ -25,6 +25,9 @@ pub struct Exchange {
     pub peer: String,
     /// The upstream or peer contacted, for upstream error metrics.
     pub upstream: String,
+    /// A refusal's longer sentence, made from config names only: the
+    /// answer's body and the audit event's `detail`.
+    pub detail: Option<String>,
     method: http::Method,
     access_log: bool,
     started: Instant,
@@ -48,6 +51,7 @@ impl Exchange {
             peer_label: "unlisted".into(),
             peer,
             upstream: String::new(),
+            detail: None,
             method,
             access_log,
             started: Instant::now(),
@@ -62,7 +66,10 @@ impl Exchange {
     ) -> http::Response<super::respond::ProxyBody> {
         let (response, refused) = match outcome {
             Ok(response) => (response, None),
-            Err(refused) => (refused.into_response(), Some(refused)),
+            Err(refused) => match &self.detail {
+                Some(detail) => (refused.into_response_with(detail), Some(refused)),
+                None => (refused.into_response(), Some(refused)),
+            },
         };
         self.finish(response.status(), refused);
         response
@@ -101,6 +108,7 @@ impl Exchange {
                     route = %self.route,
                     peer = %self.peer,
                     reason = r.code,
+                    detail = self.detail.as_deref().unwrap_or(""),
                     status = status.as_u16(),
                     "peer refused"
                 );

@@ -12,6 +12,7 @@ mod inbound;
 mod linger;
 mod listener;
 mod pipeline;
+mod request_head;
 mod respond;
 mod state;
 mod upstream;

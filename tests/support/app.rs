@@ -29,7 +29,7 @@ pub(super) fn full(b: impl Into<Bytes>) -> TestBody {
 pub struct App {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
-    /// Requests to `/echo`, as the app received them.
+    /// Requests to `/echo` and under it, as the app received them.
     pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
@@ -137,7 +137,7 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
             let peer = req.headers().get("x-piimask-peer").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
             Response::builder().header("content-type", "text/plain").body(full(peer))
         }
-        "/echo" => {
+        p if p == "/echo" || p.starts_with("/echo/") => {
             let ct = req.headers().get("content-type").cloned();
             let (uri, headers) = (req.uri().to_string(), req.headers().clone());
             let body = req.into_body().collect().await.map_err(std::io::Error::other)?.to_bytes();

@@ -100,3 +100,8 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).expect("write");
     p
 }
+
+/// A request body of `text`, for the test clients.
+pub fn full_body(text: &str) -> TestBody {
+    app::full(text.to_string())
+}
