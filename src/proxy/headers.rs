@@ -117,7 +117,7 @@ mod tests {
         h.insert("location", HeaderValue::from_static("/users/john.doe%40example.com?tab=1"));
         h.insert("x-user-email", HeaderValue::from_static("john.doe@example.com"));
         h.append("set-cookie", HeaderValue::from_static("email=john.doe%40example.com; Path=/; HttpOnly"));
-        h.append("set-cookie", HeaderValue::from_static("session=abc123; Secure"));
+        h.append("set-cookie", HeaderValue::from_static("sid=abc123; Secure"));
         h.insert("link", HeaderValue::from_static("<mailto:john.doe@example.com>; rel=\"author\""));
         h.insert(
             "content-disposition",
@@ -133,7 +133,7 @@ mod tests {
         assert_eq!(h["location"], "/users/%5BEMAIL%5D?tab=1");
         assert_eq!(h["x-user-email"], "[EMAIL]");
         let cookies: Vec<_> = h.get_all("set-cookie").iter().collect();
-        assert_eq!(cookies, ["email=%5BEMAIL%5D; Path=/; HttpOnly", "session=abc123; Secure"]);
+        assert_eq!(cookies, ["email=%5BEMAIL%5D; Path=/; HttpOnly", "sid=abc123; Secure"]);
         assert_eq!(h["link"], "<mailto:[EMAIL]>; rel=\"author\"");
         assert_eq!(h["content-disposition"], "attachment; filename*=UTF-8''card%20%5BCARD%5D.pdf");
         assert_eq!(h["x-phone"], "[PHONE]");
