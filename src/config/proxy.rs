@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::duration::DurationSetting;
 
 use crate::mask::{Masker, MaskerConfig};
-use crate::policy::{Binary, BodyRule, EgressPolicy, InboundPolicy, OtherTypes, Peer, PeerRule, Route};
+use crate::policy::{Binary, BodyRule, EgressPolicy, InboundPolicy, OtherTypes, Peer, PeerRule, RequestHead, Route};
 use crate::proxy::{EgressConfig, InboundConfig, Limits, ProxyConfig, UpstreamConfig};
 use crate::tls::TlsFiles;
 
@@ -121,6 +121,15 @@ pub enum OtherTypesSpec {
     Text,
 }
 
+/// `egress.peers[].request_head`: `refuse` or `mask`.
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestHeadSpec {
+    #[default]
+    Refuse,
+    Mask,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamSpec {
@@ -162,6 +171,10 @@ pub struct PeerSpec {
     pub mask_headers: Vec<String>,
     #[serde(default = "yes")]
     pub mask_query: bool,
+    /// What personal data in the path, a query key or an unlisted header
+    /// does: refuse the request (the default) or mask it.
+    #[serde(default)]
+    pub request_head: RequestHeadSpec,
     #[serde(default)]
     pub other_types: OtherTypesSpec,
     /// As for routes.
@@ -393,6 +406,10 @@ pub fn build(
                     request: maskers.rule(&p.profile, p.other_types, p.binary, &at("profile"))?,
                     mask_headers,
                     mask_query: p.mask_query,
+                    request_head: match p.request_head {
+                        RequestHeadSpec::Refuse => RequestHead::Refuse,
+                        RequestHeadSpec::Mask => RequestHead::Mask,
+                    },
                     max_request_bytes: p.max_request_bytes,
                 }));
             }

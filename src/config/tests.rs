@@ -149,6 +149,17 @@ fn binary_is_unset_pass_or_block_for_both_directions() {
 }
 
 #[test]
+fn an_egress_peer_refuses_personal_data_in_its_request_head_unless_it_says_mask() {
+    let peers = "egress:\n  peers:\n    - { name: a, hosts: [a], address: 'a:1', identity: x }\n    - { name: b, hosts: [b], address: 'b:1', identity: x, request_head: mask }\n";
+    let c = parse(&format!("{PROXY}{peers}")).unwrap();
+    let egress = c.proxy.unwrap().egress.unwrap();
+    let modes: Vec<_> = egress.policy.peers.iter().map(|p| p.request_head).collect();
+    assert_eq!(modes, [crate::policy::RequestHead::Refuse, crate::policy::RequestHead::Mask]);
+    let e = err(&format!("{PROXY}{}", peers.replace("request_head: mask", "request_head: pass")));
+    assert!(e.contains("request_head"), "{e}");
+}
+
+#[test]
 fn proxy_errors_name_the_path_and_what_is_expected() {
     let e = err(&PROXY.replace("upstream: app }", "upstream: db }"));
     assert!(e.contains("inbound.routes[0].upstream: no upstream named `db`"), "{e}");

@@ -23,6 +23,7 @@ pub mod json;
 pub mod multipart;
 pub mod segment;
 mod stream;
+pub mod value;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use self::charset::{Charset, CharsetError, TextStage};
 pub use self::detect::phone::PhoneSettings;
 pub use self::json::path::PathError;
 pub use self::stream::{ContentKind, MaskStream, Stats};
+pub use self::value::{Form, ValueMasker};
 
 use self::detect::custom::{CustomError, KeywordDetector, RegexDetector};
 use self::detect::email::EmailDetector;

@@ -7,6 +7,7 @@
 
 pub mod authority;
 mod body;
+pub mod headers;
 pub mod sniff;
 pub mod target;
 
@@ -15,9 +16,9 @@ use std::sync::Arc;
 use http::Method;
 
 pub use self::body::{
-    Binary, BinaryKind, BodyPlan, BodyRule, OtherTypes, TypeClass, UnknownCharset, classify,
-    declared_charset,
+    Binary, BinaryKind, BodyPlan, BodyRule, OtherTypes, TypeClass, UnknownCharset, classify, declared_charset,
 };
+pub use self::headers::{EgressHeader, RequestHead, egress_header, response_header_is_structural};
 pub use self::target::{EscapedSlashes, PathOptions, path_has_prefix};
 use crate::tls::PeerIdentity;
 
@@ -171,6 +172,8 @@ pub struct Peer {
     pub mask_headers: Vec<http::HeaderName>,
     /// Whether the query string's values are masked as text.
     pub mask_query: bool,
+    /// What a finding in the path, a query key or a judged header does.
+    pub request_head: RequestHead,
     /// Largest request body the app may send this peer, in bytes.
     pub max_request_bytes: u64,
 }

@@ -214,6 +214,7 @@ fn egress_peers_by_host() {
         request: BodyRule::passthrough(),
         mask_headers: vec![],
         mask_query: false,
+        request_head: RequestHead::Refuse,
         max_request_bytes: 1 << 20,
     });
     let e = EgressPolicy { peers: vec![p], opaque_tls: vec!["api.stripe.com:443".into()] };

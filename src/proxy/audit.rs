@@ -26,6 +26,9 @@ pub struct Exchange {
     pub peer: String,
     /// The upstream or peer contacted, for upstream error metrics.
     pub upstream: String,
+    /// A refusal's longer sentence, made from config names only: the
+    /// answer's body and the audit event's `detail`.
+    pub detail: Option<String>,
     method: http::Method,
     access_log: bool,
     started: Instant,
@@ -49,6 +52,7 @@ impl Exchange {
             peer_label: "unlisted".into(),
             peer,
             upstream: String::new(),
+            detail: None,
             method,
             access_log,
             started: Instant::now(),
@@ -63,7 +67,10 @@ impl Exchange {
     ) -> http::Response<super::respond::ProxyBody> {
         let (response, refused) = match outcome {
             Ok(response) => (response, None),
-            Err(refused) => (refused.into_response(), Some(refused)),
+            Err(refused) => match &self.detail {
+                Some(detail) => (refused.into_response_with(detail), Some(refused)),
+                None => (refused.into_response(), Some(refused)),
+            },
         };
         self.finish(response.status(), refused);
         response
@@ -102,6 +109,7 @@ impl Exchange {
                     route = %self.route,
                     peer = %self.peer,
                     reason = r.code,
+                    detail = self.detail.as_deref().unwrap_or(""),
                     status = status.as_u16(),
                     "peer refused"
                 );
@@ -150,11 +158,21 @@ impl Exchange {
     /// The report a `MaskBody` calls when its stream ends: counts into the
     /// metrics, and an audit event if anything was masked.
     pub fn mask_report(&self, direction: &'static str) -> OnFinish {
+        self.part_report(direction, "body")
+    }
+
+    /// The report for one part of a message (`body`, `headers` or
+    /// `trailers`): values masked there are counted in the same metric as
+    /// the body's, and audited with the part named. Only a body counts
+    /// bytes.
+    pub fn part_report(&self, direction: &'static str, part: &'static str) -> OnFinish {
         let metrics = self.metrics.clone();
         let (listener, route, peer) = (self.listener, self.route.clone(), self.peer.clone());
         Box::new(move |stats: &Stats| {
-            metrics.body_bytes.with_label_values(&[listener, direction, "in"]).inc_by(stats.bytes_in);
-            metrics.body_bytes.with_label_values(&[listener, direction, "out"]).inc_by(stats.bytes_out);
+            if part == "body" {
+                metrics.body_bytes.with_label_values(&[listener, direction, "in"]).inc_by(stats.bytes_in);
+                metrics.body_bytes.with_label_values(&[listener, direction, "out"]).inc_by(stats.bytes_out);
+            }
             let mut counts = String::new();
             for (kind, list) in [("detector", &stats.detectors), ("rule", &stats.rules)] {
                 for (name, n) in list {
@@ -173,6 +191,7 @@ impl Exchange {
                     route = %route,
                     peer = %peer,
                     direction,
+                    part,
                     counts = %counts,
                     total = stats.total(),
                     "values masked"

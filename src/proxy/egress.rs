@@ -2,14 +2,15 @@
 //! HTTP forward proxy (`HTTP_PROXY`, absolute-form targets) or by `Host`.
 //! Only the configured peers are reachable; each is dialled over mTLS with
 //! the workload's certificate and must prove the identity the config
-//! expects. The request body, the query string and the named headers are
-//! masked with the peer's profile before they leave. `CONNECT` is refused
-//! unless the destination is allowed as opaque TLS.
+//! expects. The request body is masked with the peer's profile before it
+//! leaves, and the request head is guarded (`request_head`): query values
+//! and listed headers masked, personal data elsewhere in it refused.
+//! `CONNECT` is refused unless the destination is allowed as opaque TLS.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::header::{self, HeaderValue};
+use http::header;
 use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -21,9 +22,10 @@ use super::audit::Exchange;
 use super::forward;
 use super::linger::Lingering;
 use super::listener::Listener;
+use super::request_head::{self, Part, PersonalData};
 use super::respond::{ProxyBody, Refused, full, strip_hop_by_hop};
 use super::state::EgressState;
-use crate::mask::{ContentKind, MaskStream, Masker};
+use crate::mask::ValueMasker;
 use crate::policy::{BodyRule, Peer};
 
 /// The egress listener: peers and their mTLS clients as its state.
@@ -83,10 +85,19 @@ impl Listener<EgressState> {
         // it offers it, where a Host unlike `:authority` is malformed (RFC
         // 9113 §8.3.1) and refused by a piimask peer: both name the address.
         parts.headers.remove(header::HOST);
-        if let Some(masker) = &peer.request.masker {
-            mask_headers(masker, peer, &mut parts.headers);
-        }
-        parts.uri = peer_uri(peer, &parts.uri)?;
+        let path_and_query = match &peer.request.masker {
+            Some(masker) => {
+                let mut values = ValueMasker::new(masker.clone());
+                let target = request_head::guard(peer, &mut values, &parts.uri, &mut parts.headers)
+                    .map_err(|found| refuse_head(peer, &found, exchange))?;
+                if !values.is_empty() {
+                    exchange.part_report("request", "head")(&values.stats());
+                }
+                target
+            }
+            None => parts.uri.path_and_query().map_or_else(|| "/".to_string(), ToString::to_string),
+        };
+        parts.uri = peer_uri(peer, path_and_query)?;
         parts.version = http::Version::HTTP_11;
         let body = forward::request_body(
             &peer.request,
@@ -132,82 +143,28 @@ impl Listener<EgressState> {
     }
 }
 
-/// `https://<peer address><path>?<masked query>`.
-fn peer_uri(peer: &Peer, uri: &Uri) -> Result<Uri, Refused> {
-    let bad = || Refused::BAD_TARGET;
-    let mut path_and_query = uri.path().to_string();
-    if let Some(query) = uri.query() {
-        path_and_query.push('?');
-        match (&peer.request.masker, peer.mask_query) {
-            (Some(masker), true) => path_and_query.push_str(&mask_query(masker, query)),
-            _ => path_and_query.push_str(query),
-        }
-    }
+/// `https://<peer address><path and query>`.
+fn peer_uri(peer: &Peer, path_and_query: String) -> Result<Uri, Refused> {
     Uri::builder()
         .scheme("https")
         .authority(peer.address.as_str())
         .path_and_query(path_and_query)
         .build()
-        .map_err(|_| bad())
+        .map_err(|_| Refused::BAD_TARGET)
 }
 
-/// Masks each value of a form-encoded query (decoded first, so
-/// `ana%40example.com` is found); the query is rewritten only if a value
-/// changed.
-pub fn mask_query(masker: &Arc<Masker>, query: &str) -> String {
-    let mut changed = false;
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| {
-            let masked = mask_text(masker, v.as_bytes());
-            changed |= masked != v.as_bytes();
-            (k.into_owned(), String::from_utf8_lossy(&masked).into_owned())
-        })
-        .collect();
-    if !changed {
-        return query.to_string();
-    }
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
-}
-
-fn mask_headers(masker: &Arc<Masker>, peer: &Peer, headers: &mut http::HeaderMap) {
-    for name in &peer.mask_headers {
-        let values: Vec<HeaderValue> = headers
-            .get_all(name)
-            .iter()
-            .map(|v| {
-                HeaderValue::from_bytes(&mask_text(masker, v.as_bytes()))
-                    .unwrap_or(HeaderValue::from_static("[REDACTED]"))
-            })
-            .collect();
-        headers.remove(name);
-        for v in values {
-            headers.append(name, v);
-        }
-    }
-}
-
-/// A short value masked as text.
-pub fn mask_text(masker: &Arc<Masker>, value: &[u8]) -> Vec<u8> {
-    MaskStream::mask_all(masker.clone(), ContentKind::Text, value).0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn masker() -> Arc<Masker> {
-        Arc::new(Masker::new(&crate::patterns::default_config()).expect("default profile"))
-    }
-
-    #[test]
-    fn query_values_are_decoded_before_masking() {
-        let m = masker();
-        assert_eq!(mask_query(&m, "user=ana%40example.com&page=2"), "user=%5BEMAIL%5D&page=2");
-        assert_eq!(mask_query(&m, "q=shoes+red&page=2"), "q=shoes+red&page=2");
-    }
-
-    #[test]
-    fn header_values_are_masked_as_text() {
-        assert_eq!(mask_text(&masker(), b"ana@example.com"), b"[EMAIL]");
+/// The refusal for personal data in a request head, with the sentence
+/// the app reads: the peer, the part and the detector, never the value.
+fn refuse_head(peer: &Peer, found: &PersonalData, exchange: &mut Exchange) -> Refused {
+    exchange.detail = Some(format!(
+        "egress request to {} carries personal data in its {} (detector {}); refused",
+        peer.name,
+        found.part.label(),
+        found.detector
+    ));
+    match found.part {
+        Part::Path => Refused::REQUEST_PATH_PERSONAL_DATA,
+        Part::QueryKey => Refused::REQUEST_QUERY_KEY_PERSONAL_DATA,
+        Part::Header => Refused::REQUEST_HEADER_PERSONAL_DATA,
     }
 }

@@ -1,8 +1,9 @@
 //! What inbound and egress share once a request is admitted: preparing the
 //! request and response bodies by the policy's plan (mask, pass or block),
 //! each failing if its sender goes idle (a body with no type judged by its
-//! first bytes), and sending the request upstream
-//! with a response timeout.
+//! first bytes), masking a response's headers and the trailers of both
+//! under the rule's profile, and sending the request upstream with a
+//! response timeout.
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use hyper::body::Incoming;
 use super::BoxError;
 use super::audit::Exchange;
 use super::body::MaskBody;
+use super::headers::{MaskTrailers, mask_header_values};
 use super::idle::IdleTimeout;
 use super::pipeline::{CodingError, Codings, Pipeline};
 use super::respond::{ProxyBody, Refused, upstream_failure};
@@ -25,10 +27,25 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
 }
 
+/// `body` boxed, with its trailers masked when the rule has a profile.
+fn with_trailers<B>(rule: &BodyRule, body: B, exchange: &Exchange, direction: &'static str) -> ProxyBody
+where
+    B: http_body::Body<Data = bytes::Bytes> + Unpin + Send + 'static,
+    B::Error: Into<super::BoxError>,
+{
+    match &rule.masker {
+        Some(masker) => MaskTrailers::new(body, masker.clone(), exchange.part_report(direction, "trailers"))
+            .map_err(Into::into)
+            .boxed_unsync(),
+        None => body.map_err(Into::into).boxed_unsync(),
+    }
+}
+
 /// The request body as the rule says: masked (its `Content-Length` dropped,
 /// since masking may change the length), passed, or refused; never more
 /// than `limit` bytes go upstream. A body the rule wants judged by its
-/// first bytes has them read here, before anything goes upstream.
+/// first bytes has them read here, before anything goes upstream. Under a
+/// profile, trailers are masked too.
 pub async fn request_body(
     rule: &BodyRule,
     headers: &mut HeaderMap,
@@ -48,11 +65,11 @@ pub async fn request_body(
         _ => Refused::REQUEST_BODY_FAILED,
     })?;
     match plan {
-        BodyPlan::Pass => Ok(body),
+        BodyPlan::Pass => Ok(with_trailers(rule, body, exchange, "request")),
         BodyPlan::Block | BodyPlan::Sniff => Err(Refused::REQUEST_TYPE_BLOCKED),
         BodyPlan::PassBinary(kind) => {
             exchange.binary_passed("request", kind);
-            Ok(body)
+            Ok(with_trailers(rule, body, exchange, "request"))
         }
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, true)),
         BodyPlan::UnknownCharset => Err(Refused::REQUEST_CHARSET_UNSUPPORTED),
@@ -63,7 +80,8 @@ pub async fn request_body(
             })?;
             let pipeline = Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
             headers.remove(header::CONTENT_LENGTH);
-            Ok(MaskBody::new(body, pipeline, Some(exchange.mask_report("request"))).boxed_unsync())
+            let body = MaskBody::new(body, pipeline, Some(exchange.mask_report("request")));
+            Ok(with_trailers(rule, body, exchange, "request"))
         }
     }
 }
@@ -86,7 +104,8 @@ async fn decide(rule: &BodyRule, headers: &HeaderMap, body: ProxyBody) -> Result
 
 /// The upstream's response with its body as the rule says. A type the rule
 /// blocks, or an encoding piimask cannot decode, becomes a 502: the body is
-/// never passed unmasked.
+/// never passed unmasked. Under a profile, the header values (but the
+/// structural ones) and the trailers are masked whatever the body's plan.
 pub async fn response(
     rule: &BodyRule,
     method: &http::Method,
@@ -105,23 +124,29 @@ pub async fn response(
     parts.extensions.remove::<hyper::ext::ReasonPhrase>();
     let body = IdleTimeout::new(body, idle);
     super::respond::strip_hop_by_hop(&mut parts.headers);
+    if let Some(masker) = &rule.masker {
+        let values = mask_header_values(masker, &mut parts.headers);
+        if !values.is_empty() {
+            exchange.part_report("response", "headers")(&values.stats());
+        }
+    }
     let bodiless = method == http::Method::HEAD
         || parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
     if bodiless {
-        return Ok(Response::from_parts(parts, body.boxed_unsync()));
+        return Ok(Response::from_parts(parts, with_trailers(rule, body, exchange, "response")));
     }
     let (plan, body) = decide(rule, &parts.headers, body.map_err(Into::into).boxed_unsync()).await.map_err(|e| {
         tracing::warn!(upstream = %exchange.upstream, error = %e, "upstream response body failed");
         Refused::UPSTREAM_FAILED
     })?;
     match plan {
-        BodyPlan::Pass => Ok(Response::from_parts(parts, body)),
+        BodyPlan::Pass => Ok(Response::from_parts(parts, with_trailers(rule, body, exchange, "response"))),
         BodyPlan::Block | BodyPlan::Sniff => Err(Refused::RESPONSE_TYPE_BLOCKED),
         BodyPlan::PassBinary(kind) => {
             exchange.binary_passed("response", kind);
-            Ok(Response::from_parts(parts, body))
+            Ok(Response::from_parts(parts, with_trailers(rule, body, exchange, "response")))
         }
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, false)),
         BodyPlan::UnknownCharset => Err(Refused::RESPONSE_CHARSET_UNSUPPORTED),
@@ -137,7 +162,7 @@ pub async fn response(
             parts.headers.remove("digest");
             parts.headers.remove(header::ACCEPT_RANGES);
             let body = MaskBody::new(body, pipeline, Some(exchange.mask_report("response")));
-            Ok(Response::from_parts(parts, body.boxed_unsync()))
+            Ok(Response::from_parts(parts, with_trailers(rule, body, exchange, "response")))
         }
     }
 }

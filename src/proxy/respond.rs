@@ -119,6 +119,26 @@ impl Refused {
         "connect_not_allowed",
         "CONNECT is not allowed to this destination",
     );
+    /// Personal data in an egress request's path, query keys or headers,
+    /// under `request_head: refuse`.
+    pub const REQUEST_PATH_PERSONAL_DATA: Refused = Refused::new(
+        Outcome::Refused,
+        StatusCode::FORBIDDEN,
+        "request_path_personal_data",
+        "egress request carries personal data in its path; refused",
+    );
+    pub const REQUEST_QUERY_KEY_PERSONAL_DATA: Refused = Refused::new(
+        Outcome::Refused,
+        StatusCode::FORBIDDEN,
+        "request_query_key_personal_data",
+        "egress request carries personal data in its query keys; refused",
+    );
+    pub const REQUEST_HEADER_PERSONAL_DATA: Refused = Refused::new(
+        Outcome::Refused,
+        StatusCode::FORBIDDEN,
+        "request_header_personal_data",
+        "egress request carries personal data in its headers; refused",
+    );
     pub const REQUEST_TOO_LARGE: Refused = Refused::new(
         Outcome::Rejected,
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -238,6 +258,15 @@ impl Refused {
 
     pub fn into_response(self) -> Response<ProxyBody> {
         answer(self.status, self.reason)
+    }
+
+    /// The answer with a longer sentence in the body, built from the
+    /// config alone (a peer's and a detector's name), never from the
+    /// request; the `x-piimask-reason` header keeps the fixed reason.
+    pub fn into_response_with(self, detail: &str) -> Response<ProxyBody> {
+        let mut response = answer(self.status, self.reason);
+        *response.body_mut() = full(Bytes::from(format!("piimask: {detail}\n")));
+        response
     }
 }
 

@@ -29,7 +29,7 @@ pub(super) fn full(b: impl Into<Bytes>) -> TestBody {
 pub struct App {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
-    /// Requests to `/echo`, as the app received them.
+    /// Requests to `/echo` and under it, as the app received them.
     pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
@@ -158,11 +158,23 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
             let mib: usize = query.strip_prefix("mib=").and_then(|n| n.parse().ok()).unwrap_or(1);
             json(big_json(mib))
         }
+        // Personal data in response headers, as sent and percent-encoded.
+        "/headers" => Response::builder()
+            .header("content-type", "application/json")
+            .header("location", "/users/ana.lopez%40example.com?tab=orders")
+            .header("x-user-email", "ana.lopez@example.com")
+            .header("x-user-phone", "+14155552671")
+            .header("set-cookie", "email=ana.lopez%40example.com; Path=/; HttpOnly")
+            .header("set-cookie", "card=4111%201111%201111%201111; Secure")
+            .header("link", "<mailto:ana.lopez@example.com>; rel=\"author\"")
+            .header("content-disposition", "attachment; filename*=UTF-8''ana.lopez%2540example.com.json")
+            .header("etag", "\"v1-4111111111111111\"")
+            .body(full(CUSTOMER)),
         "/echo-peer" => {
             let peer = req.headers().get("x-piimask-peer").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
             Response::builder().header("content-type", "text/plain").body(full(peer))
         }
-        "/echo" => {
+        p if p == "/echo" || p.starts_with("/echo/") => {
             let ct = req.headers().get("content-type").cloned();
             let (uri, headers) = (req.uri().to_string(), req.headers().clone());
             let body = req.into_body().collect().await.map_err(std::io::Error::other)?.to_bytes();

@@ -33,6 +33,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The trailers, if the body ended with any.
+    pub trailers: Option<HeaderMap>,
 }
 
 impl Answer {
@@ -118,8 +120,9 @@ impl Client {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok(Answer { status, headers, body })
+        let collected = response.into_body().collect().await?;
+        let trailers = collected.trailers().cloned();
+        Ok(Answer { status, headers, body: collected.to_bytes(), trailers })
     }
 }
 

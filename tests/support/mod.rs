@@ -30,6 +30,7 @@ pub const PLANTED: &[&str] = &[
     "4111 1111 1111 1111",
     "(0161) 496 0066",
     "someone@example.org",
+    "+14155552671",
 ];
 
 pub const CUSTOMER: &str = r#"{"customer":{"id":"c_1042","email":"ana.lopez@example.com","phone":"+44 20 7946 0958","card":"4111 1111 1111 1111","created_at":"2026-11-21T09:30:00Z","orders":[1732187400,1732187455]},"note":"call (0161) 496 0066 about invoice 98123457"}"#;
@@ -152,4 +153,9 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write");
     p
+}
+
+/// A request body of `text`, for the test clients.
+pub fn full_body(text: &str) -> TestBody {
+    app::full(text.to_string())
 }
