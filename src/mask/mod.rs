@@ -15,9 +15,11 @@
 
 pub mod action;
 pub mod bytes;
+mod decoded_view;
 pub mod detect;
 pub mod json;
 pub mod segment;
+pub mod spelling;
 mod stream;
 
 use std::collections::HashMap;

@@ -362,6 +362,8 @@ pub(super) fn number_start(b: &[u8], digit: usize, floor: usize) -> Option<usize
     match byte_before(b, start) {
         None => Some(start),
         Some(c) if c.is_ascii_alphanumeric() || c >= 0x80 => None,
+        // `tel:+1…`, `wa.me/1…`: a link scheme starts a number.
+        Some(b'/' | b':' | b'=') if super::link::scheme_before(b, start) => Some(start),
         Some(b'_' | b'.' | b'-' | b'/' | b':' | b'#' | b'$' | b'@' | b'+' | b'\\') => None,
         Some(b',') if matches!(byte_before(b, start - 1), Some(c) if c.is_ascii_digit()) => None,
         Some(_) => Some(start),
