@@ -2,6 +2,9 @@
 //! the body is cut into chunks, JSON in gives valid JSON of the same shape
 //! out, and no planted email or phone survives, escaped or not.
 
+#[path = "support/reader.rs"]
+mod reader;
+
 use std::sync::Arc;
 
 use piimask::mask::{ContentKind, MaskStream, Masker};
@@ -28,6 +31,38 @@ const NOISE: &[&str] = &[
     "2024 11 21 10 30 45 020 7946 0958",
     "415 555 2671 415 555 2672 10 20 30 40 50 60 70 80 90",
     "06 12 34 56 78 06 12 34 56 78",
+];
+
+/// PII spelled as markup, URLs and Unicode write it, and what each is.
+const SPELLED: &[(&str, &str)] = &[
+    ("john.doe&#64;example.com", "john.doe@example.com"),
+    ("john.doe&#x40;example.com", "john.doe@example.com"),
+    ("john.doe&commat;example&period;com", "john.doe@example.com"),
+    ("<a href=\"mailto:john.doe%40example.com\">", "john.doe@example.com"),
+    ("ｊｏｈｎ．ｄｏｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "john.doe@example.com"),
+    ("john.\u{200B}doe@exam\u{AD}ple.com", "john.doe@example.com"),
+    ("<a href=\"tel:+14155552671\">", "14155552671"),
+    ("https://wa.me/14155552671?text=hi", "14155552671"),
+    ("+1&nbsp;415&nbsp;555&nbsp;2671", "14155552671"),
+    ("+1\u{A0}415\u{202F}555\u{2009}2671", "14155552671"),
+    ("＋１ ４１５ ５５５ ２６７１", "14155552671"),
+    ("+33\u{A0}6\u{A0}12\u{A0}34\u{A0}56\u{A0}78", "33612345678"),
+    ("4111&nbsp;1111&nbsp;1111&nbsp;1111", "4111111111111111"),
+    ("4111\u{200B}1111\u{FEFF}1111\u{2060}1111", "4111111111111111"),
+];
+/// Markup without PII: must pass as it is.
+const MARKUP: &[&str] = &[
+    "<p>Tom &amp; Jerry</p>",
+    " &nbsp; ",
+    "&#64;",
+    "100%",
+    "?q=%E6%97%A5&amp;page=2",
+    "\u{A0}€",
+    "&lt;b&gt;",
+    "\u{200B}",
+    "é ü 日本",
+    "&",
+    "%",
 ];
 
 fn masker() -> Arc<Masker> {
@@ -135,6 +170,28 @@ proptest! {
             for p in lines.iter().flat_map(|(_, p)| p) {
                 prop_assert!(!text.contains(p), "{} leaked from {:?}", p, kind);
             }
+        }
+    }
+
+    #[test]
+    fn markup_output_is_chunking_independent_and_leak_free(
+        parts in prop::collection::vec((prop::sample::select(MARKUP), prop::option::of(prop::sample::select(SPELLED))), 1..12),
+        mut cuts in prop::collection::vec(0usize..1024, 0..12),
+    ) {
+        let m = masker();
+        let body: String = parts.iter().map(|(noise, pii)| format!("{noise} {} ", pii.map_or("", |(s, _)| s))).collect();
+        let planted: Vec<&str> = parts.iter().filter_map(|(_, pii)| pii.map(|(_, p)| p)).collect();
+        let whole = mask(&m, ContentKind::Text, body.as_bytes(), &[]);
+        cuts.sort_unstable();
+        prop_assert_eq!(&mask(&m, ContentKind::Text, body.as_bytes(), &cuts), &whole);
+        let ones: Vec<usize> = (0..body.len()).collect();
+        let sevens: Vec<usize> = (0..body.len()).step_by(7).collect();
+        prop_assert_eq!(&mask(&m, ContentKind::Text, body.as_bytes(), &ones), &whole);
+        prop_assert_eq!(&mask(&m, ContentKind::Text, body.as_bytes(), &sevens), &whole);
+        let text = String::from_utf8(whole).unwrap();
+        prop_assert_eq!(reader::leaked(&text, &planted), Vec::<&str>::new(), "{:?} -> {:?}", body, text);
+        if planted.is_empty() {
+            prop_assert_eq!(&text, &body);
         }
     }
 
