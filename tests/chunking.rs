@@ -193,6 +193,14 @@ proptest! {
         if planted.is_empty() {
             prop_assert_eq!(&text, &body);
         }
+        // The same inside a JSON string value, whole or cut, escaped or not.
+        let json = serde_json::json!({ "html": body, "n": 1 }).to_string();
+        let whole = mask(&m, ContentKind::Json, json.as_bytes(), &[]);
+        prop_assert_eq!(&mask(&m, ContentKind::Json, json.as_bytes(), &cuts), &whole);
+        prop_assert_eq!(&mask(&m, ContentKind::Json, json.as_bytes(), &sevens), &whole);
+        let out: Value = serde_json::from_slice(&whole).map_err(|e| TestCaseError::fail(format!("invalid JSON out: {e}")))?;
+        let html = out["html"].as_str().unwrap_or_default();
+        prop_assert_eq!(reader::leaked(html, &planted), Vec::<&str>::new(), "{:?} -> {:?}", json, html);
     }
 
     #[test]

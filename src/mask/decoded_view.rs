@@ -196,6 +196,24 @@ impl DecodedView {
     }
 }
 
+/// Masks a whole segment that holds spellings (`bytes`, under `key`)
+/// through a decoded view, writing it to `out` in `enc` with each
+/// match's spelling replaced: what a window gives for the same segment.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub fn mask_spelled(
+    masker: &Masker,
+    bytes: &[u8],
+    key: &[u8],
+    enc: Encoding,
+    out: &mut Vec<u8>,
+    counters: &mut Counters,
+    scratch: &mut ScanScratch,
+) {
+    let o = Original { buf: bytes, base: 0, emitted: 0 };
+    DecodedView::default().process(masker, &o, key, true, enc, out, counters, scratch);
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -330,15 +348,36 @@ mod tests {
         );
     }
 
-    /// A JSON string value is scanned as the plain loop scans it whole,
-    /// cut by a chunk or not (spellings inside it are not decoded).
+    /// Spellings inside JSON string values are read through, in values
+    /// the plain loop scans whole and in values cut by a chunk or holding
+    /// JSON escapes alike.
     #[test]
-    fn json_string_values_come_out_the_same_under_any_cut() {
+    fn json_string_values_are_read_through_under_any_cut() {
         let m = masker();
-        let body = br#"{"a":"john.doe&#64;example.com \u00a0 x@example.com","b":"+1&nbsp;415 555 2671"}"#;
-        let (whole, _) = MaskStream::mask_all(m.clone(), ContentKind::Json, body);
-        for cut in 0..=body.len() {
-            assert_eq!(MaskStream::mask_in_chunks(m.clone(), ContentKind::Json, body, &[cut]).0, whole, "cut at {cut}");
+        for (body, expected) in [
+            (
+                r#"{"a":"john.doe&#64;example.com \u00a0 x@example.com","b":"+1&nbsp;415 555 2671"}"#,
+                "{\"a\":\"[EMAIL] \u{a0} [EMAIL]\",\"b\":\"[PHONE]\"}",
+            ),
+            (r#"["mail john.doe%40example.com now","ok"]"#, r#"["mail [EMAIL] now","ok"]"#),
+            (r#"{"n":"ｊｏｈｎ＠ｅｘａｍｐｌｅ．ｃｏｍ"}"#, r#"{"n":"[EMAIL]"}"#),
+            (r#"{"t":"tel: +33\u00a06\u00a012\u00a034\u00a056\u00a078","c":"é"}"#, r#"{"t":"tel: [PHONE]","c":"é"}"#),
+            (
+                r#"{"h":"<a href=\"tel:+14155552671\">x</a> &amp; 100%"}"#,
+                r#"{"h":"<a href=\"tel:[PHONE]\">x</a> &amp; 100%"}"#,
+            ),
+            (r#"{"u":"\u0026#64; alone, 5 &amp; 6 % é"}"#, r#"{"u":"&#64; alone, 5 &amp; 6 % é"}"#),
+        ] {
+            let body = body.as_bytes();
+            let (whole, _) = MaskStream::mask_all(m.clone(), ContentKind::Json, body);
+            assert_eq!(String::from_utf8_lossy(&whole), expected);
+            for cut in 0..=body.len() {
+                assert_eq!(
+                    MaskStream::mask_in_chunks(m.clone(), ContentKind::Json, body, &[cut]).0,
+                    whole,
+                    "cut at {cut}"
+                );
+            }
         }
     }
 }

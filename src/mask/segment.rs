@@ -161,18 +161,9 @@ pub struct Window {
     /// `buf[..checked]` holds no spelling (while `decoded` is `None`).
     checked: usize,
     decoded: Option<Box<DecodedView>>,
-    /// Scan the bytes as they are, whatever they hold.
-    as_written: bool,
 }
 
 impl Window {
-    /// A window that scans its bytes as they are written, for a segment
-    /// whose other paths do not decode spellings either (JSON string
-    /// values: the plain loop scans most of them whole, without one).
-    pub fn as_written() -> Window {
-        Window { as_written: true, ..Window::default() }
-    }
-
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
@@ -191,7 +182,7 @@ impl Window {
         scratch: &mut ScanScratch,
     ) {
         if self.decoded.is_none() {
-            if self.as_written || !needs_decoding(&self.buf[self.checked..]) {
+            if !needs_decoding(&self.buf[self.checked..]) {
                 self.checked = self.buf.len();
                 let hay = Hay { bytes: &self.buf, complete, key, matched_to: self.matched_to };
                 (self.emitted, self.matched_to) = mask_segment(masker, &hay, self.emitted, enc, out, counters, scratch);

@@ -212,7 +212,7 @@ impl JsonMasker {
             target: Target::Scan,
             dropping: false,
             escape: Escape::default(),
-            window: Window::as_written(),
+            window: Window::default(),
             token: Vec::new(),
             token_plan: Plan::Scan,
             skip: None,
