@@ -207,10 +207,14 @@ pub fn needs_decoding(text: &[u8]) -> bool {
         }
         from = p + 1;
     }
-    memchr::memmem::find(text, "\u{3000}".as_bytes()).is_some()
-        || text.ends_with(&[0xE3])
-        || text.ends_with(&[0xE3, 0x80])
+    IDEOGRAPHIC_SPACE.find(text).is_some() || text.ends_with(&[0xE3]) || text.ends_with(&[0xE3, 0x80])
 }
+
+/// U+3000's UTF-8, searched for whole (its lead byte starts most of
+/// Japanese text), with a searcher built once: one built per call cost
+/// more than the search in a short JSON string.
+static IDEOGRAPHIC_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("\u{3000}".as_bytes()));
 
 #[cfg(test)]
 mod tests {
