@@ -13,10 +13,18 @@ pub const MAX_SCHEME: usize = 7;
 
 /// Whether a link scheme ends at `start` (ASCII case ignored), where the
 /// bytes before it do not make it part of a longer word (`hotel:`).
+#[inline(always)]
 pub fn scheme_before(b: &[u8], start: usize) -> bool {
-    if !matches!(start.checked_sub(1).map(|i| b[i]), Some(b':' | b'/' | b'=')) {
-        return false;
-    }
+    // Every scheme ends in a letter and `:`, `/` or `=`, or in `//`: a
+    // time (`10:30`) or a path of numbers (`/2024/01`) is none.
+    start >= 2
+        && matches!(b[start - 1], b':' | b'/' | b'=')
+        && (b[start - 2].is_ascii_alphabetic() || b[start - 2] == b'/')
+        && listed_scheme_before(b, start)
+}
+
+#[inline(never)]
+fn listed_scheme_before(b: &[u8], start: usize) -> bool {
     SCHEMES.iter().any(|s| {
         start >= s.len()
             && b[start - s.len()..start].eq_ignore_ascii_case(s)

@@ -457,10 +457,10 @@ impl JsonMasker {
         out: &mut Vec<u8>,
         counters: &mut Counters,
     ) {
-        let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
         let content = &input[start..run.end];
         if run.spelled != 0 {
             if needs_decoding(content) {
+                let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
                 // Plain content (no escape, quote or control byte) is the
                 // same written inside a JSON string: the view writes it.
                 out.extend_from_slice(&input[*pending_from..start]);
@@ -472,6 +472,7 @@ impl JsonMasker {
                 return;
             }
         }
+        let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
         let all_digits = run.digits as usize == content.len();
         let contexts = &mut self.key_contexts;
         if masker.detectors.whole_may_match(content, all_digits, || contexts.get(&masker.detectors, key)) {

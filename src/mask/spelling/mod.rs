@@ -77,7 +77,10 @@ pub fn spelled_at(b: &[u8], at: usize, complete: bool) -> Spelled {
     }
 }
 
-/// A UTF-8 sequence whose character [`fold`] changes.
+/// A UTF-8 sequence whose character [`fold`] changes, told from its
+/// bytes (most non-ASCII text is other characters: this is asked of
+/// every `E3` lead of Japanese text).
+#[inline]
 fn utf8(b: &[u8], at: usize, complete: bool) -> Spelled {
     let len = if b[at] == 0xC2 { 2 } else { 3 };
     let Some(seq) = b.get(at..at + len) else {
@@ -85,8 +88,20 @@ fn utf8(b: &[u8], at: usize, complete: bool) -> Spelled {
         let have = &b[at + 1..];
         return if !complete && have.iter().all(|&c| c & 0xC0 == 0x80) { Spelled::NeedMore } else { Spelled::Plain };
     };
+    let folds = matches!(
+        *seq,
+        [0xC2, 0xA0 | 0xAD]
+            | [0xE2, 0x80, 0x80..=0x8D | 0x90..=0x93 | 0xAF]
+            | [0xE2, 0x81, 0x9F..=0xA4]
+            | [0xE2, 0x88, 0x92]
+            | [0xE3, 0x80, 0x80]
+            | [0xEF, 0xB9, 0xA3]
+            | [0xEF, 0xBB, 0xBF]
+            | [0xEF, 0xBC, 0x81..=0xBF]
+            | [0xEF, 0xBD, 0x80..=0x9E]
+    );
     match std::str::from_utf8(seq).ok().and_then(|s| s.chars().next()) {
-        Some(ch) if !matches!(fold(ch), Folded::Char(_)) => Spelled::Char { len, ch },
+        Some(ch) if folds => Spelled::Char { len, ch },
         _ => Spelled::Plain,
     }
 }
@@ -194,6 +209,11 @@ fn reference(b: &[u8], at: usize, complete: bool) -> Spelled {
 /// walked for the UTF-8 sequences.
 #[inline]
 pub fn needs_decoding(text: &[u8]) -> bool {
+    // A short text (a JSON string value) is walked once: the searches'
+    // setup cost more than the walk.
+    if text.len() < 64 {
+        return (0..text.len()).any(|i| may_start_spelling(text[i]) && spelled_at(text, i, false) != Spelled::Plain);
+    }
     if memchr::memchr2(b'&', b'%', text).is_some() {
         return true;
     }
@@ -283,16 +303,38 @@ mod tests {
         }
     }
 
+    /// The UTF-8 sequences read as spellings are exactly the characters
+    /// [`fold`] changes.
+    #[test]
+    fn every_character_fold_changes_is_read_from_its_bytes() {
+        for cp in 0x80..0x10000u32 {
+            let Some(ch) = char::from_u32(cp) else { continue };
+            let mut buf = [0; 4];
+            let bytes = ch.encode_utf8(&mut buf).as_bytes();
+            let changed = !matches!(fold(ch), Folded::Char(_));
+            let read = spelled_at(bytes, 0, true) == Spelled::Char { len: bytes.len(), ch };
+            assert_eq!(read, changed, "U+{cp:04X}");
+        }
+    }
+
     #[test]
     fn needs_decoding_finds_every_spelling_and_nothing_else() {
-        for s in ["a&b", "100%", "a\u{A0}b", "x\u{2009}", "\u{FEFF}", "１", "\u{3000}"] {
+        for s in ["a&#64;b", "100%40", "a\u{A0}b", "x\u{2009}", "\u{FEFF}", "１", "\u{3000}", "&", "x%"] {
             assert!(needs_decoding(s.as_bytes()), "{s:?}");
         }
         for cut in [&[b'x', 0xE2, 0x80][..], &[b'x', 0xC2], &[0xE3, 0x80], &[0xEF]] {
             assert!(needs_decoding(cut), "{cut:?}");
         }
-        for s in ["plain text, john at example", "café ’quoted’ — 電話", "日本語のテキスト"] {
+        for s in ["plain text, john at example", "café ’quoted’ — 電話", "日本語のテキスト", "& alone", "&#; %zz"]
+        {
             assert!(!needs_decoding(s.as_bytes()), "{s:?}");
+            let long = s.repeat(20);
+            // Long texts are searched, and `&` or `%` alone sends them to
+            // the decoded view (which reads them as they are).
+            assert_eq!(needs_decoding(long.as_bytes()), s.contains(['&', '%']), "{s:?}");
+        }
+        for s in ["a&b", "100%", "a\u{A0}b", "x\u{2009}", "\u{FEFF}", "１", "\u{3000}"] {
+            assert!(needs_decoding(format!("{}{s}", "x".repeat(70)).as_bytes()), "{s:?}");
         }
     }
 }
