@@ -63,11 +63,25 @@ pub fn fold(ch: char) -> Folded {
 /// the lead byte of a UTF-8 sequence that [`fold`] changes.
 #[inline(always)]
 pub fn may_start_spelling(b: u8) -> bool {
-    matches!(b, b'&' | b'%' | 0xC2 | 0xE2 | 0xE3 | 0xEF)
+    STARTS[b as usize]
 }
+
+/// [`may_start_spelling`] of each byte, looked up: asked of every byte
+/// of a short non-ASCII JSON value.
+static STARTS: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'&' as usize] = true;
+    t[b'%' as usize] = true;
+    t[0xC2] = true;
+    t[0xE2] = true;
+    t[0xE3] = true;
+    t[0xEF] = true;
+    t
+};
 
 /// Reads the spelling at `b[at]`. `complete`: `b` ends where the text
 /// ends, so a reference cut short is read as it stands.
+#[inline]
 pub fn spelled_at(b: &[u8], at: usize, complete: bool) -> Spelled {
     match b[at] {
         b'&' => reference(b, at, complete),
@@ -100,9 +114,12 @@ fn utf8(b: &[u8], at: usize, complete: bool) -> Spelled {
             | [0xEF, 0xBC, 0x81..=0xBF]
             | [0xEF, 0xBD, 0x80..=0x9E]
     );
+    if !folds {
+        return Spelled::Plain;
+    }
     match std::str::from_utf8(seq).ok().and_then(|s| s.chars().next()) {
-        Some(ch) if folds => Spelled::Char { len, ch },
-        _ => Spelled::Plain,
+        Some(ch) => Spelled::Char { len, ch },
+        None => Spelled::Plain,
     }
 }
 
@@ -210,31 +227,28 @@ fn reference(b: &[u8], at: usize, complete: bool) -> Spelled {
 #[inline]
 pub fn needs_decoding(text: &[u8]) -> bool {
     // A short text (a JSON string value) is walked once: the searches'
-    // setup cost more than the walk.
+    // setup costs more than the walk.
     if text.len() < 64 {
         return (0..text.len()).any(|i| may_start_spelling(text[i]) && spelled_at(text, i, false) != Spelled::Plain);
     }
-    if memchr::memchr2(b'&', b'%', text).is_some() {
-        return true;
-    }
-    if text.is_ascii() {
-        return false;
+    // Two searches of three bytes each; `&` or `%` anywhere sends the
+    // text to the decoded view (which reads a lone one as it is).
+    let mut from = 0;
+    while let Some(p) = memchr::memchr3(b'&', b'%', 0xC2, &text[from..]).map(|p| p + from) {
+        if text[p] != 0xC2 || spelled_at(text, p, false) != Spelled::Plain {
+            return true;
+        }
+        from = p + 1;
     }
     let mut from = 0;
-    while let Some(p) = memchr::memchr3(0xC2, 0xE2, 0xEF, &text[from..]).map(|p| p + from) {
+    while let Some(p) = memchr::memchr3(0xE2, 0xE3, 0xEF, &text[from..]).map(|p| p + from) {
         if spelled_at(text, p, false) != Spelled::Plain {
             return true;
         }
         from = p + 1;
     }
-    IDEOGRAPHIC_SPACE.find(text).is_some() || text.ends_with(&[0xE3]) || text.ends_with(&[0xE3, 0x80])
+    false
 }
-
-/// U+3000's UTF-8, searched for whole (its lead byte starts most of
-/// Japanese text), with a searcher built once: one built per call cost
-/// more than the search in a short JSON string.
-static IDEOGRAPHIC_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("\u{3000}".as_bytes()));
 
 #[cfg(test)]
 mod tests {
