@@ -2,6 +2,9 @@
 //! the body is cut into chunks, JSON in gives valid JSON of the same shape
 //! out, and no planted email or phone survives, escaped or not.
 
+#[path = "support/reader.rs"]
+mod reader;
+
 use std::sync::Arc;
 
 use base64::Engine;
@@ -81,6 +84,38 @@ fn decode_parts(whole: &[u8]) -> String {
         })
         .collect()
 }
+
+/// PII spelled as markup, URLs and Unicode write it, and what each is.
+const SPELLED: &[(&str, &str)] = &[
+    ("john.doe&#64;example.com", "john.doe@example.com"),
+    ("john.doe&#x40;example.com", "john.doe@example.com"),
+    ("john.doe&commat;example&period;com", "john.doe@example.com"),
+    ("<a href=\"mailto:john.doe%40example.com\">", "john.doe@example.com"),
+    ("ｊｏｈｎ．ｄｏｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "john.doe@example.com"),
+    ("john.\u{200B}doe@exam\u{AD}ple.com", "john.doe@example.com"),
+    ("<a href=\"tel:+14155552671\">", "14155552671"),
+    ("https://wa.me/14155552671?text=hi", "14155552671"),
+    ("+1&nbsp;415&nbsp;555&nbsp;2671", "14155552671"),
+    ("+1\u{A0}415\u{202F}555\u{2009}2671", "14155552671"),
+    ("＋１ ４１５ ５５５ ２６７１", "14155552671"),
+    ("+33\u{A0}6\u{A0}12\u{A0}34\u{A0}56\u{A0}78", "33612345678"),
+    ("4111&nbsp;1111&nbsp;1111&nbsp;1111", "4111111111111111"),
+    ("4111\u{200B}1111\u{FEFF}1111\u{2060}1111", "4111111111111111"),
+];
+/// Markup without PII: must pass as it is.
+const MARKUP: &[&str] = &[
+    "<p>Tom &amp; Jerry</p>",
+    " &nbsp; ",
+    "&#64;",
+    "100%",
+    "?q=%E6%97%A5&amp;page=2",
+    "\u{A0}€",
+    "&lt;b&gt;",
+    "\u{200B}",
+    "é ü 日本",
+    "&",
+    "%",
+];
 
 fn masker() -> Arc<Masker> {
     Arc::new(Masker::new(&piimask::patterns::default_config()).expect("default profile"))
@@ -288,6 +323,36 @@ proptest! {
             let every: Vec<usize> = (1..body.len()).collect();
             prop_assert_eq!(mask(&m, kind, body.as_bytes(), &every), whole);
         }
+    }
+
+    #[test]
+    fn markup_output_is_chunking_independent_and_leak_free(
+        parts in prop::collection::vec((prop::sample::select(MARKUP), prop::option::of(prop::sample::select(SPELLED))), 1..12),
+        mut cuts in prop::collection::vec(0usize..1024, 0..12),
+    ) {
+        let m = masker();
+        let body: String = parts.iter().map(|(noise, pii)| format!("{noise} {} ", pii.map_or("", |(s, _)| s))).collect();
+        let planted: Vec<&str> = parts.iter().filter_map(|(_, pii)| pii.map(|(_, p)| p)).collect();
+        let whole = mask(&m, ContentKind::Text, body.as_bytes(), &[]);
+        cuts.sort_unstable();
+        prop_assert_eq!(&mask(&m, ContentKind::Text, body.as_bytes(), &cuts), &whole);
+        let ones: Vec<usize> = (0..body.len()).collect();
+        let sevens: Vec<usize> = (0..body.len()).step_by(7).collect();
+        prop_assert_eq!(&mask(&m, ContentKind::Text, body.as_bytes(), &ones), &whole);
+        prop_assert_eq!(&mask(&m, ContentKind::Text, body.as_bytes(), &sevens), &whole);
+        let text = String::from_utf8(whole).unwrap();
+        prop_assert_eq!(reader::leaked(&text, &planted), Vec::<&str>::new(), "{:?} -> {:?}", body, text);
+        if planted.is_empty() {
+            prop_assert_eq!(&text, &body);
+        }
+        // The same inside a JSON string value, whole or cut, escaped or not.
+        let json = serde_json::json!({ "html": body, "n": 1 }).to_string();
+        let whole = mask(&m, ContentKind::Json, json.as_bytes(), &[]);
+        prop_assert_eq!(&mask(&m, ContentKind::Json, json.as_bytes(), &cuts), &whole);
+        prop_assert_eq!(&mask(&m, ContentKind::Json, json.as_bytes(), &sevens), &whole);
+        let out: Value = serde_json::from_slice(&whole).map_err(|e| TestCaseError::fail(format!("invalid JSON out: {e}")))?;
+        let html = out["html"].as_str().unwrap_or_default();
+        prop_assert_eq!(reader::leaked(html, &planted), Vec::<&str>::new(), "{:?} -> {:?}", json, html);
     }
 
     #[test]

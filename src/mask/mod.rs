@@ -17,11 +17,13 @@ pub mod action;
 pub mod bytes;
 pub mod charset;
 pub mod content_type;
+mod decoded_view;
 pub mod detect;
 pub mod form;
 pub mod json;
 pub mod multipart;
 pub mod segment;
+pub mod spelling;
 mod stream;
 pub mod value;
 

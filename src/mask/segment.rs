@@ -5,8 +5,10 @@
 //! match any detector can make) plus [`LOOKBEHIND`] bytes of context, so a
 //! 10 GB text body costs what a 10 KB one costs.
 
+use super::decoded_view::{DecodedView, Original};
 use super::detect::{Found, Hay, LOOKBEHIND, Match, Prefilter};
 use super::json::strings::{find_string_special, is_string_special};
+use super::spelling::needs_decoding;
 use super::{Counters, Masker};
 
 /// How segment bytes are written out.
@@ -140,6 +142,13 @@ pub struct ScanScratch {
 }
 
 /// A segment arriving in pieces.
+///
+/// Bytes without another spelling of a character ([`super::spelling`]:
+/// `&#64;`, `%40`, a no-break space…) are scanned as they are. From the
+/// first chunk that holds one, the window scans a decoded view of its
+/// bytes ([`DecodedView`]) until the bytes it holds are plain again; both
+/// give the same matches on plain bytes, so where the switch happens does
+/// not change the output.
 #[derive(Debug, Default)]
 pub struct Window {
     buf: Vec<u8>,
@@ -147,6 +156,11 @@ pub struct Window {
     emitted: usize,
     /// Where the last match ended (see [`Hay::matched_to`]).
     matched_to: usize,
+    /// Where `buf[0]` is from the segment's start.
+    base: u64,
+    /// `buf[..checked]` holds no spelling (while `decoded` is `None`).
+    checked: usize,
+    decoded: Option<Box<DecodedView>>,
 }
 
 impl Window {
@@ -167,16 +181,47 @@ impl Window {
         counters: &mut Counters,
         scratch: &mut ScanScratch,
     ) {
-        let hay = Hay { bytes: &self.buf, complete, key, matched_to: self.matched_to };
-        (self.emitted, self.matched_to) = mask_segment(masker, &hay, self.emitted, enc, out, counters, scratch);
+        if self.decoded.is_none() {
+            if !needs_decoding(&self.buf[self.checked..]) {
+                self.checked = self.buf.len();
+                let hay = Hay { bytes: &self.buf, complete, key, matched_to: self.matched_to };
+                (self.emitted, self.matched_to) = mask_segment(masker, &hay, self.emitted, enc, out, counters, scratch);
+                self.settle(complete);
+                return;
+            }
+            let o = Original { buf: &self.buf, base: self.base, emitted: self.emitted };
+            self.decoded = Some(Box::new(DecodedView::from_plain(&o, self.checked, self.matched_to)));
+        }
+        if let Some(view) = &mut self.decoded {
+            let o = Original { buf: &self.buf, base: self.base, emitted: self.emitted };
+            self.emitted = view.process(masker, &o, key, complete, enc, out, counters, scratch);
+        }
+        self.settle(complete);
+        if let Some(view) = &self.decoded
+            && let Some(matched_to) = view.plain_again(self.buf.len(), self.base)
+        {
+            self.matched_to = matched_to;
+            self.checked = self.buf.len();
+            self.decoded = None;
+        }
+    }
+
+    /// After a scan: resets the window at the segment's end, else drops
+    /// the written bytes beyond the context kept.
+    fn settle(&mut self, complete: bool) {
         if complete {
             self.buf.clear();
             self.emitted = 0;
             self.matched_to = 0;
+            self.base = 0;
+            self.checked = 0;
+            self.decoded = None;
         } else if self.emitted > 2 * LOOKBEHIND + 4096 {
             let drop = self.emitted - LOOKBEHIND;
             self.buf.drain(..drop);
             self.emitted -= drop;
+            self.base += drop as u64;
+            self.checked = self.checked.saturating_sub(drop);
             // A match before the kept context: every group in view is after it.
             self.matched_to = self.matched_to.saturating_sub(drop);
         }
@@ -184,7 +229,7 @@ impl Window {
 
     /// Bytes held (for tests of the memory bound).
     pub fn held(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.decoded.as_ref().map_or(0, |v| v.held())
     }
 }
 

@@ -16,7 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use super::CUSTOMER;
+use super::{CUSTOMER, MARKUP_PAGE};
 
 pub type TestBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
 
@@ -93,6 +93,16 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
         "/text" => Response::builder()
             .header("content-type", "text/plain")
             .body(full("Ana wrote from ana.lopez@example.com; call +44 20 7946 0958.\n")),
+        // The page in frames of `split` bytes (whole without it), so
+        // references and UTF-8 sequences are cut between frames.
+        "/markup" => {
+            let split: usize = query.strip_prefix("split=").and_then(|n| n.parse().ok()).unwrap_or(MARKUP_PAGE.len());
+            let frames: Vec<Result<Frame<Bytes>, std::io::Error>> =
+                MARKUP_PAGE.as_bytes().chunks(split).map(|c| Ok(Frame::data(Bytes::copy_from_slice(c)))).collect();
+            Response::builder()
+                .header("content-type", "text/html; charset=utf-8")
+                .body(StreamBody::new(futures_iter(frames.into_iter())).boxed())
+        }
         "/gzip" => {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             enc.write_all(CUSTOMER.as_bytes())?;

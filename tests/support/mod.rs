@@ -10,6 +10,7 @@ mod client;
 pub mod coding;
 mod pki;
 mod proxy;
+pub mod reader;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -88,6 +89,45 @@ pub fn grpc_message() -> Vec<u8> {
     framed.extend(message);
     framed
 }
+
+/// A page that writes the planted email, phone and card in every
+/// spelling piimask reads through (HTML references, percent-escapes,
+/// Unicode spaces, fullwidth and invisible characters, link schemes),
+/// between markup that holds `&amp;`, `%` and no-break spaces of its own.
+pub const MARKUP_PAGE: &str = concat!(
+    "<!doctype html><html><body><p>Tom &amp; Jerry &lt;3 &#169; 100% &nbsp;&#64; alone</p>\n",
+    "<p>a: john.doe&#64;example.com</p>\n",
+    "<p>b: john.doe&#x40;example.com</p>\n",
+    "<p>c: john.doe&commat;example.com</p>\n",
+    "<p>d: <a href=\"mailto:john.doe%40example.com\">write</a></p>\n",
+    "<p>e: ｊｏｈｎ．ｄｏｅ＠ｅｘａｍｐｌｅ．ｃｏｍ</p>\n",
+    "<p>f: john.d\u{200B}oe@exam\u{AD}ple.com</p>\n",
+    "<p>g: <a href=\"tel:+14155552671\">call</a> <a href=\"https://wa.me/14155552671?text=hi\">chat</a></p>\n",
+    "<p>h: +1&nbsp;415&nbsp;555&nbsp;2671, +1\u{A0}415\u{202F}555\u{2009}2671</p>\n",
+    "<p>i: ＋１ ４１５ ５５５ ２６７１, +1 415\u{200B}555\u{FEFF}2671</p>\n",
+    "<p>j: 4111&nbsp;1111&nbsp;1111&nbsp;1111, ４１１１ １１１１ １１１１ １１１１, 4111\u{AD}1111\u{AD}1111\u{AD}1111</p>\n",
+    "<p><a href=\"/search?q=%E6%97%A5&amp;page=2\">next</a> 12\u{A0}345,67\u{202F}€</p></body></html>\n",
+);
+
+/// [`MARKUP_PAGE`] masked: each spelling replaced whole, the rest byte
+/// for byte.
+pub const MARKUP_PAGE_MASKED: &str = concat!(
+    "<!doctype html><html><body><p>Tom &amp; Jerry &lt;3 &#169; 100% &nbsp;&#64; alone</p>\n",
+    "<p>a: [EMAIL]</p>\n",
+    "<p>b: [EMAIL]</p>\n",
+    "<p>c: [EMAIL]</p>\n",
+    "<p>d: <a href=\"mailto:[EMAIL]\">write</a></p>\n",
+    "<p>e: [EMAIL]</p>\n",
+    "<p>f: [EMAIL]</p>\n",
+    "<p>g: <a href=\"tel:[PHONE]\">call</a> <a href=\"https://wa.me/[PHONE]?text=hi\">chat</a></p>\n",
+    "<p>h: [PHONE], [PHONE]</p>\n",
+    "<p>i: [PHONE], [PHONE]</p>\n",
+    "<p>j: [CARD], [CARD], [CARD]</p>\n",
+    "<p><a href=\"/search?q=%E6%97%A5&amp;page=2\">next</a> 12\u{A0}345,67\u{202F}€</p></body></html>\n",
+);
+
+/// What [`MARKUP_PAGE`] plants, as [`reader::leaked`] looks for it.
+pub const MARKUP_PLANTED: &[&str] = &["john.doe@example.com", "+14155552671", "4111 1111 1111 1111"];
 
 /// How often `eventually` looks again.
 const POLL: Duration = Duration::from_millis(20);

@@ -36,6 +36,7 @@ pub mod iban;
 mod inert;
 pub mod ipv4;
 pub mod ipv6;
+pub mod link;
 pub mod numbering_plan;
 pub mod numeric;
 pub mod phone;

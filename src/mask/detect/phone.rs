@@ -13,6 +13,7 @@
 //!   are bare digit runs too.
 
 use super::digits::{MAX_GROUPS, Number, SEP_DOT, before};
+use super::link::scheme_before;
 use super::numbering_plan::{NumberingPlan, Region};
 use super::words::WordList;
 use super::{DetectorId, Hay};
@@ -131,8 +132,9 @@ impl PhoneDetector {
         if in_run && !national() {
             return false;
         }
-        let context =
-            self.context_keys.in_key(hay.key) || self.context_words.in_text(before(hay.bytes, s.start, CONTEXT_WINDOW));
+        let context = self.context_keys.in_key(hay.key)
+            || scheme_before(hay.bytes, s.start)
+            || self.context_words.in_text(before(hay.bytes, s.start, CONTEXT_WINDOW));
         let formatted = g.len() >= 2 && plausible_grouping(s);
         if !(formatted || context) || looks_like_date(s) {
             return false;

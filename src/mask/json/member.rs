@@ -122,7 +122,7 @@ unsafe fn string_value(
     }
     let in_value = ((1u32 << e) - 1) & (u32::MAX << start);
     // SAFETY: the caller's promise.
-    if unsafe { class_mask(class, DIGIT | AT | COLON | DOT) } & in_value == 0 {
+    if unsafe { class_mask(class, DIGIT | AT | COLON | DOT | SPELLED) } & in_value == 0 {
         return MemberValue::PlainString { end: from + e };
     }
     let mut run = StringRun { end: from + e, ..StringRun::default() };
@@ -225,7 +225,9 @@ mod tests {
             .then(|| scan_string(hay, key_end + 3))
             .filter(|run| run.end < block_end && hay[run.end] == b'"')
             .map(|run| match run {
-                StringRun { end, digits: 0, at_signs: 0, colons: 0, dots: 0 } => MemberValue::PlainString { end },
+                StringRun { end, digits: 0, at_signs: 0, colons: 0, dots: 0, spelled: 0 } => {
+                    MemberValue::PlainString { end }
+                }
                 run => MemberValue::String(run),
             });
         let number = || {

@@ -19,8 +19,10 @@ use super::scalar::Scalar;
 use super::strings::scan_string_avx2;
 use super::strings::{StringRun, scan_string};
 use super::{JsonMasker, MAX_DEPTH, State, context_key, is_whitespace, whole_key};
+use crate::mask::decoded_view::mask_spelled;
 use crate::mask::detect::{Hay, Prefilter};
 use crate::mask::segment::{Encoding, ScanScratch, for_each_match};
+use crate::mask::spelling::needs_decoding;
 use crate::mask::{Counters, Masker};
 
 /// [`member_start_avx2`] in the x86-64-v3 build (`V3`), else `None`.
@@ -428,7 +430,9 @@ impl JsonMasker {
         out: &mut Vec<u8>,
         counters: &mut Counters,
     ) -> usize {
-        if masker.detectors.may_match(&run.prefilter()) {
+        // A string with `&`, `%` or non-ASCII bytes may spell an anchor
+        // another way (`&#64;`, `%40`, `＠`).
+        if masker.detectors.may_match(&run.prefilter()) || (run.spelled != 0 && !masker.detectors.is_empty()) {
             self.detect_in_whole_string(masker, input, start, run, unsaved_key, pending_from, out, counters);
         }
         run.end + 1
@@ -453,8 +457,22 @@ impl JsonMasker {
         out: &mut Vec<u8>,
         counters: &mut Counters,
     ) {
-        let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
         let content = &input[start..run.end];
+        if run.spelled != 0 {
+            if needs_decoding(content) {
+                let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
+                // Plain content (no escape, quote or control byte) is the
+                // same written inside a JSON string: the view writes it.
+                out.extend_from_slice(&input[*pending_from..start]);
+                mask_spelled(masker, content, key, Encoding::JsonString, out, counters, &mut self.scratch);
+                *pending_from = run.end;
+                return;
+            }
+            if !masker.detectors.may_match(&run.prefilter()) {
+                return;
+            }
+        }
+        let key = unsaved_key.unwrap_or_else(|| context_key(&self.frames, &self.keys));
         let all_digits = run.digits as usize == content.len();
         let contexts = &mut self.key_contexts;
         if masker.detectors.whole_may_match(content, all_digits, || contexts.get(&masker.detectors, key)) {

@@ -35,13 +35,14 @@ unsafe fn string_special_mask(v: std::arch::x86_64::__m128i) -> u32 {
 }
 
 /// The detectors' anchor bytes in a 16-byte block, as bit masks: digits,
-/// `@`, `:` and `.`.
+/// `@`, `:`, `.`, and the bytes that may spell a character otherwise
+/// (`&`, `%`, non-ASCII: see [`crate::mask::spelling`]).
 ///
 /// # Safety
 /// The CPU must support SSE2 (the x86-64 baseline, so always true there).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn anchor_masks(v: std::arch::x86_64::__m128i) -> [u32; 4] {
+unsafe fn anchor_masks(v: std::arch::x86_64::__m128i) -> [u32; 5] {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 intrinsics on registers only.
     unsafe {
@@ -56,6 +57,13 @@ unsafe fn anchor_masks(v: std::arch::x86_64::__m128i) -> [u32; 4] {
             mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'@' as i8))),
             mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8))),
             mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8))),
+            mask(_mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'&' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'%' as i8)),
+                ),
+                v,
+            )),
         ]
     }
 }
@@ -71,6 +79,8 @@ pub struct StringRun {
     pub at_signs: u32,
     pub colons: u32,
     pub dots: u32,
+    /// Bytes that may spell a character otherwise: `&`, `%`, non-ASCII.
+    pub spelled: u32,
 }
 
 /// Scans plain JSON string content from `from`: finds where it ends and
@@ -99,15 +109,16 @@ fn scan_short_string(hay: &[u8], from: usize) -> Option<StringRun> {
     }
     let keep = (1u32 << special.trailing_zeros()) - 1;
     // SAFETY: SSE2 is part of the x86-64 baseline.
-    let [digits, ats, colons, dots] = unsafe { anchor_masks(v) }.map(|m| m & keep);
+    let [digits, ats, colons, dots, spelled] = unsafe { anchor_masks(v) }.map(|m| m & keep);
     let mut run = StringRun { end: from + special.trailing_zeros() as usize, ..StringRun::default() };
     // Most short strings hold no anchor: the counts (a dozen shifts and
     // adds each without `popcnt`) are skipped.
-    if digits | ats | colons | dots != 0 {
+    if digits | ats | colons | dots | spelled != 0 {
         run.digits = digits.count_ones();
         run.at_signs = ats.count_ones();
         run.colons = colons.count_ones();
         run.dots = dots.count_ones();
+        run.spelled = spelled.count_ones();
     }
     Some(run)
 }
@@ -217,6 +228,7 @@ pub unsafe fn scan_string_avx2(hay: &[u8], from: usize) -> StringRun {
         at_signs: run.at_signs + tail.at_signs,
         colons: run.colons + tail.colons,
         dots: run.dots + tail.dots,
+        spelled: run.spelled + tail.spelled,
     }
 }
 
@@ -236,9 +248,13 @@ pub(super) unsafe fn classes_at(hay: &[u8], i: usize) -> std::arch::x86_64::__m2
             .map(|t| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr() as *const __m128i)));
         let v = _mm256_loadu_si256(hay.as_ptr().add(i) as *const __m256i);
         // A byte with its top bit set (non-ASCII) indexes nothing in
-        // `vpshufb` and gets no low-nibble bits, so it has no class.
+        // `vpshufb` and gets no low-nibble bits, so it has no class from
+        // the tables.
         let high = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
-        _mm256_and_si256(_mm256_shuffle_epi8(by_low, v), _mm256_shuffle_epi8(by_high, high))
+        let class = _mm256_and_si256(_mm256_shuffle_epi8(by_low, v), _mm256_shuffle_epi8(by_high, high));
+        // The top bit is `SPELLED`: set for non-ASCII bytes straight from
+        // the byte (`&` and `%` have it from the tables).
+        _mm256_or_si256(class, _mm256_and_si256(v, _mm256_set1_epi8(SPELLED as i8)))
     }
 }
 
@@ -271,6 +287,7 @@ pub(super) unsafe fn count_anchors(class: std::arch::x86_64::__m256i, keep: u32,
         run.at_signs += (class_mask(class, AT) & keep).count_ones();
         run.colons += (class_mask(class, COLON) & keep).count_ones();
         run.dots += (class_mask(class, DOT) & keep).count_ones();
+        run.spelled += (class_mask(class, SPELLED) & keep).count_ones();
     }
 }
 
@@ -288,9 +305,12 @@ pub(super) mod string_class {
     pub const AT: u8 = 1 << 4;
     pub const COLON: u8 = 1 << 5;
     pub const DOT: u8 = 1 << 6;
+    /// `&`, `%` and (set from the byte's own top bit) non-ASCII bytes.
+    pub const SPELLED: u8 = 1 << 7;
 
     /// Control bytes are 0x00–0x1F, whatever their low nibble; `"` 0x22,
-    /// `\` 0x5C, digits 0x30–0x39, `@` 0x40, `:` 0x3A, `.` 0x2E.
+    /// `\` 0x5C, digits 0x30–0x39, `@` 0x40, `:` 0x3A, `.` 0x2E, `%`
+    /// 0x25, `&` 0x26.
     pub const BY_LOW_NIBBLE: [u8; 16] = {
         let mut t = [CONTROL; 16];
         let mut n = 0;
@@ -303,6 +323,8 @@ pub(super) mod string_class {
         t[0xA] |= COLON;
         t[0xC] |= BACKSLASH;
         t[0xE] |= DOT;
+        t[0x5] |= SPELLED;
+        t[0x6] |= SPELLED;
         t
     };
 
@@ -310,7 +332,7 @@ pub(super) mod string_class {
         let mut t = [0; 16];
         t[0x0] = CONTROL;
         t[0x1] = CONTROL;
-        t[0x2] = QUOTE | DOT;
+        t[0x2] = QUOTE | DOT | SPELLED;
         t[0x3] = DIGIT | COLON;
         t[0x4] = AT;
         t[0x5] = BACKSLASH;
@@ -337,15 +359,16 @@ fn scan_string_body(hay: &[u8], from: usize) -> StringRun {
             while i + 16 <= hay.len() {
                 let v = _mm_loadu_si128(hay.as_ptr().add(i) as *const __m128i);
                 let special = string_special_mask(v);
-                let [digits, ats, colons, dots] = anchor_masks(v);
+                let [digits, ats, colons, dots, spelled] = anchor_masks(v);
                 // Count only the bytes before the end of the run.
                 let keep = if special != 0 { (1u32 << special.trailing_zeros()) - 1 } else { 0xFFFF };
                 // Most blocks hold no anchor at all: one test skips the counts.
-                if (digits | ats | colons | dots) & keep != 0 {
+                if (digits | ats | colons | dots | spelled) & keep != 0 {
                     run.digits += (digits & keep).count_ones();
                     run.at_signs += (ats & keep).count_ones();
                     run.colons += (colons & keep).count_ones();
                     run.dots += (dots & keep).count_ones();
+                    run.spelled += (spelled & keep).count_ones();
                 }
                 if special != 0 {
                     run.end = i + special.trailing_zeros() as usize;
@@ -365,6 +388,7 @@ fn scan_string_body(hay: &[u8], from: usize) -> StringRun {
         run.at_signs += (b == b'@') as u32;
         run.colons += (b == b':') as u32;
         run.dots += (b == b'.') as u32;
+        run.spelled += (b == b'&' || b == b'%' || b >= 0x80) as u32;
         i += 1;
     }
     run
@@ -450,6 +474,7 @@ mod tests {
             at_signs: count(|&b| b == b'@'),
             colons: count(|&b| b == b':'),
             dots: count(|&b| b == b'.'),
+            spelled: count(|&b| b == b'&' || b == b'%' || b >= 0x80),
         }
     }
 

@@ -1,0 +1,354 @@
+//! Other spellings of the characters PII is written with: HTML character
+//! references (`&#64;`, `&#x40;`, `&commat;`), percent-escapes (`%40`,
+//! `%C2%A0`), and Unicode forms a reader sees as ASCII (no-break and thin
+//! spaces, fullwidth forms, non-ASCII hyphens, zero-width characters and
+//! the soft hyphen, which show as nothing).
+//!
+//! [`spelled_at`] reads one spelled character, and [`fold`] says what it
+//! stands for to a detector. Both decide from the bytes at hand and say
+//! [`Spelled::NeedMore`] while a later byte could change the answer, so
+//! decoding a text piece by piece gives what decoding it whole gives.
+//! One layer of each spelling is decoded: `&amp;#64;` is `&#64;` to a
+//! reader, and stays so.
+//!
+//! [`needs_decoding`] tells whether a text holds any such spelling at
+//! all, so text without one is scanned as it is. Must not depend on
+//! anything outside `mask`.
+
+mod entities;
+
+/// The longest spelling read as one character: a numeric reference with
+/// leading zeros, a named one, four percent-escapes of a UTF-8 sequence.
+pub const MAX_SPELLING: usize = 32;
+
+/// What the bytes at a position spell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spelled {
+    /// The byte stands for itself.
+    Plain,
+    /// `len` bytes spell `ch` (a reference, escapes, or a UTF-8 sequence
+    /// that [`fold`] changes).
+    Char { len: usize, ch: char },
+    /// The bytes at hand end before the answer is known (only when the
+    /// text may go on).
+    NeedMore,
+}
+
+/// What a character stands for to a detector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Folded {
+    /// An ASCII byte (a space for every kind of space, `-` for hyphens,
+    /// the ASCII form of a fullwidth one).
+    Ascii(u8),
+    /// Nothing: a character that shows as nothing (zero-width, soft hyphen).
+    Removed,
+    /// The character itself.
+    Char(char),
+}
+
+/// What a reader takes `ch` for.
+#[inline]
+pub fn fold(ch: char) -> Folded {
+    match ch {
+        '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => Folded::Ascii(b' '),
+        '\u{AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' => Folded::Removed,
+        '\u{2010}'..='\u{2013}' | '\u{2212}' | '\u{FE63}' => Folded::Ascii(b'-'),
+        '\u{FF01}'..='\u{FF5E}' => Folded::Ascii((ch as u32 - 0xFEE0) as u8),
+        c if c.is_ascii() => Folded::Ascii(c as u8),
+        c => Folded::Char(c),
+    }
+}
+
+/// Whether `b` may start a spelling [`spelled_at`] decodes: `&`, `%`, or
+/// the lead byte of a UTF-8 sequence that [`fold`] changes.
+#[inline(always)]
+pub fn may_start_spelling(b: u8) -> bool {
+    STARTS[b as usize]
+}
+
+/// [`may_start_spelling`] of each byte, looked up: asked of every byte
+/// of a short non-ASCII JSON value.
+static STARTS: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'&' as usize] = true;
+    t[b'%' as usize] = true;
+    t[0xC2] = true;
+    t[0xE2] = true;
+    t[0xE3] = true;
+    t[0xEF] = true;
+    t
+};
+
+/// Reads the spelling at `b[at]`. `complete`: `b` ends where the text
+/// ends, so a reference cut short is read as it stands.
+#[inline]
+pub fn spelled_at(b: &[u8], at: usize, complete: bool) -> Spelled {
+    match b[at] {
+        b'&' => reference(b, at, complete),
+        b'%' => percent(b, at, complete),
+        0xC2 | 0xE2 | 0xE3 | 0xEF => utf8(b, at, complete),
+        _ => Spelled::Plain,
+    }
+}
+
+/// A UTF-8 sequence whose character [`fold`] changes, told from its
+/// bytes (most non-ASCII text is other characters: this is asked of
+/// every `E3` lead of Japanese text).
+#[inline]
+fn utf8(b: &[u8], at: usize, complete: bool) -> Spelled {
+    let len = if b[at] == 0xC2 { 2 } else { 3 };
+    let Some(seq) = b.get(at..at + len) else {
+        // A continuation byte may still come.
+        let have = &b[at + 1..];
+        return if !complete && have.iter().all(|&c| c & 0xC0 == 0x80) { Spelled::NeedMore } else { Spelled::Plain };
+    };
+    let folds = matches!(
+        *seq,
+        [0xC2, 0xA0 | 0xAD]
+            | [0xE2, 0x80, 0x80..=0x8D | 0x90..=0x93 | 0xAF]
+            | [0xE2, 0x81, 0x9F..=0xA4]
+            | [0xE2, 0x88, 0x92]
+            | [0xE3, 0x80, 0x80]
+            | [0xEF, 0xB9, 0xA3]
+            | [0xEF, 0xBB, 0xBF]
+            | [0xEF, 0xBC, 0x81..=0xBF]
+            | [0xEF, 0xBD, 0x80..=0x9E]
+    );
+    if !folds {
+        return Spelled::Plain;
+    }
+    match std::str::from_utf8(seq).ok().and_then(|s| s.chars().next()) {
+        Some(ch) => Spelled::Char { len, ch },
+        None => Spelled::Plain,
+    }
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// `%XX`, or the escapes of a whole UTF-8 sequence (`%C2%A0`).
+fn percent(b: &[u8], at: usize, complete: bool) -> Spelled {
+    // The byte at `i` escaped, `None` when not an escape; `Err` when the
+    // text ends inside it.
+    let escaped = |i: usize| -> Result<Option<u8>, ()> {
+        let Some(e) = b.get(i..(i + 3).min(b.len())) else { return Err(()) };
+        if e.is_empty() || e[0] != b'%' {
+            return if e.is_empty() { Err(()) } else { Ok(None) };
+        }
+        let digits: Vec<Option<u8>> = e[1..].iter().map(|&c| hex_value(c)).collect();
+        match digits.as_slice() {
+            [Some(h), Some(l)] => Ok(Some(h << 4 | l)),
+            [Some(_)] | [] => Err(()),
+            _ => Ok(None),
+        }
+    };
+    let more = |complete: bool| if complete { Spelled::Plain } else { Spelled::NeedMore };
+    let lead = match escaped(at) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Spelled::Plain,
+        Err(()) => return more(complete),
+    };
+    let len = match lead {
+        0x00..=0x7F => return Spelled::Char { len: 3, ch: lead as char },
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return Spelled::Plain,
+    };
+    let mut seq = [lead, 0, 0, 0];
+    for (k, slot) in seq.iter_mut().enumerate().take(len).skip(1) {
+        match escaped(at + 3 * k) {
+            Ok(Some(v)) if v & 0xC0 == 0x80 => *slot = v,
+            Ok(_) => return Spelled::Plain,
+            Err(()) => return more(complete),
+        }
+    }
+    match std::str::from_utf8(&seq[..len]).ok().and_then(|s| s.chars().next()) {
+        Some(ch) => Spelled::Char { len: 3 * len, ch },
+        None => Spelled::Plain,
+    }
+}
+
+/// `&#NN;`, `&#xHH;` (the `;` optional, as browsers read them), or a
+/// named reference from [`entities`].
+fn reference(b: &[u8], at: usize, complete: bool) -> Spelled {
+    let more = if complete { Spelled::Plain } else { Spelled::NeedMore };
+    let end = b.len().min(at + MAX_SPELLING);
+    let Some(&second) = b.get(at + 1) else { return more };
+    if second == b'#' {
+        let (radix, from) = match b.get(at + 2) {
+            Some(b'x' | b'X') => (16, at + 3),
+            Some(_) => (10, at + 2),
+            None => return more,
+        };
+        let mut i = from;
+        let mut value: u32 = 0;
+        while i < end && (b[i] as char).is_digit(radix) {
+            value = value.saturating_mul(radix).saturating_add((b[i] as char).to_digit(radix).unwrap_or(0));
+            i += 1;
+        }
+        if i == b.len() && !complete {
+            return Spelled::NeedMore;
+        }
+        if i == from || i >= at + MAX_SPELLING {
+            return Spelled::Plain;
+        }
+        let len = i - at + usize::from(b.get(i) == Some(&b';'));
+        return match char::from_u32(value) {
+            Some(ch) if value != 0 => Spelled::Char { len, ch },
+            _ => Spelled::Plain,
+        };
+    }
+    let mut i = at + 1;
+    while i < end && b[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    if i == b.len() && !complete {
+        return Spelled::NeedMore;
+    }
+    let name = &b[at + 1..i];
+    if b.get(i) == Some(&b';') {
+        return entities::lookup(name).map_or(Spelled::Plain, |ch| Spelled::Char { len: i + 1 - at, ch });
+    }
+    // The two legacy names people still write without `;`.
+    for (legacy, ch) in [(&b"nbsp"[..], '\u{A0}'), (b"amp", '&')] {
+        if name.starts_with(legacy) {
+            return Spelled::Char { len: 1 + legacy.len(), ch };
+        }
+    }
+    Spelled::Plain
+}
+
+/// Whether `text` holds a spelling [`spelled_at`] decodes, or the start
+/// of one cut by its end. Text without one (most) is scanned as it is.
+/// `&` and `%` are found with `memchr`; only text with non-ASCII bytes is
+/// walked for the UTF-8 sequences.
+#[inline]
+pub fn needs_decoding(text: &[u8]) -> bool {
+    // A short text (a JSON string value) is walked once: the searches'
+    // setup costs more than the walk.
+    if text.len() < 64 {
+        return (0..text.len()).any(|i| may_start_spelling(text[i]) && spelled_at(text, i, false) != Spelled::Plain);
+    }
+    // Two searches of three bytes each; `&` or `%` anywhere sends the
+    // text to the decoded view (which reads a lone one as it is).
+    let mut from = 0;
+    while let Some(p) = memchr::memchr3(b'&', b'%', 0xC2, &text[from..]).map(|p| p + from) {
+        if text[p] != 0xC2 || spelled_at(text, p, false) != Spelled::Plain {
+            return true;
+        }
+        from = p + 1;
+    }
+    let mut from = 0;
+    while let Some(p) = memchr::memchr3(0xE2, 0xE3, 0xEF, &text[from..]).map(|p| p + from) {
+        if spelled_at(text, p, false) != Spelled::Plain {
+            return true;
+        }
+        from = p + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(s: &str) -> Spelled {
+        spelled_at(s.as_bytes(), 0, true)
+    }
+
+    #[test]
+    fn references_escapes_and_forms_spell_their_character() {
+        for (s, ch, len) in [
+            ("&#64;x", '@', 5),
+            ("&#x40;x", '@', 6),
+            ("&#X40;", '@', 6),
+            ("&#0000064;", '@', 10),
+            ("&#64x", '@', 4),
+            ("&commat;", '@', 8),
+            ("&period;", '.', 8),
+            ("&nbsp;", '\u{A0}', 6),
+            ("&nbsp1", '\u{A0}', 5),
+            ("&plus;", '+', 6),
+            ("%40", '@', 3),
+            ("%2b", '+', 3),
+            ("%C2%A0", '\u{A0}', 6),
+            ("%EF%BC%A0", '＠', 9),
+            ("\u{A0}", '\u{A0}', 2),
+            ("\u{202F}", '\u{202F}', 3),
+            ("＠", '＠', 3),
+            ("\u{200B}", '\u{200B}', 3),
+            ("\u{3000}", '\u{3000}', 3),
+        ] {
+            assert_eq!(whole(s), Spelled::Char { len, ch }, "{s:?}");
+        }
+        assert_eq!(fold('＠'), Folded::Ascii(b'@'));
+        assert_eq!(fold('７'), Folded::Ascii(b'7'));
+        assert_eq!(fold('\u{202F}'), Folded::Ascii(b' '));
+        assert_eq!(fold('\u{AD}'), Folded::Removed);
+        assert_eq!(fold('\u{2011}'), Folded::Ascii(b'-'));
+        assert_eq!(fold('é'), Folded::Char('é'));
+    }
+
+    #[test]
+    fn what_is_not_a_spelling_is_plain() {
+        for s in [
+            "&", "& x", "&#;", "&#x;", "&#xZZ;", "&#0;", "&#xD800;", "&nosuch;", "&copy", "%", "%4", "%zz", "%C2x",
+            "%C2%41", "é", "’",
+        ] {
+            assert_eq!(whole(s), Spelled::Plain, "{s:?}");
+        }
+        assert_eq!(whole("&amp"), Spelled::Char { len: 4, ch: '&' });
+        assert_eq!(whole("&#64"), Spelled::Char { len: 4, ch: '@' });
+    }
+
+    /// Cut anywhere, a spelling is either read whole or waits for more;
+    /// it never reads as something it is not.
+    #[test]
+    fn a_spelling_cut_short_waits_for_the_rest() {
+        for s in
+            ["&#64;", "&#x40;", "&commat;", "&nbsp;", "%40", "%C2%A0", "%EF%BC%A0", "\u{A0}", "＠", "&#64", "&nbsp"]
+        {
+            let b = s.as_bytes();
+            for cut in 1..b.len() {
+                assert_eq!(spelled_at(&b[..cut], 0, false), Spelled::NeedMore, "{s:?} cut at {cut}");
+            }
+        }
+    }
+
+    /// The UTF-8 sequences read as spellings are exactly the characters
+    /// [`fold`] changes.
+    #[test]
+    fn every_character_fold_changes_is_read_from_its_bytes() {
+        for cp in 0x80..0x10000u32 {
+            let Some(ch) = char::from_u32(cp) else { continue };
+            let mut buf = [0; 4];
+            let bytes = ch.encode_utf8(&mut buf).as_bytes();
+            let changed = !matches!(fold(ch), Folded::Char(_));
+            let read = spelled_at(bytes, 0, true) == Spelled::Char { len: bytes.len(), ch };
+            assert_eq!(read, changed, "U+{cp:04X}");
+        }
+    }
+
+    #[test]
+    fn needs_decoding_finds_every_spelling_and_nothing_else() {
+        for s in ["a&#64;b", "100%40", "a\u{A0}b", "x\u{2009}", "\u{FEFF}", "１", "\u{3000}", "&", "x%"] {
+            assert!(needs_decoding(s.as_bytes()), "{s:?}");
+        }
+        for cut in [&[b'x', 0xE2, 0x80][..], &[b'x', 0xC2], &[0xE3, 0x80], &[0xEF]] {
+            assert!(needs_decoding(cut), "{cut:?}");
+        }
+        for s in ["plain text, john at example", "café ’quoted’ — 電話", "日本語のテキスト", "& alone", "&#; %zz"]
+        {
+            assert!(!needs_decoding(s.as_bytes()), "{s:?}");
+            let long = s.repeat(20);
+            // Long texts are searched, and `&` or `%` alone sends them to
+            // the decoded view (which reads them as they are).
+            assert_eq!(needs_decoding(long.as_bytes()), s.contains(['&', '%']), "{s:?}");
+        }
+        for s in ["a&b", "100%", "a\u{A0}b", "x\u{2009}", "\u{FEFF}", "１", "\u{3000}"] {
+            assert!(needs_decoding(format!("{}{s}", "x".repeat(70)).as_bytes()), "{s:?}");
+        }
+    }
+}
