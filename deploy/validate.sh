@@ -15,9 +15,12 @@ target/debug/piimask netpol generate --config tests/data/netpol/generate/piimask
   --workload app/customers --selector app=customers > "$work/generated-networkpolicies.yaml"
 target/debug/piimask inject -f tests/data/inject/input.yaml > "$work/injected.yaml"
 target/debug/piimask inject --legacy-sidecar -f tests/data/inject/kinds.yaml > "$work/injected-legacy.yaml"
+target/debug/piimask inject -f tests/data/inject/egress-only.yaml > "$work/injected-egress-only.yaml"
+target/debug/piimask inject --legacy-sidecar -f tests/data/inject/egress-only.yaml > "$work/injected-egress-only-legacy.yaml"
 target/debug/piimask install --values deploy/install-values.yaml \
   --gateway deploy/examples/legacy-gateway/piimask.yaml > "$work/install-with-gateway.yaml"
 files=("$work/generated-networkpolicies.yaml" "$work/injected.yaml" "$work/injected-legacy.yaml" "$work/install-with-gateway.yaml")
+files+=("$work/injected-egress-only.yaml" "$work/injected-egress-only-legacy.yaml")
 files+=(deploy/kustomize/base/install.yaml)
 # The kustomize overlays, rendered (kubectl's built-in kustomize), each
 # checked for the one thing it changes.

@@ -181,5 +181,92 @@ fn a_workload_without_a_port_is_a_clear_error() {
     let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: quiet, namespace: ns}\nspec:\n  template:\n    spec: {containers: [{name: app, image: x}]}\n";
     let (ok, _, err) = inject(&[], manifest);
     assert!(!ok);
-    assert!(err.contains("stdin: document 1 (Deployment ns/quiet): cannot tell which port the app serves; set the piimask.io/app-port annotation"), "{err}");
+    assert!(err.contains("stdin: document 1 (Deployment ns/quiet): cannot tell which port the app serves; set the piimask.io/app-port annotation, or, for a workload that serves nothing and only calls out, piimask.io/config"), "{err}");
+}
+
+/// The stream a new user tries first: a ConfigMap (the export's piimask
+/// config), a Deployment, a Service and a port-less CronJob.
+#[test]
+fn a_port_less_cronjob_gets_an_egress_only_sidecar_and_the_proxy_variables() {
+    let input = std::fs::read_to_string(data("egress-only.yaml")).expect("input");
+    let (ok, once, err) = inject(&[], &input);
+    assert!(ok, "{err}");
+    let docs = documents(&once);
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(kinds, ["ConfigMap", "Deployment", "Certificate", "Service", "CronJob", "Certificate"]);
+    let cron = docs.iter().find(|d| d["kind"] == "CronJob").expect("the cronjob");
+    let spec = pod_spec(cron);
+    let s = sidecar(spec, "initContainers").expect("a native sidecar");
+    assert_eq!(s["restartPolicy"], "Always", "ends with the pod: the Job completes");
+    assert_eq!(
+        s["args"],
+        serde_json::json!(["run", "--config", "/etc/piimask/piimask.yaml", "--admin", "0.0.0.0:9901"])
+    );
+    assert_eq!(spec["initContainers"][1]["name"], "wait-db", "the app's own init containers follow");
+    let volumes: Vec<&str> =
+        spec["volumes"].as_array().expect("volumes").iter().filter_map(|v| v["name"].as_str()).collect();
+    assert_eq!(volumes, ["scratch", "piimask-certs", "piimask-config"]);
+    assert_eq!(spec["volumes"][2]["configMap"]["name"], "export-piimask");
+    let env: Vec<(String, String)> = spec["containers"][0]["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap_or("").to_string(), e["value"].as_str().unwrap_or("").to_string()))
+        .collect();
+    let value = |n: &str| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+    assert_eq!(env[0].0, "TARGET", "the app's own variables stay first");
+    assert_eq!(value("HTTP_PROXY"), "http://127.0.0.1:15001");
+    assert_eq!(value("http_proxy"), value("HTTP_PROXY"));
+    // `.svc` would send the analytics peer (ingest.analytics.svc) around
+    // the sidecar, unmasked: it is left out; the rest stays.
+    assert_eq!(value("NO_PROXY"), "kubernetes.default.svc,.cluster.local,localhost,127.0.0.1");
+    assert_eq!(value("no_proxy"), value("NO_PROXY"));
+    // The Deployment serves a port: the usual sidecar, no proxy variables.
+    let api = docs.iter().find(|d| d["kind"] == "Deployment").expect("the deployment");
+    let s = sidecar(pod_spec(api), "initContainers").expect("sidecar");
+    assert_eq!(s["args"][2], "$(POD_IP):8080");
+    assert_eq!(pod_spec(api)["containers"][0]["env"].as_array().map(Vec::len), Some(1));
+    // Untouched documents keep their bytes; injecting again changes nothing.
+    let service = input.split("\n---\n").find(|d| d.contains("kind: Service")).expect("service");
+    assert!(once.contains(service.trim_end()));
+    let (ok, twice, err) = inject(&[], &once);
+    assert!(ok, "{err}");
+    assert_eq!(twice, once, "idempotent");
+
+    // The legacy form keeps /shutdown for the Job's pod to end.
+    let (ok, legacy, err) = inject(&["--legacy-sidecar"], &input);
+    assert!(ok, "{err}");
+    let docs = documents(&legacy);
+    let cron = docs.iter().find(|d| d["kind"] == "CronJob").expect("the cronjob");
+    let s = sidecar(pod_spec(cron), "containers").expect("a regular container");
+    assert_eq!(s["args"].as_array().and_then(|a| a.last()).and_then(|a| a.as_str()), Some("--admin-shutdown"));
+}
+
+#[test]
+fn proxy_variables_the_user_set_are_kept_and_a_config_that_cannot_work_is_refused() {
+    let cron = |env: &str, config: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: j, namespace: ns}}\nspec:\n  template:\n    metadata:\n      annotations: {{piimask.io/config: c}}\n    spec:\n      restartPolicy: Never\n      containers: [{{name: app, image: x{env}}}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: ns}}\ndata:\n  piimask.yaml: |\n{config}"
+        )
+    };
+    let egress = "    tls: {cert: /c, key: /k, ca: /ca}\n    egress:\n      listen: 0.0.0.0:15009\n      peers: [{name: p, hosts: [p.example], address: 'p.example:443', identity: p.example}]\n";
+    let (ok, out, err) =
+        inject(&["--certs", "csi-spiffe"], &cron(", env: [{name: http_proxy, value: 'http://corp:3128'}]", egress));
+    assert!(ok, "{err}");
+    let job = &documents(&out)[0];
+    let env = &pod_spec(job)["containers"][0]["env"];
+    assert_eq!(env.as_array().map(Vec::len), Some(3), "{env}");
+    assert_eq!(env[0]["value"], "http://corp:3128");
+    assert_eq!(env[1]["name"], "NO_PROXY");
+    assert_eq!(env[1]["value"], "kubernetes.default.svc,.svc,.cluster.local,localhost,127.0.0.1");
+    let (_, out, _) = inject(&["--certs", "csi-spiffe"], &cron("", egress));
+    assert_eq!(pod_spec(&documents(&out)[0])["containers"][0]["env"][0]["value"], "http://127.0.0.1:15009");
+
+    let (ok, _, err) = inject(&["--certs", "csi-spiffe"], &cron("", "    profiles: {}\n"));
+    assert!(!ok);
+    assert!(err.contains("ConfigMap `c` has no `egress` section"), "{err}");
+    let served = cron(", ports: [{containerPort: 80}]", egress);
+    let (ok, _, err) = inject(&["--certs", "csi-spiffe"], &served);
+    assert!(!ok);
+    assert!(err.contains("ConfigMap `c` defines the proxy"), "{err}");
 }

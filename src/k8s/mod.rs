@@ -10,4 +10,5 @@ pub mod inject;
 pub mod install;
 pub mod kube_api;
 pub mod netpol;
+pub mod proxy_env;
 pub mod webhook;

@@ -496,6 +496,68 @@ mod tests {
         assert!(validation(&body, &guard).unwrap().check_namespace.is_none(), "not without --sidecar-image");
     }
 
+    /// A port-less pod naming its egress config, as the guard sees it
+    /// after the mutating webhook (and, with `edit`, after a change).
+    fn egress_only_review(opts: &InjectOptions, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+        let annotations = json!({"piimask.io/config": "export-piimask"});
+        let body = edited(&pod_review(annotations.clone()), |v| {
+            v["request"]["object"]["spec"]["containers"][0].as_object_mut().unwrap().remove("ports");
+        });
+        let out = review(&body, opts).unwrap();
+        assert!(out["response"].get("warnings").is_none(), "{out}");
+        let spec = patched_spec(&out);
+        let mut object = json!({"apiVersion": "v1", "metadata": {"name": "p", "labels": {"piimask.io/pii": "true"},
+            "annotations": annotations}, "spec": spec});
+        edit(&mut object);
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u-2", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "operation": "CREATE", "namespace": "app", "object": object}})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn the_guard_admits_the_egress_only_sidecar_injection_writes_and_nothing_else() {
+        let guard = Guard::default();
+        let spec: Value =
+            serde_json::from_slice::<Value>(&egress_only_review(&guard.sidecar, |_| {})).unwrap()["request"]["object"]
+                ["spec"]
+                .clone();
+        let sidecar = &spec["initContainers"][0];
+        assert_eq!(sidecar["args"], json!(["run", "--config", "/etc/piimask/piimask.yaml", "--admin", "0.0.0.0:9901"]));
+        let env = &spec["containers"][0]["env"];
+        assert_eq!(env[0], json!({"name": "HTTP_PROXY", "value": "http://127.0.0.1:15001"}));
+        assert_eq!(env[2], json!({"name": "NO_PROXY", "value": "localhost,127.0.0.1"}), "the webhook sees no peers");
+        let v = validation(&egress_only_review(&guard.sidecar, |_| {}), &guard).unwrap();
+        assert_eq!(v.check_namespace.as_deref(), Some("app"), "admitted as far as the sidecar goes");
+        // The legacy form too.
+        let legacy =
+            Guard { sidecar: InjectOptions { legacy_sidecar: true, ..InjectOptions::default() }, ..guard.clone() };
+        let v = validation(&egress_only_review(&legacy.sidecar, |_| {}), &legacy).unwrap();
+        assert_eq!(v.check_namespace.as_deref(), Some("app"));
+        // Without its config, or with other arguments, it is not injection's.
+        type Edit = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Edit, &str)> = vec![
+            (Box::new(|o| o["metadata"]["annotations"] = json!({})), "names no piimask.io/config"),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["args"][2] = json!("/tmp/other.yaml")),
+                "an egress-only sidecar",
+            ),
+            (
+                Box::new(|o| {
+                    o["spec"]["initContainers"][0]["args"].as_array_mut().unwrap().push(json!("--access-log"))
+                }),
+                "arguments differ",
+            ),
+            (Box::new(|o| o["spec"]["initContainers"][0]["args"] = json!(["run"])), "nor `run --config"),
+        ];
+        for (edit, says) in cases {
+            let v = validation(&egress_only_review(&guard.sidecar, edit), &guard).unwrap();
+            let text = message(&v.answer(Err("unused".into()), &guard));
+            assert!(text.contains(says), "{says}: {text}");
+        }
+    }
+
     #[test]
     fn updates_keep_the_label_and_deletions_pass() {
         let guard = Guard::default();
