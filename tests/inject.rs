@@ -270,3 +270,54 @@ fn proxy_variables_the_user_set_are_kept_and_a_config_that_cannot_work_is_refuse
     assert!(!ok);
     assert!(err.contains("ConfigMap `c` defines the proxy"), "{err}");
 }
+
+fn uninject(args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("uninject")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn piimask");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (out.status.success(), String::from_utf8(out.stdout).expect("utf-8"), String::from_utf8(out.stderr).expect("utf-8"))
+}
+
+#[test]
+fn uninject_gives_back_the_input() {
+    for (file, flags) in [
+        ("egress-only.yaml", &[][..]),
+        ("egress-only.yaml", &["--legacy-sidecar"][..]),
+        ("input.yaml", &[][..]),
+        ("kinds.yaml", &["--legacy-sidecar", "--certs", "csi-spiffe"][..]),
+    ] {
+        let input = std::fs::read_to_string(data(file)).expect("input");
+        let (ok, injected, err) = inject(flags, &input);
+        assert!(ok, "{err}");
+        let dir = std::env::temp_dir().join(format!("piimask-uninject-{}-{file}", std::process::id()));
+        std::fs::write(&dir, &injected).expect("write");
+        let (ok, back, err) = uninject(&["-f", &dir.to_string_lossy()], "");
+        let _ = std::fs::remove_file(&dir);
+        assert!(ok, "{err}");
+        assert_eq!(documents(&back), documents(&input), "{file} {flags:?}");
+        // The documents injection did not touch keep their bytes (comments too).
+        for doc in input.split("\n---\n").filter(|d| d.contains("kind: Service") || d.contains("kind: ConfigMap")) {
+            assert!(back.contains(doc.trim_end()), "{file}: changed:\n{doc}");
+        }
+        let (ok, again, _) = uninject(&[], &back);
+        assert!(ok);
+        assert_eq!(again, back, "uninjecting a stream with no sidecar changes nothing");
+    }
+    let (ok, _, err) = uninject(
+        &[],
+        "kind: Pod\nmetadata: {name: p, annotations: {piimask.io/injected: '[1'}}\nspec:\n  containers: [{name: piimask}, {name: app}]\n",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("stdin: document 1: the piimask.io/injected annotation is not what injection writes"),
+        "{err}"
+    );
+}

@@ -11,4 +11,5 @@ pub mod install;
 pub mod kube_api;
 pub mod netpol;
 pub mod proxy_env;
+pub mod uninject;
 pub mod webhook;
