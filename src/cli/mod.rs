@@ -48,7 +48,7 @@ pub enum Command {
     /// Print the cluster-side manifests (`piimask install | kubectl apply -f -`).
     Install(install_cmd::InstallArgs),
     /// The mutating admission webhook (AdmissionReview v1 over HTTPS).
-    Webhook(webhook_cmd::WebhookArgs),
+    Webhook(Box<webhook_cmd::WebhookArgs>),
     /// NetworkPolicy analysis of a folder of manifests.
     #[command(subcommand)]
     Netpol(netpol_cmd::NetpolCommand),
