@@ -17,10 +17,11 @@ target/debug/piimask inject -f tests/data/inject/input.yaml > "$work/injected.ya
 target/debug/piimask inject --legacy-sidecar -f tests/data/inject/kinds.yaml > "$work/injected-legacy.yaml"
 target/debug/piimask inject -f tests/data/inject/egress-only.yaml > "$work/injected-egress-only.yaml"
 target/debug/piimask inject --legacy-sidecar -f tests/data/inject/egress-only.yaml > "$work/injected-egress-only-legacy.yaml"
+target/debug/piimask inject -f tests/data/inject/takeover.yaml > "$work/injected-takeover.yaml" 2>/dev/null
 target/debug/piimask install --values deploy/install-values.yaml \
   --gateway deploy/examples/legacy-gateway/piimask.yaml > "$work/install-with-gateway.yaml"
 files=("$work/generated-networkpolicies.yaml" "$work/injected.yaml" "$work/injected-legacy.yaml" "$work/install-with-gateway.yaml")
-files+=("$work/injected-egress-only.yaml" "$work/injected-egress-only-legacy.yaml")
+files+=("$work/injected-egress-only.yaml" "$work/injected-egress-only-legacy.yaml" "$work/injected-takeover.yaml")
 files+=(deploy/kustomize/base/install.yaml)
 # The kustomize overlays, rendered (kubectl's built-in kustomize), each
 # checked for the one thing it changes.

@@ -321,3 +321,47 @@ fn uninject_gives_back_the_input() {
         "{err}"
     );
 }
+
+/// Port takeover: the app keeps its port and binds it as it likes; the
+/// sidecar takes the port's name, so a Service by name reaches it
+/// unchanged, and a Service of the stream by number is pointed at it.
+#[test]
+fn port_takeover_gives_the_sidecar_the_apps_port_name_and_services_follow() {
+    let input = std::fs::read_to_string(data("takeover.yaml")).expect("input");
+    let (ok, once, err) = inject(&["--certs", "csi-spiffe"], &input);
+    assert!(ok, "{err}");
+    assert!(err.contains("warning: stdin: Deployment shop/api: port takeover") && err.contains("by name"), "{err}");
+    let docs = documents(&once);
+    let by_name = input.split("\n---\n").find(|d| d.contains("targetPort: http")).expect("the Service by name");
+    assert!(once.contains(by_name.trim_end()), "the Service by name keeps its bytes");
+    let numeric = docs.iter().find(|d| d["metadata"]["name"] == "api-metrics").expect("the Service by number");
+    assert_eq!(numeric["spec"]["ports"][0]["targetPort"], 15006, "port 8080 (no targetPort) now reaches the sidecar");
+    assert_eq!(numeric["spec"]["ports"][1]["targetPort"], 9090, "other ports are left alone");
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("deployment");
+    let spec = pod_spec(deployment);
+    let app = &spec["containers"][0];
+    assert_eq!(app["ports"][0], serde_json::json!({"name": "app-http", "containerPort": 8080}));
+    assert_eq!(app["ports"][1]["name"], "metrics");
+    assert_eq!(app["livenessProbe"]["tcpSocket"]["port"], "app-http");
+    assert_eq!(app["readinessProbe"]["httpGet"]["path"], "/app-health/8080/ready");
+    let s = sidecar(spec, "initContainers").expect("sidecar");
+    assert_eq!(s["ports"][0], serde_json::json!({"name": "http", "containerPort": 15006, "protocol": "TCP"}));
+    let args: Vec<&str> = s["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
+    assert_eq!(args[1..5], ["--listen", "$(POD_IP):15006", "--upstream", "http://127.0.0.1:8080"]);
+    let (ok, twice, _) = inject(&["--certs", "csi-spiffe"], &once);
+    assert!(ok);
+    assert_eq!(twice, once, "idempotent");
+    let (ok, back, err) = uninject(&[], &once);
+    assert!(ok, "{err}");
+    assert_eq!(documents(&back), documents(&input));
+
+    // A port without a name cannot be taken over by name; an unknown mode
+    // is not read as the default.
+    let unnamed = input.replace("{name: http, containerPort: 8080}", "{containerPort: 8080}");
+    let (ok, _, err) = inject(&["--certs", "csi-spiffe"], &unnamed);
+    assert!(!ok);
+    assert!(err.contains("container `api`'s port 8080 has no name"), "{err}");
+    let (ok, _, err) = inject(&["--certs", "csi-spiffe"], &input.replace("mode: takeover", "mode: redirect"));
+    assert!(!ok);
+    assert!(err.contains("piimask.io/mode `redirect`: expected `takeover`"), "{err}");
+}

@@ -3,7 +3,8 @@
 //! Pods with and without ports, probes on the app's port (by number or
 //! name, with and without path and scheme), their own env (proxy
 //! variables included), volumes and init containers, template metadata or
-//! none, ConfigMaps and Services between them; both sidecar forms and
+//! none, port takeover with Services by number, ConfigMaps and Services
+//! between them; both sidecar forms and
 //! both certificate sources. Injection also changes every workload it is
 //! given, and injecting twice changes nothing.
 
@@ -30,6 +31,9 @@ struct Shape {
     annotations: Option<bool>,
     config_in_stream: bool,
     sa: Option<usize>,
+    /// Port takeover (with a named port), and a Service by number beside it.
+    takeover: bool,
+    service: bool,
 }
 
 const ENV: [&str; 5] = ["MODE", "HTTP_PROXY", "no_proxy", "TARGET", "http_proxy"];
@@ -46,18 +50,24 @@ fn shape() -> impl Strategy<Value = Shape> {
         prop::option::of(any::<bool>()),
         any::<bool>(),
         prop::option::of(0..2usize),
+        any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(kind, port, probes, env, volumes, init, annotations, config_in_stream, sa)| Shape {
-            kind,
-            port,
-            probes,
-            env,
-            volumes,
-            init,
-            annotations,
-            config_in_stream,
-            sa,
-        })
+        .prop_map(
+            |(kind, port, probes, env, volumes, init, annotations, config_in_stream, sa, takeover, service)| Shape {
+                kind,
+                port,
+                probes,
+                env,
+                volumes,
+                init,
+                annotations,
+                config_in_stream,
+                sa,
+                takeover,
+                service,
+            },
+        )
 }
 
 /// The workload (and its config when it has none of its own) as a user
@@ -106,6 +116,10 @@ fn workload(i: usize, s: &Shape) -> Vec<Value> {
     if s.port.is_none() {
         annotations.get_or_insert_with(|| json!({}))["piimask.io/config"] = json!(config);
     }
+    let takeover = s.takeover && s.port.is_some_and(|(_, named)| named);
+    if takeover {
+        annotations.get_or_insert_with(|| json!({}))["piimask.io/mode"] = json!("takeover");
+    }
     let mut template = json!({"spec": spec});
     let labels = json!({"app": format!("w{i}")});
     match (&annotations, KINDS[s.kind]) {
@@ -117,6 +131,7 @@ fn workload(i: usize, s: &Shape) -> Vec<Value> {
     let object = match KINDS[s.kind] {
         "Pod" => {
             let mut m = meta.clone();
+            m["labels"] = labels;
             if let Some(a) = annotations {
                 m["annotations"] = a;
             }
@@ -128,7 +143,12 @@ fn workload(i: usize, s: &Shape) -> Vec<Value> {
         kind => json!({"apiVersion": "apps/v1", "kind": kind, "metadata": meta,
             "spec": {"selector": {"matchLabels": labels}, "template": template}}),
     };
-    let mut docs = vec![object];
+    let mut docs = Vec::new();
+    if let (Some((port, _)), true) = (s.port, s.service) {
+        docs.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": format!("w{i}"), "namespace": "shop"},
+            "spec": {"selector": {"app": format!("w{i}")}, "ports": [{"port": 80, "targetPort": port}, {"port": port}]}}));
+    }
+    docs.push(object);
     if s.port.is_none() && s.config_in_stream {
         let file = "tls: {cert: /c, key: /k, ca: /a}\negress:\n  peers: [{name: p, hosts: [p.p.svc], address: 'p.p.svc:8443', identity: p.example}]\n";
         docs.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": config, "namespace": "shop"},
@@ -171,6 +191,13 @@ proptest! {
         for (before, after) in docs.iter().zip(injected_docs.iter().filter(|d| d["kind"] != "Certificate")) {
             if !matches!(before["kind"].as_str(), Some("Service" | "ConfigMap")) {
                 prop_assert_ne!(before, after, "every workload is injected");
+            }
+            // A Service by number reaches a taken-over app through the sidecar.
+            if before["kind"] == "Service" && before["metadata"]["name"] != "s" {
+                let i: usize = before["metadata"]["name"].as_str().unwrap_or("w0")[1..].parse().unwrap_or(0);
+                let taken_over = shapes[i].takeover && shapes[i].port.is_some_and(|(_, named)| named);
+                let expected = if taken_over { json!(15006) } else { before["spec"]["ports"][0]["targetPort"].clone() };
+                prop_assert_eq!(&after["spec"]["ports"][0]["targetPort"], &expected);
             }
         }
         prop_assert_eq!(inject_stream(&injected, &opts).expect("inject again"), injected.clone(), "idempotent");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::GivenFlags;
 use crate::k8s::certs::IssuerRef;
-use crate::k8s::inject::{CertSource, InjectOptions, inject_stream};
+use crate::k8s::inject::{CertSource, InjectOptions, inject_stream_warning};
 use crate::k8s::uninject::uninject_stream;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -84,7 +84,10 @@ pub struct InjectArgs {
 pub fn run(args: &InjectArgs, given: &GivenFlags) -> anyhow::Result<()> {
     let options = args.flags.options(CertsArg::CertManager, given)?;
     let (name, text) = read_manifests(args.file.as_deref())?;
-    let out = inject_stream(&text, &options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let (out, warnings) = inject_stream_warning(&text, &options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    for w in warnings {
+        eprintln!("piimask: warning: {name}: {w}");
+    }
     super::print_out(&out)
 }
 

@@ -26,6 +26,7 @@ use serde_json::{Map, Value, json};
 
 use super::certs::{IssuerRef, WorkloadCert, certificate, spiffe_id};
 use super::proxy_env::{EGRESS_LISTEN, StreamConfigs, no_proxy, proxy_url, set_proxy_env};
+use super::takeover::{TAKEOVER_PORT, Target, rename_app_port, rewrite_service, wants_takeover};
 
 pub const SIDECAR: &str = "piimask";
 pub const ADMIN_PORT: u16 = 9901;
@@ -62,6 +63,17 @@ impl Default for InjectOptions {
     }
 }
 
+/// Where the sidecar listens in front of the app: on the app's own port
+/// (the app listens on localhost), or, in port takeover, on
+/// `TAKEOVER_PORT` under the name of the app's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Front {
+    listen: u16,
+    app: u16,
+    /// The name the sidecar's port takes (port takeover only).
+    name: Option<String>,
+}
+
 /// Where the sidecar's workload certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertSource {
@@ -79,20 +91,31 @@ pub enum CertSource {
 /// Each injected workload's Certificate (one per namespace and service
 /// account) follows the document that first needs it.
 pub fn inject_stream(text: &str, opts: &InjectOptions) -> Result<String, InjectError> {
+    inject_stream_warning(text, opts).map(|(out, _)| out)
+}
+
+/// `inject_stream`, and the warnings for the user: Services that a port
+/// takeover cannot see.
+pub fn inject_stream_warning(text: &str, opts: &InjectOptions) -> Result<(String, Vec<String>), InjectError> {
     let mut out = String::with_capacity(text.len() + 2048);
     let mut written = std::collections::BTreeSet::new();
     let documents = split_documents(text);
     // The piimask configs of the stream's ConfigMaps, wherever they stand:
     // what an egress-only sidecar's listener and peers are.
+    // And the workloads whose port is taken over, for the Services that
+    // reach them by number.
     let mut configs = StreamConfigs::default();
+    let mut targets = Vec::new();
+    let mut warnings = Vec::new();
     for doc in &documents {
         if let Ok(Some(v)) = serde_yaml_ng::from_str::<Option<Value>>(document_body(doc)) {
             configs.learn(&v);
+            takeover_targets(&v, &mut targets, &mut warnings);
         }
     }
     for (i, doc) in documents.into_iter().enumerate() {
         let mut certificates = Vec::new();
-        out.push_str(&inject_document(doc, i + 1, opts, &configs, &mut certificates)?);
+        out.push_str(&inject_document(doc, i + 1, opts, &configs, &targets, &mut certificates)?);
         for c in certificates {
             if written.insert((c["metadata"]["namespace"].to_string(), c["metadata"]["name"].to_string())) {
                 if !out.is_empty() && !out.ends_with('\n') {
@@ -103,7 +126,58 @@ pub fn inject_stream(text: &str, opts: &InjectOptions) -> Result<String, InjectE
             }
         }
     }
-    Ok(out)
+    Ok((out, warnings))
+}
+
+/// The workloads of `v` (or its items) that ask for port takeover and
+/// will be injected, with the port their Services must stop naming by
+/// number; a warning for each about the Services the stream does not hold.
+fn takeover_targets(v: &Value, targets: &mut Vec<Target>, warnings: &mut Vec<String>) {
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind.ends_with("List") {
+        for item in v.get("items").and_then(Value::as_array).into_iter().flatten() {
+            takeover_targets(item, targets, warnings);
+        }
+        return;
+    }
+    let template = match kind {
+        "Pod" => Some(v),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => v.pointer("/spec/template"),
+        "CronJob" => v.pointer("/spec/jobTemplate/spec/template"),
+        _ => None,
+    };
+    let Some(template) = template else { return };
+    let meta = template.get("metadata").cloned().unwrap_or(Value::Null);
+    let opted_out =
+        [v.get("metadata"), Some(&meta)].into_iter().any(|m| annotation(m, "piimask.io/inject") == Some("false"));
+    let Some(spec) = template.get("spec").and_then(Value::as_object) else { return };
+    if opted_out || wants_takeover(&meta) != Ok(true) {
+        return;
+    }
+    // An injected workload's app port is its sidecar's upstream (its
+    // containers' first port may be the sidecar's own).
+    let sidecar = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|list| spec.get(*list).and_then(Value::as_array).into_iter().flatten())
+        .find(|c| c.get("name") == Some(&json!(SIDECAR)));
+    let port = match sidecar {
+        Some(c) => c
+            .pointer("/args/4")
+            .and_then(Value::as_str)
+            .and_then(|u| u.strip_prefix("http://127.0.0.1:"))
+            .and_then(|p| p.parse().ok()),
+        None => app_port(&meta, spec).ok().flatten(),
+    };
+    let Some(port) = port else { return };
+    let namespace = v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
+    let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?");
+    warnings.push(format!(
+        "{kind} {namespace}/{name}: port takeover: Services of this stream that target port {port} by number now \
+         target the sidecar's port {TAKEOVER_PORT}; any other Service that does still reaches the app directly, \
+         unmasked: have it target the port by name"
+    ));
+    let labels = meta.get("labels").and_then(Value::as_object).cloned().unwrap_or_default();
+    targets.push(Target { namespace, labels, app_port: port });
 }
 
 /// The documents of a YAML stream, each with its leading `---` line (if
@@ -136,6 +210,7 @@ fn inject_document(
     n: usize,
     opts: &InjectOptions,
     configs: &StreamConfigs,
+    targets: &[Target],
     certificates: &mut Vec<Value>,
 ) -> Result<String, InjectError> {
     let body = document_body(doc);
@@ -145,7 +220,8 @@ fn inject_document(
         Err(e) => return Err(InjectError::Parse { doc: n, message: e.to_string() }),
     };
     let mut value = value;
-    if !inject_object(&mut value, n, opts, Some(configs), Some(certificates))? {
+    let service = rewrite_service(&mut value, targets);
+    if !service && !inject_object(&mut value, n, opts, Some(configs), Some(certificates))? {
         return Ok(doc.to_string());
     }
     let head = if doc.starts_with("---") { "---\n" } else { "" };
@@ -214,6 +290,10 @@ fn inject_object(
         return Err(err(format!("the pod already has a volume named `{name}`, which the sidecar mounts; rename it")));
     }
     let port = app_port(&meta, spec).map_err(err)?;
+    let takeover = wants_takeover(&meta).map_err(err)?;
+    if takeover && port.is_none() {
+        return Err(err("port takeover (piimask.io/mode: takeover) needs a port the app serves".into()));
+    }
     let config = annotation(Some(&meta), "piimask.io/config");
     let seen = config.zip(configs).and_then(|(c, configs)| configs.get(namespace.as_deref().unwrap_or("default"), c));
     let mut record = Map::new();
@@ -251,13 +331,19 @@ fn inject_object(
         }
         (Some(_), _) => {}
     }
-    let sidecar = sidecar_container(&meta, port, opts, kind == "Job" || kind == "CronJob");
+    let mut front = port.map(|p| Front { listen: p, app: p, name: None });
     if let Some(port) = port {
         let probes = rewrite_app_probes(spec, port);
         if !probes.is_empty() {
             record.insert("probes".into(), json!(probes));
         }
+        if takeover {
+            let (name, renamed) = rename_app_port(spec, port).map_err(err)?;
+            record.insert("takeover".into(), renamed);
+            front = Some(Front { listen: TAKEOVER_PORT, app: port, name: Some(name) });
+        }
     }
+    let sidecar = sidecar_container(&meta, front.as_ref(), opts, kind == "Job" || kind == "CronJob");
     let list = if opts.legacy_sidecar { "containers" } else { "initContainers" };
     let containers = spec.entry(list).or_insert_with(|| json!([]));
     if let Some(cs) = containers.as_array_mut() {
@@ -337,9 +423,10 @@ fn app_port(meta: &Value, spec: &Map<String, Value>) -> Result<Option<u16>, Stri
 
 /// The sidecar for the app's `port`, or, with none, the egress-only one,
 /// which runs the `piimask.io/config` file (its `egress` section).
-fn sidecar_container(meta: &Value, port: Option<u16>, opts: &InjectOptions, job: bool) -> Value {
-    let mut args = match port {
-        Some(port) => listener_args(meta, port),
+fn sidecar_container(meta: &Value, front: Option<&Front>, opts: &InjectOptions, job: bool) -> Value {
+    let port = front.map(|f| f.app);
+    let mut args = match front {
+        Some(front) => listener_args(meta, front),
         None => ["run", "--config", &format!("{CONFIG_DIR}/piimask.yaml"), "--admin", &format!("0.0.0.0:{ADMIN_PORT}")]
             .iter()
             .map(|s| s.to_string())
@@ -352,15 +439,22 @@ fn sidecar_container(meta: &Value, port: Option<u16>, opts: &InjectOptions, job:
         }
         mounts.push(json!({"name": "piimask-config", "mountPath": CONFIG_DIR, "readOnly": true}));
     }
-    sidecar_container_rest(args, mounts, opts, job)
+    let mut c = sidecar_container_rest(args, mounts, opts, job);
+    if let (Some(Front { listen, name: Some(name), .. }), Some(ports)) =
+        (front, c.get_mut("ports").and_then(Value::as_array_mut))
+    {
+        ports.insert(0, json!({"name": name, "containerPort": listen, "protocol": "TCP"}));
+    }
+    c
 }
 
-/// `run`'s listener flags for the app's `port` and the pod's annotations.
-fn listener_args(meta: &Value, port: u16) -> Vec<String> {
+/// `run`'s listener flags in front of the app and for the pod's annotations.
+fn listener_args(meta: &Value, front: &Front) -> Vec<String> {
+    let (listen, port) = (front.listen, front.app);
     let mut args: Vec<String> = [
         "run",
         "--listen",
-        &format!("$(POD_IP):{port}"),
+        &format!("$(POD_IP):{listen}"),
         "--upstream",
         &format!("http://127.0.0.1:{port}"),
         "--cert",
@@ -546,7 +640,7 @@ pub fn sidecar_problem(pod: &Value, opts: &InjectOptions, images: &[String]) -> 
         sidecar.get("args").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
     // `run --listen $(POD_IP):PORT …` in front of the app's port, or
     // `run --config …` alone: the egress-only sidecar.
-    let port = match args.get(1) {
+    let front = match args.get(1) {
         Some(&"--listen") => {
             let port = args.get(2).and_then(|l| l.strip_prefix("$(POD_IP):")).and_then(|p| p.parse::<u16>().ok());
             let Some(port) = port else {
@@ -554,7 +648,20 @@ pub fn sidecar_problem(pod: &Value, opts: &InjectOptions, images: &[String]) -> 
                     "its arguments are not `run --listen $(POD_IP):PORT …` as injection writes them".into(),
                 );
             };
-            Some(port)
+            // In port takeover the sidecar listens on its own port and
+            // the app's is the upstream's.
+            match wants_takeover(&meta) {
+                Ok(false) => Some(Front { listen: port, app: port, name: None }),
+                Ok(true) => {
+                    let app =
+                        args.get(4).and_then(|u| u.strip_prefix("http://127.0.0.1:")).and_then(|p| p.parse().ok());
+                    let Some(app) = app else {
+                        return lookalike("its arguments do not name the app's port as injection writes them".into());
+                    };
+                    Some(Front { listen: TAKEOVER_PORT, app, name: None })
+                }
+                Err(why) => return lookalike(why),
+            }
         }
         Some(&"--config") => {
             if annotation(Some(&meta), "piimask.io/config").is_none() {
@@ -572,7 +679,8 @@ pub fn sidecar_problem(pod: &Value, opts: &InjectOptions, images: &[String]) -> 
             );
         }
     };
-    let expected = sidecar_container(&meta, port, opts, false);
+    let port = front.as_ref().map(|f| f.app);
+    let expected = sidecar_container(&meta, front.as_ref(), opts, false);
     let expected: Vec<&str> = expected["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let shutdown_form = !native && args.len() == expected.len() + 1 && args.last() == Some(&"--admin-shutdown");
     if args != expected && !(shutdown_form && args[..expected.len()] == expected[..]) {

@@ -11,5 +11,6 @@ pub mod install;
 pub mod kube_api;
 pub mod netpol;
 pub mod proxy_env;
+pub mod takeover;
 pub mod uninject;
 pub mod webhook;

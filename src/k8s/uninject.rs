@@ -4,7 +4,9 @@
 //! by the names it uses (the `piimask` container, the `piimask-certs` and
 //! `piimask-config` volumes, the Certificates labelled as managed by
 //! piimask) and, for what names cannot tell (the app probes it rewrote,
-//! the proxy variables it set), by its `piimask.io/injected` annotation.
+//! the proxy variables it set, the app port a port takeover renamed, the
+//! Service ports it pointed at the sidecar), by its `piimask.io/injected`
+//! annotation.
 //! Documents with nothing of piimask's pass through byte for byte. Lists
 //! injection left empty (`initContainers`, `volumes`, `env`) are removed,
 //! so a workload written with such an empty list comes back without it.
@@ -12,6 +14,7 @@
 use serde_json::{Map, Value};
 
 use super::inject::{ADMIN_PORT, INJECTED, SIDECAR, document_body, split_documents};
+use super::takeover::{restore_app_port, restore_service};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UninjectError {
@@ -72,6 +75,9 @@ pub fn uninject_value(v: &mut Value) -> Result<bool, String> {
         }
         return Ok(changed);
     }
+    if kind == "Service" {
+        return restore_service(v);
+    }
     let template = match kind.as_str() {
         "Pod" => Some(&mut *v),
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => v.pointer_mut("/spec/template"),
@@ -90,6 +96,9 @@ pub fn uninject_value(v: &mut Value) -> Result<bool, String> {
     remove_named(spec, "volumes", &["piimask-certs", "piimask-config"]);
     let record = take_record(template)?;
     let Some(spec) = template.get_mut("spec").and_then(Value::as_object_mut) else { return Ok(true) };
+    if let Some(renamed) = record.get("takeover") {
+        restore_app_port(spec, renamed);
+    }
     let containers = spec.get_mut("containers").and_then(Value::as_array_mut);
     for c in containers.into_iter().flatten() {
         let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();

@@ -627,6 +627,38 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_guard_admits_the_port_takeover_sidecar_and_not_one_on_the_apps_port() {
+        let guard = Guard::default();
+        let annotations = json!({"piimask.io/mode": "takeover"});
+        let body = edited(&pod_review(annotations.clone()), |v| {
+            v["request"]["object"]["spec"]["containers"][0]["ports"][0]["name"] = json!("http");
+        });
+        let spec = patched_spec(&review(&body, &guard.sidecar).unwrap());
+        assert_eq!(spec["initContainers"][0]["ports"][0]["name"], "http");
+        assert_eq!(spec["containers"][0]["ports"][0]["name"], "app-http");
+        let validated = |spec: Value, annotations: Value| {
+            let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "request": {"uid": "u-4", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "operation": "CREATE", "namespace": "app",
+                    "object": {"apiVersion": "v1", "metadata": {"name": "p", "labels": {"piimask.io/pii": "true"},
+                        "annotations": annotations}, "spec": spec}}});
+            validation(body.to_string().as_bytes(), &guard).unwrap()
+        };
+        assert_eq!(validated(spec.clone(), annotations.clone()).check_namespace.as_deref(), Some("app"));
+        // The same sidecar without the annotation, or listening on the
+        // app's port while claiming takeover, is not what injection writes.
+        let text = message(&validated(spec.clone(), json!({})).answer(Err("unused".into()), &guard));
+        assert!(text.contains("arguments differ"), "{text}");
+        let mut on_app_port = spec;
+        on_app_port["initContainers"][0]["args"][2] = json!("$(POD_IP):8080");
+        let text = message(&validated(on_app_port, annotations).answer(Err("unused".into()), &guard));
+        assert!(text.contains("arguments differ"), "{text}");
+        let text =
+            message(&validated(json!({}), json!({"piimask.io/mode": "sideways"})).answer(Err("unused".into()), &guard));
+        assert!(text.contains("no piimask sidecar"), "{text}");
+    }
+
     fn opt_out_review(namespace: &str, labels: Value, operation: &str) -> Vec<u8> {
         json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "request": {"uid": "u-3", "kind": {"group": "", "version": "v1", "kind": "Pod"},
