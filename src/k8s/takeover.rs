@@ -76,15 +76,7 @@ pub fn rename_app_port(spec: &mut Map<String, Value>, port: u16) -> Result<(Stri
         if ports.iter().filter(|p| p.get("name").and_then(Value::as_str) == Some(renamed.as_str())).count() > 1 {
             return Err(format!("port takeover: container `{container}` already has a port named `{renamed}`"));
         }
-        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
-            for handler in ["httpGet", "tcpSocket", "grpc"] {
-                if let Some(port) = c.pointer_mut(&format!("/{probe}/{handler}/port")) {
-                    if port.as_str() == Some(name.as_str()) {
-                        *port = json!(renamed);
-                    }
-                }
-            }
-        }
+        rename_probe_ports(c, &name, &renamed);
         return Ok((name.clone(), json!({"container": container, "name": name})));
     }
     Err(format!("port takeover: no container declares port {port}; declare it, with a name"))
@@ -108,12 +100,16 @@ pub fn restore_app_port(spec: &mut Map<String, Value>, record: &Value) {
             p["name"] = json!(name);
         }
     }
+    rename_probe_ports(c, &renamed, name);
+}
+
+/// Points the container's probes that name port `from` at `to`.
+fn rename_probe_ports(c: &mut Value, from: &str, to: &str) {
     for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
         for handler in ["httpGet", "tcpSocket", "grpc"] {
-            if let Some(port) = c.pointer_mut(&format!("/{probe}/{handler}/port")) {
-                if port.as_str() == Some(renamed.as_str()) {
-                    *port = json!(name);
-                }
+            let port = c.pointer_mut(&format!("/{probe}/{handler}/port")).filter(|p| p.as_str() == Some(from));
+            if let Some(port) = port {
+                *port = json!(to);
             }
         }
     }
