@@ -366,7 +366,8 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
             // Only namespaces that ask for it, never piimask's own. No
             // object selector: any pod can set any label on itself, so a
             // label must not let it skip injection. Pods opt out with an
-            // annotation, which the validating check refuses on PII pods;
+            // annotation, which the validating check refuses on PII pods
+            // and in PII namespaces (unless `allow_opt_out` names them);
             // injecting an injected pod changes nothing.
             "namespaceSelector": {"matchLabels": {"piimask.io/inject": "enabled"}},
             // A namespace that holds PII must not start pods without
