@@ -89,7 +89,23 @@ fn port_takeover_leaves_only_the_sidecar_port_reachable() {
     let callers = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: billing, namespace: billing}\nspec:\n  selector: {matchLabels: {app: billing}}\n  template:\n    metadata: {labels: {app: billing}}\n    spec: {containers: [{name: app}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: campaigns, namespace: marketing}\nspec:\n  selector: {matchLabels: {app: campaigns}}\n  template:\n    metadata: {labels: {app: campaigns}}\n    spec: {containers: [{name: app}]}\n";
     std::fs::write(dir.join("callers.yaml"), callers).expect("write");
     let cluster = Cluster::load(&dir).expect("the cluster loads");
+    // `netpol lint` NP010: nothing to say here; a policy that also opens
+    // the app's own port (a PII workload, around its sidecar) is flagged.
+    let pii = piimask::k8s::netpol::PiiLabel { key: "app".into(), value: "api".into() };
+    let np010 = |c: &Cluster| -> Vec<String> {
+        piimask::k8s::netpol::lint(c, &pii).iter().filter(|f| f.id == "NP010").map(|f| f.to_string()).collect()
+    };
+    assert!(np010(&cluster).is_empty(), "{:?}", np010(&cluster));
+    let opens = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: app-port, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Ingress]\n  ingress:\n    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: billing}}}]\n      ports: [{port: 8080}]\n";
+    std::fs::write(dir.join("opens.yaml"), opens).expect("write");
+    let opened = Cluster::load(&dir).expect("the cluster loads");
     std::fs::remove_dir_all(&dir).expect("clean up");
+    let found = np010(&opened);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("the app's own port 8080 (app-http) is reachable around the sidecar from billing/billing"),
+        "{found:?}"
+    );
     let reaches = |src: &str, port: u16| cluster.eval(src, "shop/api", Protocol::Tcp, port).expect("exists").allowed;
     assert!(reaches("billing/billing", 15006), "the allowed namespace reaches the sidecar");
     assert!(!reaches("billing/billing", 8080), "the app's own port is shut");
