@@ -262,6 +262,11 @@ fn proxy_variables_the_user_set_are_kept_and_a_config_that_cannot_work_is_refuse
     let (_, out, _) = inject(&["--certs", "csi-spiffe"], &cron("", egress));
     assert_eq!(pod_spec(&documents(&out)[0])["containers"][0]["env"][0]["value"], "http://127.0.0.1:15009");
 
+    // A file that serves (`inbound`) and calls nothing: no variables.
+    let inbound = "    tls: {cert: /c, key: /k, ca: /ca}\n    inbound: {listen: '0.0.0.0:8443', routes: []}\n";
+    let (ok, out, err) = inject(&["--certs", "csi-spiffe"], &cron("", inbound));
+    assert!(ok, "{err}");
+    assert!(pod_spec(&documents(&out)[0])["containers"][0].get("env").is_none());
     let (ok, _, err) = inject(&["--certs", "csi-spiffe"], &cron("", "    profiles: {}\n"));
     assert!(!ok);
     assert!(err.contains("ConfigMap `c` has no `egress` section"), "{err}");

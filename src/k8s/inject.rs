@@ -316,6 +316,8 @@ fn inject_object(
                  to do; add the egress peers, or set piimask.io/app-port"
             )));
         }
+        // A file with `inbound` and no `egress`: no listener to point at.
+        (None, Some(_)) if seen.is_some_and(|s| s.egress_listen.is_none()) => {}
         (None, Some(_)) => {
             let listen = seen.and_then(|s| s.egress_listen.as_deref()).unwrap_or(EGRESS_LISTEN);
             let hosts = seen.map(|s| s.peer_hosts.as_slice());
