@@ -86,7 +86,7 @@ fn port_takeover_leaves_only_the_sidecar_port_reachable() {
     std::fs::remove_file(dir.join("piimask.yaml.txt")).expect("clean up");
     std::fs::write(dir.join("injected.yaml"), &injected.stdout).expect("write");
     std::fs::write(dir.join("policies.yaml"), &generated.stdout).expect("write");
-    let callers = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: billing, namespace: billing}\nspec:\n  selector: {matchLabels: {app: billing}}\n  template:\n    metadata: {labels: {app: billing}}\n    spec: {containers: [{name: app}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: campaigns, namespace: marketing}\nspec:\n  selector: {matchLabels: {app: campaigns}}\n  template:\n    metadata: {labels: {app: campaigns}}\n    spec: {containers: [{name: app}]}\n";
+    let callers = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: billing, namespace: billing}\nspec:\n  selector: {matchLabels: {app: billing}}\n  template:\n    metadata: {labels: {app: billing}}\n    spec: {serviceAccountName: billing, containers: [{name: app}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: campaigns, namespace: marketing}\nspec:\n  selector: {matchLabels: {app: campaigns}}\n  template:\n    metadata: {labels: {app: campaigns}}\n    spec: {containers: [{name: app}]}\n";
     std::fs::write(dir.join("callers.yaml"), callers).expect("write");
     let cluster = Cluster::load(&dir).expect("the cluster loads");
     // `netpol lint` NP010: nothing to say here; a policy that also opens
@@ -99,6 +99,21 @@ fn port_takeover_leaves_only_the_sidecar_port_reachable() {
     let opens = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: app-port, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Ingress]\n  ingress:\n    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: billing}}}]\n      ports: [{port: 8080}]\n";
     std::fs::write(dir.join("opens.yaml"), opens).expect("write");
     let opened = Cluster::load(&dir).expect("the cluster loads");
+    // `netpol drift` says the same about the config the sidecar runs.
+    let config = piimask::config::Config::parse("netpol.yaml", config, &dir).expect("config");
+    let inbound = config.proxy.and_then(|p| p.inbound).expect("inbound");
+    let drift = |c: &Cluster| -> Vec<String> {
+        piimask::k8s::netpol::drift(c, "shop/api", inbound.listen.port(), &inbound.policy, "cluster.local")
+            .expect("drift")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(drift(&cluster), Vec::<String>::new());
+    assert_eq!(
+        drift(&opened),
+        ["around-sidecar: billing/billing[Deployment] can reach the app's own port 8080, unmasked (port takeover)"]
+    );
     std::fs::remove_dir_all(&dir).expect("clean up");
     let found = np010(&opened);
     assert_eq!(found.len(), 1, "{found:?}");

@@ -277,7 +277,9 @@ pub fn lint_with(c: &Cluster, pii: &PiiLabel, allowed: &[(u32, u32)]) -> Vec<Fin
 
 /// The (app, sidecar) port pairs of a workload injected for port
 /// takeover: the app's port renamed `app-X`, the sidecar's named `X`.
-fn takeover_ports(w: &super::Workload) -> Vec<(&super::manifests::ContainerPort, &super::manifests::ContainerPort)> {
+pub(super) fn takeover_ports(
+    w: &super::Workload,
+) -> Vec<(&super::manifests::ContainerPort, &super::manifests::ContainerPort)> {
     w.ports
         .iter()
         .filter_map(|app| {
