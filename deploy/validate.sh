@@ -3,7 +3,9 @@
 # official schemas of a pinned Kubernetes version (kubernetes-validate from
 # PyPI, strict: unknown fields are errors): what `piimask netpol generate`,
 # `inject` and `install` write, the manifests in deploy/ and tests/data.
-# (cert-manager's kinds have no official schema: warned about, not checked.)
+# cert-manager's kinds have no official schema (kubernetes-validate warns
+# about them): deploy/validate-crds.py checks them, as strictly, against
+# cert-manager's own CRDs in deploy/crds/cert-manager/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=1.31.0
@@ -57,4 +59,5 @@ print("deploy/validate.sh: every kustomize overlay changes what it says")
 PY
 while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol tests/data/inject deploy/examples -name '*.yaml' ! -name 'piimask.yaml' ! -name 'values.yaml' | sort)
 kubernetes-validate --strict --quiet -k "$version" "${files[@]}"
-echo "deploy/validate.sh: ${#files[@]} files valid against Kubernetes $version"
+python3 deploy/validate-crds.py "${files[@]}"
+echo "deploy/validate.sh: ${#files[@]} files valid against Kubernetes $version and cert-manager's CRDs"
