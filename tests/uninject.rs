@@ -4,9 +4,10 @@
 //! name, with and without path and scheme), their own env (proxy
 //! variables included), volumes and init containers, template metadata or
 //! none, port takeover with Services by number, ConfigMaps and Services
-//! between them; both sidecar forms and
-//! both certificate sources. Injection also changes every workload it is
-//! given, and injecting twice changes nothing.
+//! between them; both sidecar forms and both certificate sources.
+//! Injection also changes every workload it is given, injecting twice
+//! changes nothing, and the admission guard accepts every sidecar
+//! injection writes (in front of the port, taking it over, egress-only).
 
 use piimask::k8s::inject::{CertSource, InjectOptions, inject_stream};
 use piimask::k8s::uninject::uninject_stream;
@@ -203,5 +204,45 @@ proptest! {
         prop_assert_eq!(inject_stream(&injected, &opts).expect("inject again"), injected.clone(), "idempotent");
         let back = uninject_stream(&injected).expect("uninject");
         prop_assert_eq!(documents(&back), docs);
+    }
+}
+
+/// The pod a workload's controller would create from an injected template.
+fn pod_of(doc: &Value) -> Option<Value> {
+    let template = match doc["kind"].as_str()? {
+        "Pod" => doc.clone(),
+        "CronJob" => doc["spec"]["jobTemplate"]["spec"]["template"].clone(),
+        "Deployment" | "StatefulSet" | "Job" => doc["spec"]["template"].clone(),
+        _ => return None,
+    };
+    let mut meta = template.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    meta["labels"]["piimask.io/pii"] = json!("true");
+    Some(json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template["spec"]}))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The admission guard admits (as far as the sidecar goes) every pod
+    /// injection writes, in every shape: in front of the app's port,
+    /// taking over its named port, egress-only; native and legacy.
+    #[test]
+    fn the_guard_accepts_every_sidecar_injection_writes(
+        shapes in prop::collection::vec(shape(), 1..4),
+        legacy in any::<bool>(),
+    ) {
+        use piimask::k8s::webhook::{Guard, validation};
+        let docs: Vec<Value> = shapes.iter().enumerate().flat_map(|(i, s)| workload(i, s)).collect();
+        let opts = InjectOptions { legacy_sidecar: legacy, certs: CertSource::CsiSpiffe, ..InjectOptions::default() };
+        let injected = inject_stream(&stream(&docs), &opts).expect("inject");
+        let guard = Guard { sidecar: opts, ..Guard::default() };
+        for pod in documents(&injected).iter().filter_map(pod_of) {
+            let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "request": {"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "operation": "CREATE", "namespace": "shop", "object": pod}});
+            let v = validation(review.to_string().as_bytes(), &guard).expect("a review");
+            let answer = v.answer(Err("unused".into()), &guard);
+            prop_assert_eq!(v.check_namespace.as_deref(), Some("shop"), "{}", answer);
+        }
     }
 }
