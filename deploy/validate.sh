@@ -60,4 +60,7 @@ PY
 while IFS= read -r f; do files+=("$f"); done < <(find tests/data/netpol tests/data/inject deploy/examples -name '*.yaml' ! -name 'piimask.yaml' ! -name 'values.yaml' | sort)
 kubernetes-validate --strict --quiet -k "$version" "${files[@]}"
 python3 deploy/validate-crds.py "${files[@]}"
+# The Helm chart, rendered by a real Helm engine, gives what `install`
+# gives for the same values (so it is valid as they are).
+python3 deploy/helm-compare.py target/debug/piimask deploy/install-values.yaml tests/data/helm/*.yaml
 echo "deploy/validate.sh: ${#files[@]} files valid against Kubernetes $version and cert-manager's CRDs"
