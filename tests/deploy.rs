@@ -138,3 +138,41 @@ fn the_worked_example_passes_the_admission_guard() {
     let answer = v.answer(Ok(&InForce { namespace_labels: ns_labels, policies }), &guard);
     assert_eq!(answer["response"]["allowed"], true, "{answer}");
 }
+
+/// `webhook.allow_opt_out` reaches the webhook as `--allow-opt-out`, and
+/// the namespace guard (pods without the PII label in namespaces with it)
+/// never holds up the namespaces it names.
+#[test]
+fn the_namespaces_allowed_to_opt_out_are_rendered_into_the_webhook() {
+    use serde::Deserialize;
+    let dir = std::env::temp_dir().join(format!("piimask-opt-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("values.yaml"), "webhook:\n  allow_opt_out: [batch, tools]\n").expect("values");
+    let rendered = render(&["install", "--values", "values.yaml"], &dir);
+    let objects: Vec<serde_json::Value> = serde_yaml_ng::Deserializer::from_str(&rendered)
+        .map(|d| serde_json::Value::deserialize(d).expect("YAML"))
+        .collect();
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment").expect("the webhook");
+    let args: Vec<&str> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(args.windows(4).any(|w| w == ["--allow-opt-out", "batch", "--allow-opt-out", "tools"]), "{args:?}");
+    let guard = objects.iter().find(|o| o["kind"] == "ValidatingWebhookConfiguration").expect("the guard");
+    let hook = &guard["webhooks"][1];
+    assert_eq!(hook["name"], "pii-namespace-guard.piimask.io");
+    assert_eq!(hook["rules"][0]["operations"], serde_json::json!(["CREATE"]));
+    assert_eq!(hook["objectSelector"]["matchExpressions"][0]["operator"], "DoesNotExist");
+    let selector = &hook["namespaceSelector"]["matchExpressions"];
+    assert_eq!(selector[0], serde_json::json!({"key": "piimask.io/pii", "operator": "Exists"}));
+    assert_eq!(selector[1]["values"], serde_json::json!(["kube-system", "piimask-system", "batch", "tools"]));
+
+    std::fs::write(dir.join("values.yaml"), "webhook:\n  allow_opt_out: [Batch_Jobs]\n").expect("values");
+    let out = Command::new(BIN).args(["install", "--values", "values.yaml"]).current_dir(&dir).output().expect("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("webhook.allow_opt_out `Batch_Jobs`: expected a namespace name"), "{said}");
+}

@@ -181,5 +181,192 @@ fn a_workload_without_a_port_is_a_clear_error() {
     let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: quiet, namespace: ns}\nspec:\n  template:\n    spec: {containers: [{name: app, image: x}]}\n";
     let (ok, _, err) = inject(&[], manifest);
     assert!(!ok);
-    assert!(err.contains("stdin: document 1 (Deployment ns/quiet): cannot tell which port the app serves; set the piimask.io/app-port annotation"), "{err}");
+    assert!(err.contains("stdin: document 1 (Deployment ns/quiet): cannot tell which port the app serves; set the piimask.io/app-port annotation, or, for a workload that serves nothing and only calls out, piimask.io/config"), "{err}");
+}
+
+/// The stream a new user tries first: a ConfigMap (the export's piimask
+/// config), a Deployment, a Service and a port-less CronJob.
+#[test]
+fn a_port_less_cronjob_gets_an_egress_only_sidecar_and_the_proxy_variables() {
+    let input = std::fs::read_to_string(data("egress-only.yaml")).expect("input");
+    let (ok, once, err) = inject(&[], &input);
+    assert!(ok, "{err}");
+    let docs = documents(&once);
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(kinds, ["ConfigMap", "Deployment", "Certificate", "Service", "CronJob", "Certificate"]);
+    let cron = docs.iter().find(|d| d["kind"] == "CronJob").expect("the cronjob");
+    let spec = pod_spec(cron);
+    let s = sidecar(spec, "initContainers").expect("a native sidecar");
+    assert_eq!(s["restartPolicy"], "Always", "ends with the pod: the Job completes");
+    assert_eq!(
+        s["args"],
+        serde_json::json!(["run", "--config", "/etc/piimask/piimask.yaml", "--admin", "0.0.0.0:9901"])
+    );
+    assert_eq!(spec["initContainers"][1]["name"], "wait-db", "the app's own init containers follow");
+    let volumes: Vec<&str> =
+        spec["volumes"].as_array().expect("volumes").iter().filter_map(|v| v["name"].as_str()).collect();
+    assert_eq!(volumes, ["scratch", "piimask-certs", "piimask-config"]);
+    assert_eq!(spec["volumes"][2]["configMap"]["name"], "export-piimask");
+    let env: Vec<(String, String)> = spec["containers"][0]["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap_or("").to_string(), e["value"].as_str().unwrap_or("").to_string()))
+        .collect();
+    let value = |n: &str| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+    assert_eq!(env[0].0, "TARGET", "the app's own variables stay first");
+    assert_eq!(value("HTTP_PROXY"), "http://127.0.0.1:15001");
+    assert_eq!(value("http_proxy"), value("HTTP_PROXY"));
+    // `.svc` would send the analytics peer (ingest.analytics.svc) around
+    // the sidecar, unmasked: it is left out; the rest stays.
+    assert_eq!(value("NO_PROXY"), "kubernetes.default.svc,.cluster.local,localhost,127.0.0.1");
+    assert_eq!(value("no_proxy"), value("NO_PROXY"));
+    // The Deployment serves a port: the usual sidecar, no proxy variables.
+    let api = docs.iter().find(|d| d["kind"] == "Deployment").expect("the deployment");
+    let s = sidecar(pod_spec(api), "initContainers").expect("sidecar");
+    assert_eq!(s["args"][2], "$(POD_IP):8080");
+    assert_eq!(pod_spec(api)["containers"][0]["env"].as_array().map(Vec::len), Some(1));
+    // Untouched documents keep their bytes; injecting again changes nothing.
+    let service = input.split("\n---\n").find(|d| d.contains("kind: Service")).expect("service");
+    assert!(once.contains(service.trim_end()));
+    let (ok, twice, err) = inject(&[], &once);
+    assert!(ok, "{err}");
+    assert_eq!(twice, once, "idempotent");
+
+    // The legacy form keeps /shutdown for the Job's pod to end.
+    let (ok, legacy, err) = inject(&["--legacy-sidecar"], &input);
+    assert!(ok, "{err}");
+    let docs = documents(&legacy);
+    let cron = docs.iter().find(|d| d["kind"] == "CronJob").expect("the cronjob");
+    let s = sidecar(pod_spec(cron), "containers").expect("a regular container");
+    assert_eq!(s["args"].as_array().and_then(|a| a.last()).and_then(|a| a.as_str()), Some("--admin-shutdown"));
+}
+
+#[test]
+fn proxy_variables_the_user_set_are_kept_and_a_config_that_cannot_work_is_refused() {
+    let cron = |env: &str, config: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: j, namespace: ns}}\nspec:\n  template:\n    metadata:\n      annotations: {{piimask.io/config: c}}\n    spec:\n      restartPolicy: Never\n      containers: [{{name: app, image: x{env}}}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: ns}}\ndata:\n  piimask.yaml: |\n{config}"
+        )
+    };
+    let egress = "    tls: {cert: /c, key: /k, ca: /ca}\n    egress:\n      listen: 0.0.0.0:15009\n      peers: [{name: p, hosts: [p.example], address: 'p.example:443', identity: p.example}]\n";
+    let (ok, out, err) =
+        inject(&["--certs", "csi-spiffe"], &cron(", env: [{name: http_proxy, value: 'http://corp:3128'}]", egress));
+    assert!(ok, "{err}");
+    let job = &documents(&out)[0];
+    let env = &pod_spec(job)["containers"][0]["env"];
+    assert_eq!(env.as_array().map(Vec::len), Some(3), "{env}");
+    assert_eq!(env[0]["value"], "http://corp:3128");
+    assert_eq!(env[1]["name"], "NO_PROXY");
+    assert_eq!(env[1]["value"], "kubernetes.default.svc,.svc,.cluster.local,localhost,127.0.0.1");
+    let (_, out, _) = inject(&["--certs", "csi-spiffe"], &cron("", egress));
+    assert_eq!(pod_spec(&documents(&out)[0])["containers"][0]["env"][0]["value"], "http://127.0.0.1:15009");
+
+    // A file that serves (`inbound`) and calls nothing: no variables.
+    let inbound = "    tls: {cert: /c, key: /k, ca: /ca}\n    inbound: {listen: '0.0.0.0:8443', routes: []}\n";
+    let (ok, out, err) = inject(&["--certs", "csi-spiffe"], &cron("", inbound));
+    assert!(ok, "{err}");
+    assert!(pod_spec(&documents(&out)[0])["containers"][0].get("env").is_none());
+    let (ok, _, err) = inject(&["--certs", "csi-spiffe"], &cron("", "    profiles: {}\n"));
+    assert!(!ok);
+    assert!(err.contains("ConfigMap `c` has no `egress` section"), "{err}");
+    let served = cron(", ports: [{containerPort: 80}]", egress);
+    let (ok, _, err) = inject(&["--certs", "csi-spiffe"], &served);
+    assert!(!ok);
+    assert!(err.contains("ConfigMap `c` defines the proxy"), "{err}");
+}
+
+fn uninject(args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("uninject")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn piimask");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (out.status.success(), String::from_utf8(out.stdout).expect("utf-8"), String::from_utf8(out.stderr).expect("utf-8"))
+}
+
+#[test]
+fn uninject_gives_back_the_input() {
+    for (file, flags) in [
+        ("egress-only.yaml", &[][..]),
+        ("egress-only.yaml", &["--legacy-sidecar"][..]),
+        ("input.yaml", &[][..]),
+        ("kinds.yaml", &["--legacy-sidecar", "--certs", "csi-spiffe"][..]),
+    ] {
+        let input = std::fs::read_to_string(data(file)).expect("input");
+        let (ok, injected, err) = inject(flags, &input);
+        assert!(ok, "{err}");
+        let dir = std::env::temp_dir().join(format!("piimask-uninject-{}-{file}", std::process::id()));
+        std::fs::write(&dir, &injected).expect("write");
+        let (ok, back, err) = uninject(&["-f", &dir.to_string_lossy()], "");
+        let _ = std::fs::remove_file(&dir);
+        assert!(ok, "{err}");
+        assert_eq!(documents(&back), documents(&input), "{file} {flags:?}");
+        // The documents injection did not touch keep their bytes (comments too).
+        for doc in input.split("\n---\n").filter(|d| d.contains("kind: Service") || d.contains("kind: ConfigMap")) {
+            assert!(back.contains(doc.trim_end()), "{file}: changed:\n{doc}");
+        }
+        let (ok, again, _) = uninject(&[], &back);
+        assert!(ok);
+        assert_eq!(again, back, "uninjecting a stream with no sidecar changes nothing");
+    }
+    let (ok, _, err) = uninject(
+        &[],
+        "kind: Pod\nmetadata: {name: p, annotations: {piimask.io/injected: '[1'}}\nspec:\n  containers: [{name: piimask}, {name: app}]\n",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("stdin: document 1: the piimask.io/injected annotation is not what injection writes"),
+        "{err}"
+    );
+}
+
+/// Port takeover: the app keeps its port and binds it as it likes; the
+/// sidecar takes the port's name, so a Service by name reaches it
+/// unchanged, and a Service of the stream by number is pointed at it.
+#[test]
+fn port_takeover_gives_the_sidecar_the_apps_port_name_and_services_follow() {
+    let input = std::fs::read_to_string(data("takeover.yaml")).expect("input");
+    let (ok, once, err) = inject(&["--certs", "csi-spiffe"], &input);
+    assert!(ok, "{err}");
+    assert!(err.contains("warning: stdin: Deployment shop/api: port takeover") && err.contains("by name"), "{err}");
+    let docs = documents(&once);
+    let by_name = input.split("\n---\n").find(|d| d.contains("targetPort: http")).expect("the Service by name");
+    assert!(once.contains(by_name.trim_end()), "the Service by name keeps its bytes");
+    let numeric = docs.iter().find(|d| d["metadata"]["name"] == "api-metrics").expect("the Service by number");
+    assert_eq!(numeric["spec"]["ports"][0]["targetPort"], 15006, "port 8080 (no targetPort) now reaches the sidecar");
+    assert_eq!(numeric["spec"]["ports"][1]["targetPort"], 9090, "other ports are left alone");
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("deployment");
+    let spec = pod_spec(deployment);
+    let app = &spec["containers"][0];
+    assert_eq!(app["ports"][0], serde_json::json!({"name": "app-http", "containerPort": 8080}));
+    assert_eq!(app["ports"][1]["name"], "metrics");
+    assert_eq!(app["livenessProbe"]["tcpSocket"]["port"], "app-http");
+    assert_eq!(app["readinessProbe"]["httpGet"]["path"], "/app-health/8080/ready");
+    let s = sidecar(spec, "initContainers").expect("sidecar");
+    assert_eq!(s["ports"][0], serde_json::json!({"name": "http", "containerPort": 15006, "protocol": "TCP"}));
+    let args: Vec<&str> = s["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
+    assert_eq!(args[1..5], ["--listen", "$(POD_IP):15006", "--upstream", "http://127.0.0.1:8080"]);
+    let (ok, twice, _) = inject(&["--certs", "csi-spiffe"], &once);
+    assert!(ok);
+    assert_eq!(twice, once, "idempotent");
+    let (ok, back, err) = uninject(&[], &once);
+    assert!(ok, "{err}");
+    assert_eq!(documents(&back), documents(&input));
+
+    // A port without a name cannot be taken over by name; an unknown mode
+    // is not read as the default.
+    let unnamed = input.replace("{name: http, containerPort: 8080}", "{containerPort: 8080}");
+    let (ok, _, err) = inject(&["--certs", "csi-spiffe"], &unnamed);
+    assert!(!ok);
+    assert!(err.contains("container `api`'s port 8080 has no name"), "{err}");
+    let (ok, _, err) = inject(&["--certs", "csi-spiffe"], &input.replace("mode: takeover", "mode: redirect"));
+    assert!(!ok);
+    assert!(err.contains("piimask.io/mode `redirect`: expected `takeover`"), "{err}");
 }

@@ -621,3 +621,55 @@ async fn a_pii_pod_needs_the_real_sidecar_its_own_network_and_a_label_spelled_tr
     assert_eq!(answer["allowed"], false);
     assert!(answer["status"]["message"].as_str().expect("message").contains("no `request.kind`"), "{answer}");
 }
+
+/// Who may opt out of the sidecar: in a namespace labelled as holding PII,
+/// a pod with `piimask.io/inject: "false"` is refused by `/validate` (the
+/// namespace's label is read from the API server), unless the webhook was
+/// told the namespace may (`--allow-opt-out`, from `webhook.allow_opt_out`).
+/// Elsewhere opting out stays free.
+#[tokio::test(flavor = "multi_thread")]
+async fn opting_out_in_a_pii_namespace_is_refused_unless_the_platform_allows_it() {
+    let pki = Pki::new("webhook-opt-out");
+    let mut cluster = Cluster::default();
+    cluster.namespaces.insert("customers", (json!({PII: "true"}), vec![deny_all()]));
+    cluster.namespaces.insert("tools", (json!({PII: "true"}), vec![deny_all()]));
+    cluster.namespaces.insert("web", (json!({}), vec![]));
+    let (webhook, _, _) = guarded(&pki, cluster, &["--allow-opt-out", "tools"]).await;
+    let client = Client::new(&pki, None, Http::H1);
+    let opting_out = |ns: &str, labels: Value| {
+        let mut p = pod(ns, labels);
+        p["metadata"]["annotations"] = json!({"piimask.io/inject": "false"});
+        p
+    };
+    // The mutating webhook leaves the pod as it is: the guard decides.
+    let answer = mutate_answer(
+        &client,
+        webhook.addr,
+        serde_json::from_str(&admission("customers", "CREATE", &opting_out("customers", json!({})))).expect("JSON"),
+    )
+    .await;
+    assert!(answer.get("patch").is_none());
+
+    let refused =
+        validate(&client, webhook.addr, admission("customers", "CREATE", &opting_out("customers", json!({}))));
+    let text = refusal(&refused.await);
+    assert!(text.contains("namespace `customers` is labelled as holding PII"), "{text}");
+    assert!(text.contains("webhook.allow_opt_out"), "{text}");
+    // Saying the pod holds none does not get around the namespace's label.
+    let said_none = opting_out("customers", json!({PII: "false"}));
+    let text = refusal(&validate(&client, webhook.addr, admission("customers", "CREATE", &said_none)).await);
+    assert!(text.contains("may not opt out"), "{text}");
+    // A pod labelled as holding PII opting out: refused as ever.
+    let pii_pod = opting_out("customers", json!({PII: "true"}));
+    let text = refusal(&validate(&client, webhook.addr, admission("customers", "CREATE", &pii_pod)).await);
+    assert!(text.contains("opts out of the sidecar"), "{text}");
+
+    // Allowed in `tools`: both pass (the PII pod is isolated there).
+    for labels in [json!({}), json!({PII: "true"})] {
+        let allowed = validate(&client, webhook.addr, admission("tools", "CREATE", &opting_out("tools", labels))).await;
+        assert_eq!(allowed["allowed"], true, "{allowed}");
+    }
+    // A namespace without the label: opting out is free.
+    let free = validate(&client, webhook.addr, admission("web", "CREATE", &opting_out("web", json!({})))).await;
+    assert_eq!(free["allowed"], true, "{free}");
+}

@@ -1,10 +1,12 @@
-//! `piimask inject`, and the injection flags it shares with the webhook.
+//! `piimask inject` and `piimask uninject`, and the injection flags
+//! `inject` shares with the webhook.
 
 use std::path::PathBuf;
 
 use super::GivenFlags;
 use crate::k8s::certs::IssuerRef;
-use crate::k8s::inject::{CertSource, InjectOptions, inject_stream};
+use crate::k8s::inject::{CertSource, InjectOptions, inject_stream_warning};
+use crate::k8s::uninject::uninject_stream;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CertsArg {
@@ -81,9 +83,33 @@ pub struct InjectArgs {
 /// Certificates it needs) out.
 pub fn run(args: &InjectArgs, given: &GivenFlags) -> anyhow::Result<()> {
     let options = args.flags.options(CertsArg::CertManager, given)?;
+    let (name, text) = read_manifests(args.file.as_deref())?;
+    let (out, warnings) = inject_stream_warning(&text, &options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    for w in warnings {
+        eprintln!("piimask: warning: {name}: {w}");
+    }
+    super::print_out(&out)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UninjectArgs {
+    /// Manifests to read (default: stdin), as `piimask inject` wrote them.
+    #[arg(short = 'f', long = "filename")]
+    pub file: Option<PathBuf>,
+}
+
+/// Injected manifests in, the manifests as they were before out.
+pub fn run_uninject(args: &UninjectArgs) -> anyhow::Result<()> {
+    let (name, text) = read_manifests(args.file.as_deref())?;
+    let out = uninject_stream(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    super::print_out(&out)
+}
+
+/// The stream's name (for errors) and text, from a file or stdin.
+fn read_manifests(file: Option<&std::path::Path>) -> anyhow::Result<(String, String)> {
     use std::io::Read;
     let mut text = String::new();
-    match &args.file {
+    match file {
         Some(path) => {
             text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?
         }
@@ -91,7 +117,5 @@ pub fn run(args: &InjectArgs, given: &GivenFlags) -> anyhow::Result<()> {
             std::io::stdin().read_to_string(&mut text)?;
         }
     }
-    let name = args.file.as_ref().map_or("stdin".to_string(), |p| p.display().to_string());
-    let out = inject_stream(&text, &options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    super::print_out(&out)
+    Ok((file.map_or("stdin".to_string(), |p| p.display().to_string()), text))
 }

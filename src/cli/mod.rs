@@ -43,10 +43,12 @@ pub enum Command {
     Certs(certs_cmd::CertsCommand),
     /// Add the piimask sidecar to the workloads of a manifest stream.
     Inject(inject_cmd::InjectArgs),
+    /// Take out of a manifest stream what `piimask inject` added.
+    Uninject(inject_cmd::UninjectArgs),
     /// Print the cluster-side manifests (`piimask install | kubectl apply -f -`).
     Install(install_cmd::InstallArgs),
     /// The mutating admission webhook (AdmissionReview v1 over HTTPS).
-    Webhook(webhook_cmd::WebhookArgs),
+    Webhook(Box<webhook_cmd::WebhookArgs>),
     /// NetworkPolicy analysis of a folder of manifests.
     #[command(subcommand)]
     Netpol(netpol_cmd::NetpolCommand),
@@ -134,6 +136,7 @@ pub fn run() -> ExitCode {
         Command::Install(args) => install_cmd::run(&args),
         Command::WaitReady(args) => wait_cmd::run(&args),
         Command::Inject(args) => inject_cmd::run(&args, &given),
+        Command::Uninject(args) => inject_cmd::run_uninject(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,6 @@
 //! `piimask webhook`: the admission webhooks over HTTPS, `POST /mutate`
 //! (injection) and `POST /validate` (the PII guard: sidecar, node
-//! networking, isolation). The decisions are `k8s::webhook`'s; this file
+//! networking, isolation, and who may opt out of the sidecar). The decisions are `k8s::webhook`'s; this file
 //! is the server around them.
 
 use std::convert::Infallible;
@@ -49,6 +49,12 @@ pub struct WebhookArgs {
     /// (repeatable), e.g. the platform's load balancers or node-local DNS.
     #[arg(long = "allowed-cidr", value_name = "CIDR")]
     pub allowed_cidrs: Vec<String>,
+    /// A namespace whose pods may opt out of the sidecar
+    /// (`piimask.io/inject: "false"`) though they or the namespace are
+    /// labelled as holding PII (repeatable); elsewhere `/validate` refuses
+    /// such an opt-out.
+    #[arg(long = "allow-opt-out", value_name = "NAMESPACE")]
+    pub allow_opt_out: Vec<String>,
     #[command(flatten)]
     pub api: KubeApiArgs,
 }
@@ -97,6 +103,7 @@ pub fn run(args: &WebhookArgs, given: &GivenFlags) -> anyhow::Result<()> {
             sidecar: inject.clone(),
             sidecar_images: args.sidecar_images.clone(),
             allowed_cidrs: super::netpol_cmd::cidrs(&args.allowed_cidrs)?,
+            allow_opt_out: args.allow_opt_out.clone(),
         };
         let webhook = Arc::new(Webhook { inject, guard, api: KubeApi::new(&args.api.settings())? });
         if webhook.api.is_none() {

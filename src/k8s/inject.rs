@@ -12,15 +12,28 @@
 //! The app's HTTP probes on that port are sent through the sidecar's admin
 //! listener (`/app-health/PORT/…`), which the kubelet can reach without a
 //! client certificate.
+//!
+//! A workload that serves nothing (no container port, no
+//! `piimask.io/app-port`) and names a `piimask.io/config` ConfigMap whose
+//! `piimask.yaml` has an `egress` section gets an egress-only sidecar
+//! running that file (`run --config`), and its app containers get
+//! `HTTP_PROXY`/`NO_PROXY` pointing at the egress listener (see
+//! `proxy_env`). What injection changed that cannot be told from the
+//! names it uses (app probes it rewrote, proxy variables it set) is kept
+//! in the `piimask.io/injected` annotation for `piimask uninject`.
 
 use serde_json::{Map, Value, json};
 
 use super::certs::{IssuerRef, WorkloadCert, certificate, spiffe_id};
+use super::proxy_env::{EGRESS_LISTEN, StreamConfigs, no_proxy, proxy_url, set_proxy_env};
+use super::takeover::{TAKEOVER_PORT, Target, rename_app_port, rewrite_service, wants_takeover};
 
 pub const SIDECAR: &str = "piimask";
 pub const ADMIN_PORT: u16 = 9901;
 pub(super) const CERT_DIR: &str = "/var/run/piimask/certs";
 pub(super) const CONFIG_DIR: &str = "/etc/piimask";
+/// What injection changed beyond what its names tell (JSON), for `uninject`.
+pub const INJECTED: &str = "piimask.io/injected";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
@@ -50,6 +63,17 @@ impl Default for InjectOptions {
     }
 }
 
+/// Where the sidecar listens in front of the app: on the app's own port
+/// (the app listens on localhost), or, in port takeover, on
+/// `TAKEOVER_PORT` under the name of the app's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Front {
+    listen: u16,
+    app: u16,
+    /// The name the sidecar's port takes (port takeover only).
+    name: Option<String>,
+}
+
 /// Where the sidecar's workload certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertSource {
@@ -67,11 +91,31 @@ pub enum CertSource {
 /// Each injected workload's Certificate (one per namespace and service
 /// account) follows the document that first needs it.
 pub fn inject_stream(text: &str, opts: &InjectOptions) -> Result<String, InjectError> {
+    inject_stream_warning(text, opts).map(|(out, _)| out)
+}
+
+/// `inject_stream`, and the warnings for the user: Services that a port
+/// takeover cannot see.
+pub fn inject_stream_warning(text: &str, opts: &InjectOptions) -> Result<(String, Vec<String>), InjectError> {
     let mut out = String::with_capacity(text.len() + 2048);
     let mut written = std::collections::BTreeSet::new();
-    for (i, doc) in split_documents(text).into_iter().enumerate() {
+    let documents = split_documents(text);
+    // The piimask configs of the stream's ConfigMaps, wherever they stand:
+    // what an egress-only sidecar's listener and peers are.
+    // And the workloads whose port is taken over, for the Services that
+    // reach them by number.
+    let mut configs = StreamConfigs::default();
+    let mut targets = Vec::new();
+    let mut warnings = Vec::new();
+    for doc in &documents {
+        if let Ok(Some(v)) = serde_yaml_ng::from_str::<Option<Value>>(document_body(doc)) {
+            configs.learn(&v);
+            takeover_targets(&v, &mut targets, &mut warnings);
+        }
+    }
+    for (i, doc) in documents.into_iter().enumerate() {
         let mut certificates = Vec::new();
-        out.push_str(&inject_document(doc, i + 1, opts, &mut certificates)?);
+        out.push_str(&inject_document(doc, i + 1, opts, &configs, &targets, &mut certificates)?);
         for c in certificates {
             if written.insert((c["metadata"]["namespace"].to_string(), c["metadata"]["name"].to_string())) {
                 if !out.is_empty() && !out.ends_with('\n') {
@@ -82,12 +126,63 @@ pub fn inject_stream(text: &str, opts: &InjectOptions) -> Result<String, InjectE
             }
         }
     }
-    Ok(out)
+    Ok((out, warnings))
+}
+
+/// The workloads of `v` (or its items) that ask for port takeover and
+/// will be injected, with the port their Services must stop naming by
+/// number; a warning for each about the Services the stream does not hold.
+fn takeover_targets(v: &Value, targets: &mut Vec<Target>, warnings: &mut Vec<String>) {
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind.ends_with("List") {
+        for item in v.get("items").and_then(Value::as_array).into_iter().flatten() {
+            takeover_targets(item, targets, warnings);
+        }
+        return;
+    }
+    let template = match kind {
+        "Pod" => Some(v),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => v.pointer("/spec/template"),
+        "CronJob" => v.pointer("/spec/jobTemplate/spec/template"),
+        _ => None,
+    };
+    let Some(template) = template else { return };
+    let meta = template.get("metadata").cloned().unwrap_or(Value::Null);
+    let opted_out =
+        [v.get("metadata"), Some(&meta)].into_iter().any(|m| annotation(m, "piimask.io/inject") == Some("false"));
+    let Some(spec) = template.get("spec").and_then(Value::as_object) else { return };
+    if opted_out || wants_takeover(&meta) != Ok(true) {
+        return;
+    }
+    // An injected workload's app port is its sidecar's upstream (its
+    // containers' first port may be the sidecar's own).
+    let sidecar = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|list| spec.get(*list).and_then(Value::as_array).into_iter().flatten())
+        .find(|c| c.get("name") == Some(&json!(SIDECAR)));
+    let port = match sidecar {
+        Some(c) => c
+            .pointer("/args/4")
+            .and_then(Value::as_str)
+            .and_then(|u| u.strip_prefix("http://127.0.0.1:"))
+            .and_then(|p| p.parse().ok()),
+        None => app_port(&meta, spec).ok().flatten(),
+    };
+    let Some(port) = port else { return };
+    let namespace = v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
+    let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?");
+    warnings.push(format!(
+        "{kind} {namespace}/{name}: port takeover: Services of this stream that target port {port} by number now \
+         target the sidecar's port {TAKEOVER_PORT}; any other Service that does still reaches the app directly, \
+         unmasked: have it target the port by name"
+    ));
+    let labels = meta.get("labels").and_then(Value::as_object).cloned().unwrap_or_default();
+    targets.push(Target { namespace, labels, app_port: port });
 }
 
 /// The documents of a YAML stream, each with its leading `---` line (if
 /// any): concatenated, they give back the input exactly.
-fn split_documents(text: &str) -> Vec<&str> {
+pub(super) fn split_documents(text: &str) -> Vec<&str> {
     let mut docs = Vec::new();
     let mut start = 0;
     let mut offset = 0;
@@ -105,20 +200,28 @@ fn split_documents(text: &str) -> Vec<&str> {
     docs
 }
 
+/// A document without its leading `---` line.
+pub(super) fn document_body(doc: &str) -> &str {
+    doc.strip_prefix("---").map_or(doc, |rest| rest.split_once('\n').map_or("", |(_, b)| b))
+}
+
 fn inject_document(
     doc: &str,
     n: usize,
     opts: &InjectOptions,
+    configs: &StreamConfigs,
+    targets: &[Target],
     certificates: &mut Vec<Value>,
 ) -> Result<String, InjectError> {
-    let body = doc.strip_prefix("---").map_or(doc, |rest| rest.split_once('\n').map_or("", |(_, b)| b));
+    let body = document_body(doc);
     let value: Value = match serde_yaml_ng::from_str::<Option<Value>>(body) {
         Ok(Some(v)) => v,
         Ok(None) => return Ok(doc.to_string()),
         Err(e) => return Err(InjectError::Parse { doc: n, message: e.to_string() }),
     };
     let mut value = value;
-    if !inject_object(&mut value, n, opts, Some(certificates))? {
+    let service = rewrite_service(&mut value, targets);
+    if !service && !inject_object(&mut value, n, opts, Some(configs), Some(certificates))? {
         return Ok(doc.to_string());
     }
     let head = if doc.starts_with("---") { "---\n" } else { "" };
@@ -127,24 +230,26 @@ fn inject_document(
 
 /// Injects one object (a workload, or a `List` of them) in place; `true`
 /// if it changed. What the admission webhook calls for each Pod (it
-/// writes no Certificates).
+/// writes no Certificates, and sees no ConfigMap).
 pub fn inject_value(v: &mut Value, opts: &InjectOptions) -> Result<bool, InjectError> {
-    inject_object(v, 1, opts, None)
+    inject_object(v, 1, opts, None, None)
 }
 
 /// Injects an object (or a `List`'s items); `true` if anything changed.
-/// The Certificates the injected workloads need go to `certificates`.
+/// The Certificates the injected workloads need go to `certificates`;
+/// `configs` are the stream's piimask ConfigMaps (`None`: none can be seen).
 fn inject_object(
     v: &mut Value,
     n: usize,
     opts: &InjectOptions,
+    configs: Option<&StreamConfigs>,
     mut certificates: Option<&mut Vec<Value>>,
 ) -> Result<bool, InjectError> {
     let kind = v.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
     if kind.ends_with("List") {
         let mut changed = false;
         for item in v.get_mut("items").and_then(Value::as_array_mut).into_iter().flatten() {
-            changed |= inject_object(item, n, opts, certificates.as_deref_mut())?;
+            changed |= inject_object(item, n, opts, configs, certificates.as_deref_mut())?;
         }
         return Ok(changed);
     }
@@ -185,8 +290,62 @@ fn inject_object(
         return Err(err(format!("the pod already has a volume named `{name}`, which the sidecar mounts; rename it")));
     }
     let port = app_port(&meta, spec).map_err(err)?;
-    let sidecar = sidecar_container(&meta, port, opts, kind == "Job" || kind == "CronJob");
-    rewrite_app_probes(spec, port);
+    let takeover = wants_takeover(&meta).map_err(err)?;
+    if takeover && port.is_none() {
+        return Err(err("port takeover (piimask.io/mode: takeover) needs a port the app serves".into()));
+    }
+    let config = annotation(Some(&meta), "piimask.io/config");
+    let seen = config.zip(configs).and_then(|(c, configs)| configs.get(namespace.as_deref().unwrap_or("default"), c));
+    let mut record = Map::new();
+    match (port, config) {
+        (None, None) => {
+            return Err(err("cannot tell which port the app serves; set the piimask.io/app-port annotation, or, for \
+                 a workload that serves nothing and only calls out, piimask.io/config naming a ConfigMap whose \
+                 piimask.yaml has an `egress` section (it gets an egress-only sidecar)"
+                .into()));
+        }
+        (Some(p), Some(c)) if seen.is_some_and(|s| s.inbound || s.egress_listen.is_some()) => {
+            return Err(err(format!(
+                "ConfigMap `{c}` defines the proxy (`inbound` or `egress`), which the sidecar for port {p} refuses \
+                 beside its listener flags: keep only `keys` and `profiles` in it"
+            )));
+        }
+        (None, Some(c)) if seen.is_some_and(|s| s.egress_listen.is_none() && !s.inbound) => {
+            return Err(err(format!(
+                "the app serves no port and ConfigMap `{c}` has no `egress` section: the sidecar would have nothing \
+                 to do; add the egress peers, or set piimask.io/app-port"
+            )));
+        }
+        // A file with `inbound` and no `egress`: no listener to point at.
+        (None, Some(_)) if seen.is_some_and(|s| s.egress_listen.is_none()) => {}
+        (None, Some(_)) => {
+            let listen = seen.and_then(|s| s.egress_listen.as_deref()).unwrap_or(EGRESS_LISTEN);
+            let hosts = seen.map(|s| s.peer_hosts.as_slice());
+            let containers = spec.get_mut("containers").and_then(Value::as_array_mut);
+            let set = set_proxy_env(
+                containers.map(Vec::as_mut_slice).unwrap_or(&mut []),
+                &proxy_url(listen),
+                &no_proxy(hosts),
+            );
+            if !set.is_empty() {
+                record.insert("env".into(), set.into_iter().map(|(c, names)| (c, json!(names))).collect());
+            }
+        }
+        (Some(_), _) => {}
+    }
+    let mut front = port.map(|p| Front { listen: p, app: p, name: None });
+    if let Some(port) = port {
+        let probes = rewrite_app_probes(spec, port);
+        if !probes.is_empty() {
+            record.insert("probes".into(), json!(probes));
+        }
+        if takeover {
+            let (name, renamed) = rename_app_port(spec, port).map_err(err)?;
+            record.insert("takeover".into(), renamed);
+            front = Some(Front { listen: TAKEOVER_PORT, app: port, name: Some(name) });
+        }
+    }
+    let sidecar = sidecar_container(&meta, front.as_ref(), opts, kind == "Job" || kind == "CronJob");
     let list = if opts.legacy_sidecar { "containers" } else { "initContainers" };
     let containers = spec.entry(list).or_insert_with(|| json!([]));
     if let Some(cs) = containers.as_array_mut() {
@@ -227,6 +386,14 @@ fn inject_object(
             vs.push(json!({"name": "piimask-config", "configMap": {"name": config}}));
         }
     }
+    if !record.is_empty() {
+        let meta = template.as_object_mut().map(|t| t.entry("metadata").or_insert_with(|| json!({})));
+        let annotations =
+            meta.and_then(Value::as_object_mut).map(|m| m.entry("annotations").or_insert_with(|| json!({})));
+        if let Some(a) = annotations.and_then(Value::as_object_mut) {
+            a.insert(INJECTED.into(), json!(Value::Object(record).to_string()));
+        }
+    }
     Ok(true)
 }
 
@@ -235,26 +402,61 @@ fn annotation<'a>(meta: Option<&'a Value>, key: &str) -> Option<&'a str> {
 }
 
 /// The port the app serves: the `piimask.io/app-port` annotation, else the
-/// first container's first port.
-fn app_port(meta: &Value, spec: &Map<String, Value>) -> Result<u16, String> {
+/// first container's first port; `None` when no container has a port.
+fn app_port(meta: &Value, spec: &Map<String, Value>) -> Result<Option<u16>, String> {
     if let Some(p) = annotation(Some(meta), "piimask.io/app-port") {
-        return p.parse().map_err(|_| format!("piimask.io/app-port `{p}` is not a port number"));
+        return p.parse().map(Some).map_err(|_| format!("piimask.io/app-port `{p}` is not a port number"));
     }
-    spec.get("containers")
-        .and_then(|c| c.get(0))
+    let containers = spec.get("containers").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let ports = |c: &Value| c.get("ports").and_then(Value::as_array).is_some_and(|p| !p.is_empty());
+    if !containers.iter().any(ports) {
+        return Ok(None);
+    }
+    containers
+        .first()
         .and_then(|c| c.get("ports"))
         .and_then(|p| p.get(0))
         .and_then(|p| p.get("containerPort"))
         .and_then(Value::as_u64)
         .and_then(|p| u16::try_from(p).ok())
+        .map(Some)
         .ok_or_else(|| "cannot tell which port the app serves; set the piimask.io/app-port annotation".to_string())
 }
 
-fn sidecar_container(meta: &Value, port: u16, opts: &InjectOptions, job: bool) -> Value {
+/// The sidecar for the app's `port`, or, with none, the egress-only one,
+/// which runs the `piimask.io/config` file (its `egress` section).
+fn sidecar_container(meta: &Value, front: Option<&Front>, opts: &InjectOptions, job: bool) -> Value {
+    let port = front.map(|f| f.app);
+    let mut args = match front {
+        Some(front) => listener_args(meta, front),
+        None => ["run", "--config", &format!("{CONFIG_DIR}/piimask.yaml"), "--admin", &format!("0.0.0.0:{ADMIN_PORT}")]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let mut mounts = vec![json!({"name": "piimask-certs", "mountPath": CERT_DIR, "readOnly": true})];
+    if annotation(Some(meta), "piimask.io/config").is_some() {
+        if port.is_some() {
+            args.extend(["--config".to_string(), format!("{CONFIG_DIR}/piimask.yaml")]);
+        }
+        mounts.push(json!({"name": "piimask-config", "mountPath": CONFIG_DIR, "readOnly": true}));
+    }
+    let mut c = sidecar_container_rest(args, mounts, opts, job);
+    if let (Some(Front { listen, name: Some(name), .. }), Some(ports)) =
+        (front, c.get_mut("ports").and_then(Value::as_array_mut))
+    {
+        ports.insert(0, json!({"name": name, "containerPort": listen, "protocol": "TCP"}));
+    }
+    c
+}
+
+/// `run`'s listener flags in front of the app and for the pod's annotations.
+fn listener_args(meta: &Value, front: &Front) -> Vec<String> {
+    let (listen, port) = (front.listen, front.app);
     let mut args: Vec<String> = [
         "run",
         "--listen",
-        &format!("$(POD_IP):{port}"),
+        &format!("$(POD_IP):{listen}"),
         "--upstream",
         &format!("http://127.0.0.1:{port}"),
         "--cert",
@@ -274,11 +476,10 @@ fn sidecar_container(meta: &Value, port: u16, opts: &InjectOptions, job: bool) -
     for peer in annotation(Some(meta), "piimask.io/allow-peers").into_iter().flat_map(|p| p.split(',')) {
         args.extend(["--allow-peer".to_string(), peer.trim().to_string()]);
     }
-    let mut mounts = vec![json!({"name": "piimask-certs", "mountPath": CERT_DIR, "readOnly": true})];
-    if annotation(Some(meta), "piimask.io/config").is_some() {
-        args.extend(["--config".to_string(), format!("{CONFIG_DIR}/piimask.yaml")]);
-        mounts.push(json!({"name": "piimask-config", "mountPath": CONFIG_DIR, "readOnly": true}));
-    }
+    args
+}
+
+fn sidecar_container_rest(mut args: Vec<String>, mounts: Vec<Value>, opts: &InjectOptions, job: bool) -> Value {
     if opts.legacy_sidecar && job {
         // A Job's pod ends when its containers do: the app stops the
         // sidecar with POST /shutdown on the admin port when it is done.
@@ -332,8 +533,11 @@ pub(super) fn hardened_security_context() -> Value {
 
 /// The app's HTTP probes on the port the sidecar now takes would meet mTLS:
 /// they go through the admin listener's `/app-health/PORT/…` instead.
-fn rewrite_app_probes(spec: &mut Map<String, Value>, port: u16) {
+/// Returns the probes it rewrote as they were (container, probe, httpGet).
+fn rewrite_app_probes(spec: &mut Map<String, Value>, port: u16) -> Vec<Value> {
+    let mut rewritten = Vec::new();
     for c in spec.get_mut("containers").and_then(Value::as_array_mut).into_iter().flatten() {
+        let container = c.get("name").cloned().unwrap_or(Value::Null);
         // Named probe ports resolve on the container's own ports.
         let named: Vec<(String, u64)> = c
             .get("ports")
@@ -350,6 +554,7 @@ fn rewrite_app_probes(spec: &mut Map<String, Value>, port: u16) {
                 _ => false,
             };
             if targets_app {
+                rewritten.push(json!({"container": container, "probe": probe, "httpGet": get.clone()}));
                 let path = get.get("path").and_then(Value::as_str).unwrap_or("/").trim_start_matches('/').to_string();
                 get["path"] = json!(format!("/app-health/{port}/{path}"));
                 get["port"] = json!(ADMIN_PORT);
@@ -359,6 +564,7 @@ fn rewrite_app_probes(spec: &mut Map<String, Value>, port: u16) {
             }
         }
     }
+    rewritten
 }
 
 /// Why a pod's networking escapes NetworkPolicies: `hostNetwork: true`,
@@ -434,16 +640,55 @@ pub fn sidecar_problem(pod: &Value, opts: &InjectOptions, images: &[String]) -> 
     }
     let args: Vec<&str> =
         sidecar.get("args").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
-    let port = args.get(2).and_then(|listen| listen.strip_prefix("$(POD_IP):")).and_then(|p| p.parse::<u16>().ok());
-    let Some(port) = port else {
-        return lookalike("its arguments are not `run --listen $(POD_IP):PORT …` as injection writes them".into());
+    // `run --listen $(POD_IP):PORT …` in front of the app's port, or
+    // `run --config …` alone: the egress-only sidecar.
+    let front = match args.get(1) {
+        Some(&"--listen") => {
+            let port = args.get(2).and_then(|l| l.strip_prefix("$(POD_IP):")).and_then(|p| p.parse::<u16>().ok());
+            let Some(port) = port else {
+                return lookalike(
+                    "its arguments are not `run --listen $(POD_IP):PORT …` as injection writes them".into(),
+                );
+            };
+            // In port takeover the sidecar listens on its own port and
+            // the app's is the upstream's.
+            match wants_takeover(&meta) {
+                Ok(false) => Some(Front { listen: port, app: port, name: None }),
+                Ok(true) => {
+                    let app =
+                        args.get(4).and_then(|u| u.strip_prefix("http://127.0.0.1:")).and_then(|p| p.parse().ok());
+                    let Some(app) = app else {
+                        return lookalike("its arguments do not name the app's port as injection writes them".into());
+                    };
+                    Some(Front { listen: TAKEOVER_PORT, app, name: None })
+                }
+                Err(why) => return lookalike(why),
+            }
+        }
+        Some(&"--config") => {
+            if annotation(Some(&meta), "piimask.io/config").is_none() {
+                return lookalike(
+                    "it runs as an egress-only sidecar (`run --config …`) but the pod names no piimask.io/config"
+                        .into(),
+                );
+            }
+            None
+        }
+        _ => {
+            return lookalike(
+                "its arguments are not `run --listen $(POD_IP):PORT …` nor `run --config …` as injection writes them"
+                    .into(),
+            );
+        }
     };
-    let expected = sidecar_container(&meta, port, opts, false);
+    let port = front.as_ref().map(|f| f.app);
+    let expected = sidecar_container(&meta, front.as_ref(), opts, false);
     let expected: Vec<&str> = expected["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let shutdown_form = !native && args.len() == expected.len() + 1 && args.last() == Some(&"--admin-shutdown");
     if args != expected && !(shutdown_form && args[..expected.len()] == expected[..]) {
         return lookalike(format!(
-            "its arguments differ from those injection writes for port {port} and the pod's piimask.io annotations"
+            "its arguments differ from those injection writes for {} and the pod's piimask.io annotations",
+            port.map_or("an egress-only sidecar".to_string(), |p| format!("port {p}"))
         ));
     }
     let env = sidecar.get("env").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);

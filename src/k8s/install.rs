@@ -92,6 +92,9 @@ pub struct WebhookValues {
     /// External address ranges PII pods may reach and be reached from
     /// (`--allowed-cidr`); anything else external is a hole the guard refuses.
     pub allowed_cidrs: Vec<String>,
+    /// Namespaces whose pods may opt out of the sidecar though they, or
+    /// the namespace, are labelled as holding PII (`--allow-opt-out`).
+    pub allow_opt_out: Vec<String>,
     pub resources: Resources,
 }
 
@@ -107,6 +110,7 @@ impl Default for WebhookValues {
             pii_label: "piimask.io/pii=true".into(),
             api_server_cidr: None,
             allowed_cidrs: Vec::new(),
+            allow_opt_out: Vec::new(),
             resources: Resources::sized("20m", "24Mi", "64Mi"),
         }
     }
@@ -196,6 +200,8 @@ pub enum InstallError {
     PiiLabel(String),
     #[error("webhook.allowed_cidrs `{0}`: expected an IPv4 CIDR such as 10.0.0.0/8")]
     Cidr(String),
+    #[error("webhook.allow_opt_out `{0}`: expected a namespace name (a DNS label)")]
+    Namespace(String),
     #[error("gateway NetworkPolicies: {0}")]
     Policies(#[from] GenerateError),
 }
@@ -256,9 +262,22 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
         super::netpol::parse_cidr(cidr).ok_or_else(|| InstallError::Cidr(cidr.clone()))?;
         args.extend(["--allowed-cidr".into(), cidr.clone()]);
     }
+    for namespace in &w.allow_opt_out {
+        let dns_label = !namespace.is_empty()
+            && namespace.len() <= 63
+            && namespace.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !dns_label {
+            return Err(InstallError::Namespace(namespace.clone()));
+        }
+        args.extend(["--allow-opt-out".into(), namespace.clone()]);
+    }
     if w.certs == WebhookCerts::CertManager {
         args.extend(["--certs".into(), "cert-manager".into()]);
     }
+    // Namespaces the PII namespace guard never holds up: the system's,
+    // piimask's own, and those allowed to opt out.
+    let mut unguarded = vec!["kube-system".to_string(), ns.to_string()];
+    unguarded.extend(w.allow_opt_out.iter().cloned());
     let api_server = match &w.api_server_cidr {
         Some(cidr) => {
             json!([{"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]}])
@@ -347,7 +366,8 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
             // Only namespaces that ask for it, never piimask's own. No
             // object selector: any pod can set any label on itself, so a
             // label must not let it skip injection. Pods opt out with an
-            // annotation, which the validating check refuses on PII pods;
+            // annotation, which the validating check refuses on PII pods
+            // and in PII namespaces (unless `allow_opt_out` names them);
             // injecting an injected pod changes nothing.
             "namespaceSelector": {"matchLabels": {"piimask.io/inject": "enabled"}},
             // A namespace that holds PII must not start pods without
@@ -373,6 +393,24 @@ fn webhook(v: &Values) -> Result<Vec<Value>, InstallError> {
             // Everything else never waits on this webhook.
             "objectSelector": {"matchExpressions": [{"key": pii.key, "operator": "Exists"}]},
             "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", ns]}]},
+            "failurePolicy": failure_policy,
+            "timeoutSeconds": w.timeout_seconds,
+            "sideEffects": "None"
+        }, {
+            "name": "pii-namespace-guard.piimask.io",
+            "admissionReviewVersions": ["v1"],
+            "clientConfig": client_config("/validate"),
+            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}],
+            // Pods without the PII label (those with it go to the guard
+            // above) in namespaces with it, whatever its value: one that
+            // opts out of the sidecar is refused unless its namespace is
+            // allowed to; every other is admitted. The answer reads the
+            // namespace's label, so a misspelt one is read as PII.
+            "objectSelector": {"matchExpressions": [{"key": pii.key, "operator": "DoesNotExist"}]},
+            "namespaceSelector": {"matchExpressions": [
+                {"key": pii.key, "operator": "Exists"},
+                {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": unguarded}
+            ]},
             "failurePolicy": failure_policy,
             "timeoutSeconds": w.timeout_seconds,
             "sideEffects": "None"

@@ -10,4 +10,7 @@ pub mod inject;
 pub mod install;
 pub mod kube_api;
 pub mod netpol;
+pub mod proxy_env;
+pub mod takeover;
+pub mod uninject;
 pub mod webhook;

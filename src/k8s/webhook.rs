@@ -132,6 +132,22 @@ pub struct Guard {
     pub sidecar_images: Vec<String>,
     /// External address ranges PII pods may reach and be reached from.
     pub allowed_cidrs: Vec<(u32, u32)>,
+    /// Namespaces whose pods may opt out of the sidecar
+    /// (`piimask.io/inject: "false"`) though they, or their namespace,
+    /// are labelled as holding PII; everywhere else such an opt-out is
+    /// refused.
+    pub allow_opt_out: Vec<String>,
+}
+
+impl Guard {
+    fn may_opt_out(&self, namespace: &str) -> bool {
+        self.allow_opt_out.iter().any(|n| n == namespace)
+    }
+}
+
+/// Whether a pod asks not to be injected.
+fn opts_out(pod: &Value) -> bool {
+    pod.pointer("/metadata/annotations/piimask.io~1inject").and_then(Value::as_str) == Some("false")
 }
 
 /// A validating review read, before what is in force is known.
@@ -143,6 +159,9 @@ pub struct Validation {
     pub check_namespace: Option<String>,
     /// A refusal decided from the review alone.
     refusal: Option<(u16, String)>,
+    /// The Pod is not labelled as holding PII but opts out: what is
+    /// checked is only whether its namespace is labelled as holding PII.
+    opt_out_only: bool,
 }
 
 /// Reads a validating review: whether it is a Pod labelled as holding
@@ -152,7 +171,12 @@ pub struct Validation {
 pub fn validation(body: &[u8], guard: &Guard) -> Result<Validation, ReviewError> {
     let review = Review::parse(body)?;
     let pii = &guard.pii;
-    let done = |review: Review, refusal: Option<(u16, String)>| Validation { review, check_namespace: None, refusal };
+    let done = |review: Review, refusal: Option<(u16, String)>| Validation {
+        review,
+        check_namespace: None,
+        refusal,
+        opt_out_only: false,
+    };
     let Some(kind) = review.kind() else { return Ok(done(review, Some((400, NO_KIND.to_string())))) };
     // DELETE and CONNECT carry no object to judge; subresources (status,
     // binding) change no container or network setting.
@@ -181,6 +205,16 @@ pub fn validation(body: &[u8], guard: &Guard) -> Result<Validation, ReviewError>
                 format!("{holds} and the label cannot be taken off a running Pod: it was started as holding PII");
             return Ok(done(review, Some((403, message))));
         }
+        // A pod not labelled as holding PII that opts out on creation is
+        // refused if its namespace is labelled as holding PII (the
+        // namespace's label is the platform's; the pod's is the tenant's).
+        PiiMark::Absent | PiiMark::NotPii if review.operation() == "CREATE" && opts_out(object) => {
+            let ns = namespace(&review)?;
+            if guard.may_opt_out(&ns) {
+                return Ok(done(review, None));
+            }
+            return Ok(Validation { review, check_namespace: Some(ns), refusal: None, opt_out_only: true });
+        }
         PiiMark::Absent | PiiMark::NotPii => return Ok(done(review, None)),
         PiiMark::Invalid => {
             let shown: String = value.unwrap_or("").chars().take(63).collect();
@@ -192,13 +226,24 @@ pub fn validation(body: &[u8], guard: &Guard) -> Result<Validation, ReviewError>
         }
         PiiMark::Pii => {}
     }
-    let reasons: Vec<String> = host_networking(object)
-        .into_iter()
-        .chain(sidecar_problem(object, &guard.sidecar, &guard.sidecar_images))
-        .collect();
+    let ns = namespace(&review)?;
+    // Where the platform allows it, a PII pod may run without the
+    // sidecar; it must still keep off the node's network and be isolated.
+    let sidecar = if opts_out(object) && guard.may_opt_out(&ns) {
+        None
+    } else {
+        sidecar_problem(object, &guard.sidecar, &guard.sidecar_images)
+    };
+    let reasons: Vec<String> = host_networking(object).into_iter().chain(sidecar).collect();
     if !reasons.is_empty() {
         return Ok(done(review, Some((403, format!("{holds} but {}", reasons.join("; and "))))));
     }
+    Ok(Validation { review, check_namespace: Some(ns), refusal: None, opt_out_only: false })
+}
+
+/// The review's namespace, checked to be a DNS label (it goes into an API
+/// path).
+fn namespace(review: &Review) -> Result<String, ReviewError> {
     let ns = review.request.get("namespace").and_then(Value::as_str).ok_or(ReviewError::NoNamespace)?;
     let is_dns_label = !ns.is_empty()
         && ns.len() <= 63
@@ -206,8 +251,7 @@ pub fn validation(body: &[u8], guard: &Guard) -> Result<Validation, ReviewError>
     if !is_dns_label {
         return Err(ReviewError::NoNamespace);
     }
-    let check_namespace = Some(ns.to_string());
-    Ok(Validation { review, check_namespace, refusal: None })
+    Ok(ns.to_string())
 }
 
 impl Validation {
@@ -222,6 +266,15 @@ impl Validation {
         let pii = &guard.pii;
         let in_force = match in_force {
             Ok(f) => f,
+            Err(why) if self.opt_out_only => {
+                return self.review.refuse(
+                    403,
+                    &format!(
+                        "piimask: the Pod opts out of the sidecar and whether namespace `{ns}` holds PII could not \
+                         be read: {why}"
+                    ),
+                );
+            }
             Err(why) => {
                 return self.review.refuse(
                     403,
@@ -233,6 +286,22 @@ impl Validation {
                 );
             }
         };
+        if self.opt_out_only {
+            let label = in_force.namespace_labels.get(&pii.key).and_then(Value::as_str);
+            if pii.mark(label) == PiiMark::Absent || pii.mark(label) == PiiMark::NotPii {
+                return self.review.allow();
+            }
+            return self.review.refuse(
+                403,
+                &format!(
+                    "piimask: namespace `{ns}` is labelled as holding PII ({}={}) and its pods may not opt out of \
+                     the sidecar (piimask.io/inject: \"false\"); remove the annotation, or have the platform allow \
+                     opting out in this namespace (webhook.allow_opt_out in the install values)",
+                    pii.key,
+                    label.unwrap_or("")
+                ),
+            );
+        }
         let object = self.review.request.get("object").unwrap_or(&Value::Null);
         let holes = pod_holes(object, ns, &in_force.namespace_labels, &in_force.policies, &guard.allowed_cidrs);
         if holes.is_empty() {
@@ -494,6 +563,156 @@ mod tests {
         let private = Guard { sidecar_images: vec!["registry.local/piimask:0.1.0".into()], ..Guard::default() };
         assert_eq!(validation(&body, &private).unwrap().check_namespace.as_deref(), Some("app"));
         assert!(validation(&body, &guard).unwrap().check_namespace.is_none(), "not without --sidecar-image");
+    }
+
+    /// A port-less pod naming its egress config, as the guard sees it
+    /// after the mutating webhook (and, with `edit`, after a change).
+    fn egress_only_review(opts: &InjectOptions, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+        let annotations = json!({"piimask.io/config": "export-piimask"});
+        let body = edited(&pod_review(annotations.clone()), |v| {
+            v["request"]["object"]["spec"]["containers"][0].as_object_mut().unwrap().remove("ports");
+        });
+        let out = review(&body, opts).unwrap();
+        assert!(out["response"].get("warnings").is_none(), "{out}");
+        let spec = patched_spec(&out);
+        let mut object = json!({"apiVersion": "v1", "metadata": {"name": "p", "labels": {"piimask.io/pii": "true"},
+            "annotations": annotations}, "spec": spec});
+        edit(&mut object);
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u-2", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "operation": "CREATE", "namespace": "app", "object": object}})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn the_guard_admits_the_egress_only_sidecar_injection_writes_and_nothing_else() {
+        let guard = Guard::default();
+        let spec: Value =
+            serde_json::from_slice::<Value>(&egress_only_review(&guard.sidecar, |_| {})).unwrap()["request"]["object"]
+                ["spec"]
+                .clone();
+        let sidecar = &spec["initContainers"][0];
+        assert_eq!(sidecar["args"], json!(["run", "--config", "/etc/piimask/piimask.yaml", "--admin", "0.0.0.0:9901"]));
+        let env = &spec["containers"][0]["env"];
+        assert_eq!(env[0], json!({"name": "HTTP_PROXY", "value": "http://127.0.0.1:15001"}));
+        assert_eq!(env[2], json!({"name": "NO_PROXY", "value": "localhost,127.0.0.1"}), "the webhook sees no peers");
+        let v = validation(&egress_only_review(&guard.sidecar, |_| {}), &guard).unwrap();
+        assert_eq!(v.check_namespace.as_deref(), Some("app"), "admitted as far as the sidecar goes");
+        // The legacy form too.
+        let legacy =
+            Guard { sidecar: InjectOptions { legacy_sidecar: true, ..InjectOptions::default() }, ..guard.clone() };
+        let v = validation(&egress_only_review(&legacy.sidecar, |_| {}), &legacy).unwrap();
+        assert_eq!(v.check_namespace.as_deref(), Some("app"));
+        // Without its config, or with other arguments, it is not injection's.
+        type Edit = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Edit, &str)> = vec![
+            (Box::new(|o| o["metadata"]["annotations"] = json!({})), "names no piimask.io/config"),
+            (
+                Box::new(|o| o["spec"]["initContainers"][0]["args"][2] = json!("/tmp/other.yaml")),
+                "an egress-only sidecar",
+            ),
+            (
+                Box::new(|o| {
+                    o["spec"]["initContainers"][0]["args"].as_array_mut().unwrap().push(json!("--access-log"))
+                }),
+                "arguments differ",
+            ),
+            (Box::new(|o| o["spec"]["initContainers"][0]["args"] = json!(["run"])), "nor `run --config"),
+        ];
+        for (edit, says) in cases {
+            let v = validation(&egress_only_review(&guard.sidecar, edit), &guard).unwrap();
+            let text = message(&v.answer(Err("unused".into()), &guard));
+            assert!(text.contains(says), "{says}: {text}");
+        }
+    }
+
+    #[test]
+    fn the_guard_admits_the_port_takeover_sidecar_and_not_one_on_the_apps_port() {
+        let guard = Guard::default();
+        let annotations = json!({"piimask.io/mode": "takeover"});
+        let body = edited(&pod_review(annotations.clone()), |v| {
+            v["request"]["object"]["spec"]["containers"][0]["ports"][0]["name"] = json!("http");
+        });
+        let spec = patched_spec(&review(&body, &guard.sidecar).unwrap());
+        assert_eq!(spec["initContainers"][0]["ports"][0]["name"], "http");
+        assert_eq!(spec["containers"][0]["ports"][0]["name"], "app-http");
+        let validated = |spec: Value, annotations: Value| {
+            let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "request": {"uid": "u-4", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "operation": "CREATE", "namespace": "app",
+                    "object": {"apiVersion": "v1", "metadata": {"name": "p", "labels": {"piimask.io/pii": "true"},
+                        "annotations": annotations}, "spec": spec}}});
+            validation(body.to_string().as_bytes(), &guard).unwrap()
+        };
+        assert_eq!(validated(spec.clone(), annotations.clone()).check_namespace.as_deref(), Some("app"));
+        // The same sidecar without the annotation, or listening on the
+        // app's port while claiming takeover, is not what injection writes.
+        let text = message(&validated(spec.clone(), json!({})).answer(Err("unused".into()), &guard));
+        assert!(text.contains("arguments differ"), "{text}");
+        let mut on_app_port = spec;
+        on_app_port["initContainers"][0]["args"][2] = json!("$(POD_IP):8080");
+        let text = message(&validated(on_app_port, annotations).answer(Err("unused".into()), &guard));
+        assert!(text.contains("arguments differ"), "{text}");
+        let text =
+            message(&validated(json!({}), json!({"piimask.io/mode": "sideways"})).answer(Err("unused".into()), &guard));
+        assert!(text.contains("no piimask sidecar"), "{text}");
+    }
+
+    fn opt_out_review(namespace: &str, labels: Value, operation: &str) -> Vec<u8> {
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u-3", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "operation": operation, "namespace": namespace,
+                "object": {"apiVersion": "v1", "metadata": {"name": "p", "labels": labels,
+                    "annotations": {"piimask.io/inject": "false"}},
+                    "spec": {"containers": [{"name": "app", "image": "x", "ports": [{"containerPort": 8080}]}]}}}})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn opting_out_in_a_pii_namespace_is_refused_unless_the_platform_allows_it() {
+        let guard = Guard::default();
+        let pii_ns = InForce { namespace_labels: json!({"piimask.io/pii": "true"}), policies: vec![] };
+        let misspelt_ns = InForce { namespace_labels: json!({"piimask.io/pii": "yes"}), policies: vec![] };
+        let plain_ns = InForce { namespace_labels: json!({"team": "shop"}), policies: vec![] };
+        // An unlabelled pod, or one that says it holds none, opting out.
+        for labels in [json!({}), json!({"piimask.io/pii": "false"})] {
+            let v = validation(&opt_out_review("shop", labels.clone(), "CREATE"), &guard).unwrap();
+            assert_eq!(v.check_namespace.as_deref(), Some("shop"), "the namespace's label is read");
+            let out = v.answer(Ok(&pii_ns), &guard);
+            assert_eq!(out["response"]["allowed"], false);
+            assert!(message(&out).contains("namespace `shop` is labelled as holding PII"), "{out}");
+            assert!(message(&out).contains("webhook.allow_opt_out"), "{out}");
+            assert_eq!(v.answer(Ok(&misspelt_ns), &guard)["response"]["allowed"], false, "read as PII");
+            assert_eq!(v.answer(Ok(&plain_ns), &guard)["response"]["allowed"], true);
+            let failed = v.answer(Err("timeout".into()), &guard);
+            assert_eq!(failed["response"]["allowed"], false, "fails closed");
+            assert!(message(&failed).contains("whether namespace `shop` holds PII could not be read"), "{failed}");
+            // Updates do not inject: an opt-out there changes nothing.
+            let v = validation(&opt_out_review("shop", labels, "UPDATE"), &guard).unwrap();
+            assert!(v.check_namespace.is_none());
+        }
+        // A pod labelled as holding PII opting out: refused without an API call.
+        let pii = json!({"piimask.io/pii": "true"});
+        let v = validation(&opt_out_review("shop", pii.clone(), "CREATE"), &guard).unwrap();
+        assert!(message(&v.answer(Err("unused".into()), &guard)).contains("opts out"));
+
+        // Where the platform allows it: the unlabelled pod passes without a
+        // call, and the PII pod is still judged for isolation.
+        let allowing = Guard { allow_opt_out: vec!["shop".into()], ..Guard::default() };
+        let v = validation(&opt_out_review("shop", json!({}), "CREATE"), &allowing).unwrap();
+        assert!(v.check_namespace.is_none());
+        assert_eq!(v.answer(Err("unused".into()), &allowing)["response"]["allowed"], true);
+        let v = validation(&opt_out_review("shop", pii.clone(), "CREATE"), &allowing).unwrap();
+        assert_eq!(v.check_namespace.as_deref(), Some("shop"));
+        assert_eq!(v.answer(Ok(&in_force(vec![])), &allowing)["response"]["allowed"], false, "not isolated");
+        let mut policy = deny("deny-all", &["Ingress", "Egress"]);
+        policy["metadata"]["namespace"] = json!("shop");
+        assert_eq!(v.answer(Ok(&in_force(vec![policy])), &allowing)["response"]["allowed"], true);
+        // Another namespace is not allowed by it.
+        let v = validation(&opt_out_review("other", pii, "CREATE"), &allowing).unwrap();
+        assert!(message(&v.answer(Err("unused".into()), &allowing)).contains("opts out"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `netpol drift`: do the NetworkPolicies and a piimask config agree on who
 //! may call the sidecar? A workload's identity is its SPIFFE ID
 //! (`spiffe://<trust domain>/ns/<namespace>/sa/<service account>`), which
-//! is what the proxy's allow-lists name.
+//! is what the proxy's allow-lists name. For a workload under port
+//! takeover, also: can anything reach the app's own port around the
+//! sidecar?
 
 use std::fmt;
 
@@ -18,6 +20,9 @@ pub enum Drift {
     ProxyOnly { workload: String, identity: String },
     /// An allow-list entry names no workload in the manifests.
     UnknownIdentity { identity: String },
+    /// Port takeover: the network lets the workload reach the app's own
+    /// port, around the sidecar.
+    AroundSidecar { workload: String, port: u16 },
 }
 
 impl fmt::Display for Drift {
@@ -30,6 +35,9 @@ impl fmt::Display for Drift {
                 write!(f, "proxy-only: the proxy allows {workload} ({identity}), but the network blocks it")
             }
             Drift::UnknownIdentity { identity } => write!(f, "unknown-identity: {identity} matches no workload"),
+            Drift::AroundSidecar { workload, port } => {
+                write!(f, "around-sidecar: {workload} can reach the app's own port {port}, unmasked (port takeover)")
+            }
         }
     }
 }
@@ -65,6 +73,16 @@ pub fn drift(
             (true, false) => out.push(Drift::NetworkOnly { workload: src.id(), identity }),
             (false, true) => out.push(Drift::ProxyOnly { workload: src.id(), identity }),
             _ => {}
+        }
+        // In port takeover the app keeps its port beside the sidecar's.
+        for (app, _) in super::lint::takeover_ports(dst) {
+            let reaches = cluster
+                .egress(src, &Endpoint::Workload(dst))
+                .intersect(&cluster.ingress(&Endpoint::Workload(src), dst))
+                .contains(app.protocol, app.port);
+            if reaches {
+                out.push(Drift::AroundSidecar { workload: src.id(), port: app.port });
+            }
         }
     }
     for route in &policy.routes {

@@ -145,6 +145,40 @@ pub fn lint_with(c: &Cluster, pii: &PiiLabel, allowed: &[(u32, u32)]) -> Vec<Fin
                 });
             }
         }
+        // NP010: a PII workload under port takeover (a port named `app-X`
+        // beside the sidecar's `X`) whose app port is still reachable,
+        // around the sidecar, from another workload or outside.
+        if is_pii(w) {
+            for (app, sidecar) in takeover_ports(w) {
+                let mut from: Vec<String> = c
+                    .workloads
+                    .iter()
+                    .filter(|src| src.index != w.index)
+                    .filter(|src| c.ingress(&Endpoint::Workload(src), w).contains(app.protocol, app.port))
+                    .map(super::Workload::id)
+                    .collect();
+                let external = ranges
+                    .iter()
+                    .filter(|&&(lo, hi)| c.ingress(&Endpoint::Range(lo, hi), w).contains(app.protocol, app.port))
+                    .map(|&(lo, hi)| super::ipv4::format_range(lo, hi));
+                from.extend(external);
+                if !from.is_empty() {
+                    out.push(Finding {
+                        id: "NP010",
+                        severity: Severity::High,
+                        object: w.id(),
+                        message: format!(
+                            "port takeover: the app's own port {} ({}) is reachable around the sidecar from {}; \
+                             admit only the sidecar's port {}",
+                            app.port,
+                            app.name.as_deref().unwrap_or(""),
+                            summarize(&from),
+                            sidecar.port
+                        ),
+                    });
+                }
+            }
+        }
         // NP007: egress isolated, and no egress rule opens UDP 53 to any
         // peer (the DNS service is often not among the manifests, so the
         // rules are read, not the destinations found). A named port might
@@ -239,6 +273,21 @@ pub fn lint_with(c: &Cluster, pii: &PiiLabel, allowed: &[(u32, u32)]) -> Vec<Fin
     out.extend(shadowed_rules(c, &ranges));
     out.sort_by(|a, b| (b.severity, a.id, &a.object).cmp(&(a.severity, b.id, &b.object)));
     out
+}
+
+/// The (app, sidecar) port pairs of a workload injected for port
+/// takeover: the app's port renamed `app-X`, the sidecar's named `X`.
+pub(super) fn takeover_ports(
+    w: &super::Workload,
+) -> Vec<(&super::manifests::ContainerPort, &super::manifests::ContainerPort)> {
+    w.ports
+        .iter()
+        .filter_map(|app| {
+            let name = app.name.as_deref()?.strip_prefix("app-")?;
+            let sidecar = w.ports.iter().find(|p| p.name.as_deref() == Some(name) && p.protocol == app.protocol)?;
+            Some((app, sidecar))
+        })
+        .collect()
 }
 
 /// NP008: a rule that a broader rule of the same policy and direction
