@@ -5,7 +5,7 @@
 //!
 //! Must not depend on the x86-64-v3 builds: it runs on every CPU as built.
 
-use super::escape::EscapeStatus;
+use super::escape::{EscapeStatus, REPLACEMENT, Recovered};
 use super::path::Segment;
 use super::scalar::{TokenOut, is_token_byte};
 use super::strings::find_string_special;
@@ -148,6 +148,9 @@ impl JsonMasker {
             }
             i = match (self.state, b) {
                 (State::ValueOrClose, b']') => self.close(cx, i),
+                // A trailing comma (`[1,2,]`), which lenient writers leave:
+                // `Value` in an array comes only after a comma.
+                (State::Value, b']') if self.frames.last().is_some_and(|f| !f.object) => self.close(cx, i),
                 (State::Value | State::ValueOrClose, _) => self.begin_value(cx, i),
                 (State::AfterValue, b',') => match self.frames.last() {
                     None => return self.malformed_at(cx, i),
@@ -160,7 +163,8 @@ impl JsonMasker {
                         i + 1
                     }
                 },
-                (State::AfterValue, b'}' | b']') | (State::KeyOrClose, b'}') => self.close(cx, i),
+                // `Key` comes only after a comma: `{"a":1,}` is read as `{"a":1}`.
+                (State::AfterValue, b'}' | b']') | (State::KeyOrClose | State::Key, b'}') => self.close(cx, i),
                 // Another document (NDJSON, concatenated JSON).
                 (State::AfterValue, _) if self.frames.is_empty() => {
                     self.state = State::Value;
@@ -244,7 +248,11 @@ impl JsonMasker {
     fn begin_value(&mut self, cx: &mut Chunk, i: usize) -> usize {
         let input = cx.input;
         let b = input[i];
-        if !(matches!(b, b'"' | b'{' | b'[' | b'-' | b't' | b'f' | b'n') || b.is_ascii_digit()) {
+        // Also `NaN`, `Infinity` and `+Infinity`, which lenient writers emit
+        // (Python's `json.dumps` by default); `judge_token` reads them.
+        if !(matches!(b, b'"' | b'{' | b'[' | b'-' | b't' | b'f' | b'n' | b'N' | b'I' | b'+')
+            || b.is_ascii_digit())
+        {
             return self.malformed_at(cx, i);
         }
         // Tentative output must be settled before the plan; otherwise raw
@@ -442,7 +450,17 @@ impl JsonMasker {
                 self.state = State::InEscape;
                 j
             }
-            _ => self.malformed_at(cx, j),
+            // A line ends an NDJSON record, whatever the string says.
+            b'\n' if self.ndjson => self.malformed_at(cx, j),
+            // A raw control byte, which lenient writers leave unescaped:
+            // content (a scanned string writes it escaped).
+            _ => {
+                self.deliver(&input[j..j + 1], cx.out);
+                if !matches!(self.target, Target::Key | Target::Keep) {
+                    cx.pending_from = j + 1;
+                }
+                j + 1
+            }
         }
     }
 
@@ -466,8 +484,23 @@ impl JsonMasker {
                     if !passes_raw {
                         cx.pending_from = i;
                     }
-                    self.enter_text(cx);
-                    return i;
+                    match self.recover_escape(cx) {
+                        Some(0) => {}
+                        Some(unread) => {
+                            // The byte after a lone surrogate is content.
+                            if !passes_raw {
+                                cx.pending_from = i - unread;
+                            }
+                            return i - unread;
+                        }
+                        None => {
+                            self.enter_text(cx);
+                            return i;
+                        }
+                    }
+                    if self.state == State::InString {
+                        return i;
+                    }
                 }
             }
         }
@@ -475,6 +508,46 @@ impl JsonMasker {
             cx.pending_from = i;
         }
         i
+    }
+
+    /// A refused escape that a lenient writer emits: a lone surrogate,
+    /// delivered as U+FFFD, and the escape after it read on. Returns how
+    /// many bytes already read must be read again as content (0 or 1), or
+    /// `None` when the escape is malformed. Leaves the state `InString`
+    /// when the escape is done, `InEscape` when one continues.
+    #[cold]
+    #[inline(never)]
+    fn recover_escape(&mut self, cx: &mut Chunk) -> Option<usize> {
+        loop {
+            match self.escape.recover() {
+                Recovered::No => return None,
+                Recovered::Lone => {
+                    self.deliver(&REPLACEMENT, cx.out);
+                    self.state = State::InString;
+                    return Some(0);
+                }
+                Recovered::Unread => {
+                    self.deliver(&REPLACEMENT, cx.out);
+                    self.state = State::InString;
+                    return Some(1);
+                }
+                Recovered::Then(status) => {
+                    self.deliver(&REPLACEMENT, cx.out);
+                    match status {
+                        EscapeStatus::NeedMore => {
+                            self.state = State::InEscape;
+                            return Some(0);
+                        }
+                        EscapeStatus::Done(bytes, n) => {
+                            self.deliver(&bytes[..n], cx.out);
+                            self.state = State::InString;
+                            return Some(0);
+                        }
+                        EscapeStatus::Invalid => {}
+                    }
+                }
+            }
+        }
     }
 
     /// Hands decoded string content to the current target.
