@@ -65,19 +65,24 @@ impl JsonMasker {
                 State::InEscape => i = self.in_escape(cx, i),
                 State::InToken => {
                     let start = i;
-                    while i < input.len() && is_token_byte(input[i]) {
+                    // At most one byte past the buffer's bound.
+                    let limit = input.len().min(i + (MAX_TOKEN + 1).saturating_sub(self.token.len()));
+                    while i < limit && is_token_byte(input[i]) {
                         i += 1;
                     }
                     self.token.extend_from_slice(&input[start..i]);
                     cx.pending_from = i;
                     if self.token.len() > MAX_TOKEN {
-                        self.enter_text(cx);
+                        if !self.begin_long_number(cx.masker, cx.out) {
+                            self.enter_text(cx);
+                        }
                         continue;
                     }
                     if i < input.len() {
                         self.end_token(cx);
                     }
                 }
+                State::InLongNumber => i = self.in_long_number(cx, i),
                 State::Skip => i = self.in_skip(cx, i),
                 State::Text => {
                     self.flush(cx, i);
@@ -107,6 +112,9 @@ impl JsonMasker {
                 }
             }
             State::InToken => self.end_token(cx),
+            State::InLongNumber => {
+                self.finish_long_number(cx);
+            }
             State::Text => {
                 self.fallback.process(cx.masker, &[], true, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
             }
@@ -551,7 +559,7 @@ impl JsonMasker {
     }
 
     /// Hands decoded string content to the current target.
-    fn deliver(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+    pub(super) fn deliver(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
         match &mut self.target {
             Target::Key => {
                 if self.key_buf.len() + bytes.len() > MAX_KEY {
@@ -611,6 +619,40 @@ impl JsonMasker {
         }
         self.token.clear();
         self.state = State::AfterValue;
+    }
+
+    /// More of a number too long for the token buffer (see
+    /// [`super::long`]).
+    fn in_long_number(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        let input = cx.input;
+        let (n, goes_on) = self.long_number_run(&input[i..], cx.out);
+        let end = i + n;
+        if !matches!(self.target, Target::Keep) {
+            cx.pending_from = end;
+        }
+        if goes_on {
+            if let Target::Scan = self.target {
+                self.scan_string_window(cx, false);
+            }
+            return end;
+        }
+        self.flush(cx, end);
+        if self.finish_long_number(cx) && !is_token_byte(input[end]) {
+            return end;
+        }
+        // Not a number after all (`1…1x`, `1…1e,`): what was read is
+        // written; text from here on.
+        self.enter_text(cx);
+        end
+    }
+
+    /// Ends a long number; false when what was read is no whole number.
+    fn finish_long_number(&mut self, cx: &mut Chunk) -> bool {
+        if let Target::Scan = self.target {
+            self.scan_string_window(cx, true);
+        }
+        self.state = State::AfterValue;
+        self.end_long_number(cx.out)
     }
 
     fn in_skip(&mut self, cx: &mut Chunk, mut i: usize) -> usize {

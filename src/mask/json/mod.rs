@@ -30,6 +30,7 @@
 
 pub mod escape;
 mod general;
+mod long;
 mod member;
 pub mod path;
 mod plain;
@@ -48,7 +49,8 @@ use super::segment::{ScanScratch, Window};
 const MAX_DEPTH: usize = 512;
 /// Decoded key bytes kept for rules and context; longer keys match no rule.
 const MAX_KEY: usize = 256;
-/// Numbers and literals longer than this are treated as malformed.
+/// Numbers and literals are buffered whole up to this length; a longer
+/// number is read in windows ([`long`]), a longer literal is malformed.
 const MAX_TOKEN: usize = 256;
 /// Tentative output (a member that a `drop` rule may remove) held at most.
 const MAX_HELD: usize = 64 * 1024;
@@ -74,6 +76,8 @@ enum State {
     InEscape,
     /// Inside a number or literal.
     InToken,
+    /// Inside a number longer than [`MAX_TOKEN`] (see [`long`]).
+    InLongNumber,
     /// Inside a container that a field rule took as a whole.
     Skip,
     /// Malformed: scanning as text.
@@ -161,6 +165,8 @@ pub struct JsonMasker {
     window: Window,
     token: Vec<u8>,
     token_plan: Plan,
+    /// How far a number too long for `token` has got (see [`long`]).
+    long_number: long::NumberLexer,
     skip: Option<Skip>,
     held: Vec<u8>,
     holding: bool,
@@ -215,6 +221,7 @@ impl JsonMasker {
             window: Window::default(),
             token: Vec::new(),
             token_plan: Plan::Scan,
+            long_number: long::NumberLexer::default(),
             skip: None,
             held: Vec::new(),
             holding: false,
@@ -280,3 +287,5 @@ fn is_whitespace(b: u8) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod recover_tests;
