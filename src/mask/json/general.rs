@@ -178,7 +178,7 @@ impl JsonMasker {
                     self.state = State::Value;
                     i
                 }
-                (State::KeyOrClose | State::Key, b'"') => self.begin_key(input, i),
+                (State::KeyOrClose | State::Key, b'"' | b'\'') => self.begin_key(input, i),
                 (State::Colon, b':') => {
                     self.state = State::Value;
                     i + 1
@@ -196,7 +196,10 @@ impl JsonMasker {
         // `dropping` describes a value; a key is never dropped on its own.
         self.dropping = false;
         let start = i + 1;
-        if let Some((key, end)) = whole_key(input, start) {
+        self.quote = input[i];
+        if self.quote == b'"'
+            && let Some((key, end)) = whole_key(input, start)
+        {
             self.set_key(key);
             self.state = State::Colon;
             return end;
@@ -258,7 +261,7 @@ impl JsonMasker {
         let b = input[i];
         // Also `NaN`, `Infinity` and `+Infinity`, which lenient writers emit
         // (Python's `json.dumps` by default); `judge_token` reads them.
-        if !(matches!(b, b'"' | b'{' | b'[' | b'-' | b't' | b'f' | b'n' | b'N' | b'I' | b'+')
+        if !(matches!(b, b'"' | b'{' | b'[' | b'-' | b't' | b'f' | b'n' | b'N' | b'I' | b'+' | b'\'')
             || b.is_ascii_digit())
         {
             return self.malformed_at(cx, i);
@@ -274,7 +277,7 @@ impl JsonMasker {
             cx.out.extend_from_slice(b"null");
         }
         match b {
-            b'"' => self.begin_string(cx, plan, i),
+            b'"' | b'\'' => self.begin_string(cx, plan, i),
             b'{' | b'[' => {
                 self.flush(cx, i);
                 self.begin_container(cx, plan, i)
@@ -321,9 +324,11 @@ impl JsonMasker {
     fn begin_string(&mut self, cx: &mut Chunk, plan: Plan, i: usize) -> usize {
         let input = cx.input;
         let start = i + 1;
+        self.quote = input[i];
         self.target = match plan {
             Plan::Scan => {
-                if let Some(end) = self.take_whole_string::<false>(
+                if self.quote == b'"'
+                    && let Some(end) = self.take_whole_string::<false>(
                     cx.masker,
                     input,
                     start,
@@ -413,7 +418,7 @@ impl JsonMasker {
             SkipMode::Keep => self.flush(cx, i + 1),
             _ => cx.pending_from = i + 1,
         }
-        self.skip = Some(Skip { mode, depth: 1, in_string: false, escaped: false });
+        self.skip = Some(Skip { mode, depth: 1, in_string: false, escaped: false, quote: b'"' });
         self.state = State::Skip;
         i + 1
     }
@@ -436,6 +441,9 @@ impl JsonMasker {
     /// A run of string content, then the quote, backslash or control byte
     /// that ends it.
     fn in_string(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        if self.quote != b'"' {
+            return self.in_single_quoted(cx, i);
+        }
         let input = cx.input;
         let j = find_string_special(input, i).unwrap_or(input.len());
         self.deliver(&input[i..j], cx.out);
@@ -469,6 +477,49 @@ impl JsonMasker {
                 }
                 j + 1
             }
+        }
+    }
+
+    /// [`JsonMasker::in_string`] for a single-quoted string, which lenient
+    /// writers emit (keys and values): it ends at a `'`, and holds `"`
+    /// as content. A rule that writes the value writes it double-quoted.
+    /// An escaped `\'` is malformed: a scanned string could not write it
+    /// back.
+    #[cold]
+    #[inline(never)]
+    fn in_single_quoted(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        let input = cx.input;
+        let ndjson = self.ndjson;
+        let j = input[i..]
+            .iter()
+            .position(|&b| b == b'\'' || b == b'\\' || (ndjson && b == b'\n'))
+            .map_or(input.len(), |p| i + p);
+        self.deliver(&input[i..j], cx.out);
+        if !matches!(self.target, Target::Key | Target::Keep) {
+            cx.pending_from = j;
+        }
+        let Some(&b) = input.get(j) else {
+            return j;
+        };
+        match b {
+            b'\'' => {
+                // Redact, mask and hash wrote an opening `"`.
+                let own_quote = !matches!(self.target, Target::Key | Target::Keep | Target::Scan) && !self.dropping;
+                self.end_string(cx);
+                if own_quote {
+                    cx.out.push(b'"');
+                }
+                if own_quote || self.dropping {
+                    cx.pending_from = j + 1;
+                }
+                j + 1
+            }
+            b'\\' => {
+                self.escape.start();
+                self.state = State::InEscape;
+                j
+            }
+            _ => self.malformed_at(cx, j),
         }
     }
 
@@ -671,12 +722,15 @@ impl JsonMasker {
                     skip.escaped = false;
                 } else if b == b'\\' {
                     skip.escaped = true;
-                } else if b == b'"' {
+                } else if b == skip.quote {
                     skip.in_string = false;
                 }
             } else {
                 match b {
-                    b'"' => skip.in_string = true,
+                    b'"' | b'\'' => {
+                        skip.in_string = true;
+                        skip.quote = b;
+                    }
                     b'{' | b'[' => skip.depth += 1,
                     b'}' | b']' => {
                         skip.depth -= 1;

@@ -134,6 +134,9 @@ struct Skip {
     depth: usize,
     in_string: bool,
     escaped: bool,
+    /// The quote that ends the string it is in (`"`, or `'` as lenient
+    /// writers emit).
+    quote: u8,
 }
 
 /// What a field rule decided for the value that starts here.
@@ -161,6 +164,8 @@ pub struct JsonMasker {
     target: Target,
     /// The current value is being dropped (its quotes too).
     dropping: bool,
+    /// The quote the current string ends at: `"`, or `'` (lenient).
+    quote: u8,
     escape: Escape,
     window: Window,
     token: Vec<u8>,
@@ -217,6 +222,7 @@ impl JsonMasker {
             key_overlong: false,
             target: Target::Scan,
             dropping: false,
+            quote: b'"',
             escape: Escape::default(),
             window: Window::default(),
             token: Vec::new(),
