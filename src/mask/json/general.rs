@@ -143,7 +143,7 @@ impl JsonMasker {
         let input = cx.input;
         let plain = cx.masker.rules.is_empty() && self.words == 0 && !self.holding;
         while i < input.len() {
-            if plain {
+            if plain && !self.is_deep() {
                 i = self.plain(cx.masker, input, i, &mut cx.pending_from, cx.out, cx.counters);
                 if i == input.len() {
                     break;
@@ -223,6 +223,12 @@ impl JsonMasker {
             return Plan::Scan;
         }
         let plan = match self.frames.last() {
+            // Below the path's bound: by the last segment alone.
+            Some(f) if self.frames.len() > MAX_DEPTH => match f.object {
+                true => cx.masker.rules.by_last_key(&self.keys[f.key_start..f.key_start + f.key_len]),
+                false => None,
+            }
+            .map_or(Plan::Scan, Plan::Rule),
             Some(f) if !cx.masker.rules.is_empty() => {
                 let depth = self.frames.len() - 1;
                 let parent = &self.states[depth * self.words..(depth + 1) * self.words];
@@ -379,13 +385,16 @@ impl JsonMasker {
         let object = input[i] == b'{';
         let Plan::Rule(r) = plan else {
             if self.frames.len() >= MAX_DEPTH {
-                return self.malformed_at(cx, i);
+                if !self.open_deep(object) {
+                    return self.malformed_at(cx, i);
+                }
+            } else {
+                if self.words > 0 && !self.frames.is_empty() {
+                    self.states.truncate(self.frames.len() * self.words);
+                    self.states.extend_from_slice(&self.next_states);
+                }
+                self.push_frame(object);
             }
-            if self.words > 0 && !self.frames.is_empty() {
-                self.states.truncate(self.frames.len() * self.words);
-                self.states.extend_from_slice(&self.next_states);
-            }
-            self.push_frame(object);
             self.state = if object { State::KeyOrClose } else { State::ValueOrClose };
             // Without drop rules nothing is held, so the raw input stays
             // pending across the bracket: one copy per changed value, not
@@ -433,7 +442,11 @@ impl JsonMasker {
             self.flush(cx, i);
             cx.out.append(&mut self.held);
         }
-        self.pop_frame(object);
+        if self.is_deep() {
+            self.close_deep();
+        } else {
+            self.pop_frame(object);
+        }
         self.state = State::AfterValue;
         i + 1
     }
@@ -806,6 +819,7 @@ impl JsonMasker {
             cx.out.push(b'\n');
             self.frames.clear();
             self.keys.clear();
+            self.clear_deep();
             self.states.truncate(self.words);
             self.state = State::Value;
             return nl + 1;

@@ -29,6 +29,7 @@
 //! Must not depend on anything above `mask`.
 
 pub mod escape;
+mod deep;
 mod general;
 mod long;
 mod member;
@@ -45,8 +46,13 @@ use super::bytes::has_x86_64_v3;
 use super::detect::KeyContexts;
 use super::segment::{ScanScratch, Window};
 
-/// Containers nested deeper than this are treated as malformed.
+/// Containers are tracked with their whole path to this depth; deeper
+/// ones share one frame ([`deep`]), where rules apply by their last
+/// segment.
 const MAX_DEPTH: usize = 512;
+/// Levels the deep frame tracks (one bit each): containers nested deeper
+/// than `MAX_DEPTH + MAX_DEEP` are treated as malformed.
+const MAX_DEEP: usize = 65_536;
 /// Decoded key bytes kept for rules and context; longer keys match no rule.
 const MAX_KEY: usize = 256;
 /// Numbers and literals are buffered whole up to this length; a longer
@@ -155,6 +161,10 @@ pub struct JsonMasker {
     state: State,
     frames: Vec<Frame>,
     keys: Vec<u8>,
+    /// Levels below `MAX_DEPTH` (in the deep frame, see [`deep`]), and
+    /// whether each is an object, one bit a level.
+    deep: usize,
+    deep_kinds: Vec<u64>,
     /// NFA states per depth (`words` each; level 0 is the root).
     states: Vec<u64>,
     next_states: Vec<u64>,
@@ -215,6 +225,8 @@ impl JsonMasker {
             state: State::Value,
             frames: Vec::new(),
             keys: Vec::new(),
+            deep: 0,
+            deep_kinds: Vec::new(),
             words: states.len(),
             states,
             next_states: Vec::new(),

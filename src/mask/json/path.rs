@@ -115,6 +115,9 @@ pub struct FieldRules {
     words: usize,
     /// Asked at every comma and value: computed once.
     has_drop: bool,
+    /// The rules whose last step names a key (`$.a.name`, `$..name`), in
+    /// config order: what applies where the path is not tracked.
+    last_keys: Vec<(Vec<u8>, usize)>,
 }
 
 /// The active NFA states at one depth.
@@ -132,7 +135,15 @@ impl FieldRules {
             rules.push((steps, c.action.clone()));
         }
         let has_drop = rules.iter().any(|(_, a)| matches!(a, Action::Drop));
-        Ok(FieldRules { rules, offsets, words: total.div_ceil(64), has_drop })
+        let last_keys = rules
+            .iter()
+            .enumerate()
+            .filter_map(|(r, (steps, _))| match steps.last() {
+                Some(Step::Child(name) | Step::Descendant(Some(name))) => Some((name.clone(), r)),
+                _ => None,
+            })
+            .collect();
+        Ok(FieldRules { rules, offsets, words: total.div_ceil(64), has_drop, last_keys })
     }
 
     #[inline(always)]
@@ -143,6 +154,20 @@ impl FieldRules {
     #[inline(always)]
     pub fn has_drop(&self) -> bool {
         self.has_drop
+    }
+
+    /// The first rule (in config order) whose last step names `key`, for
+    /// a value whose path is not tracked: below the depth bound, and in
+    /// the text scan of malformed JSON. Such a rule applies there by its
+    /// last segment alone (`$.user.name` to any `name`), which may mask
+    /// more than the path would, never less.
+    pub fn by_last_key(&self, key: &[u8]) -> Option<usize> {
+        self.last_keys.iter().find(|(name, _)| name == key).map(|&(_, r)| r)
+    }
+
+    /// Whether any rule's last step names a key.
+    pub fn has_last_keys(&self) -> bool {
+        !self.last_keys.is_empty()
     }
 
     pub fn action(&self, rule: usize) -> &Action {

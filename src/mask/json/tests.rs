@@ -157,11 +157,16 @@ fn malformed_json_falls_back_to_text_and_never_leaks() {
 }
 
 #[test]
-fn deep_nesting_is_scanned_as_text() {
+fn deep_nesting_is_masked_and_beyond_the_bound_scanned_as_text() {
     let m = masker_with(&[]);
-    let body = format!("{}\"x@y.org\"{}", "[".repeat(600), "]".repeat(600));
-    let out = run(&m, &body);
-    assert!(!out.contains("x@y.org"));
+    for depth in [600, super::MAX_DEPTH + super::MAX_DEEP + 1] {
+        let body = format!("{}\"x@y.org\"{}", "[".repeat(depth), "]".repeat(depth));
+        let out = run(&m, &body);
+        assert_eq!(out, body.replace("x@y.org", "[EMAIL]"), "{depth}");
+    }
+    // Mismatched brackets below the path's bound are malformed too.
+    let body = format!("{}\"x@y.org\"}}{}", "[".repeat(600), "]".repeat(599));
+    assert_eq!(run(&m, &body), body.replace("x@y.org", "[EMAIL]"));
 }
 
 #[test]
