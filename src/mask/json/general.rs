@@ -6,6 +6,7 @@
 //! Must not depend on the x86-64-v3 builds: it runs on every CPU as built.
 
 use super::escape::{EscapeStatus, REPLACEMENT, Recovered};
+use super::fallback::TextStop;
 use super::path::Segment;
 use super::scalar::{TokenOut, is_token_byte};
 use super::strings::find_string_special;
@@ -115,9 +116,7 @@ impl JsonMasker {
             State::InLongNumber => {
                 self.finish_long_number(cx);
             }
-            State::Text => {
-                self.fallback.process(cx.masker, &[], true, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
-            }
+            State::Text => self.end_text(cx),
             _ => {}
         }
         if self.holding {
@@ -335,14 +334,15 @@ impl JsonMasker {
             Plan::Scan => {
                 if self.quote == b'"'
                     && let Some(end) = self.take_whole_string::<false>(
-                    cx.masker,
-                    input,
-                    start,
-                    None,
-                    &mut cx.pending_from,
-                    cx.out,
-                    cx.counters,
-                ) {
+                        cx.masker,
+                        input,
+                        start,
+                        None,
+                        &mut cx.pending_from,
+                        cx.out,
+                        cx.counters,
+                    )
+                {
                     self.state = State::AfterValue;
                     return end;
                 }
@@ -665,6 +665,11 @@ impl JsonMasker {
                 write_json_escaped(&self.token_out, cx.out);
             }
         }
+        // A value a rule took in the text scan: text again.
+        if self.text_value {
+            self.text_value = false;
+            self.state = State::Text;
+        }
     }
 
     /// A number or literal that was buffered across chunks.
@@ -800,6 +805,9 @@ impl JsonMasker {
             State::InToken => self.fallback.push(&self.token),
             _ => {}
         }
+        let in_string = matches!(self.state, State::InString | State::InEscape);
+        self.key_finder.reset(in_string, self.quote);
+        self.text_value = false;
         self.token.clear();
         self.target = Target::Scan;
         self.skip = None;
@@ -810,6 +818,9 @@ impl JsonMasker {
     /// NDJSON to the end of the line (then JSON again).
     fn text(&mut self, cx: &mut Chunk, i: usize) -> usize {
         let input = cx.input;
+        if cx.masker.rules.has_last_keys() {
+            return self.text_and_keys(cx, i);
+        }
         if self.ndjson
             && let Some(nl) = memchr::memchr(b'\n', &input[i..])
         {
@@ -827,5 +838,42 @@ impl JsonMasker {
         self.fallback.push(&input[i..]);
         self.fallback.process(cx.masker, &[], false, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
         input.len()
+    }
+
+    /// [`JsonMasker::text`] with rules that apply by key name (see
+    /// [`super::fallback`]).
+    #[cold]
+    #[inline(never)]
+    fn text_and_keys(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        let input = cx.input;
+        let nl = if self.ndjson { memchr::memchr(b'\n', &input[i..]).map(|p| i + p) } else { None };
+        let end = nl.unwrap_or(input.len());
+        if let TextStop::String { at, rule } = self.text_with_keys(cx.masker, input, i, end, cx.out, cx.counters) {
+            cx.pending_from = at;
+            self.begin_text_string(cx.masker, rule, cx.counters, cx.out);
+            return self.begin_string(cx, Plan::Rule(rule), at);
+        }
+        let Some(nl) = nl else {
+            self.fallback.process(cx.masker, &[], false, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
+            return input.len();
+        };
+        self.end_text(cx);
+        cx.out.push(b'\n');
+        self.frames.clear();
+        self.keys.clear();
+        self.clear_deep();
+        self.states.truncate(self.words);
+        self.state = State::Value;
+        nl + 1
+    }
+
+    /// Ends the text scan (the body or an NDJSON line ends): a token value
+    /// a rule takes is written, then the rest of the text.
+    fn end_text(&mut self, cx: &mut Chunk) {
+        if let Some(r) = self.key_finder.token_rule() {
+            self.key_finder.end_token(cx.masker, r, cx.out, cx.counters);
+        }
+        self.key_finder.reset(false, b'"');
+        self.fallback.process(cx.masker, &[], true, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
     }
 }

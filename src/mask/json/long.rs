@@ -9,9 +9,9 @@
 //! only after a token outgrew its buffer: never on the hot path.
 
 use super::{JsonMasker, Plan, State, Target};
+use crate::mask::Masker;
 use crate::mask::action::{Action, StreamingHash, StreamingMask};
 use crate::mask::segment::{write_json_escaped, write_json_quoted};
-use crate::mask::Masker;
 
 /// Where a number's grammar, `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE]
 /// [+-]? [0-9]+)?`, has got to, one byte at a time.

@@ -28,8 +28,9 @@
 //!
 //! Must not depend on anything above `mask`.
 
-pub mod escape;
 mod deep;
+pub mod escape;
+mod fallback;
 mod general;
 mod long;
 mod member;
@@ -186,6 +187,10 @@ pub struct JsonMasker {
     held: Vec<u8>,
     holding: bool,
     fallback: Window,
+    /// Finds `"key": value` pairs in the text scan (see [`fallback`]).
+    key_finder: fallback::KeyFinder,
+    /// The current string is a value a rule took in the text scan.
+    text_value: bool,
     scratch: ScanScratch,
     /// What recent keys say of numbers under them.
     key_contexts: KeyContexts,
@@ -244,6 +249,8 @@ impl JsonMasker {
             held: Vec::new(),
             holding: false,
             fallback: Window::default(),
+            key_finder: fallback::KeyFinder::default(),
+            text_value: false,
             scratch: ScanScratch::default(),
             key_contexts: KeyContexts::default(),
             token_out: Vec::new(),
@@ -259,7 +266,12 @@ impl JsonMasker {
 
     /// Bytes held across calls (window, fallback, held output, key).
     pub fn held_bytes(&self) -> usize {
-        self.window.held() + self.fallback.held() + self.held.len() + self.key_buf.len() + self.token.len()
+        self.window.held()
+            + self.fallback.held()
+            + self.held.len()
+            + self.key_buf.len()
+            + self.token.len()
+            + self.key_finder.held()
     }
 
     /// Opens an object or array. An array's values belong to its key (for
@@ -304,6 +316,6 @@ fn is_whitespace(b: u8) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod recover_tests;
+#[cfg(test)]
+mod tests;

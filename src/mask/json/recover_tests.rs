@@ -192,7 +192,8 @@ fn single_quoted_strings_are_keys_and_values() {
         let out = run_all_ways(&m, ContentKind::Json, &body);
         assert!(!out.contains("Jane Roe") && !out.contains("1990-01-02") && !out.contains("x@y.org"), "{out}");
     }
-    let out = run_all_ways(&m, ContentKind::Json, r#"{'name':'Jane Roe','v':'a x@y.org "q"','date_of_birth':'1990-01-02'}"#);
+    let out =
+        run_all_ways(&m, ContentKind::Json, r#"{'name':'Jane Roe','v':'a x@y.org "q"','date_of_birth':'1990-01-02'}"#);
     assert_eq!(out, r#"{'name':"[NAME]",'v':'a [EMAIL] \"q\"','date_of_birth':"[DOB]"}"#);
 }
 
@@ -210,8 +211,15 @@ fn rules_apply_by_last_key_below_the_depth_bound() {
     s.feed(body.as_bytes(), &mut out);
     s.finish(&mut out);
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains(r#"{"name":"[NAME]","a":[1,{"date_of_birth":"[DOB]"}],"phone":"[PHONE]","e":"[EMAIL]"}"#), "{}", &out[out.len() / 2 - 100..out.len() / 2 + 200]);
-    assert_eq!(out.len(), body.len() - "Jane Roe1990-01-024155552671x@y.org".len() + "[NAME][DOB]\"[PHONE]\"[EMAIL]".len());
+    assert!(
+        out.contains(r#"{"name":"[NAME]","a":[1,{"date_of_birth":"[DOB]"}],"phone":"[PHONE]","e":"[EMAIL]"}"#),
+        "{}",
+        &out[out.len() / 2 - 100..out.len() / 2 + 200]
+    );
+    assert_eq!(
+        out.len(),
+        body.len() - "Jane Roe1990-01-024155552671x@y.org".len() + "[NAME][DOB]\"[PHONE]\"[EMAIL]".len()
+    );
     let cuts: Vec<usize> = (7..body.len()).step_by(7).collect();
     assert_eq!(run_cut(&m, ContentKind::Json, body.as_bytes(), &cuts), out.as_bytes());
 }
@@ -230,9 +238,23 @@ fn text_fallback_applies_rules_by_key_name() {
     let out = run_all_ways(&m, ContentKind::Json, body);
     assert_eq!(
         out,
-        r#"{"a": 12ab, "name": "[NAME]", "date_of_birth" : "**********", "age":"[AGE]", "items": "x", "pw": null, "sku": "[EMAIL]", "n": "Jo\"e"}"#
+        r#"{"a": 12ab, "name": "[NAME]", "date_of_birth" : "****-**-**", "age":"[AGE]", "items": "x", "pw": null, "sku": "[EMAIL]", "n": "Jo\"e"}"#
     );
     // After a string that broke the grammar, the next key is still found.
     let out = run_all_ways(&m, ContentKind::Json, r#"{"q": "bad \q escape", "name": "Jane Roe"}"#);
     assert!(out.ends_with(r#""name": "[NAME]"}"#), "{out}");
+    // Single quotes, bare words, and a value at the end of the body.
+    let out = run_all_ways(&m, ContentKind::Json, "{'a': x y, 'name': 'Jane Roe', \"name\": Jane, 'age': 41");
+    assert_eq!(out, r#"{'a': x y, 'name': "[NAME]", "name": "[NAME]", 'age': "[AGE]""#);
+    // NDJSON: a value at the end of a broken line; the next line is JSON.
+    let body = "{\"a\": 12ab, \"age\": 41\n{\"a\": 1 2, \"name\": \"Jane\"}\n{\"user\":{\"name\":\"Jo\"}}\n";
+    let out = run_all_ways(&m, ContentKind::Ndjson, body);
+    assert_eq!(
+        out,
+        "{\"a\": 12ab, \"age\": \"[AGE]\"\n{\"a\": 1 2, \"name\": \"[NAME]\"}\n{\"user\":{\"name\":\"[NAME]\"}}\n"
+    );
+    // Rules whose last step is no key do not apply in the text scan.
+    let m = masker_with(&[("$.items[*]", Action::Redact { placeholder: "[ITEM]".into() }), ("$..*", Action::Drop)]);
+    let body = r#"{"a" 2, "items": "x", "b": "y"}"#;
+    assert_eq!(run_all_ways(&m, ContentKind::Json, body), body);
 }
