@@ -138,8 +138,7 @@ impl KeyFinder {
                     let rule = match self.overlong {
                         true => None,
                         false => masker.rules.by_last_key(&self.key),
-                    }
-                    .filter(|&r| !matches!(masker.rules.action(r), Action::Keep));
+                    };
                     let string = b == b'"' || b == b'\'';
                     match rule {
                         Some(r) if string => {

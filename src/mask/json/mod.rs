@@ -8,9 +8,13 @@
 //! case costs a SIMD scan to the end of each string and a few comparisons per
 //! structural byte.
 //!
-//! Malformed input (bad syntax, raw control bytes in strings, lone
-//! surrogates, too deep or too long tokens) switches to text scanning for the
-//! rest of the body, or for NDJSON the rest of the line: never to
+//! What lenient writers emit is read as JSON, on the error path only:
+//! `NaN` and `Infinity` ([`scalar`]), trailing commas, lone surrogates
+//! ([`escape`]), raw control bytes and single quotes in strings, numbers of
+//! any length ([`long`]), nesting below the path's bound ([`deep`]).
+//! Other malformed input switches to text scanning for the rest of the
+//! body, or for NDJSON the rest of the line, where rules that end in a key
+//! still apply to `"key": value` pairs ([`fallback`]): never to
 //! pass-through.
 
 //!
@@ -24,7 +28,9 @@
 //! - [`scalar`]: numbers and literals (their grammar, whether a detector
 //!   could match one, what becomes of one);
 //! - [`strings`], [`member`]: SIMD readers of string content and of an
-//!   object member; [`escape`]: `\…` decoding; [`path`]: field rules.
+//!   object member; [`escape`]: `\…` decoding; [`path`]: field rules;
+//! - [`long`], [`deep`], [`fallback`]: numbers too long to buffer, nesting
+//!   below the path's bound, rules in the text scan.
 //!
 //! Must not depend on anything above `mask`.
 
