@@ -253,3 +253,39 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
+
+    /// Near-JSON soup under name rules (lenient constructs, garbage, the
+    /// text scan's `"key": value` finder, deep nesting): never a panic,
+    /// and the same output however it is cut.
+    #[test]
+    fn near_json_under_name_rules_is_chunking_independent(
+        pieces in prop::collection::vec(prop::sample::select(&[
+            "{", "}", "[", "]", ",", ":", "\"", "'", "\\", " ", "\n", "\t", "x", "e", ".", "-", "+",
+            "\"name\"", "'name'", "\"name\":", "\"date_of_birth\": ", "\"Jane Roe\"", "'Jane'", "Jane",
+            "NaN", "Infinity", "12", "0.5e3", "99999999999", "true", "\\ud800", "\\u0040", "\\n", " x@y.org ",
+            "[[[[[[[[", "]]]]]]]]", "{\"k\":", "\"a\":1,", "\"phone\":4155552671",
+        ][..]), 0..80),
+        long in prop::option::of(200usize..320),
+        mut cuts in prop::collection::vec(0usize..800, 0..10),
+    ) {
+        let m = masker_with_name_rules();
+        let mut body: String = pieces.concat();
+        if let Some(n) = long {
+            let at = body.len() / 2;
+            body.insert_str(body.floor_char_boundary(at), &"7".repeat(n));
+        }
+        let b = body.as_bytes();
+        cuts.sort_unstable();
+        for kind in [ContentKind::Json, ContentKind::Ndjson] {
+            let whole = mask(&m, kind, b, &[]);
+            prop_assert_eq!(&mask(&m, kind, b, &cuts), &whole, "{:?} {:?}", kind, body);
+            let bytes: Vec<usize> = (1..b.len()).collect();
+            prop_assert_eq!(&mask(&m, kind, b, &bytes), &whole, "{:?} byte by byte {:?}", kind, body);
+        }
+    }
+}
