@@ -322,6 +322,4 @@ fn is_whitespace(b: u8) -> bool {
 }
 
 #[cfg(test)]
-mod recover_tests;
-#[cfg(test)]
 mod tests;
