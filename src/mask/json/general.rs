@@ -155,9 +155,6 @@ impl JsonMasker {
             }
             i = match (self.state, b) {
                 (State::ValueOrClose, b']') => self.close(cx, i),
-                // A trailing comma (`[1,2,]`), which lenient writers leave:
-                // `Value` in an array comes only after a comma.
-                (State::Value, b']') if self.frames.last().is_some_and(|f| !f.object) => self.close(cx, i),
                 (State::Value | State::ValueOrClose, _) => self.begin_value(cx, i),
                 (State::AfterValue, b',') => match self.frames.last() {
                     None => return self.malformed_at(cx, i),
@@ -170,19 +167,18 @@ impl JsonMasker {
                         i + 1
                     }
                 },
-                // `Key` comes only after a comma: `{"a":1,}` is read as `{"a":1}`.
-                (State::AfterValue, b'}' | b']') | (State::KeyOrClose | State::Key, b'}') => self.close(cx, i),
+                (State::AfterValue, b'}' | b']') | (State::KeyOrClose, b'}') => self.close(cx, i),
                 // Another document (NDJSON, concatenated JSON).
                 (State::AfterValue, _) if self.frames.is_empty() => {
                     self.state = State::Value;
                     i
                 }
-                (State::KeyOrClose | State::Key, b'"' | b'\'') => self.begin_key(input, i),
+                (State::KeyOrClose | State::Key, b'"') => self.begin_key(input, i),
                 (State::Colon, b':') => {
                     self.state = State::Value;
                     i + 1
                 }
-                _ => return self.malformed_at(cx, i),
+                _ => self.unexpected(cx, i),
             };
             if !self.state.is_structural() {
                 return i;
@@ -195,10 +191,7 @@ impl JsonMasker {
         // `dropping` describes a value; a key is never dropped on its own.
         self.dropping = false;
         let start = i + 1;
-        self.quote = input[i];
-        if self.quote == b'"'
-            && let Some((key, end)) = whole_key(input, start)
-        {
+        if let Some((key, end)) = whole_key(input, start) {
             self.set_key(key);
             self.state = State::Colon;
             return end;
@@ -208,6 +201,46 @@ impl JsonMasker {
         self.target = Target::Key;
         self.state = State::InString;
         start
+    }
+
+    /// A key in single quotes, which lenient writers emit: read by the
+    /// string path, which ends it at the next `'`.
+    #[cold]
+    fn begin_single_quoted_key(&mut self, i: usize) -> usize {
+        self.dropping = false;
+        self.quote = b'\'';
+        self.key_buf.clear();
+        self.key_overlong = false;
+        self.target = Target::Key;
+        self.state = State::InString;
+        i + 1
+    }
+
+    /// What the structural loop's table does not take: a trailing comma
+    /// in an object (`{"a":1,}`), a key in single quotes, or malformed
+    /// input. Off the loop's table so that well-formed input pays nothing
+    /// for them.
+    #[cold]
+    #[inline(never)]
+    fn unexpected(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        match (self.state, cx.input[i]) {
+            // `Key` comes only after a comma.
+            (State::Key, b'}') => self.close(cx, i),
+            (State::KeyOrClose | State::Key, b'\'') => self.begin_single_quoted_key(i),
+            _ => self.malformed_at(cx, i),
+        }
+    }
+
+    /// A byte that starts no value in the strict grammar: a trailing
+    /// comma in an array (`[1,2,]`), or malformed input.
+    #[cold]
+    #[inline(never)]
+    fn not_a_value(&mut self, cx: &mut Chunk, i: usize) -> usize {
+        // `Value` in an array comes only after a comma.
+        if cx.input[i] == b']' && self.state == State::Value && self.frames.last().is_some_and(|f| !f.object) {
+            return self.close(cx, i);
+        }
+        self.malformed_at(cx, i)
     }
 
     /// Decides what a field rule says of the value starting now, steps the
@@ -269,7 +302,7 @@ impl JsonMasker {
         if !(matches!(b, b'"' | b'{' | b'[' | b'-' | b't' | b'f' | b'n' | b'N' | b'I' | b'+' | b'\'')
             || b.is_ascii_digit())
         {
-            return self.malformed_at(cx, i);
+            return self.not_a_value(cx, i);
         }
         // Tentative output must be settled before the plan; otherwise raw
         // bytes stay pending, so unchanged values cost no copy.
@@ -282,7 +315,8 @@ impl JsonMasker {
             cx.out.extend_from_slice(b"null");
         }
         match b {
-            b'"' | b'\'' => self.begin_string(cx, plan, i),
+            b'"' => self.begin_string::<false>(cx, plan, i),
+            b'\'' => self.begin_string::<true>(cx, plan, i),
             b'{' | b'[' => {
                 self.flush(cx, i);
                 self.begin_container(cx, plan, i)
@@ -326,13 +360,18 @@ impl JsonMasker {
         }
     }
 
-    fn begin_string(&mut self, cx: &mut Chunk, plan: Plan, i: usize) -> usize {
+    /// A string value; `SINGLE` when it is in single quotes (lenient), so
+    /// the string path ends it at the next `'` (`quote` is `"` otherwise:
+    /// a single-quoted string sets it back when it ends).
+    fn begin_string<const SINGLE: bool>(&mut self, cx: &mut Chunk, plan: Plan, i: usize) -> usize {
         let input = cx.input;
         let start = i + 1;
-        self.quote = input[i];
+        if SINGLE {
+            self.quote = b'\'';
+        }
         self.target = match plan {
             Plan::Scan => {
-                if self.quote == b'"'
+                if !SINGLE
                     && let Some(end) = self.take_whole_string::<false>(
                         cx.masker,
                         input,
@@ -518,6 +557,7 @@ impl JsonMasker {
             b'\'' => {
                 // Redact, mask and hash wrote an opening `"`.
                 let own_quote = !matches!(self.target, Target::Key | Target::Keep | Target::Scan) && !self.dropping;
+                self.quote = b'"';
                 self.end_string(cx);
                 if own_quote {
                     cx.out.push(b'"');
@@ -653,7 +693,14 @@ impl JsonMasker {
                 self.state = State::Colon;
             }
             Target::Scan => self.scan_string_window(cx, true),
-            Target::Discard | Target::Keep => {}
+            target => self.end_rule_string(cx, target),
+        }
+    }
+
+    /// [`JsonMasker::end_string`] for a string a rule took.
+    fn end_rule_string(&mut self, cx: &mut Chunk, target: Target) {
+        match target {
+            Target::Key | Target::Scan | Target::Discard | Target::Keep => {}
             Target::Hash(h) => {
                 self.token_out.clear();
                 h.finish(&mut self.token_out);
@@ -807,6 +854,7 @@ impl JsonMasker {
         }
         let in_string = matches!(self.state, State::InString | State::InEscape);
         self.key_finder.reset(in_string, self.quote);
+        self.quote = b'"';
         self.text_value = false;
         self.token.clear();
         self.target = Target::Scan;
@@ -851,7 +899,10 @@ impl JsonMasker {
         if let TextStop::String { at, rule } = self.text_with_keys(cx.masker, input, i, end, cx.out, cx.counters) {
             cx.pending_from = at;
             self.begin_text_string(cx.masker, rule, cx.counters, cx.out);
-            return self.begin_string(cx, Plan::Rule(rule), at);
+            return match input[at] {
+                b'\'' => self.begin_string::<true>(cx, Plan::Rule(rule), at),
+                _ => self.begin_string::<false>(cx, Plan::Rule(rule), at),
+            };
         }
         let Some(nl) = nl else {
             self.fallback.process(cx.masker, &[], false, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
