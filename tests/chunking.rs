@@ -406,3 +406,141 @@ proptest! {
         }
     }
 }
+
+/// What lenient writers emit and the lexer reads on past: each with
+/// whether it comes out byte for byte (a scanned string writes a raw
+/// control byte escaped and a lone surrogate as U+FFFD).
+const LENIENT: &[(&str, bool)] = &[
+    ("NaN", true),
+    ("Infinity", true),
+    ("-Infinity", true),
+    ("[1,2,]", true),
+    ("{\"a\":1,}", true),
+    ("\"\\ud800\"", false),
+    ("\"a\\udc00b\\ud800\"", false),
+    ("\"tab\there\"", false),
+    ("'single'", true),
+    ("{'k':'v'}", true),
+    ("LONG", true),
+    ("-LONG.LONGe+7", true),
+];
+
+/// Name rules: `$..name` and `$..date_of_birth`.
+fn masker_with_name_rules() -> Arc<Masker> {
+    let mut config = piimask::patterns::default_config();
+    for (path, placeholder) in [("$..name", "[NAME]"), ("$..date_of_birth", "[DOB]")] {
+        config.fields.push(piimask::mask::FieldRuleConfig {
+            id: path.to_string(),
+            path: path.to_string(),
+            action: piimask::mask::Action::Redact { placeholder: placeholder.to_string() },
+        });
+    }
+    Arc::new(Masker::new(&config).expect("profile with name rules"))
+}
+
+/// A list of records, each with a name, a date of birth and an email, and
+/// some with a lenient construct before them; or, with `garbage`, one
+/// malformed beyond recovery (the rest is text, where the rules apply by
+/// key name). Returns the body and the constructs that must come out as
+/// they went in.
+fn lenient_records() -> impl Strategy<Value = (String, Vec<String>)> {
+    let record = (prop::option::of(0..LENIENT.len()), 0..EMAILS.len(), any::<bool>(), 300usize..420);
+    (prop::collection::vec(record, 1..6), prop::option::of(0usize..6), any::<bool>()).prop_map(
+        |(records, garbage, pretty)| {
+            let mut copied = Vec::new();
+            let sep = if pretty { ",\n  " } else { "," };
+            let body: Vec<String> = records
+                .iter()
+                .enumerate()
+                .map(|(i, &(lenient, email, trailing, long))| {
+                    let v = match lenient {
+                        Some(l) => {
+                            let (text, same) = LENIENT[l];
+                            let text = text.replace("LONG", &"9".repeat(long));
+                            if same {
+                                copied.push(text.clone());
+                            }
+                            text
+                        }
+                        None => "1".to_string(),
+                    };
+                    let v = if garbage == Some(i) { format!("{v} oops") } else { v };
+                    let comma = if trailing && lenient.is_some() { "," } else { "" };
+                    format!(
+                        r#"{{"id":{i},"v":{v},"name":"Jane Roe","date_of_birth": "1990-01-02","e":"{}"{comma}}}"#,
+                        EMAILS[email]
+                    )
+                })
+                .collect();
+            (format!("[{}]", body.join(sep)), copied)
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
+
+    /// Lenient JSON: rules keep applying after each construct, the
+    /// constructs come out as they went in, and the output does not
+    /// depend on chunking (one byte, seven bytes, random cuts, whole).
+    #[test]
+    fn lenient_json_keeps_its_rules_and_is_chunking_independent(
+        (body, copied) in lenient_records(),
+        mut cuts in prop::collection::vec(0usize..4096, 0..12),
+    ) {
+        let m = masker_with_name_rules();
+        let b = body.as_bytes();
+        let whole = mask(&m, ContentKind::Json, b, &[]);
+        cuts.sort_unstable();
+        prop_assert_eq!(&mask(&m, ContentKind::Json, b, &cuts), &whole);
+        for step in [1, 7] {
+            let cuts: Vec<usize> = (step..b.len()).step_by(step).collect();
+            prop_assert_eq!(&mask(&m, ContentKind::Json, b, &cuts), &whole, "step {}", step);
+        }
+        let out = String::from_utf8(whole).map_err(|e| TestCaseError::fail(format!("not UTF-8: {e}")))?;
+        for leaked in ["Jane Roe", "1990-01-02"].iter().chain(EMAILS) {
+            prop_assert!(!out.contains(leaked), "{} leaked: {}", leaked, out);
+        }
+        for c in &copied {
+            prop_assert!(out.contains(c.as_str()), "{} not copied: {}", c, out);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
+
+    /// Near-JSON soup under name rules (lenient constructs, garbage, the
+    /// text scan's `"key": value` finder, deep nesting): never a panic,
+    /// and the same output however it is cut.
+    #[test]
+    fn near_json_under_name_rules_is_chunking_independent(
+        pieces in prop::collection::vec(prop::sample::select(&[
+            "{", "}", "[", "]", ",", ":", "\"", "'", "\\", " ", "\n", "\t", "x", "e", ".", "-", "+",
+            "\"name\"", "'name'", "\"name\":", "\"date_of_birth\": ", "\"Jane Roe\"", "'Jane'", "Jane",
+            "NaN", "Infinity", "12", "0.5e3", "99999999999", "true", "\\ud800", "\\u0040", "\\n", " x@y.org ",
+            "[[[[[[[[", "]]]]]]]]", "{\"k\":", "\"a\":1,", "\"phone\":4155552671",
+        ][..]), 0..80),
+        long in prop::option::of(200usize..320),
+        mut cuts in prop::collection::vec(0usize..800, 0..10),
+    ) {
+        let m = masker_with_name_rules();
+        let mut body: String = pieces.concat();
+        if let Some(n) = long {
+            let at = body.len() / 2;
+            body.insert_str(body.floor_char_boundary(at), &"7".repeat(n));
+        }
+        let b = body.as_bytes();
+        cuts.sort_unstable();
+        for kind in [ContentKind::Json, ContentKind::Ndjson] {
+            let whole = mask(&m, kind, b, &[]);
+            prop_assert_eq!(&mask(&m, kind, b, &cuts), &whole, "{:?} {:?}", kind, body);
+            let bytes: Vec<usize> = (1..b.len()).collect();
+            prop_assert_eq!(&mask(&m, kind, b, &bytes), &whole, "{:?} byte by byte {:?}", kind, body);
+        }
+    }
+}

@@ -8,9 +8,13 @@
 //! case costs a SIMD scan to the end of each string and a few comparisons per
 //! structural byte.
 //!
-//! Malformed input (bad syntax, raw control bytes in strings, lone
-//! surrogates, too deep or too long tokens) switches to text scanning for the
-//! rest of the body, or for NDJSON the rest of the line: never to
+//! What lenient writers emit is read as JSON, on the error path only:
+//! `NaN` and `Infinity` ([`scalar`]), trailing commas, lone surrogates
+//! ([`escape`]), raw control bytes and single quotes in strings, numbers of
+//! any length ([`long`]), nesting below the path's bound ([`deep`]).
+//! Other malformed input switches to text scanning for the rest of the
+//! body, or for NDJSON the rest of the line, where rules that end in a key
+//! still apply to `"key": value` pairs ([`fallback`]): never to
 //! pass-through.
 
 //!
@@ -24,12 +28,17 @@
 //! - [`scalar`]: numbers and literals (their grammar, whether a detector
 //!   could match one, what becomes of one);
 //! - [`strings`], [`member`]: SIMD readers of string content and of an
-//!   object member; [`escape`]: `\…` decoding; [`path`]: field rules.
+//!   object member; [`escape`]: `\…` decoding; [`path`]: field rules;
+//! - [`long`], [`deep`], [`fallback`]: numbers too long to buffer, nesting
+//!   below the path's bound, rules in the text scan.
 //!
 //! Must not depend on anything above `mask`.
 
+mod deep;
 pub mod escape;
+mod fallback;
 mod general;
+mod long;
 mod member;
 pub mod path;
 mod plain;
@@ -44,11 +53,17 @@ use super::bytes::has_x86_64_v3;
 use super::detect::KeyContexts;
 use super::segment::{ScanScratch, Window};
 
-/// Containers nested deeper than this are treated as malformed.
+/// Containers are tracked with their whole path to this depth; deeper
+/// ones share one frame ([`deep`]), where rules apply by their last
+/// segment.
 const MAX_DEPTH: usize = 512;
+/// Levels the deep frame tracks (one bit each): containers nested deeper
+/// than `MAX_DEPTH + MAX_DEEP` are treated as malformed.
+const MAX_DEEP: usize = 65_536;
 /// Decoded key bytes kept for rules and context; longer keys match no rule.
 const MAX_KEY: usize = 256;
-/// Numbers and literals longer than this are treated as malformed.
+/// Numbers and literals are buffered whole up to this length; a longer
+/// number is read in windows ([`long`]), a longer literal is malformed.
 const MAX_TOKEN: usize = 256;
 /// Tentative output (a member that a `drop` rule may remove) held at most.
 const MAX_HELD: usize = 64 * 1024;
@@ -74,6 +89,8 @@ enum State {
     InEscape,
     /// Inside a number or literal.
     InToken,
+    /// Inside a number longer than [`MAX_TOKEN`] (see [`long`]).
+    InLongNumber,
     /// Inside a container that a field rule took as a whole.
     Skip,
     /// Malformed: scanning as text.
@@ -130,6 +147,9 @@ struct Skip {
     depth: usize,
     in_string: bool,
     escaped: bool,
+    /// The quote that ends the string it is in (`"`, or `'` as lenient
+    /// writers emit).
+    quote: u8,
 }
 
 /// What a field rule decided for the value that starts here.
@@ -148,6 +168,10 @@ pub struct JsonMasker {
     state: State,
     frames: Vec<Frame>,
     keys: Vec<u8>,
+    /// Levels below `MAX_DEPTH` (in the deep frame, see [`deep`]), and
+    /// whether each is an object, one bit a level.
+    deep: usize,
+    deep_kinds: Vec<u64>,
     /// NFA states per depth (`words` each; level 0 is the root).
     states: Vec<u64>,
     next_states: Vec<u64>,
@@ -157,14 +181,22 @@ pub struct JsonMasker {
     target: Target,
     /// The current value is being dropped (its quotes too).
     dropping: bool,
+    /// The quote the current string ends at: `"`, or `'` (lenient).
+    quote: u8,
     escape: Escape,
     window: Window,
     token: Vec<u8>,
     token_plan: Plan,
+    /// How far a number too long for `token` has got (see [`long`]).
+    long_number: long::NumberLexer,
     skip: Option<Skip>,
     held: Vec<u8>,
     holding: bool,
     fallback: Window,
+    /// Finds `"key": value` pairs in the text scan (see [`fallback`]).
+    key_finder: fallback::KeyFinder,
+    /// The current string is a value a rule took in the text scan.
+    text_value: bool,
     scratch: ScanScratch,
     /// What recent keys say of numbers under them.
     key_contexts: KeyContexts,
@@ -204,6 +236,8 @@ impl JsonMasker {
             state: State::Value,
             frames: Vec::new(),
             keys: Vec::new(),
+            deep: 0,
+            deep_kinds: Vec::new(),
             words: states.len(),
             states,
             next_states: Vec::new(),
@@ -211,14 +245,18 @@ impl JsonMasker {
             key_overlong: false,
             target: Target::Scan,
             dropping: false,
+            quote: b'"',
             escape: Escape::default(),
             window: Window::default(),
             token: Vec::new(),
             token_plan: Plan::Scan,
+            long_number: long::NumberLexer::default(),
             skip: None,
             held: Vec::new(),
             holding: false,
             fallback: Window::default(),
+            key_finder: fallback::KeyFinder::default(),
+            text_value: false,
             scratch: ScanScratch::default(),
             key_contexts: KeyContexts::default(),
             token_out: Vec::new(),
@@ -234,7 +272,12 @@ impl JsonMasker {
 
     /// Bytes held across calls (window, fallback, held output, key).
     pub fn held_bytes(&self) -> usize {
-        self.window.held() + self.fallback.held() + self.held.len() + self.key_buf.len() + self.token.len()
+        self.window.held()
+            + self.fallback.held()
+            + self.held.len()
+            + self.key_buf.len()
+            + self.token.len()
+            + self.key_finder.held()
     }
 
     /// Opens an object or array. An array's values belong to its key (for

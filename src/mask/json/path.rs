@@ -115,6 +115,11 @@ pub struct FieldRules {
     words: usize,
     /// Asked at every comma and value: computed once.
     has_drop: bool,
+    /// The rules whose last step names a key (`$.a.name`, `$..name`), in
+    /// config order, but for `keep` (which, by key alone, would let a value
+    /// pass unscanned that its path would not): what applies where the
+    /// path is not tracked.
+    last_keys: Vec<(Vec<u8>, usize)>,
 }
 
 /// The active NFA states at one depth.
@@ -132,7 +137,16 @@ impl FieldRules {
             rules.push((steps, c.action.clone()));
         }
         let has_drop = rules.iter().any(|(_, a)| matches!(a, Action::Drop));
-        Ok(FieldRules { rules, offsets, words: total.div_ceil(64), has_drop })
+        let last_keys = rules
+            .iter()
+            .enumerate()
+            .filter_map(|(r, (steps, action))| match (steps.last(), action) {
+                (_, Action::Keep) => None,
+                (Some(Step::Child(name) | Step::Descendant(Some(name))), _) => Some((name.clone(), r)),
+                _ => None,
+            })
+            .collect();
+        Ok(FieldRules { rules, offsets, words: total.div_ceil(64), has_drop, last_keys })
     }
 
     #[inline(always)]
@@ -143,6 +157,20 @@ impl FieldRules {
     #[inline(always)]
     pub fn has_drop(&self) -> bool {
         self.has_drop
+    }
+
+    /// The first rule (in config order) whose last step names `key`, not
+    /// a `keep`, for a value whose path is not tracked: below the depth
+    /// bound, and in the text scan of malformed JSON. Such a rule applies
+    /// there by its last segment alone (`$.user.name` to any `name`),
+    /// which may mask more than the path would, never less.
+    pub fn by_last_key(&self, key: &[u8]) -> Option<usize> {
+        self.last_keys.iter().find(|(name, _)| name == key).map(|&(_, r)| r)
+    }
+
+    /// Whether any rule's last step names a key.
+    pub fn has_last_keys(&self) -> bool {
+        !self.last_keys.is_empty()
     }
 
     pub fn action(&self, rule: usize) -> &Action {
@@ -223,6 +251,27 @@ mod tests {
         assert_eq!(walk(&r, &[Key(b"a"), Index(1)]), Some(3));
         assert_eq!(walk(&r, &[Key(b"a"), Index(2)]), None);
         assert_eq!(walk(&r, &[Key(b"odd key")]), Some(4));
+    }
+
+    #[test]
+    fn rules_by_last_key_skip_keep_and_non_key_steps() {
+        let cfg: Vec<_> = [
+            ("$.public.name", Action::Keep),
+            ("$.items[*]", Action::Drop),
+            ("$..*", Action::Drop),
+            ("$.user.name", Action::Drop),
+            ("$..name", Action::Drop),
+            ("$['date of birth']", Action::Drop),
+        ]
+        .into_iter()
+        .map(|(p, action)| FieldRuleConfig { id: p.to_string(), path: p.to_string(), action })
+        .collect();
+        let r = FieldRules::new(&cfg).unwrap();
+        assert_eq!(r.by_last_key(b"name"), Some(3));
+        assert_eq!(r.by_last_key(b"date of birth"), Some(5));
+        assert_eq!(r.by_last_key(b"items"), None);
+        assert_eq!(r.by_last_key(b"public"), None);
+        assert!(r.has_last_keys() && !rules(&["$.a[0]", "$..*"]).has_last_keys());
     }
 
     #[test]

@@ -86,6 +86,13 @@ fn number_end(t: &[u8], mut i: usize) -> Option<(usize, Scalar)> {
     Some((i, kind))
 }
 
+/// The non-finite numbers lenient writers emit (JavaScript's and
+/// Python's spelling): read as literals, which no detector matches.
+#[cold]
+pub(super) fn is_lenient_literal(token: &[u8]) -> bool {
+    matches!(token, b"NaN" | b"Infinity" | b"-Infinity" | b"+Infinity")
+}
+
 /// Where the number or literal starting at `i` ends, and its kind, when it
 /// is whole and well formed in `input`: followed by a byte that cannot
 /// continue a token, at most [`MAX_TOKEN`] long. `None` leaves it to the
@@ -167,6 +174,7 @@ impl JsonMasker {
         } else {
             match number_end(token, 0) {
                 Some((end, kind)) if end == token.len() => kind,
+                _ if is_lenient_literal(token) => Scalar::Literal,
                 _ => return TokenOut::Malformed,
             }
         };
