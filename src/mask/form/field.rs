@@ -6,6 +6,7 @@ use super::MAX_HELD;
 use super::codec::{Decoder, encoded_len, has_escape, hex, write_form_encoded};
 use crate::mask::detect::{DetectorId, Hay, KeyContexts, LOOKBEHIND, Prefilter};
 use crate::mask::segment::{Encoding, ScanScratch, for_each_match};
+use crate::mask::spelling::{Folded, Spelled, fold, needs_decoding, spelled_at};
 use crate::mask::{Counters, Masker};
 
 /// Whether a whole key or value can hold no match, by the detectors'
@@ -130,7 +131,11 @@ impl Field {
             self.seal();
             // Most keys and values are short and hold no anchor: written
             // as they came without a scan.
-            if !self.windowed && !self.decoder.wrote_percent && inert(masker, &self.dec, key, &mut s.contexts) {
+            if !self.windowed
+                && !self.decoder.wrote_percent
+                && inert(masker, &self.dec, key, &mut s.contexts)
+                && !needs_decoding(&self.dec)
+            {
                 out.extend_from_slice(&self.raw);
                 self.clear();
                 return;
@@ -150,7 +155,10 @@ impl Field {
             self.matched_to = last.end;
         }
         if complete && !self.windowed && self.decoder.wrote_percent && has_escape(&self.dec) {
-            self.second_decoding(masker, key, counters, s);
+            self.decode_again(Layer::Percent, masker, key, counters, s);
+        }
+        if complete && !self.windowed && needs_decoding(&self.dec) {
+            self.decode_again(Layer::Spelling, masker, key, counters, s);
         }
         for span in &s.spans {
             self.copy_to(span.start, out);
@@ -175,23 +183,51 @@ impl Field {
         }
     }
 
-    /// Decodes the (whole) decoded value again, scans that under `key`, and
-    /// merges its matches, as spans of the first decoding, into
-    /// `s.spans`. Overlapping spans become one (counted once), replaced by
-    /// the first one's replacement.
-    fn second_decoding(&self, masker: &Masker, key: &[u8], counters: &mut Counters, s: &mut Scratch) {
+    /// Decodes the (whole) decoded value again by `layer`, scans that
+    /// under `key`, and merges its matches, as spans of the first
+    /// decoding, into `s.spans`. Overlapping spans become one (counted
+    /// once), replaced by the first one's replacement.
+    fn decode_again(&self, layer: Layer, masker: &Masker, key: &[u8], counters: &mut Counters, s: &mut Scratch) {
         s.second.clear();
         s.second_map.clear();
         let first = &self.dec;
         let mut i = 0;
         while i < first.len() {
-            s.second_map.push(i);
-            let n = encoded_len(first, i);
-            s.second.push(match (n, first[i]) {
-                (3, _) => (hex(first[i + 1]).unwrap_or(0) << 4) | hex(first[i + 2]).unwrap_or(0),
-                (_, b'+') => b' ',
-                (_, b) => b,
-            });
+            let n = match layer {
+                Layer::Percent => {
+                    let n = encoded_len(first, i);
+                    s.second_map.push(i);
+                    s.second.push(match (n, first[i]) {
+                        (3, _) => (hex(first[i + 1]).unwrap_or(0) << 4) | hex(first[i + 2]).unwrap_or(0),
+                        (_, b'+') => b' ',
+                        (_, b) => b,
+                    });
+                    n
+                }
+                Layer::Spelling => match spelled_at(first, i, true) {
+                    Spelled::Char { len, ch } => {
+                        match fold(ch) {
+                            Folded::Ascii(b) => {
+                                s.second_map.push(i);
+                                s.second.push(b);
+                            }
+                            Folded::Removed => {}
+                            Folded::Char(c) => {
+                                for &b in c.encode_utf8(&mut [0; 4]).as_bytes() {
+                                    s.second_map.push(i);
+                                    s.second.push(b);
+                                }
+                            }
+                        }
+                        len
+                    }
+                    Spelled::Plain | Spelled::NeedMore => {
+                        s.second_map.push(i);
+                        s.second.push(first[i]);
+                        1
+                    }
+                },
+            };
             i += n;
         }
         s.second_map.push(first.len());
@@ -216,4 +252,14 @@ impl Field {
         }
         s.spans = merged;
     }
+}
+
+/// A second reading of a decoded key or value.
+#[derive(Clone, Copy, Debug)]
+enum Layer {
+    /// Its percent-escapes once more (a value encoded twice, `%2540`).
+    Percent,
+    /// What a reader sees: HTML references, escapes, Unicode spaces,
+    /// fullwidth forms, invisible characters (as text bodies are read).
+    Spelling,
 }

@@ -161,3 +161,35 @@ fn a_key_longer_than_the_bound_is_scanned_too() {
     let out = String::from_utf8(run_cut(&m, body.as_bytes(), &[3, 70_000])).unwrap();
     assert!(out == format!("{}+%5BEMAIL%5D+{}=v", "k".repeat(MAX_HELD), "k".repeat(100)), "{}", &out[MAX_HELD - 10..]);
 }
+
+#[test]
+fn values_are_read_as_a_reader_sees_them_fullwidth_spaces_references_and_invisible_characters() {
+    let m = masker_with(&[]);
+    for value in [
+        "＋１ ４１５ ５５５ ２６７１",
+        "+1\u{A0}415\u{202F}555\u{2009}2671",
+        "john.doe＠example.com",
+        "john.d\u{200B}oe@exam\u{AD}ple.com",
+        "john.doe&#64;example.com",
+        "４１１１ １１１１ １１１１ １１１１",
+    ] {
+        // As a serializer writes it (percent-encoded), and as some clients
+        // send it (raw UTF-8), where the value has no `&` or `+` of its own.
+        for raw in [false, true] {
+            if raw && value.contains(['&', '+']) {
+                continue;
+            }
+            let encoded = if raw {
+                value.to_string()
+            } else {
+                form_urlencoded::Serializer::new(String::new()).append_pair("v", value).finish()[2..].to_string()
+            };
+            let body = format!("a=1&v={encoded}&z=2");
+            let out = run_every_split(&m, &body);
+            let pairs = decoded(&out);
+            assert_eq!(pairs[0], ("a".into(), "1".into()), "{value:?}");
+            assert_eq!(pairs[2], ("z".into(), "2".into()), "{value:?}");
+            assert!(pairs[1].1.starts_with('[') && pairs[1].1.ends_with(']'), "{value:?} -> {out}");
+        }
+    }
+}
