@@ -201,6 +201,9 @@ impl Pipeline {
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
         match &mut self.stage {
             Stage::Plain(stream) => Ok(stream.feed(input, out)?),
+            // An empty piece (an empty HTTP/2 DATA frame) moves nothing,
+            // and libzstd takes repeated calls without progress for an error.
+            Stage::Coded(_) if input.is_empty() => Ok(()),
             Stage::Coded(decode) => {
                 decode.write_all(input)?;
                 // Everything decodable so far goes through every stage and
@@ -548,6 +551,27 @@ mod tests {
     const TEXT: &str =
         "from ana.lopez@example.com, call +44 20 7946 0958, card 4111 1111 1111 1111; invoice 98123457\n";
     const MASKED: &str = "from [EMAIL], call [PHONE], card [CARD]; invoice 98123457\n";
+
+    #[test]
+    fn empty_pieces_between_and_after_the_body_change_nothing() {
+        // An HTTP/2 peer may send empty DATA frames, as many as it likes.
+        let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("the built-in profile"));
+        for stack in [&[Zstd][..], &[Gzip, Brotli], &[Deflate]] {
+            let body = encode(stack, TEXT.as_bytes());
+            let mut pipeline =
+                Pipeline::new(masker.clone(), ContentKind::Text, Some(Charset::Utf8), &Codings::from(stack))
+                    .expect("pipeline");
+            let mut out = Vec::new();
+            for chunk in body.chunks(5) {
+                for _ in 0..40 {
+                    pipeline.feed(&[], &mut out).unwrap_or_else(|e| panic!("{stack:?}: {e}"));
+                }
+                pipeline.feed(chunk, &mut out).unwrap_or_else(|e| panic!("{stack:?}: {e}"));
+            }
+            pipeline.finish(&mut out).expect("finish");
+            assert_eq!(String::from_utf8(decode(stack, &out)).expect("utf-8"), MASKED, "{stack:?}");
+        }
+    }
 
     #[test]
     fn every_stack_is_undone_masked_and_redone_in_any_pieces() {
