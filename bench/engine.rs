@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use piimask::mask::{ContentKind, MaskStream, Masker};
+use piimask::mask::{Charset, ContentKind, MaskStream, Masker};
 
 #[path = "corpus.rs"]
 mod corpus;
@@ -119,7 +119,8 @@ fn codings(c: &mut Criterion) {
         let codings = Codings::from(stack);
         group.bench_with_input(BenchmarkId::new("pipeline", name), &body, |b, body| {
             b.iter(|| {
-                let mut p = Pipeline::new(masker.clone(), ContentKind::Json, &codings).expect("pipeline");
+                let mut p =
+                    Pipeline::new(masker.clone(), ContentKind::Json, Some(Charset::Utf8), &codings).expect("pipeline");
                 let mut total = 0;
                 for chunk in body.chunks(16 * 1024) {
                     p.feed(chunk, &mut out).expect("feed");

@@ -140,3 +140,44 @@ async fn binary_block_refuses_media_and_binary_pass_lets_grpc_through() {
 fn full(body: impl Into<Bytes>) -> support::TestBody {
     Full::new(body.into()).map_err(|never| match never {}).boxed()
 }
+
+/// Labels that a reader would take another way are not trusted: two
+/// `Content-Type` lines are refused, a type that says media is judged by
+/// its bytes, and ranges of a masked body are never served (a value cut
+/// between two ranges, each masked alone, would be reassembled).
+#[tokio::test(flavor = "multi_thread")]
+async fn labels_that_read_two_ways_are_refused_or_judged_by_the_bytes_and_ranges_are_never_masked_piecewise() {
+    let app = App::start().await;
+    let pki = Pki::new("binary-labels");
+    let proxy = proxy_with(&pki, &app, "");
+    for http in [Http::H1, Http::H2] {
+        let client = Client::new(&pki, Some("client"), http);
+        let two = client.get(proxy.addr, "/two-types").await.expect("answer");
+        assert_eq!(two.status, StatusCode::BAD_GATEWAY, "{http:?}");
+        assert!(two.text().contains("more than one Content-Type"), "{http:?}: {}", two.text());
+
+        let csv = client.get(proxy.addr, "/excel-csv").await.expect("answer");
+        assert_eq!(csv.status, StatusCode::OK, "{http:?}");
+        assert_eq!(csv.text(), format!("ticket,text\n7731,{PLANTED_TEXT_MASKED}"), "{http:?}");
+
+        // The client asks for a range; the app is asked for the whole body.
+        let request = Request::get("/range").header("host", "localhost").header("range", "bytes=0-40");
+        let ranged = client.send(proxy.addr, request.body(full(Bytes::new())).expect("request")).await.expect("answer");
+        assert_eq!((ranged.status, ranged.text().as_str()), (StatusCode::OK, PLANTED_TEXT_MASKED), "{http:?}");
+        // An app that answers a range anyway is refused.
+        let partial = client.get(proxy.addr, "/partial").await.expect("answer");
+        assert_eq!(partial.status, StatusCode::BAD_GATEWAY, "{http:?}");
+        assert!(partial.text().contains("partial response"), "{http:?}: {}", partial.text());
+
+        // A request body with two types never reaches the app.
+        let request = Request::post("/echo")
+            .header("host", "localhost")
+            .header("content-type", "image/png")
+            .header("content-type", "text/plain")
+            .body(full(PLANTED_TEXT))
+            .expect("request");
+        let a = client.send(proxy.addr, request).await.expect("answer");
+        assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{http:?}");
+    }
+    assert!(app.seen.lock().expect("seen").is_empty(), "no ambiguous request body reached the app");
+}

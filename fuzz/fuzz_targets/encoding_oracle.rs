@@ -15,7 +15,7 @@ use std::sync::{Arc, LazyLock};
 use libfuzzer_sys::fuzz_target;
 use piimask::mask::multipart::Boundary;
 use piimask::mask::{ContentKind, Masker};
-use piimask::proxy::pipeline::{Coding, Codings, Pipeline};
+use piimask::proxy::{Coding, Codings, Pipeline};
 
 static MASKER: LazyLock<Arc<Masker>> =
     LazyLock::new(|| Arc::new(Masker::new(&piimask::patterns::default_config()).expect("default profile")));

@@ -112,8 +112,15 @@ impl BodyRule {
     pub fn plan(&self, content_type: Option<&str>) -> BodyPlan {
         let Some(masker) = &self.masker else { return BodyPlan::Pass };
         let class = classify(content_type);
-        if let TypeClass::Binary(kind) = class {
-            return self.binary_plan(kind);
+        match class {
+            // A type that says media does not make a body binary: a CSV
+            // export served as `application/vnd.ms-excel`, an HTML "Word
+            // export" as `application/msword` are text a reader opens. Its
+            // first bytes decide, as for a body with no type, unless the
+            // rule refuses binary bodies anyway.
+            TypeClass::Binary(BinaryKind::Media) if self.binary != Binary::Block => return BodyPlan::Sniff,
+            TypeClass::Binary(kind) => return self.binary_plan(kind),
+            _ => {}
         }
         // A body in a charset piimask cannot decode cannot be masked, and
         // scanning its raw bytes as text would miss what it encodes.

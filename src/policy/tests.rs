@@ -74,7 +74,10 @@ fn content_types_choose_the_lexer() {
     assert_eq!(classify(Some("application/x-ndjson")), parsed(ContentKind::Ndjson));
     assert_eq!(classify(Some("text/html")), parsed(ContentKind::Text));
     assert_eq!(classify(Some("application/x-www-form-urlencoded; charset=UTF-8")), parsed(ContentKind::Form));
-    assert!(matches!(classify(Some("multipart/form-data; boundary=xyz")), TypeClass::Parsed(ContentKind::Multipart(_))));
+    assert!(matches!(
+        classify(Some("multipart/form-data; boundary=xyz")),
+        TypeClass::Parsed(ContentKind::Multipart(_))
+    ));
     assert_eq!(classify(Some("multipart/form-data")), parsed(ContentKind::Text));
     assert_eq!(classify(Some("image/svg+xml")), parsed(ContentKind::Text));
     assert_eq!(classify(Some("application/vnd.api+json")), parsed(ContentKind::Json));
@@ -127,7 +130,7 @@ fn other_types_follow_the_rule() {
     assert!(matches!(rule.plan(Some("application/json")), BodyPlan::Mask(_, ContentKind::Json, Some(Charset::Utf8))));
     assert!(matches!(BodyRule::passthrough().plan(Some("application/json")), BodyPlan::Pass));
     // Binary types are not "other" types: `other_types` does not reach them.
-    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::PassBinary(BinaryKind::Media)));
+    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Sniff));
 }
 
 #[test]
@@ -136,10 +139,10 @@ fn binary_bodies_follow_binary() {
     let mut rule = BodyRule::mask(masker());
     assert!(matches!(rule.plan(Some("application/grpc")), BodyPlan::BlockBinary(Grpc)));
     assert!(matches!(rule.plan(Some("application/x-protobuf")), BodyPlan::BlockBinary(Protobuf)));
-    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::PassBinary(Media)));
+    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Sniff));
     rule.binary = Binary::Pass;
     assert!(matches!(rule.plan(Some("application/grpc")), BodyPlan::PassBinary(Grpc)));
-    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::PassBinary(Media)));
+    assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Sniff));
     rule.binary = Binary::Block;
     assert!(matches!(rule.plan(Some("application/grpc")), BodyPlan::BlockBinary(Grpc)));
     assert!(matches!(rule.plan(Some("image/png")), BodyPlan::BlockBinary(Media)));
@@ -151,8 +154,15 @@ fn untyped_bodies_are_judged_by_their_first_bytes() {
     let mut rule = BodyRule::mask(masker());
     assert!(matches!(rule.plan(None), BodyPlan::Sniff));
     assert!(matches!(rule.plan(Some("application/octet-stream")), BodyPlan::Sniff));
-    assert!(matches!(rule.plan_sniffed(b"ana@example.com wrote"), BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8))));
+    assert!(matches!(
+        rule.plan_sniffed(b"ana@example.com wrote"),
+        BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8))
+    ));
     assert!(matches!(rule.plan_sniffed(b"\x89PNG\r\n\x1A\n"), BodyPlan::PassBinary(BinaryKind::Media)));
+    // A type that says media is judged by its bytes too: a CSV export
+    // served as a spreadsheet is text.
+    assert!(matches!(rule.plan(Some("application/vnd.ms-excel")), BodyPlan::Sniff));
+    assert!(matches!(rule.plan_sniffed(b"name,email\nAna,ana@example.com\n"), BodyPlan::Mask(..)));
     rule.binary = Binary::Block;
     assert!(matches!(rule.plan_sniffed(b"\x00\x01ana@example.com"), BodyPlan::BlockBinary(BinaryKind::Media)));
     assert!(matches!(rule.plan_as_text(), BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8))));
@@ -188,7 +198,8 @@ fn an_unknown_charset_is_blocked_unless_other_types_pass() {
     let masker = std::sync::Arc::new(crate::mask::Masker::new(&crate::patterns::default_config()).unwrap());
     let mut rule = BodyRule::mask(masker);
     let sjis = Charset::from_label("shift_jis");
-    for ct in ["text/plain; charset=x-klingon", "application/json; charset=utf-7", "application/x-thing; charset=nope"] {
+    for ct in ["text/plain; charset=x-klingon", "application/json; charset=utf-7", "application/x-thing; charset=nope"]
+    {
         rule.other_types = OtherTypes::Text;
         assert!(matches!(rule.plan(Some(ct)), BodyPlan::UnknownCharset), "{ct}");
         rule.other_types = OtherTypes::Block;
@@ -201,7 +212,7 @@ fn an_unknown_charset_is_blocked_unless_other_types_pass() {
     assert!(matches!(rule.plan(Some("application/x-thing; charset=sjis")), BodyPlan::Mask(_, _, c) if c == sjis));
     assert!(matches!(rule.plan(Some("application/x-thing; charset=utf-8")), BodyPlan::Mask(_, _, None)));
     // Binary types are judged as binary whatever charset they claim.
-    assert!(matches!(rule.plan(Some("image/png; charset=nope")), BodyPlan::PassBinary(BinaryKind::Media)));
+    assert!(matches!(rule.plan(Some("image/png; charset=nope")), BodyPlan::Sniff));
 }
 
 #[test]

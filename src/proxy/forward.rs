@@ -27,6 +27,33 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
 }
 
+/// Whether a message's `Content-Type` could be read two ways: sent on more
+/// than one line, listing several types, or not visible ASCII. piimask
+/// would judge the body by one type while a browser (which takes the last
+/// of a combined list, Fetch's "extract a MIME type") renders it as
+/// another: `image/png` then `text/html` would pass a page unmasked.
+fn ambiguous_content_type(headers: &HeaderMap) -> bool {
+    let mut lines = headers.get_all(header::CONTENT_TYPE).iter();
+    let Some(first) = lines.next() else { return false };
+    if lines.next().is_some() {
+        return true;
+    }
+    let Ok(value) = first.to_str() else { return true };
+    // A comma outside a quoted parameter value separates two types.
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in value.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// `body` boxed, with its trailers masked when the rule has a profile.
 fn with_trailers<B>(rule: &BodyRule, body: B, exchange: &Exchange, direction: &'static str) -> ProxyBody
 where
@@ -59,6 +86,9 @@ pub async fn request_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(Refused::REQUEST_TOO_LARGE);
     }
+    if rule.masker.is_some() && ambiguous_content_type(headers) {
+        return Err(Refused::REQUEST_TYPE_AMBIGUOUS);
+    }
     let limited = Limited::new(IdleTimeout::new(body, idle), usize::try_from(limit).unwrap_or(usize::MAX));
     let (plan, body) = decide(rule, headers, limited.boxed_unsync()).await.map_err(|e| match upstream_failure(&e) {
         Refused::REQUEST_TOO_LARGE => Refused::REQUEST_TOO_LARGE,
@@ -78,7 +108,8 @@ pub async fn request_body(
                 CodingError::Unsupported => Refused::REQUEST_ENCODING_UNSUPPORTED,
                 CodingError::TooMany => Refused::REQUEST_ENCODING_TOO_DEEP,
             })?;
-            let pipeline = Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
+            let pipeline =
+                Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
             headers.remove(header::CONTENT_LENGTH);
             let body = MaskBody::new(body, pipeline, Some(exchange.mask_report("request")));
             Ok(with_trailers(rule, body, exchange, "request"))
@@ -137,6 +168,15 @@ pub async fn response(
     if bodiless {
         return Ok(Response::from_parts(parts, with_trailers(rule, body, exchange, "response")));
     }
+    if rule.masker.is_some() {
+        if ambiguous_content_type(&parts.headers) {
+            return Err(Refused::RESPONSE_TYPE_AMBIGUOUS);
+        }
+        // piimask asks for whole bodies; a range sent anyway is refused.
+        if parts.status == StatusCode::PARTIAL_CONTENT {
+            return Err(Refused::RESPONSE_PARTIAL);
+        }
+    }
     let (plan, body) = decide(rule, &parts.headers, body.map_err(Into::into).boxed_unsync()).await.map_err(|e| {
         tracing::warn!(upstream = %exchange.upstream, error = %e, "upstream response body failed");
         Refused::UPSTREAM_FAILED
@@ -155,7 +195,8 @@ pub async fn response(
                 CodingError::Unsupported => Refused::RESPONSE_ENCODING_UNSUPPORTED,
                 CodingError::TooMany => Refused::RESPONSE_ENCODING_TOO_DEEP,
             })?;
-            let pipeline = Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::RESPONSE_ENCODING_UNSUPPORTED)?;
+            let pipeline =
+                Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::RESPONSE_ENCODING_UNSUPPORTED)?;
             parts.headers.remove(header::CONTENT_LENGTH);
             // Digests and byte ranges of the original no longer describe the body.
             parts.headers.remove("content-md5");
@@ -207,6 +248,28 @@ mod tests {
     use http::HeaderValue;
 
     use super::*;
+
+    #[test]
+    fn a_content_type_that_reads_two_ways_is_ambiguous() {
+        let with = |lines: &[&str]| {
+            let mut h = HeaderMap::new();
+            for line in lines {
+                h.append(header::CONTENT_TYPE, HeaderValue::from_str(line).expect("a header value"));
+            }
+            ambiguous_content_type(&h)
+        };
+        assert!(!with(&[]));
+        assert!(!with(&["text/html; charset=utf-8"]));
+        assert!(!with(&["multipart/form-data; boundary=\"a,b\""]));
+        assert!(!with(&["text/plain; x=\"a\\\",b\""]));
+        assert!(with(&["image/png", "text/html"]));
+        assert!(with(&["text/plain", "text/plain; charset=utf-16le"]));
+        assert!(with(&["image/png, text/html"]));
+        assert!(with(&["text/plain; x=\"a\", text/html"]));
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_bytes(b"text/html; x=\xff").expect("obs-text"));
+        assert!(ambiguous_content_type(&h));
+    }
 
     #[test]
     fn only_chunked_transfer_codings_pass() {

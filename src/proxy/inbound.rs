@@ -21,7 +21,8 @@ use super::forward;
 use super::linger::Lingering;
 use super::listener::Listener;
 use super::respond::{
-    PEER_HEADER, ProxyBody, Refused, narrow_accept_encoding, strip_hop_by_hop, strip_identity_headers, wants_upgrade,
+    PEER_HEADER, ProxyBody, Refused, ask_for_a_maskable_response, strip_hop_by_hop, strip_identity_headers,
+    wants_upgrade,
 };
 use super::state::InboundState;
 use crate::policy::{Refusal, Xfcc, authority, target};
@@ -165,7 +166,7 @@ impl Listener<InboundState> {
             parts.headers.insert(header::HOST, h);
         }
         if route.response.masker.is_some() {
-            narrow_accept_encoding(&mut parts.headers);
+            ask_for_a_maskable_response(&mut parts.headers);
         }
         // The canonical target, never the raw one: what piimask judged is
         // exactly what the app reads.

@@ -11,7 +11,7 @@ mod idle;
 mod inbound;
 mod linger;
 mod listener;
-pub mod pipeline;
+mod pipeline;
 mod request_head;
 mod respond;
 mod sniff;

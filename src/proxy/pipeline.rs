@@ -606,7 +606,8 @@ mod tests {
         let (text, masked) = (lines(TEXT), lines(MASKED));
         let body = encode(&[Brotli], text.as_bytes());
         let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("the built-in profile"));
-        let mut pipeline = Pipeline::new(masker, ContentKind::Text, Some(Charset::Utf8), &Codings::from(&[Brotli][..])).expect("pipeline");
+        let mut pipeline = Pipeline::new(masker, ContentKind::Text, Some(Charset::Utf8), &Codings::from(&[Brotli][..]))
+            .expect("pipeline");
         let mut out = Vec::new();
         let half = body.len() / 2;
         for chunk in body[..half].chunks(1000) {
@@ -711,7 +712,8 @@ mod tests {
         assert!(body.len() < 1 << 20, "{} bytes", body.len());
         let masker = Arc::new(Masker::new(&crate::patterns::default_config()).expect("the built-in profile"));
         let mut pipeline =
-            Pipeline::new(masker, ContentKind::Text, Some(Charset::Utf8), &Codings::from(&[Gzip, Brotli][..])).expect("pipeline");
+            Pipeline::new(masker, ContentKind::Text, Some(Charset::Utf8), &Codings::from(&[Gzip, Brotli][..]))
+                .expect("pipeline");
         let mut out = Vec::new();
         let mut largest = 0;
         for chunk in body.chunks(512) {

@@ -208,6 +208,24 @@ impl Refused {
         "response_encoding_too_deep",
         "response body has more than 4 content codings",
     );
+    pub const REQUEST_TYPE_AMBIGUOUS: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request_type_ambiguous",
+        "request has more than one Content-Type, or one that is not a single media type",
+    );
+    pub const RESPONSE_TYPE_AMBIGUOUS: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_GATEWAY,
+        "response_type_ambiguous",
+        "response has more than one Content-Type, or one that is not a single media type",
+    );
+    pub const RESPONSE_PARTIAL: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_GATEWAY,
+        "response_partial",
+        "a partial response (206) cannot be masked: piece by piece, a value cut between ranges would be reassembled",
+    );
     pub const RESPONSE_CHARSET_UNSUPPORTED: Refused = Refused::new(
         Outcome::Blocked,
         StatusCode::BAD_GATEWAY,
@@ -354,6 +372,15 @@ pub fn strip_identity_headers(headers: &mut HeaderMap, keep_xfcc: bool) {
 /// tunnel: piimask cannot mask what flows after the switch.
 pub fn wants_upgrade(method: &http::Method, headers: &HeaderMap) -> bool {
     method == http::Method::CONNECT || headers.contains_key(header::UPGRADE)
+}
+
+/// Prepares a request whose response will be masked: asks for the whole
+/// body (a range of it, masked alone, could cut a value that the client
+/// reassembles from several ranges) and only in codings piimask decodes.
+pub fn ask_for_a_maskable_response(headers: &mut HeaderMap) {
+    headers.remove(header::RANGE);
+    headers.remove(header::IF_RANGE);
+    narrow_accept_encoding(headers);
 }
 
 /// Keeps only the codings piimask can decode in an `Accept-Encoding`, so

@@ -146,6 +146,34 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
         "/octet-text" => {
             Response::builder().header("content-type", "application/octet-stream").body(full(super::PLANTED_TEXT))
         }
+        // Types a reader takes for text while the label says otherwise: two
+        // `Content-Type` lines (a browser renders the last), and a CSV
+        // export served as a spreadsheet.
+        "/two-types" => Response::builder()
+            .header("content-type", "image/png")
+            .header("content-type", "text/html")
+            .body(full(super::PLANTED_TEXT)),
+        "/excel-csv" => Response::builder()
+            .header("content-type", "application/vnd.ms-excel")
+            .body(full(format!("ticket,text\n7731,{}", super::PLANTED_TEXT))),
+        // Ranges: `/range` honours a `Range: bytes=A-B` it is sent (206),
+        // `/partial` answers 206 whatever it was asked.
+        "/range" | "/partial" => {
+            let text = super::PLANTED_TEXT.as_bytes();
+            let range = req.headers().get("range").and_then(|v| v.to_str().ok()).and_then(|r| {
+                let (a, b) = r.strip_prefix("bytes=")?.split_once('-')?;
+                Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?.min(text.len() - 1)))
+            });
+            let range = if path == "/partial" { Some(range.unwrap_or((0, 40))) } else { range };
+            match range {
+                Some((a, b)) => Response::builder()
+                    .status(206)
+                    .header("content-type", "text/plain")
+                    .header("content-range", format!("bytes {a}-{b}/{}", text.len()))
+                    .body(full(Bytes::copy_from_slice(&text[a..=b]))),
+                None => Response::builder().header("content-type", "text/plain").body(full(super::PLANTED_TEXT)),
+            }
+        }
         // `/big-coded?mib=32&coding=br`: the `/big` body coded whole,
         // answered in 16 KiB frames.
         "/big-coded" => {
