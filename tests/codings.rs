@@ -129,6 +129,44 @@ async fn more_than_four_layers_or_an_unknown_coding_are_refused() {
     assert_eq!(app.hits(), 1, "only the response's request reached the app");
 }
 
+/// A body that does not decode under its coding or charset is refused
+/// with a status and a reason, not cut off before its head: the client
+/// learns why, and the undecoded bytes (here plain text under `gzip`)
+/// never reach it. Bare deflate under `deflate` is read, as browsers do.
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_that_do_not_decode_are_refused_with_a_reason() {
+    let app = App::start().await;
+    let pki = Pki::new("codings-corrupt");
+    let proxy = masking_proxy(&pki, &app);
+    for http in [Http::H1, Http::H2] {
+        let client = Client::new(&pki, Some("client"), http);
+        for path in ["/plain-as-gzip", "/bad-iso-2022-jp"] {
+            let a = client.get(proxy.addr, path).await.expect("an answer, not a cut connection");
+            assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{http:?} {path}: {}", a.text());
+            assert!(a.text().contains("does not decode under its content encoding or charset"), "{}", a.text());
+            for value in PLANTED {
+                assert!(!a.text().contains(value), "{http:?} {path}: `{value}` got through");
+            }
+        }
+        let a = client.get(proxy.addr, "/bare-deflate").await.expect("answer");
+        assert_eq!(a.status, StatusCode::OK, "{http:?}: {}", a.text());
+        assert_masked(&coding::decode(&a.headers, &a.body), &format!("{http:?} bare deflate"));
+
+        let hits = app.hits();
+        let request = Request::post("/echo")
+            .header("host", "localhost")
+            .header("content-type", "text/plain")
+            .header("content-encoding", "gzip")
+            .body(full(planted_text(false)))
+            .expect("request");
+        let a = client.send(proxy.addr, request).await.expect("answer");
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{http:?}: {}", a.text());
+        assert!(a.text().contains("request body does not decode"), "{}", a.text());
+        assert_eq!(app.hits(), hits, "{http:?}: the undecodable request never reached the app");
+    }
+    proxy.assert_logs_clean();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn egress_request_bodies_under_stacked_codings_are_masked() {
     let peer_app = App::start().await;

@@ -88,6 +88,30 @@ async fn response_headers_reach_the_client_masked() {
     proxy.assert_logs_clean();
 }
 
+/// A header folded over two lines (obs-fold, which RFC 9112 tells a
+/// recipient to read as one line joined by spaces) is read, joined and
+/// masked, not refused as a broken upstream.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folded_response_header_is_joined_and_masked() {
+    let upstream = support::raw_upstream(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-contact: write to\r\n ana.lopez@example.com\r\n\tor call +14155552671\r\ncontent-length: 2\r\n\r\nok",
+    )
+    .await;
+    let pki = Pki::new("headers-folded");
+    let proxy = Proxy::start(&pki.args(&format!("http://{upstream}"), &[]));
+    for http in [Http::H1, Http::H2] {
+        let a = Client::new(&pki, Some("client"), http).get(proxy.addr, "/").await.expect("answer");
+        assert_eq!(a.status, StatusCode::OK, "{http:?}: {}", a.text());
+        assert_no_planted(&a.headers, &format!("{http:?}"));
+        let contact = a.headers["x-contact"].to_str().expect("ASCII");
+        assert!(
+            contact.starts_with("write to") && contact.contains("[EMAIL]") && contact.contains("[PHONE]"),
+            "{contact}"
+        );
+    }
+    proxy.assert_logs_clean();
+}
+
 /// An upstream that answers every request with a chunked JSON body and
 /// trailers that carry personal data.
 async fn trailer_upstream() -> SocketAddr {

@@ -711,25 +711,6 @@ async fn xfcc_set_writes_envoys_sanitize_set_form() {
 // Responses the client can trust.
 // ---------------------------------------------------------------------
 
-/// An upstream that answers every connection with `response`, byte for
-/// byte, once it has read the request head.
-async fn raw_upstream(response: &'static [u8]) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                if support::read_request_head(&mut tcp).await.is_none() {
-                    return;
-                }
-                let _ = tcp.write_all(response).await;
-                let _ = tcp.shutdown().await;
-            });
-        }
-    });
-    addr
-}
-
 fn proxy_to(pki: &Pki, upstream: SocketAddr, extra_route: &str) -> Proxy {
     let yaml = format!(
         r#"
@@ -748,7 +729,7 @@ upstreams:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_upstreams_reason_phrase_is_replaced_by_the_canonical_one() {
-    let upstream = raw_upstream(b"HTTP/1.1 200 ana.lopez@example.com\r\ncontent-length: 2\r\n\r\nok").await;
+    let upstream = support::raw_upstream(b"HTTP/1.1 200 ana.lopez@example.com\r\ncontent-length: 2\r\n\r\nok").await;
     let pki = Pki::new("routing-reason");
     let proxy = proxy_to(&pki, upstream, "");
     let a = get_h1(&Client::new(&pki, Some("client"), Http::H1), proxy.addr, "/x").await;
@@ -758,7 +739,7 @@ async fn the_upstreams_reason_phrase_is_replaced_by_the_canonical_one() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upstream_transfer_coding_other_than_chunked_gives_502() {
-    let upstream = raw_upstream(
+    let upstream = support::raw_upstream(
         b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     )
     .await;
@@ -769,7 +750,8 @@ async fn an_upstream_transfer_coding_other_than_chunked_gives_502() {
         assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{http:?}: {}", a.text());
         assert!(a.text().contains("transfer coding"), "{}", a.text());
     }
-    let chunked = raw_upstream(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").await;
+    let chunked =
+        support::raw_upstream(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").await;
     let pki = Pki::new("routing-te-chunked");
     let proxy = proxy_to(&pki, chunked, "");
     let a = get_h2(&Client::new(&pki, Some("client"), Http::H1), proxy.addr, "/x", Some("localhost")).await;

@@ -4,6 +4,11 @@
 //! or the pipeline fails, the error is passed on so hyper resets the stream
 //! (HTTP/2) or closes the connection before the final chunk (HTTP/1.1): the
 //! peer sees a failure, never a short body that looks complete.
+//!
+//! A body under a content coding or a legacy charset can be found corrupt
+//! in its first bytes; [`MaskBody::prime`] reads until its first masked
+//! frame before the head is sent, so such a body is refused with a status
+//! and a reason rather than cut off with nothing to tell the peer why.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -36,6 +41,71 @@ pub enum MaskBodyError {
 impl<B> MaskBody<B> {
     pub fn new(inner: B, pipeline: Pipeline, on_finish: Option<OnFinish>) -> MaskBody<B> {
         MaskBody { inner, pipeline: Some(pipeline), trailers: None, on_finish }
+    }
+}
+
+/// Why a body could not be primed.
+#[derive(Debug, thiserror::Error)]
+pub enum PrimeError {
+    /// The body's bytes do not decode under its codings or charset.
+    #[error(transparent)]
+    Corrupt(MaskBodyError),
+    /// The sender's body failed (reset, idle, over the size limit).
+    #[error("the body failed before its first masked bytes: {0}")]
+    Inner(BoxError),
+}
+
+impl<B> MaskBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    /// Polls until the first masked frame (or the end), and returns a body
+    /// that yields that frame first, then the rest. Memory stays what one
+    /// frame costs: the pipeline emits output for every piece it is fed.
+    pub async fn prime(mut self) -> Result<Primed<MaskBody<B>>, PrimeError> {
+        use http_body_util::BodyExt;
+        let first = match self.frame().await {
+            None => None,
+            Some(Ok(frame)) => Some(frame),
+            Some(Err(e)) => {
+                return Err(match e.downcast::<MaskBodyError>() {
+                    Ok(corrupt) => PrimeError::Corrupt(*corrupt),
+                    Err(other) => PrimeError::Inner(other),
+                });
+            }
+        };
+        Ok(Primed { first, rest: self })
+    }
+}
+
+/// A body whose first frame was read ahead ([`MaskBody::prime`]).
+pub struct Primed<B> {
+    first: Option<Frame<Bytes>>,
+    rest: B,
+}
+
+impl<B> Body for Primed<B>
+where
+    B: Body<Data = Bytes, Error = BoxError> + Unpin,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        match this.first.take() {
+            Some(frame) => Poll::Ready(Some(Ok(frame))),
+            None => Pin::new(&mut this.rest).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
     }
 }
 

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 
 use super::BoxError;
 use super::audit::Exchange;
-use super::body::MaskBody;
+use super::body::{MaskBody, PrimeError};
 use super::headers::{MaskTrailers, mask_header_values};
 use super::idle::IdleTimeout;
 use super::pipeline::{CodingError, Codings, Pipeline};
@@ -112,6 +112,16 @@ pub async fn request_body(
                 Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
             headers.remove(header::CONTENT_LENGTH);
             let body = MaskBody::new(body, pipeline, Some(exchange.mask_report("request")));
+            if !reads_certainly(&codings, charset) {
+                let primed = body.prime().await.map_err(|e| match e {
+                    PrimeError::Corrupt(_) => Refused::REQUEST_BODY_CORRUPT,
+                    PrimeError::Inner(e) => match upstream_failure(&e) {
+                        Refused::REQUEST_TOO_LARGE => Refused::REQUEST_TOO_LARGE,
+                        _ => Refused::REQUEST_BODY_FAILED,
+                    },
+                })?;
+                return Ok(with_trailers(rule, primed, exchange, "request"));
+            }
             Ok(with_trailers(rule, body, exchange, "request"))
         }
     }
@@ -203,9 +213,28 @@ pub async fn response(
             parts.headers.remove("digest");
             parts.headers.remove(header::ACCEPT_RANGES);
             let body = MaskBody::new(body, pipeline, Some(exchange.mask_report("response")));
+            if !reads_certainly(&codings, charset) {
+                let primed = body.prime().await.map_err(|e| match e {
+                    PrimeError::Corrupt(_) => Refused::RESPONSE_BODY_CORRUPT,
+                    PrimeError::Inner(e) => {
+                        tracing::warn!(upstream = %exchange.upstream, error = %e, "upstream response body failed");
+                        Refused::UPSTREAM_FAILED
+                    }
+                })?;
+                return Ok(Response::from_parts(parts, with_trailers(rule, primed, exchange, "response")));
+            }
             Ok(Response::from_parts(parts, with_trailers(rule, body, exchange, "response")))
         }
     }
+}
+
+/// True when a body's bytes cannot fail to decode: no content coding and
+/// UTF-8 (the engine reads any bytes as UTF-8 text). Any other body is
+/// primed, its first masked frame read before the head is sent, so a
+/// coding or charset that is corrupt from the start is refused with a
+/// reason instead of a connection cut before the head.
+fn reads_certainly(codings: &Codings, charset: Option<crate::mask::Charset>) -> bool {
+    codings.layers().is_empty() && charset == Some(crate::mask::Charset::Utf8)
 }
 
 /// True when every `Transfer-Encoding` coding is `chunked` (or none is

@@ -387,23 +387,61 @@ impl Write for Encode {
     }
 }
 
-/// A zlib decoder that knows where its stream ends: flate2's writer ends
-/// a stream cut short without complaint, and then a truncated body would
-/// pass for a whole one. Bytes after the end are an error too.
+/// A `deflate` decoder that knows where its stream ends: flate2's writer
+/// ends a stream cut short without complaint, and then a truncated body
+/// would pass for a whole one. Bytes after the end are an error too.
+///
+/// `deflate` means a zlib stream (RFC 9110), but some servers send bare
+/// RFC 1951 data under that name and browsers accept it: as they do, a
+/// stream whose first two bytes are not a zlib header is read as bare
+/// deflate. Until two bytes have come, the decoder is not yet chosen.
 struct Inflate<W> {
-    state: Decompress,
+    /// `None` until the first two bytes say which format the stream is.
+    state: Option<Decompress>,
+    /// The first byte, while it waits for the second.
+    first: Option<u8>,
     buf: Vec<u8>,
     next: W,
     ended: bool,
 }
 
+/// True when `cmf` and `flg` open a zlib stream (RFC 1950 section 2.2):
+/// method 8 (deflate), a window of at most 32 KiB, and a check that makes
+/// the pair a multiple of 31. A bare deflate stream's first byte opens a
+/// block, and few such pairs also pass this check.
+fn is_zlib_header(cmf: u8, flg: u8) -> bool {
+    cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
+}
+
 impl<W: Write> Inflate<W> {
     fn new(next: W) -> Inflate<W> {
-        Inflate { state: Decompress::new(true), buf: Vec::with_capacity(BUFFER), next, ended: false }
+        Inflate { state: None, first: None, buf: Vec::with_capacity(BUFFER), next, ended: false }
     }
 
     fn finish(self) -> io::Result<W> {
         if self.ended { Ok(self.next) } else { Err(corrupt("the deflate stream ends early")) }
+    }
+
+    /// Chooses the format from the stream's first two bytes, feeding a
+    /// byte held back from an earlier write first. Returns how many bytes
+    /// of `input` were taken while choosing.
+    fn choose(&mut self, input: &[u8]) -> io::Result<usize> {
+        let Some(first) = self.first.take() else {
+            if input.len() < 2 {
+                self.first = Some(input[0]);
+                return Ok(1);
+            }
+            self.state = Some(Decompress::new(is_zlib_header(input[0], input[1])));
+            return Ok(0);
+        };
+        let mut state = Decompress::new(is_zlib_header(first, input[0]));
+        self.buf.clear();
+        state
+            .decompress_vec(&[first], &mut self.buf, FlushDecompress::None)
+            .map_err(|_| corrupt("the deflate stream is corrupt"))?;
+        self.next.write_all(&self.buf)?;
+        self.state = Some(state);
+        Ok(0)
     }
 }
 
@@ -415,15 +453,21 @@ impl<W: Write> Write for Inflate<W> {
         if self.ended {
             return Err(corrupt("bytes after the end of the deflate stream"));
         }
+        if self.state.is_none() {
+            let taken = self.choose(input)?;
+            if self.state.is_none() {
+                return Ok(taken);
+            }
+        }
+        let Some(state) = self.state.as_mut() else { return Ok(0) };
         let mut used = 0;
         loop {
             self.buf.clear();
-            let before = self.state.total_in();
-            let status = self
-                .state
+            let before = state.total_in();
+            let status = state
                 .decompress_vec(&input[used..], &mut self.buf, FlushDecompress::None)
                 .map_err(|_| corrupt("the deflate stream is corrupt"))?;
-            used += usize::try_from(self.state.total_in() - before).unwrap_or(usize::MAX).min(input.len() - used);
+            used += usize::try_from(state.total_in() - before).unwrap_or(usize::MAX).min(input.len() - used);
             self.next.write_all(&self.buf)?;
             let full = self.buf.len() == self.buf.capacity();
             match status {
@@ -685,6 +729,34 @@ mod tests {
                 assert!(masked_through(stack, &flipped, 64).is_err(), "{stack:?} corrupt");
             }
             assert!(masked_through(stack, b"ana@example.com plain, not coded", 64).is_err(), "{stack:?} not coded");
+        }
+    }
+
+    /// Bare RFC 1951 data under `deflate` (sent by some servers, read by
+    /// browsers) is read and masked, in any pieces; what goes out is a
+    /// zlib stream, as `deflate` means.
+    #[test]
+    fn bare_deflate_under_deflate_is_read_as_browsers_read_it() {
+        let text = TEXT.repeat(40);
+        for level in [Compression::none(), Compression::fast(), Compression::best()] {
+            let mut bare = flate2::write::DeflateEncoder::new(Vec::new(), level);
+            bare.write_all(text.as_bytes()).expect("deflate");
+            let body = bare.finish().expect("deflate");
+            assert!(!is_zlib_header(body[0], body[1]), "{level:?}: a bare stream read as zlib");
+            for piece in [1, 2, 7, body.len()] {
+                let out = masked_through(&[Deflate], &body, piece).unwrap_or_else(|e| panic!("{level:?} {piece}: {e}"));
+                assert_eq!(String::from_utf8(decode(&[Deflate], &out)).expect("utf-8"), MASKED.repeat(40));
+            }
+        }
+    }
+
+    #[test]
+    fn every_zlib_level_opens_with_a_zlib_header() {
+        for level in 0..=9 {
+            let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), Compression::new(level));
+            zlib.write_all(TEXT.as_bytes()).expect("zlib");
+            let body = zlib.finish().expect("zlib");
+            assert!(is_zlib_header(body[0], body[1]), "level {level}: {:02x} {:02x}", body[0], body[1]);
         }
     }
 

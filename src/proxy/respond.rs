@@ -208,6 +208,18 @@ impl Refused {
         "response_encoding_too_deep",
         "response body has more than 4 content codings",
     );
+    pub const REQUEST_BODY_CORRUPT: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_REQUEST,
+        "request_body_corrupt",
+        "request body does not decode under its content encoding or charset, so it cannot be masked",
+    );
+    pub const RESPONSE_BODY_CORRUPT: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_GATEWAY,
+        "response_body_corrupt",
+        "response body does not decode under its content encoding or charset, so it cannot be masked",
+    );
     pub const REQUEST_TYPE_AMBIGUOUS: Refused = Refused::new(
         Outcome::Blocked,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -90,6 +90,10 @@ pub fn build_client(tls: Option<rustls::ClientConfig>, connect_timeout: Duration
             .wrap_connector(http),
     };
     Ok(Client::builder(TokioExecutor::new())
+        // RFC 9112 section 5.2: a recipient of an obs-fold in a response
+        // replaces it with spaces before reading the value (which is then
+        // masked like any other header value).
+        .http1_allow_obsolete_multiline_headers_in_responses(true)
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_timer(TokioTimer::new())
         .build(connector))

@@ -138,6 +138,24 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
             }
             r.body(full(super::coding::encode(&lines, super::planted_text(false).as_bytes())))
         }
+        // Bodies that do not decode as labelled: plain text under `gzip`,
+        // and a malformed ISO-2022-JP escape; and bare RFC 1951 data under
+        // `deflate`, which some servers send and browsers read.
+        "/plain-as-gzip" => Response::builder()
+            .header("content-type", "text/plain")
+            .header("content-encoding", "gzip")
+            .body(full(super::PLANTED_TEXT)),
+        "/bad-iso-2022-jp" => Response::builder()
+            .header("content-type", "text/plain; charset=iso-2022-jp")
+            .body(full([super::PLANTED_TEXT.as_bytes(), b"\x1b$B\x1b(B"].concat())),
+        "/bare-deflate" => {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut e, super::planted_text(false).as_bytes())?;
+            Response::builder()
+                .header("content-type", "text/plain; charset=utf-8")
+                .header("content-encoding", "deflate")
+                .body(full(e.finish()?))
+        }
         // Binary bodies: a gRPC message, a PNG (typed, and untyped), and
         // text sent as `application/octet-stream`, each with an email in it.
         "/grpc" => Response::builder().header("content-type", "application/grpc").body(full(super::grpc_message())),

@@ -181,6 +181,27 @@ pub async fn read_request_head(tcp: &mut tokio::net::TcpStream) -> Option<Vec<u8
     Some(head)
 }
 
+/// An upstream that answers every connection with `response`, byte for
+/// byte, once it has read the request head: for answers a well-behaved
+/// server library would not write.
+pub async fn raw_upstream(response: &'static [u8]) -> std::net::SocketAddr {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if read_request_head(&mut tcp).await.is_none() {
+                    return;
+                }
+                let _ = tcp.write_all(response).await;
+                let _ = tcp.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
 /// The body, gunzipped.
 pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Read;
