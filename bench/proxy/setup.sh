@@ -1,9 +1,11 @@
 # Sourced by the proxy benchmarks (bench/proxy/run.sh, instructions.sh,
 # bench/soak.sh):
 # checks the tools, makes a scratch folder removed on exit with every
-# process in `pids`, builds the release binary, writes a dev PKI, and
+# process in `pids`, builds the release binary (unless the caller set
+# `binary`), writes a dev PKI, and
 # starts nginx serving the JSON corpus (1k.json, 64k.json) on $upstream.
-#   needs: bench_name, root, and the tools to check in "$@".
+#   needs: bench_name, root, and the tools to check in "$@"; `binary`, if
+#          set, is the piimask to run.
 #   gives: work, pids, piimask, allowed, upstream, free_port, tls (oha/curl
 #          flags), proxy_args (`piimask run` flags for the upstream, the PKI
 #          and the allowed peer; the caller adds --listen and the rest)
@@ -20,8 +22,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && cargo build --release -q)
-piimask=$root/target/release/piimask
+if [ -n "${binary:-}" ]; then
+  piimask=$binary # the caller's --binary: nothing to build
+else
+  (cd "$root" && cargo build --release -q)
+  piimask=${CARGO_TARGET_DIR:-$root/target}/release/piimask
+fi
 "$piimask" certs dev --out "$work/pki" >/dev/null
 allowed=spiffe://piimask.dev/ns/billing/sa/billing
 tls=(--cacert "$work/pki/ca.crt" --cert "$work/pki/client.crt" --key "$work/pki/client.key")
