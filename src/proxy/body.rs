@@ -19,6 +19,7 @@ use http_body::{Body, Frame, SizeHint};
 
 use super::BoxError;
 use super::pipeline::Pipeline;
+use super::sniff::Replay;
 use crate::mask::Stats;
 
 /// Called once with the stream's counts when the body ends cleanly.
@@ -63,7 +64,7 @@ where
     /// Polls until the first masked frame (or the end), and returns a body
     /// that yields that frame first, then the rest. Memory stays what one
     /// frame costs: the pipeline emits output for every piece it is fed.
-    pub async fn prime(mut self) -> Result<Primed<MaskBody<B>>, PrimeError> {
+    pub async fn prime(mut self) -> Result<Replay<MaskBody<B>>, PrimeError> {
         use http_body_util::BodyExt;
         let first = match self.frame().await {
             None => None,
@@ -75,37 +76,7 @@ where
                 });
             }
         };
-        Ok(Primed { first, rest: self })
-    }
-}
-
-/// A body whose first frame was read ahead ([`MaskBody::prime`]).
-pub struct Primed<B> {
-    first: Option<Frame<Bytes>>,
-    rest: B,
-}
-
-impl<B> Body for Primed<B>
-where
-    B: Body<Data = Bytes, Error = BoxError> + Unpin,
-{
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.get_mut();
-        match this.first.take() {
-            Some(frame) => Poll::Ready(Some(Ok(frame))),
-            None => Pin::new(&mut this.rest).poll_frame(cx),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.first.is_none() && self.rest.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
+        Ok(Replay::after(first, self))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The first bytes of a body, read before its plan is decided (a body
 //! with no type, or `application/octet-stream`, is judged by them), and
-//! the body that replays them before the rest. At most one read past the
+//! the body that replays them (or a first frame read ahead for another
+//! reason) before the rest. At most one read past the
 //! sniffing window is held: memory stays bounded by a frame.
 
 use std::pin::Pin;
@@ -50,6 +51,16 @@ where
             }
         }
         Ok(Replay { head: Bytes::from(head), inner: (!ended).then_some(inner), trailers })
+    }
+
+    /// A body that yields `first` (a frame already read from `rest`),
+    /// then the rest.
+    pub fn after(first: Option<Frame<Bytes>>, rest: B) -> Replay<B> {
+        match first.map(Frame::into_data) {
+            Some(Ok(head)) => Replay { head, inner: Some(rest), trailers: None },
+            Some(Err(frame)) => Replay { head: Bytes::new(), inner: None, trailers: frame.into_trailers().ok() },
+            None => Replay { head: Bytes::new(), inner: None, trailers: None },
+        }
     }
 
     /// The bytes read so far.
