@@ -100,6 +100,19 @@ pub fn word_char_before(hay: &[u8], i: usize) -> bool {
     matches!(byte_before(hay, i), Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
 }
 
+/// Whether the character that ends just before `i` is a letter or digit
+/// of any script. Bytes that end no well-formed sequence (a reader sees
+/// U+FFFD there), and symbols and punctuation (U+FFFD itself, `«`, `：`),
+/// are not.
+#[inline]
+pub fn alphanumeric_char_before(hay: &[u8], i: usize) -> bool {
+    match byte_before(hay, i) {
+        None => false,
+        Some(b) if b < 0x80 => b.is_ascii_alphanumeric(),
+        Some(_) => char_before(hay, i, 0).is_some_and(|(c, _)| c.is_alphanumeric()),
+    }
+}
+
 /// Whether a word-ish character starts at `i` (see [`word_char_before`]).
 #[inline(always)]
 pub fn word_char_at(hay: &[u8], i: usize) -> bool {
@@ -214,5 +227,13 @@ mod tests {
         assert_eq!(char_before(s, 4, 0), Some(('桃', 1)));
         assert_eq!(char_at(s, 1), Some(('桃', 3)));
         assert_eq!(char_before(s, 4, 2), None);
+    }
+
+    #[test]
+    fn only_letters_and_digits_of_any_script_join_a_word() {
+        let at_end = |s: &[u8]| alphanumeric_char_before(s, s.len());
+        assert!(at_end("x桃".as_bytes()) && at_end("é".as_bytes()) && at_end("٣".as_bytes()) && at_end(b"a"));
+        assert!(!at_end("\u{FFFD}".as_bytes()) && !at_end("«".as_bytes()) && !at_end("：".as_bytes()));
+        assert!(!at_end(b"") && !at_end(b" ") && !at_end(b"\xff") && !at_end(b"\xe6\xa1"));
     }
 }
