@@ -103,13 +103,13 @@ pub async fn request_body(
         }
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, true)),
         BodyPlan::UnknownCharset => Err(Refused::REQUEST_CHARSET_UNSUPPORTED),
-        BodyPlan::Mask(masker, kind, charset) => {
+        BodyPlan::Mask(masker, kind, charset, document) => {
             let codings = Codings::of_headers(headers).map_err(|e| match e {
                 CodingError::Unsupported => Refused::REQUEST_ENCODING_UNSUPPORTED,
                 CodingError::TooMany => Refused::REQUEST_ENCODING_TOO_DEEP,
             })?;
-            let pipeline =
-                Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
+            let pipeline = Pipeline::with_document(masker, kind, charset, document, &codings)
+                .map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
             headers.remove(header::CONTENT_LENGTH);
             let body = MaskBody::new(body, pipeline, Some(exchange.mask_report("request")));
             Ok(with_trailers(rule, body, exchange, "request"))
@@ -190,13 +190,13 @@ pub async fn response(
         }
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, false)),
         BodyPlan::UnknownCharset => Err(Refused::RESPONSE_CHARSET_UNSUPPORTED),
-        BodyPlan::Mask(masker, kind, charset) => {
+        BodyPlan::Mask(masker, kind, charset, document) => {
             let codings = Codings::of_headers(&parts.headers).map_err(|e| match e {
                 CodingError::Unsupported => Refused::RESPONSE_ENCODING_UNSUPPORTED,
                 CodingError::TooMany => Refused::RESPONSE_ENCODING_TOO_DEEP,
             })?;
-            let pipeline =
-                Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::RESPONSE_ENCODING_UNSUPPORTED)?;
+            let pipeline = Pipeline::with_document(masker, kind, charset, document, &codings)
+                .map_err(|_| Refused::RESPONSE_ENCODING_UNSUPPORTED)?;
             parts.headers.remove(header::CONTENT_LENGTH);
             // Digests and byte ranges of the original no longer describe the body.
             parts.headers.remove("content-md5");
