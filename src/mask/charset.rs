@@ -167,6 +167,28 @@ fn sniff(declared: Charset, kind: ContentKind, head: &[u8]) -> (Charset, usize) 
     (charset, 0)
 }
 
+/// What [`TextStage::with_document`] will make of a body that starts with
+/// `head` (all of it when `ended`, else at least [`PRESCAN_BYTES`]): an
+/// error when the document names a charset piimask cannot decode, or one
+/// an XML document names against its header. For a caller that can look
+/// at the first bytes before it answers, and refuse with a reason.
+pub fn check_document(
+    document: DocumentCharset,
+    declared: Charset,
+    head: &[u8],
+    ended: bool,
+) -> Result<(), CharsetError> {
+    let (_, bom) = sniff(declared, ContentKind::Text, &head[..head.len().min(SNIFF_LEN)]);
+    if bom > 0 {
+        return Ok(());
+    }
+    match document.markup.prescan(head, ended) {
+        InDocument::Unknown => Err(CharsetError::UnknownInDocument),
+        InDocument::Named(named) if document.header && !same_family(named, declared) => Err(CharsetError::Contradicted),
+        _ => Ok(()),
+    }
+}
+
 /// Whether two charsets read bytes alike (UTF-16 named with and without
 /// its order, and so on).
 fn same_family(a: Charset, b: Charset) -> bool {
@@ -821,11 +843,14 @@ mod tests {
         let xml = DocumentCharset { markup: Markup::Xml, header: false };
         let ebcdic = [0x4C, 0x6F, 0xA7, 0x94, 0x93, 0x40, 0xA5, 0x85];
         assert_eq!(document(xml, Charset::Utf8, &ebcdic), Err(CharsetError::UnknownInDocument));
+        assert_eq!(check_document(xml, Charset::Utf8, &ebcdic, true), Err(CharsetError::UnknownInDocument));
         let body = b"<?xml version=\"1.0\" encoding=\"x-unknown\"?><a>ana.lopez@example.com</a>";
         assert_eq!(document(xml, Charset::Utf8, body), Err(CharsetError::UnknownInDocument));
         let with_header = DocumentCharset { markup: Markup::Xml, header: true };
         let doc = utf16("<?xml version=\"1.0\"?><a>ana.lopez@example.com</a>", false, false);
         assert_eq!(document(with_header, Charset::Utf8, &doc), Err(CharsetError::Contradicted));
+        assert_eq!(check_document(with_header, Charset::Utf8, &doc, true), Err(CharsetError::Contradicted));
+        assert_eq!(check_document(with_header, charset("utf-16le"), &doc, true), Ok(()));
         // Agreeing with the header, or naming nothing, is fine.
         assert!(document(with_header, charset("utf-16"), &doc).is_ok());
         assert!(document(with_header, charset("latin1"), b"<a>caf\xE9</a>").is_ok());

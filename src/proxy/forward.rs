@@ -21,6 +21,8 @@ use super::pipeline::{CodingError, Codings, Pipeline};
 use super::respond::{ProxyBody, Refused, upstream_failure};
 use super::sniff::Replay;
 use super::upstream::HttpClient;
+use crate::mask::charset::check_document;
+use crate::mask::prescan::PRESCAN_BYTES;
 use crate::policy::{BodyPlan, BodyRule};
 
 fn content_type(headers: &HeaderMap) -> Option<&str> {
@@ -123,10 +125,24 @@ pub async fn request_body(
 /// content) it is masked as text.
 async fn decide(rule: &BodyRule, headers: &HeaderMap, body: ProxyBody) -> Result<(BodyPlan, ProxyBody), BoxError> {
     let plan = rule.plan(content_type(headers));
+    let uncoded = Codings::of_headers(headers).is_ok_and(|c| c.layers().is_empty());
+    // A document that names its charset inside: read where it does, so a
+    // charset piimask cannot decode is refused before anything is sent.
+    // Under a content coding the masking stage finds it, and fails the body.
+    if let BodyPlan::Mask(_, _, Some(declared), Some(document)) = &plan
+        && uncoded
+    {
+        let (declared, document) = (*declared, *document);
+        let replay = Replay::read_up_to(body, PRESCAN_BYTES).await?;
+        if check_document(document, declared, replay.head(), replay.ended()).is_err() {
+            return Ok((BodyPlan::UnknownCharset, replay.boxed_unsync()));
+        }
+        return Ok((plan, replay.boxed_unsync()));
+    }
     if !matches!(plan, BodyPlan::Sniff) {
         return Ok((plan, body));
     }
-    if !Codings::of_headers(headers).is_ok_and(|c| c.layers().is_empty()) {
+    if !uncoded {
         return Ok((rule.plan_as_text(), body));
     }
     let replay = Replay::read(body).await?;
