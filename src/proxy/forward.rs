@@ -23,7 +23,7 @@ use super::sniff::Replay;
 use super::upstream::HttpClient;
 use crate::mask::charset::check_document;
 use crate::mask::prescan::PRESCAN_BYTES;
-use crate::policy::{BodyPlan, BodyRule};
+use crate::policy::{BodyPlan, BodyRule, OtherTypes};
 
 fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
@@ -135,7 +135,11 @@ async fn decide(rule: &BodyRule, headers: &HeaderMap, body: ProxyBody) -> Result
         let (declared, document) = (*declared, *document);
         let replay = Replay::read_up_to(body, PRESCAN_BYTES).await?;
         if check_document(document, declared, replay.head(), replay.ended()).is_err() {
-            return Ok((BodyPlan::UnknownCharset, replay.boxed_unsync()));
+            let plan = match rule.other_types {
+                OtherTypes::Pass => BodyPlan::Pass,
+                OtherTypes::Block | OtherTypes::Text => BodyPlan::UnknownCharset,
+            };
+            return Ok((plan, replay.boxed_unsync()));
         }
         return Ok((plan, replay.boxed_unsync()));
     }
