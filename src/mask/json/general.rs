@@ -249,8 +249,12 @@ impl JsonMasker {
             b'/' => self.begin_comment(cx, i),
             // RFC 7464's record separator, before each JSON text.
             0x1E if self.ndjson && self.frames.is_empty() => i + 1,
-            // The end of a JSONP call around the document.
-            b')' | b';' if self.jsonp && self.frames.is_empty() => i + 1,
+            // The end of a JSONP call around the document: what follows
+            // (`;`, whitespace) is text.
+            b')' if self.jsonp && self.frames.is_empty() => {
+                self.jsonp = false;
+                self.malformed_at(cx, i + 1)
+            }
             _ => self.malformed_at(cx, i),
         }
     }

@@ -217,7 +217,7 @@ pub struct JsonMasker {
     rendered: Vec<u8>,
     /// The body's first bytes while [`State::Prefix`] holds them.
     prefix: Vec<u8>,
-    /// The document is a JSONP call's argument: `)` and `;` may follow it.
+    /// The document is a JSONP call's argument: its `)` may follow it.
     jsonp: bool,
     /// Where a comment is, and the state it returns to.
     comment: comment::Comment,

@@ -1,8 +1,9 @@
 //! What servers put before a JSON document for browsers' sake, which the
 //! code that reads the answer strips before it parses: the XSSI guards
 //! `)]}'` (Angular, Google: optionally followed by `,`), `while(1);` and
-//! `for(;;);`, and a JSONP callback `name(` or `/**/name(` (the JSON is
-//! its argument; the `)` and `;` after it are read as the call's end).
+//! `for(;;);`, and a JSONP callback `name(` or `/**/name(` before an
+//! object or array (the JSON is its argument; after its `)`, the rest of
+//! the body is text).
 //!
 //! The first bytes of a body are held (at most [`MAX_PREFIX`]) until
 //! they show whether such a prefix starts it; the prefix is written as it
@@ -79,8 +80,14 @@ fn jsonp(buf: &[u8], start: usize, ended: bool) -> Decision {
     while i < buf.len() && is_whitespace(buf[i]) {
         i += 1;
     }
-    match buf.get(i) {
-        Some(b'(') => Decision::Prefix { len: i + 1, jsonp: true },
+    if buf.get(i).is_some_and(|&b| b != b'(') {
+        return Decision::None;
+    }
+    // The call's argument must be an object or an array: text that only
+    // looks like a call (`v1.2 (0161) 496 0066`) stays text.
+    let open = i + 1;
+    match buf.get(open..).and_then(|rest| rest.iter().find(|&&b| !is_whitespace(b))) {
+        Some(b'{' | b'[') => Decision::Prefix { len: open, jsonp: true },
         Some(_) => Decision::None,
         None if ended => Decision::None,
         None => Decision::Wait,
@@ -156,6 +163,10 @@ mod tests {
             assert_eq!(decide(json, true), Decision::None, "{}", String::from_utf8_lossy(json));
         }
         assert_eq!(decide(b"{", false), Decision::None);
+        // A call whose argument is no object or array is no JSONP.
+        assert_eq!(decide(b"v1.2.3 (0161) 496 0066", false), Decision::None);
+        assert_eq!(decide(b"cb(", false), Decision::Wait);
+        assert_eq!(decide(b"cb( ", true), Decision::None);
         assert_eq!(decide(b"true,", false), Decision::None);
         for partial in [&b""[..], b"  ", b")]", b")]}'", b"whi", b"for(;", b"/*", b"/**/", b"cb", b"a.b ", b"true"] {
             assert_eq!(decide(partial, false), Decision::Wait, "{}", String::from_utf8_lossy(partial));
