@@ -334,8 +334,14 @@ impl TextStage {
             Some(from_input) => (&[][..], &input[from_input..]),
             None => (&head[bom..], input),
         };
+        // HTML that names no charset where browsers look for one: they
+        // guess it from the bytes. Only valid UTF-8 is read as such; any
+        // other byte is an error rather than text read two ways.
+        let guessed = bom == 0
+            && document.is_some_and(|d| d.markup == Markup::Html)
+            && matches!(found, Some(InDocument::Unnamed | InDocument::Wait));
         self.stage = match charset {
-            Charset::Utf8 => Stage::Plain(stream),
+            Charset::Utf8 if !guessed => Stage::Plain(stream),
             _ => Stage::Transcode(Box::new(Transcoder::new(stream, charset))),
         };
         for piece in [head_rest, input_rest] {
@@ -806,11 +812,18 @@ mod tests {
         Ok(out)
     }
 
-    /// Fed whole, in pieces of 1 and of 7: the same output or error.
+    /// Fed whole, in pieces of 1 and of 7: the same output or error (a
+    /// malformed sequence's offset says only which piece it was in).
     fn document(doc: DocumentCharset, declared: Charset, body: &[u8]) -> Result<Vec<u8>, CharsetError> {
+        let same = |r: Result<Vec<u8>, CharsetError>| {
+            r.map_err(|e| match e {
+                CharsetError::Malformed { charset, .. } => CharsetError::Malformed { charset, offset: 0 },
+                other => other,
+            })
+        };
         let whole = document_in(doc, declared, body, body.len());
         for piece in [1, 7] {
-            assert_eq!(document_in(doc, declared, body, piece), whole, "pieces of {piece}");
+            assert_eq!(same(document_in(doc, declared, body, piece)), same(whole.clone()), "pieces of {piece}");
         }
         whole
     }
@@ -858,5 +871,13 @@ mod tests {
         let html = DocumentCharset { markup: Markup::Html, header: false };
         let out = document(html, Charset::Utf8, b"<meta charset=ibm037><p>ana.lopez@example.com").expect("HTML");
         assert!(out.ends_with(b"<p>[EMAIL]"));
+        // HTML naming no charset in its first 1024 bytes (a browser guesses
+        // from the bytes): valid UTF-8 is read, anything else is an error.
+        let late = format!("{}<meta charset=shift_jis><p>ana.lopez@example.com 日本", " ".repeat(1024));
+        assert!(
+            document(html, Charset::Utf8, late.as_bytes()).is_ok_and(|o| o.ends_with("<p>[EMAIL] 日本".as_bytes()))
+        );
+        let sjis = [late.as_bytes(), b"\x93\xfa\x96\x7b"].concat();
+        assert!(matches!(document(html, Charset::Utf8, &sjis), Err(CharsetError::Malformed { .. })));
     }
 }
