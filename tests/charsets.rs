@@ -332,6 +332,11 @@ async fn documents_are_masked_in_the_charset_they_name_inside() {
             assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{http:?} {ct}");
             assert_eq!(a.text().trim_end(), "piimask: response charset cannot be masked", "{ct}");
         }
+        // HTML that names no charset is read as UTF-8 only if it is: a
+        // latin-1 page (whose charset a browser would guess) is refused.
+        let latin1 = b"<p>Ren\xE9: ana.lopez@example.com</p>".to_vec();
+        let a = client.send(proxy.addr, post("text/html", latin1)).await.expect("answer");
+        assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{http:?} latin-1 HTML");
         // HTML: the header wins over a <meta>, as browsers read it.
         let html = "<meta charset=\"shift_jis\"><p>ana.lopez@example.com 日本</p>";
         let a =

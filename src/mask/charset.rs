@@ -185,6 +185,14 @@ pub fn check_document(
     match document.markup.prescan(head, ended) {
         InDocument::Unknown => Err(CharsetError::UnknownInDocument),
         InDocument::Named(named) if document.header && !same_family(named, declared) => Err(CharsetError::Contradicted),
+        // HTML whose charset a browser would guess: UTF-8 only if valid
+        // (see `TextStage::settle`), which the start already shows.
+        InDocument::Unnamed | InDocument::Wait if document.markup == Markup::Html => match std::str::from_utf8(head) {
+            Err(e) if e.error_len().is_some() || ended => {
+                Err(CharsetError::Malformed { charset: Charset::Utf8.name(), offset: e.valid_up_to() as u64 })
+            }
+            _ => Ok(()),
+        },
         _ => Ok(()),
     }
 }
@@ -879,5 +887,7 @@ mod tests {
         );
         let sjis = [late.as_bytes(), b"\x93\xfa\x96\x7b"].concat();
         assert!(matches!(document(html, Charset::Utf8, &sjis), Err(CharsetError::Malformed { .. })));
+        assert!(matches!(check_document(html, Charset::Utf8, &sjis, true), Err(CharsetError::Malformed { .. })));
+        assert_eq!(check_document(html, Charset::Utf8, &late.as_bytes()[..1030], false), Ok(()));
     }
 }
