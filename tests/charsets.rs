@@ -270,3 +270,118 @@ async fn a_utf16_body_far_larger_than_the_buffers_streams_with_flat_memory() {
     eprintln!("peak RSS {peak} KiB, {} bytes out", a.body.len());
     assert!(peak < 48 * 1024, "peak RSS {peak} KiB while 64 MiB of UTF-16 streamed through");
 }
+
+/// `<?xm` and more in EBCDIC (IBM037): no charset piimask can transcode.
+const EBCDIC_XML: &[u8] = &[0x4C, 0x6F, 0xA7, 0x94, 0x93, 0x40, 0xA5, 0x85, 0x99, 0xA2, 0x89, 0x96, 0x95, 0x7E];
+
+fn post(ct: &str, body: Vec<u8>) -> Request<support::TestBody> {
+    Request::post("/echo")
+        .header("host", "localhost")
+        .header("content-type", ct)
+        .body(http_body_util::Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed())
+        .expect("request")
+}
+
+/// Documents whose charset only their own first bytes name, as XML
+/// parsers and browsers read them; and what the proxy cannot read.
+fn documents() -> Vec<(&'static str, Vec<u8>, &'static Encoding, String)> {
+    let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?><a>{TEXT}</a>");
+    let xml_masked = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?><a>{TEXT_MASKED}</a>");
+    let bare = format!("<?xml version=\"1.0\"?><a>{TEXT}</a>");
+    let bare_masked = format!("<?xml version=\"1.0\"?><a>{TEXT_MASKED}</a>");
+    // Fullwidth forms, which a Shift_JIS reader sees and a UTF-8 one not.
+    let html = "<!doctype html><title>t</title><meta charset=\"shift_jis\"><p>田中 ana.lopez＠example.com カード４１１１ １１１１ １１１１ １１１１。以上です。</p>";
+    let html_masked =
+        "<!doctype html><title>t</title><meta charset=\"shift_jis\"><p>田中 [EMAIL] カード[CARD]。以上です。</p>";
+    let pragma = format!(
+        "<html><head><!-- <meta charset=koi8-r> --><meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\"></head><body>{SJIS_TEXT}</body>"
+    );
+    let pragma_masked = pragma.replace(SJIS_TEXT, SJIS_MASKED);
+    vec![
+        ("application/xml", utf16(&xml, false, false), encoding_rs::UTF_16LE, xml_masked.clone()),
+        ("text/xml", utf16(&xml, true, false), encoding_rs::UTF_16BE, xml_masked),
+        ("image/svg+xml", utf16(&bare, false, false), encoding_rs::UTF_16LE, bare_masked),
+        ("text/html", shift_jis(html), encoding_rs::SHIFT_JIS, html_masked.to_string()),
+        ("text/html", shift_jis(&pragma), encoding_rs::SHIFT_JIS, pragma_masked),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_are_masked_in_the_charset_they_name_inside() {
+    let app = App::start().await;
+    let pki = Pki::new("charsets-documents");
+    let proxy = Proxy::start(&pki.args(&app.url, &[]));
+    for http in [Http::H1, Http::H2] {
+        let client = Client::new(&pki, Some("client"), http);
+        for (ct, body, encoding, expected) in documents() {
+            let a = client.send(proxy.addr, post(ct, body)).await.expect("answer");
+            assert_eq!(a.status, StatusCode::OK, "{http:?} {ct}");
+            let (text, malformed) = encoding.decode_without_bom_handling(&a.body);
+            assert!(!malformed, "{ct}: valid {}", encoding.name());
+            assert_clean(ct, &text);
+            assert!(!text.contains("＠example") && !text.contains("１１１１ １１１１"), "{ct}: {text}");
+            assert_eq!(text, expected, "{http:?} {ct}");
+        }
+        // What the proxy cannot read is refused before anything is sent:
+        // EBCDIC, a label nobody knows, an XML declaration against its header.
+        let unknown = b"<?xml version=\"1.0\" encoding=\"x-klingon\"?><a>ana.lopez@example.com</a>".to_vec();
+        let against = utf16("<?xml version=\"1.0\"?><a>ana.lopez@example.com</a>", false, false);
+        for (ct, body) in [
+            ("application/xml", EBCDIC_XML.to_vec()),
+            ("text/xml", unknown),
+            ("application/xml; charset=utf-8", against),
+        ] {
+            let a = client.send(proxy.addr, post(ct, body)).await.expect("answer");
+            assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{http:?} {ct}");
+            assert_eq!(a.text().trim_end(), "piimask: response charset cannot be masked", "{ct}");
+        }
+        // HTML that names no charset is read as UTF-8 only if it is: a
+        // latin-1 page (whose charset a browser would guess) is refused.
+        let latin1 = b"<p>Ren\xE9: ana.lopez@example.com</p>".to_vec();
+        let a = client.send(proxy.addr, post("text/html", latin1)).await.expect("answer");
+        assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{http:?} latin-1 HTML");
+        // HTML: the header wins over a <meta>, as browsers read it.
+        let html = "<meta charset=\"shift_jis\"><p>ana.lopez@example.com 日本</p>";
+        let a =
+            client.send(proxy.addr, post("text/html; charset=utf-8", html.as_bytes().to_vec())).await.expect("answer");
+        assert_eq!(a.text(), "<meta charset=\"shift_jis\"><p>[EMAIL] 日本</p>");
+    }
+    proxy.assert_logs_clean();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_documents_are_masked_in_their_own_charset_or_refused() {
+    let app = App::start().await;
+    let pki = Pki::new("charsets-document-requests");
+    let yaml = format!(
+        r#"
+tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
+inbound:
+  listen: 127.0.0.1:0
+  routes:
+    - {{ name: app, allow: ["{allowed}"], upstream: app, request_profile: default, response_profile: none }}
+upstreams:
+  - {{ name: app, url: "{url}" }}
+"#,
+        allowed = piimask::devpki::ALLOWED_CLIENT_ID,
+        url = app.url,
+    );
+    let config = support::write_file(&pki.dir, "piimask.yaml", &yaml);
+    let proxy = Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()]);
+    let client = Client::new(&pki, Some("client"), Http::H1);
+    for (ct, body, encoding, expected) in documents() {
+        let a = client.send(proxy.addr, post(ct, body)).await.expect("answer");
+        assert_eq!(a.status, StatusCode::OK, "{ct}");
+        let seen = app.last_seen();
+        let (text, malformed) = encoding.decode_without_bom_handling(&seen);
+        assert!(!malformed, "{ct}");
+        assert_clean(ct, &text);
+        assert_eq!(text, expected, "{ct}");
+    }
+    let seen = app.seen.lock().expect("seen").len();
+    let a = client.send(proxy.addr, post("application/xml", EBCDIC_XML.to_vec())).await.expect("answer");
+    assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(a.text().contains("request charset cannot be masked"), "{}", a.text());
+    assert_eq!(app.seen.lock().expect("seen").len(), seen, "the app never saw it");
+    proxy.assert_logs_clean();
+}

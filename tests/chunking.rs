@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use piimask::mask::multipart::Boundary;
+use piimask::mask::prescan::{DocumentCharset, Markup};
 use piimask::mask::{Charset, CharsetError, ContentKind, MaskStream, Masker, TextStage};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -524,6 +525,8 @@ proptest! {
             "\"name\"", "'name'", "\"name\":", "\"date_of_birth\": ", "\"Jane Roe\"", "'Jane'", "Jane",
             "NaN", "Infinity", "12", "0.5e3", "99999999999", "true", "\\ud800", "\\u0040", "\\n", " x@y.org ",
             "[[[[[[[[", "]]]]]]]]", "{\"k\":", "\"a\":1,", "\"phone\":4155552671",
+            // Comments, guards, callbacks, record separators.
+            "/*", "*/", "//", "/", ")]}'", "while(1);", "cb(", "/**/ a.b (", ")", ";", "\u{1e}",
         ][..]), 0..80),
         long in prop::option::of(200usize..320),
         mut cuts in prop::collection::vec(0usize..800, 0..10),
@@ -536,11 +539,88 @@ proptest! {
         }
         let b = body.as_bytes();
         cuts.sort_unstable();
-        for kind in [ContentKind::Json, ContentKind::Ndjson] {
+        for kind in [ContentKind::Json, ContentKind::Ndjson, ContentKind::Text] {
             let whole = mask(&m, kind, b, &[]);
             prop_assert_eq!(&mask(&m, kind, b, &cuts), &whole, "{:?} {:?}", kind, body);
             let bytes: Vec<usize> = (1..b.len()).collect();
             prop_assert_eq!(&mask(&m, kind, b, &bytes), &whole, "{:?} byte by byte {:?}", kind, body);
+        }
+    }
+}
+
+/// `body` through a [`TextStage`] that reads the document's own charset,
+/// fed in pieces cut at `cuts` (sorted).
+fn mask_document(doc: DocumentCharset, body: &[u8], cuts: &[usize]) -> Result<Vec<u8>, CharsetError> {
+    // A malformed sequence's offset says only which piece it was in.
+    mask_document_at(doc, body, cuts).map_err(|e| match e {
+        CharsetError::Malformed { charset, .. } => CharsetError::Malformed { charset, offset: 0 },
+        other => other,
+    })
+}
+
+fn mask_document_at(doc: DocumentCharset, body: &[u8], cuts: &[usize]) -> Result<Vec<u8>, CharsetError> {
+    let mut stage = TextStage::with_document(masker(), ContentKind::Text, Some(Charset::Utf8), Some(doc));
+    let mut out = Vec::new();
+    let mut from = 0;
+    for &cut in cuts {
+        let cut = cut.clamp(from, body.len());
+        stage.feed(&body[from..cut], &mut out)?;
+        from = cut;
+    }
+    stage.feed(&body[from..], &mut out)?;
+    stage.finish(&mut out)?;
+    Ok(out)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
+    ))]
+
+    /// Documents that name their charset inside (an XML declaration in
+    /// UTF-16, an HTML `<meta>` after markup of any length, around the
+    /// 1024-byte prescan bound): the same output, or the same error,
+    /// however they are cut, and nothing planted left in a decodable one.
+    #[test]
+    fn documents_naming_their_charset_are_chunking_independent(
+        filler in 0usize..1200,
+        lines in prop::collection::vec(text(), 1..6),
+        xml in any::<bool>(),
+        mut cuts in prop::collection::vec(0usize..3000, 0..10),
+    ) {
+        let content: String = lines.iter().map(|(s, _)| format!("{s}\n")).collect();
+        let pad = "<p class=\"x\">filler</p>".repeat(filler / 24);
+        let (doc, body, encoding) = if xml {
+            let text = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?><!-- {pad} --><a>{content}</a>");
+            let body: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            (DocumentCharset { markup: Markup::Xml, header: false }, body, encoding_rs::UTF_16LE)
+        } else {
+            let text = format!("<html><head>{pad}<meta charset=\"shift_jis\"></head><body>{content}</body>");
+            let body = encoding_rs::SHIFT_JIS.encode(&text).0.into_owned();
+            (DocumentCharset { markup: Markup::Html, header: false }, body, encoding_rs::SHIFT_JIS)
+        };
+        cuts.sort_unstable();
+        let whole = mask_document(doc, &body, &[]);
+        prop_assert_eq!(&mask_document(doc, &body, &cuts), &whole);
+        for step in [1, 7] {
+            let cuts: Vec<usize> = (step..body.len()).step_by(step).collect();
+            prop_assert_eq!(&mask_document(doc, &body, &cuts), &whole, "step {}", step);
+        }
+        // A <meta> past the prescan window is not taken: Shift_JIS read as
+        // UTF-8 is then an error, unless the text happens to be ASCII.
+        let late = !xml && "<html><head>".len() + pad.len() + "<meta charset=\"shift_jis\">".len() > 1024;
+        let out = match whole {
+            Ok(out) => out,
+            Err(e) if late => {
+                prop_assert!(matches!(e, CharsetError::Malformed { .. }), "{}", e);
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
+        };
+        let (read, malformed) = encoding.decode_without_bom_handling(&out);
+        prop_assert!(!malformed);
+        for p in lines.iter().flat_map(|(_, p)| p) {
+            prop_assert!(!read.contains(p), "{} leaked", p);
         }
     }
 }

@@ -100,6 +100,35 @@ pub fn word_char_before(hay: &[u8], i: usize) -> bool {
     matches!(byte_before(hay, i), Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
 }
 
+/// Whether the character that ends just before `i` joins what follows
+/// into one word: a letter or digit of a script written with spaces
+/// between words. Bytes that end no well-formed sequence (a reader sees
+/// U+FFFD there), symbols and punctuation (U+FFFD itself, `«`, `：`), and
+/// the letters of scripts written without spaces (kana, CJK ideographs,
+/// Thai: `カード４１１１…` is a word and a number) do not.
+#[inline]
+pub fn alphanumeric_char_before(hay: &[u8], i: usize) -> bool {
+    match byte_before(hay, i) {
+        None => false,
+        Some(b) if b < 0x80 => b.is_ascii_alphanumeric(),
+        Some(_) => char_before(hay, i, 0).is_some_and(|(c, _)| c.is_alphanumeric() && !unspaced_script(c)),
+    }
+}
+
+/// Letters of scripts written without spaces between words.
+fn unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{0E00}'..='\u{0EFF}' // Thai, Lao
+        | '\u{1000}'..='\u{109F}' // Myanmar
+        | '\u{1780}'..='\u{17FF}' // Khmer
+        | '\u{3005}'..='\u{3007}' | '\u{3021}'..='\u{3029}' | '\u{3031}'..='\u{303C}'
+        | '\u{3040}'..='\u{30FF}' // kana
+        | '\u{3100}'..='\u{31FF}' // Bopomofo, kana extensions
+        | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' // ideographs
+        | '\u{FF66}'..='\u{FF9F}' // halfwidth kana
+        | '\u{20000}'..='\u{3FFFF}')
+}
+
 /// Whether a word-ish character starts at `i` (see [`word_char_before`]).
 #[inline(always)]
 pub fn word_char_at(hay: &[u8], i: usize) -> bool {
@@ -214,5 +243,14 @@ mod tests {
         assert_eq!(char_before(s, 4, 0), Some(('桃', 1)));
         assert_eq!(char_at(s, 1), Some(('桃', 3)));
         assert_eq!(char_before(s, 4, 2), None);
+    }
+
+    #[test]
+    fn only_letters_and_digits_of_spaced_scripts_join_a_word() {
+        let at_end = |s: &[u8]| alphanumeric_char_before(s, s.len());
+        assert!(at_end("xд".as_bytes()) && at_end("é".as_bytes()) && at_end("٣".as_bytes()) && at_end(b"a"));
+        assert!(!at_end("カード".as_bytes()) && !at_end("番号".as_bytes()) && !at_end("ｶ".as_bytes()));
+        assert!(!at_end("\u{FFFD}".as_bytes()) && !at_end("«".as_bytes()) && !at_end("：".as_bytes()));
+        assert!(!at_end(b"") && !at_end(b" ") && !at_end(b"\xff") && !at_end(b"\xe6\xa1"));
     }
 }

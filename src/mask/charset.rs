@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use encoding_rs::{DecoderResult, EncoderResult, Encoding};
 
+use super::prescan::{DocumentCharset, InDocument, Markup, PRESCAN_BYTES};
 use super::{ContentKind, MaskStream, Masker, Stats};
 
 /// A body's charset, as far as piimask can decode and encode it again.
@@ -55,6 +56,10 @@ pub enum CharsetError {
     Overflow,
     #[error("the body's charset was never settled")]
     Unsettled,
+    #[error("the document names a charset piimask cannot decode")]
+    UnknownInDocument,
+    #[error("the document names a charset other than the one its Content-Type names")]
+    Contradicted,
 }
 
 impl From<CharsetError> for std::io::Error {
@@ -162,6 +167,45 @@ fn sniff(declared: Charset, kind: ContentKind, head: &[u8]) -> (Charset, usize) 
     (charset, 0)
 }
 
+/// What [`TextStage::with_document`] will make of a body that starts with
+/// `head` (all of it when `ended`, else at least [`PRESCAN_BYTES`]): an
+/// error when the document names a charset piimask cannot decode, or one
+/// an XML document names against its header. For a caller that can look
+/// at the first bytes before it answers, and refuse with a reason.
+pub fn check_document(
+    document: DocumentCharset,
+    declared: Charset,
+    head: &[u8],
+    ended: bool,
+) -> Result<(), CharsetError> {
+    let (_, bom) = sniff(declared, ContentKind::Text, &head[..head.len().min(SNIFF_LEN)]);
+    if bom > 0 {
+        return Ok(());
+    }
+    match document.markup.prescan(head, ended) {
+        InDocument::Unknown => Err(CharsetError::UnknownInDocument),
+        InDocument::Named(named) if document.header && !same_family(named, declared) => Err(CharsetError::Contradicted),
+        // HTML whose charset a browser would guess: UTF-8 only if valid
+        // (see `TextStage::settle`), which the start already shows.
+        InDocument::Unnamed | InDocument::Wait if document.markup == Markup::Html => match std::str::from_utf8(head) {
+            Err(e) if e.error_len().is_some() || ended => {
+                Err(CharsetError::Malformed { charset: Charset::Utf8.name(), offset: e.valid_up_to() as u64 })
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Whether two charsets read bytes alike (UTF-16 named with and without
+/// its order, and so on).
+fn same_family(a: Charset, b: Charset) -> bool {
+    use Charset::*;
+    a == b
+        || matches!((a, b), (Utf16 | Utf16Le | Utf16Be, Utf16 | Utf16Le | Utf16Be))
+        || matches!((a, b), (Utf32 | Utf32Le | Utf32Be, Utf32 | Utf32Le | Utf32Be))
+}
+
 /// Masks one body in its charset, streaming. Built for a declared charset;
 /// the body's first bytes settle it (see [`sniff`]). A UTF-8 body goes to
 /// a [`MaskStream`] with no copy: the first chunk is looked at in place.
@@ -186,6 +230,9 @@ struct Sniffing {
     declared: Charset,
     kind: ContentKind,
     head: Vec<u8>,
+    /// The document may name its charset in its first bytes (up to
+    /// [`PRESCAN_BYTES`], held until they tell).
+    document: Option<DocumentCharset>,
 }
 
 /// The bytes a body's first four decide from.
@@ -196,10 +243,23 @@ impl TextStage {
     /// bytes as they are, with no sniffing (a type piimask does not parse,
     /// scanned as text because the policy says so).
     pub fn new(masker: Arc<Masker>, kind: ContentKind, charset: Option<Charset>) -> TextStage {
+        TextStage::with_document(masker, kind, charset, None)
+    }
+
+    /// [`TextStage::new`] for a document that may name its own charset
+    /// (see [`DocumentCharset`]): its first bytes are read for it first.
+    /// One it names that piimask cannot decode, or one an XML document
+    /// names against its header, is an error before anything is written.
+    pub fn with_document(
+        masker: Arc<Masker>,
+        kind: ContentKind,
+        charset: Option<Charset>,
+        document: Option<DocumentCharset>,
+    ) -> TextStage {
         let stream = MaskStream::new(masker, kind);
         let stage = match charset {
             None => Stage::Plain(stream),
-            Some(declared) => Stage::Sniff(Box::new(Sniffing { stream, declared, kind, head: Vec::new() })),
+            Some(declared) => Stage::Sniff(Box::new(Sniffing { stream, declared, kind, head: Vec::new(), document })),
         };
         TextStage { stage }
     }
@@ -212,19 +272,29 @@ impl TextStage {
                 Ok(())
             }
             Stage::Transcode(t) => t.feed(input, out),
+            Stage::Sniff(s) if s.document.is_some() => {
+                let take = input.len().min(PRESCAN_BYTES.saturating_sub(s.head.len()));
+                s.head.extend_from_slice(&input[..take]);
+                let markup = s.document.map_or(Markup::Html, |d| d.markup);
+                match markup.prescan(&s.head, false) {
+                    InDocument::Wait => Ok(()),
+                    found => self.settle(Some(found), &input[take..], out),
+                }
+            }
             Stage::Sniff(s) if s.head.len() + input.len() < SNIFF_LEN => {
                 s.head.extend_from_slice(input);
                 Ok(())
             }
-            Stage::Sniff(_) => self.settle(input, out),
+            Stage::Sniff(_) => self.settle(None, input, out),
             Stage::Settling => Err(CharsetError::Unsettled),
         }
     }
 
     /// Writes the rest and returns what the stream masked.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<Stats, CharsetError> {
-        if matches!(self.stage, Stage::Sniff(_)) {
-            self.settle(&[], out)?;
+        if let Stage::Sniff(s) = &self.stage {
+            let found = s.document.map(|d| d.markup.prescan(&s.head, true));
+            self.settle(found, &[], out)?;
         }
         match self.stage {
             Stage::Plain(stream) => Ok(stream.finish(out)),
@@ -234,8 +304,9 @@ impl TextStage {
     }
 
     /// Decides the charset from the body's first bytes (those held and the
-    /// start of `input`), then feeds them on.
-    fn settle(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CharsetError> {
+    /// start of `input`) and what the document says of it (`found`, when
+    /// it was read), then feeds them on.
+    fn settle(&mut self, found: Option<InDocument>, input: &[u8], out: &mut Vec<u8>) -> Result<(), CharsetError> {
         let sniffing = match std::mem::replace(&mut self.stage, Stage::Settling) {
             Stage::Sniff(s) => s,
             other => {
@@ -243,12 +314,26 @@ impl TextStage {
                 return Ok(());
             }
         };
-        let Sniffing { stream, declared, kind, head } = *sniffing;
+        let Sniffing { stream, declared, kind, head, document } = *sniffing;
         let mut first = [0u8; SNIFF_LEN];
-        let from_input = SNIFF_LEN.saturating_sub(head.len()).min(input.len());
-        first[..head.len()].copy_from_slice(&head);
-        first[head.len()..head.len() + from_input].copy_from_slice(&input[..from_input]);
-        let (charset, bom) = sniff(declared, kind, &first[..head.len() + from_input]);
+        let from_head = head.len().min(SNIFF_LEN);
+        let from_input = (SNIFF_LEN - from_head).min(input.len());
+        first[..from_head].copy_from_slice(&head[..from_head]);
+        first[from_head..from_head + from_input].copy_from_slice(&input[..from_input]);
+        let (mut charset, bom) = sniff(declared, kind, &first[..from_head + from_input]);
+        // A byte order mark decides before anything the document says.
+        if bom == 0 {
+            match found {
+                Some(InDocument::Unknown) => return Err(CharsetError::UnknownInDocument),
+                Some(InDocument::Named(named)) => {
+                    if document.is_some_and(|d| d.header) && !same_family(named, declared) {
+                        return Err(CharsetError::Contradicted);
+                    }
+                    charset = named;
+                }
+                Some(InDocument::Wait | InDocument::Unnamed) | None => {}
+            }
+        }
         // The mark is written again as it came and not masked.
         if bom > 0 {
             out.extend_from_slice(charset.bom());
@@ -257,8 +342,14 @@ impl TextStage {
             Some(from_input) => (&[][..], &input[from_input..]),
             None => (&head[bom..], input),
         };
+        // HTML that names no charset where browsers look for one: they
+        // guess it from the bytes. Only valid UTF-8 is read as such; any
+        // other byte is an error rather than text read two ways.
+        let guessed = bom == 0
+            && document.is_some_and(|d| d.markup == Markup::Html)
+            && matches!(found, Some(InDocument::Unnamed | InDocument::Wait));
         self.stage = match charset {
-            Charset::Utf8 => Stage::Plain(stream),
+            Charset::Utf8 if !guessed => Stage::Plain(stream),
             _ => Stage::Transcode(Box::new(Transcoder::new(stream, charset))),
         };
         for piece in [head_rest, input_rest] {
@@ -713,5 +804,90 @@ mod tests {
         let stats = stage.finish(&mut out).expect("finish");
         assert_eq!((stats.bytes_in, stats.bytes_out), (body.len() as u64, out.len() as u64));
         assert_eq!((stats.count("email"), stats.count("phone"), stats.count("card")), (1, 1, 1));
+    }
+    fn document_in(
+        doc: DocumentCharset,
+        declared: Charset,
+        body: &[u8],
+        piece: usize,
+    ) -> Result<Vec<u8>, CharsetError> {
+        let mut stage = TextStage::with_document(masker(), ContentKind::Text, Some(declared), Some(doc));
+        let mut out = Vec::new();
+        for chunk in body.chunks(piece.max(1)) {
+            stage.feed(chunk, &mut out)?;
+        }
+        stage.finish(&mut out)?;
+        Ok(out)
+    }
+
+    /// Fed whole, in pieces of 1 and of 7: the same output or error (a
+    /// malformed sequence's offset says only which piece it was in).
+    fn document(doc: DocumentCharset, declared: Charset, body: &[u8]) -> Result<Vec<u8>, CharsetError> {
+        let same = |r: Result<Vec<u8>, CharsetError>| {
+            r.map_err(|e| match e {
+                CharsetError::Malformed { charset, .. } => CharsetError::Malformed { charset, offset: 0 },
+                other => other,
+            })
+        };
+        let whole = document_in(doc, declared, body, body.len());
+        for piece in [1, 7] {
+            assert_eq!(same(document_in(doc, declared, body, piece)), same(whole.clone()), "pieces of {piece}");
+        }
+        whole
+    }
+
+    #[test]
+    fn xml_and_html_are_read_in_the_charset_they_name_inside() {
+        let xml = DocumentCharset { markup: Markup::Xml, header: false };
+        let html = DocumentCharset { markup: Markup::Html, header: false };
+        let doc = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?><a>{TEXT}</a>");
+        let expected = masked_utf8(ContentKind::Text, &doc);
+        for big_endian in [false, true] {
+            let out = document(xml, Charset::Utf8, &utf16(&doc, big_endian, false)).expect("UTF-16 XML");
+            assert_eq!(out, utf16(&expected, big_endian, false));
+        }
+        let sjis_text = "連絡先 ana.lopez＠example.com、カード４１１１ １１１１ １１１１ １１１１。以上です。";
+        let doc = format!("<!doctype html><meta charset=\"shift_jis\"><p>{sjis_text}</p>");
+        let out = document(html, Charset::Utf8, &legacy("shift_jis", &doc)).expect("Shift_JIS HTML");
+        let (read, _, _) = encoding_rs::SHIFT_JIS.decode(&out);
+        assert!(
+            !read.contains("＠example") && !read.contains("１１１１ １１１１") && read.contains("以上です。"),
+            "{read}"
+        );
+        let doc = format!("<?xml version='1.0' encoding='windows-1252'?><a>{TEXT}</a>");
+        let bytes = encoding_rs::WINDOWS_1252.encode(&doc).0.into_owned();
+        assert!(document(xml, Charset::Utf8, &bytes).is_ok_and(|o| !o.windows(9).any(|w| w == b"ana.lopez")));
+    }
+
+    #[test]
+    fn a_charset_named_inside_that_cannot_be_read_or_contradicts_the_header_is_an_error() {
+        let xml = DocumentCharset { markup: Markup::Xml, header: false };
+        let ebcdic = [0x4C, 0x6F, 0xA7, 0x94, 0x93, 0x40, 0xA5, 0x85];
+        assert_eq!(document(xml, Charset::Utf8, &ebcdic), Err(CharsetError::UnknownInDocument));
+        assert_eq!(check_document(xml, Charset::Utf8, &ebcdic, true), Err(CharsetError::UnknownInDocument));
+        let body = b"<?xml version=\"1.0\" encoding=\"x-unknown\"?><a>ana.lopez@example.com</a>";
+        assert_eq!(document(xml, Charset::Utf8, body), Err(CharsetError::UnknownInDocument));
+        let with_header = DocumentCharset { markup: Markup::Xml, header: true };
+        let doc = utf16("<?xml version=\"1.0\"?><a>ana.lopez@example.com</a>", false, false);
+        assert_eq!(document(with_header, Charset::Utf8, &doc), Err(CharsetError::Contradicted));
+        assert_eq!(check_document(with_header, Charset::Utf8, &doc, true), Err(CharsetError::Contradicted));
+        assert_eq!(check_document(with_header, charset("utf-16le"), &doc, true), Ok(()));
+        // Agreeing with the header, or naming nothing, is fine.
+        assert!(document(with_header, charset("utf-16"), &doc).is_ok());
+        assert!(document(with_header, charset("latin1"), b"<a>caf\xE9</a>").is_ok());
+        // HTML: an unknown label is passed over, as browsers do.
+        let html = DocumentCharset { markup: Markup::Html, header: false };
+        let out = document(html, Charset::Utf8, b"<meta charset=ibm037><p>ana.lopez@example.com").expect("HTML");
+        assert!(out.ends_with(b"<p>[EMAIL]"));
+        // HTML naming no charset in its first 1024 bytes (a browser guesses
+        // from the bytes): valid UTF-8 is read, anything else is an error.
+        let late = format!("{}<meta charset=shift_jis><p>ana.lopez@example.com 日本", " ".repeat(1024));
+        assert!(
+            document(html, Charset::Utf8, late.as_bytes()).is_ok_and(|o| o.ends_with("<p>[EMAIL] 日本".as_bytes()))
+        );
+        let sjis = [late.as_bytes(), b"\x93\xfa\x96\x7b"].concat();
+        assert!(matches!(document(html, Charset::Utf8, &sjis), Err(CharsetError::Malformed { .. })));
+        assert!(matches!(check_document(html, Charset::Utf8, &sjis, true), Err(CharsetError::Malformed { .. })));
+        assert_eq!(check_document(html, Charset::Utf8, &late.as_bytes()[..1030], false), Ok(()));
     }
 }

@@ -22,6 +22,7 @@ pub mod detect;
 pub mod form;
 pub mod json;
 pub mod multipart;
+pub mod prescan;
 pub mod segment;
 pub mod spelling;
 mod stream;

@@ -15,7 +15,8 @@ pub enum ContentKind {
     /// One JSON document per line; a malformed line is scanned as text and
     /// the next line is JSON again.
     Ndjson,
-    /// Anything textual: text/*, logs.
+    /// Anything textual: text/*, logs. Rules that end in a key still
+    /// apply to `"key": value` pairs found in it.
     Text,
     /// `application/x-www-form-urlencoded`: pairs percent-decoded for
     /// detection, the key as the value's context.
@@ -74,6 +75,11 @@ impl MaskStream {
         let inner = match kind {
             ContentKind::Json => Inner::Json(Box::new(JsonMasker::new(&masker, false))),
             ContentKind::Ndjson => Inner::Json(Box::new(JsonMasker::new(&masker, true))),
+            // Text that holds JSON (an API answering `text/html`, a JSONP
+            // script): rules that end in a key apply to `"key": value`
+            // pairs, as in the text scan of malformed JSON. Without such
+            // rules text costs what it did.
+            ContentKind::Text if masker.rules.has_last_keys() => Inner::Json(Box::new(JsonMasker::for_text(&masker))),
             ContentKind::Text => Inner::Text { window: Window::default(), scratch: ScanScratch::default() },
             ContentKind::Form => Inner::Form(Box::new(FormMasker::new(&masker))),
             ContentKind::Multipart(b) => Inner::Multipart(Box::new(MultipartMasker::new(b))),

@@ -5,13 +5,15 @@
 //! (counted and audited), unless the rule's `binary` says otherwise. A
 //! body with no type, or `application/octet-stream`, is judged by its
 //! first bytes. Other types follow the rule's `other_types`. Text is masked
-//! in its declared charset; a charset piimask cannot transcode is refused
-//! unless `other_types` passes what the engine cannot read.
+//! in its declared charset (XML and HTML in the one their first bytes
+//! name, see [`DocumentCharset`]); a charset piimask cannot transcode is
+//! refused unless `other_types` passes what the engine cannot read.
 
 use std::sync::Arc;
 
 use super::sniff::{Sniffed, sniff};
 use crate::mask::content_type::content_kind;
+use crate::mask::prescan::DocumentCharset;
 use crate::mask::{Charset, ContentKind, Masker};
 
 /// What to do with bodies whose type the engine does not parse and that
@@ -73,8 +75,9 @@ pub struct BodyRule {
 #[derive(Debug, Clone)]
 pub enum BodyPlan {
     /// Masked as `ContentKind` in the body's declared charset (`None`: its
-    /// raw bytes, for a type the engine does not parse scanned as text).
-    Mask(Arc<Masker>, ContentKind, Option<Charset>),
+    /// raw bytes, for a type the engine does not parse scanned as text),
+    /// or the one the document names in its first bytes (XML, HTML).
+    Mask(Arc<Masker>, ContentKind, Option<Charset>, Option<DocumentCharset>),
     Pass,
     /// A type `other_types: block` refuses.
     Block,
@@ -131,7 +134,10 @@ impl BodyRule {
             };
         };
         match class {
-            TypeClass::Parsed(kind) => BodyPlan::Mask(masker.clone(), kind, Some(charset.unwrap_or(Charset::Utf8))),
+            TypeClass::Parsed(kind) => {
+                let document = DocumentCharset::of(content_type, charset.is_some());
+                BodyPlan::Mask(masker.clone(), kind, Some(charset.unwrap_or(Charset::Utf8)), document)
+            }
             TypeClass::Binary(kind) => self.binary_plan(kind),
             TypeClass::Sniff => BodyPlan::Sniff,
             TypeClass::Other => match self.other_types {
@@ -140,7 +146,7 @@ impl BodyRule {
                 // Raw bytes as they are, unless a charset other than UTF-8
                 // is declared: then as text in that charset.
                 OtherTypes::Text => {
-                    BodyPlan::Mask(masker.clone(), ContentKind::Text, charset.filter(|c| *c != Charset::Utf8))
+                    BodyPlan::Mask(masker.clone(), ContentKind::Text, charset.filter(|c| *c != Charset::Utf8), None)
                 }
             },
         }
@@ -160,7 +166,7 @@ impl BodyRule {
     pub fn plan_as_text(&self) -> BodyPlan {
         match &self.masker {
             // UTF-8 unless a byte order mark says otherwise.
-            Some(masker) => BodyPlan::Mask(masker.clone(), ContentKind::Text, Some(Charset::Utf8)),
+            Some(masker) => BodyPlan::Mask(masker.clone(), ContentKind::Text, Some(Charset::Utf8), None),
             None => BodyPlan::Pass,
         }
     }

@@ -122,12 +122,15 @@ fn masker() -> Arc<crate::mask::Masker> {
 #[test]
 fn other_types_follow_the_rule() {
     let mut rule = BodyRule::mask(masker());
-    assert!(matches!(rule.plan(Some("application/x-thing")), BodyPlan::Mask(_, ContentKind::Text, None)));
+    assert!(matches!(rule.plan(Some("application/x-thing")), BodyPlan::Mask(_, ContentKind::Text, None, None)));
     rule.other_types = OtherTypes::Block;
     assert!(matches!(rule.plan(Some("application/x-thing")), BodyPlan::Block));
     rule.other_types = OtherTypes::Pass;
     assert!(matches!(rule.plan(Some("application/x-thing")), BodyPlan::Pass));
-    assert!(matches!(rule.plan(Some("application/json")), BodyPlan::Mask(_, ContentKind::Json, Some(Charset::Utf8))));
+    assert!(matches!(
+        rule.plan(Some("application/json")),
+        BodyPlan::Mask(_, ContentKind::Json, Some(Charset::Utf8), None)
+    ));
     assert!(matches!(BodyRule::passthrough().plan(Some("application/json")), BodyPlan::Pass));
     // Binary types are not "other" types: `other_types` does not reach them.
     assert!(matches!(rule.plan(Some("image/png")), BodyPlan::Sniff));
@@ -156,7 +159,7 @@ fn untyped_bodies_are_judged_by_their_first_bytes() {
     assert!(matches!(rule.plan(Some("application/octet-stream")), BodyPlan::Sniff));
     assert!(matches!(
         rule.plan_sniffed(b"ana@example.com wrote"),
-        BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8))
+        BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8), None)
     ));
     assert!(matches!(rule.plan_sniffed(b"\x89PNG\r\n\x1A\n"), BodyPlan::PassBinary(BinaryKind::Media)));
     // A type that says media is judged by its bytes too: a CSV export
@@ -165,7 +168,7 @@ fn untyped_bodies_are_judged_by_their_first_bytes() {
     assert!(matches!(rule.plan_sniffed(b"name,email\nAna,ana@example.com\n"), BodyPlan::Mask(..)));
     rule.binary = Binary::Block;
     assert!(matches!(rule.plan_sniffed(b"\x00\x01ana@example.com"), BodyPlan::BlockBinary(BinaryKind::Media)));
-    assert!(matches!(rule.plan_as_text(), BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8))));
+    assert!(matches!(rule.plan_as_text(), BodyPlan::Mask(_, ContentKind::Text, Some(Charset::Utf8), None)));
     assert!(matches!(BodyRule::passthrough().plan(None), BodyPlan::Pass));
 }
 
@@ -208,9 +211,11 @@ fn an_unknown_charset_is_blocked_unless_other_types_pass() {
         assert!(matches!(rule.plan(Some(ct)), BodyPlan::Pass), "{ct}");
     }
     rule.other_types = OtherTypes::Text;
-    assert!(matches!(rule.plan(Some("text/csv; charset=sjis")), BodyPlan::Mask(_, ContentKind::Text, c) if c == sjis));
-    assert!(matches!(rule.plan(Some("application/x-thing; charset=sjis")), BodyPlan::Mask(_, _, c) if c == sjis));
-    assert!(matches!(rule.plan(Some("application/x-thing; charset=utf-8")), BodyPlan::Mask(_, _, None)));
+    assert!(
+        matches!(rule.plan(Some("text/csv; charset=sjis")), BodyPlan::Mask(_, ContentKind::Text, c, None) if c == sjis)
+    );
+    assert!(matches!(rule.plan(Some("application/x-thing; charset=sjis")), BodyPlan::Mask(_, _, c, _) if c == sjis));
+    assert!(matches!(rule.plan(Some("application/x-thing; charset=utf-8")), BodyPlan::Mask(_, _, None, _)));
     // Binary types are judged as binary whatever charset they claim.
     assert!(matches!(rule.plan(Some("image/png; charset=nope")), BodyPlan::Sniff));
 }

@@ -21,7 +21,9 @@ use super::pipeline::{CodingError, Codings, Pipeline};
 use super::respond::{ProxyBody, Refused, upstream_failure};
 use super::sniff::Replay;
 use super::upstream::HttpClient;
-use crate::policy::{BodyPlan, BodyRule};
+use crate::mask::charset::check_document;
+use crate::mask::prescan::PRESCAN_BYTES;
+use crate::policy::{BodyPlan, BodyRule, OtherTypes};
 
 fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
@@ -103,13 +105,13 @@ pub async fn request_body(
         }
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, true)),
         BodyPlan::UnknownCharset => Err(Refused::REQUEST_CHARSET_UNSUPPORTED),
-        BodyPlan::Mask(masker, kind, charset) => {
+        BodyPlan::Mask(masker, kind, charset, document) => {
             let codings = Codings::of_headers(headers).map_err(|e| match e {
                 CodingError::Unsupported => Refused::REQUEST_ENCODING_UNSUPPORTED,
                 CodingError::TooMany => Refused::REQUEST_ENCODING_TOO_DEEP,
             })?;
-            let pipeline =
-                Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
+            let pipeline = Pipeline::with_document(masker, kind, charset, document, &codings)
+                .map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
             headers.remove(header::CONTENT_LENGTH);
             let body = MaskBody::new(body, pipeline, Some(exchange.mask_report("request")));
             if !reads_certainly(&codings, charset) {
@@ -133,10 +135,28 @@ pub async fn request_body(
 /// content) it is masked as text.
 async fn decide(rule: &BodyRule, headers: &HeaderMap, body: ProxyBody) -> Result<(BodyPlan, ProxyBody), BoxError> {
     let plan = rule.plan(content_type(headers));
+    let uncoded = Codings::of_headers(headers).is_ok_and(|c| c.layers().is_empty());
+    // A document that names its charset inside: read where it does, so a
+    // charset piimask cannot decode is refused before anything is sent.
+    // Under a content coding the masking stage finds it, and fails the body.
+    if let BodyPlan::Mask(_, _, Some(declared), Some(document)) = &plan
+        && uncoded
+    {
+        let (declared, document) = (*declared, *document);
+        let replay = Replay::read_up_to(body, PRESCAN_BYTES).await?;
+        if check_document(document, declared, replay.head(), replay.ended()).is_err() {
+            let plan = match rule.other_types {
+                OtherTypes::Pass => BodyPlan::Pass,
+                OtherTypes::Block | OtherTypes::Text => BodyPlan::UnknownCharset,
+            };
+            return Ok((plan, replay.boxed_unsync()));
+        }
+        return Ok((plan, replay.boxed_unsync()));
+    }
     if !matches!(plan, BodyPlan::Sniff) {
         return Ok((plan, body));
     }
-    if !Codings::of_headers(headers).is_ok_and(|c| c.layers().is_empty()) {
+    if !uncoded {
         return Ok((rule.plan_as_text(), body));
     }
     let replay = Replay::read(body).await?;
@@ -200,13 +220,13 @@ pub async fn response(
         }
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, false)),
         BodyPlan::UnknownCharset => Err(Refused::RESPONSE_CHARSET_UNSUPPORTED),
-        BodyPlan::Mask(masker, kind, charset) => {
+        BodyPlan::Mask(masker, kind, charset, document) => {
             let codings = Codings::of_headers(&parts.headers).map_err(|e| match e {
                 CodingError::Unsupported => Refused::RESPONSE_ENCODING_UNSUPPORTED,
                 CodingError::TooMany => Refused::RESPONSE_ENCODING_TOO_DEEP,
             })?;
-            let pipeline =
-                Pipeline::new(masker, kind, charset, &codings).map_err(|_| Refused::RESPONSE_ENCODING_UNSUPPORTED)?;
+            let pipeline = Pipeline::with_document(masker, kind, charset, document, &codings)
+                .map_err(|_| Refused::RESPONSE_ENCODING_UNSUPPORTED)?;
             parts.headers.remove(header::CONTENT_LENGTH);
             // Digests and byte ranges of the original no longer describe the body.
             parts.headers.remove("content-md5");

@@ -12,6 +12,7 @@ use flate2::write::{GzEncoder, MultiGzDecoder, ZlibEncoder};
 use flate2::{Compression, Decompress, FlushDecompress, Status};
 use http::{HeaderMap, header};
 
+use crate::mask::prescan::DocumentCharset;
 use crate::mask::{Charset, ContentKind, Masker, Stats, TextStage};
 
 /// The most content codings one body may carry; more are refused. Real
@@ -181,7 +182,19 @@ impl Pipeline {
         charset: Option<Charset>,
         codings: &Codings,
     ) -> io::Result<Pipeline> {
-        let stream = TextStage::new(masker, kind, charset);
+        Pipeline::with_document(masker, kind, charset, None, codings)
+    }
+
+    /// [`Pipeline::new`] for a body that may name its charset inside
+    /// itself (XML, HTML): see [`TextStage::with_document`].
+    pub fn with_document(
+        masker: Arc<Masker>,
+        kind: ContentKind,
+        charset: Option<Charset>,
+        document: Option<DocumentCharset>,
+        codings: &Codings,
+    ) -> io::Result<Pipeline> {
+        let stream = TextStage::with_document(masker, kind, charset, document);
         if codings.layers().is_empty() {
             return Ok(Pipeline { stage: Stage::Plain(stream) });
         }

@@ -1,7 +1,8 @@
 //! The first bytes of a body, read before its plan is decided (a body
-//! with no type, or `application/octet-stream`, is judged by them), and
-//! the body that replays them (or a first frame read ahead for another
-//! reason) before the rest. At most one read past the
+//! with no type, or `application/octet-stream`, is judged by them; an
+//! XML or HTML document may name its charset in them), and the body that
+//! replays them (or a first frame read ahead for another reason) before
+//! the rest. At most one read past the
 //! sniffing window is held: memory stays bounded by a frame.
 
 use std::pin::Pin;
@@ -30,11 +31,16 @@ where
     B::Error: Into<BoxError>,
 {
     /// Reads from `inner` until [`SNIFF_BYTES`] have come or it ends.
-    pub async fn read(mut inner: B) -> Result<Replay<B>, BoxError> {
+    pub async fn read(inner: B) -> Result<Replay<B>, BoxError> {
+        Replay::read_up_to(inner, SNIFF_BYTES).await
+    }
+
+    /// Reads from `inner` until `limit` bytes have come or it ends.
+    pub async fn read_up_to(mut inner: B, limit: usize) -> Result<Replay<B>, BoxError> {
         let mut head = Vec::new();
         let mut trailers = None;
         let mut ended = inner.is_end_stream();
-        while !ended && head.len() < SNIFF_BYTES {
+        while !ended && head.len() < limit {
             match inner.frame().await {
                 None => ended = true,
                 Some(Err(e)) => return Err(e.into()),
@@ -61,6 +67,11 @@ where
             Some(Err(frame)) => Replay { head: Bytes::new(), inner: None, trailers: frame.into_trailers().ok() },
             None => Replay { head: Bytes::new(), inner: None, trailers: None },
         }
+    }
+
+    /// Whether the body ended within the bytes read.
+    pub fn ended(&self) -> bool {
+        self.inner.is_none()
     }
 
     /// The bytes read so far.

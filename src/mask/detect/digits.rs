@@ -12,7 +12,7 @@
 //! Must not depend on any detector: they depend on it.
 
 use super::Hay;
-use crate::mask::bytes::{byte_at, byte_before, digit_run_end};
+use crate::mask::bytes::{alphanumeric_char_before, byte_at, byte_before, digit_run_end};
 
 /// Separator kinds seen in a span (bit set).
 pub const SEP_SPACE: u8 = 1;
@@ -365,7 +365,10 @@ pub(super) fn number_start(b: &[u8], digit: usize, floor: usize) -> Option<usize
     }
     match byte_before(b, start) {
         None => Some(start),
-        Some(c) if c.is_ascii_alphanumeric() || c >= 0x80 => None,
+        Some(c) if c.is_ascii_alphanumeric() => None,
+        // A letter or digit of another script joins the number to a word;
+        // a symbol (U+FFFD, where a reader sees a lone surrogate) does not.
+        Some(c) if c >= 0x80 => (!alphanumeric_char_before(b, start)).then_some(start),
         // `tel:+1…`, `wa.me/1…`: a link scheme starts a number.
         Some(b'/' | b':') if super::link::scheme_before(b, start) => Some(start),
         Some(b'_' | b'.' | b'-' | b'/' | b':' | b'#' | b'$' | b'@' | b'+' | b'\\') => None,

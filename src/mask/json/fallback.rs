@@ -1,7 +1,8 @@
 //! Field rules in the text scan of malformed JSON. Where the grammar is
 //! lost the path is too, but `"key": value` pairs can still be found by
 //! their look: a quoted key (`"…"` or `'…'`), a colon, and a string or a
-//! bare token (number, literal, unquoted word). A rule whose last step
+//! bare token (number, literal, unquoted word), with `/* … */` and
+//! `// …` comments skipped between them. A rule whose last step
 //! names that key ([`super::path::FieldRules::by_last_key`]: `$..name`,
 //! `$.user.name`) acts on the value as it would in the tree: redact, mask
 //! and hash write a JSON string, drop writes `null` (the member cannot be
@@ -36,6 +37,27 @@ enum Look {
     SkipEscape,
     /// In a bare token value that rule `.0` takes (bytes in `token`).
     Token(usize),
+    /// A `/` after a key (`colon`: after its colon too), which may open a
+    /// comment, as JSON5 and JavaScript readers take between tokens.
+    Slash {
+        colon: bool,
+    },
+    /// In a `/* … */` comment (`star`: just after a `*`).
+    Block {
+        colon: bool,
+        star: bool,
+    },
+    /// In a `// …` comment, to the end of the line.
+    Line {
+        colon: bool,
+    },
+}
+
+impl Look {
+    /// Where a comment after a key goes back to.
+    fn after_comment(colon: bool) -> Look {
+        if colon { Look::Colon } else { Look::AfterKey }
+    }
 }
 
 /// The `"key": value` finder's state.
@@ -126,6 +148,27 @@ impl KeyFinder {
                 }
                 Look::AfterKey | Look::Colon if is_whitespace(b) => {}
                 Look::AfterKey if b == b':' => self.look = Look::Colon,
+                Look::AfterKey | Look::Colon if b == b'/' => {
+                    self.look = Look::Slash { colon: self.look == Look::Colon };
+                }
+                Look::Slash { colon } => {
+                    self.look = match b {
+                        b'*' => Look::Block { colon, star: false },
+                        b'/' => Look::Line { colon },
+                        _ => Look::Out,
+                    }
+                }
+                Look::Block { colon, star } => {
+                    self.look = match b {
+                        b'/' if star => Look::after_comment(colon),
+                        _ => Look::Block { colon, star: b == b'*' },
+                    }
+                }
+                Look::Line { colon } => {
+                    if b == b'\n' {
+                        self.look = Look::after_comment(colon);
+                    }
+                }
                 // The quote that ended a string starts the next key.
                 Look::AfterKey if b == b'"' || b == b'\'' => {
                     self.quote = b;

@@ -11,7 +11,9 @@
 //! What lenient writers emit is read as JSON, on the error path only:
 //! `NaN` and `Infinity` ([`scalar`]), trailing commas, lone surrogates
 //! ([`escape`]), raw control bytes and single quotes in strings, numbers of
-//! any length ([`long`]), nesting below the path's bound ([`deep`]).
+//! any length ([`long`]), nesting below the path's bound ([`deep`]),
+//! comments ([`comment`]), and the guards and callbacks servers put
+//! before a document ([`prefix`]).
 //! Other malformed input switches to text scanning for the rest of the
 //! body, or for NDJSON the rest of the line, where rules that end in a key
 //! still apply to `"key": value` pairs ([`fallback`]): never to
@@ -30,10 +32,13 @@
 //! - [`strings`], [`member`]: SIMD readers of string content and of an
 //!   object member; [`escape`]: `\…` decoding; [`path`]: field rules;
 //! - [`long`], [`deep`], [`fallback`]: numbers too long to buffer, nesting
-//!   below the path's bound, rules in the text scan.
+//!   below the path's bound, rules in the text scan;
+//! - [`prefix`], [`comment`]: XSSI guards and JSONP callbacks before the
+//!   document, comments between its tokens.
 //!
 //! Must not depend on anything above `mask`.
 
+mod comment;
 mod deep;
 pub mod escape;
 mod fallback;
@@ -42,6 +47,7 @@ mod long;
 mod member;
 pub mod path;
 mod plain;
+mod prefix;
 mod scalar;
 pub mod strings;
 
@@ -95,6 +101,12 @@ enum State {
     Skip,
     /// Malformed: scanning as text.
     Text,
+    /// The body's first bytes, held until they show whether a guard or a
+    /// JSONP callback comes before the document (see [`prefix`]).
+    Prefix,
+    /// Inside a `/* … */` or `// …` comment between tokens (see
+    /// [`comment`]).
+    InComment,
 }
 
 impl State {
@@ -203,6 +215,13 @@ pub struct JsonMasker {
     token_out: Vec<u8>,
     /// A rule's rendering of a number, before it is quoted into `token_out`.
     rendered: Vec<u8>,
+    /// The body's first bytes while [`State::Prefix`] holds them.
+    prefix: Vec<u8>,
+    /// The document is a JSONP call's argument: its `)` may follow it.
+    jsonp: bool,
+    /// Where a comment is, and the state it returns to.
+    comment: comment::Comment,
+    comment_return: State,
 }
 
 /// Writes to the held buffer while a member is tentative, else to `out`.
@@ -233,7 +252,7 @@ impl JsonMasker {
         JsonMasker {
             ndjson,
             x86_64_v3: has_x86_64_v3(),
-            state: State::Value,
+            state: State::Prefix,
             frames: Vec::new(),
             keys: Vec::new(),
             deep: 0,
@@ -261,7 +280,20 @@ impl JsonMasker {
             key_contexts: KeyContexts::default(),
             token_out: Vec::new(),
             rendered: Vec::new(),
+            prefix: Vec::new(),
+            jsonp: false,
+            comment: comment::Comment::Slash,
+            comment_return: State::Value,
         }
+    }
+
+    /// A masker that reads its whole input as text with the `"key": value`
+    /// finder ([`fallback`]): for text bodies under rules that end in a key.
+    pub fn for_text(masker: &Masker) -> JsonMasker {
+        let mut text = JsonMasker::new(masker, false);
+        text.key_finder.reset(false, b'"');
+        text.state = State::Text;
+        text
     }
 
     /// See [`super::MaskStream::use_baseline_build`].
@@ -278,6 +310,7 @@ impl JsonMasker {
             + self.key_buf.len()
             + self.token.len()
             + self.key_finder.held()
+            + self.prefix.len()
     }
 
     /// Opens an object or array. An array's values belong to its key (for

@@ -700,4 +700,65 @@ mod lenient {
         let body = r#"{"a" 2, "items": "x", "b": "y"}"#;
         assert_eq!(run_all_ways(&m, ContentKind::Json, body), body);
     }
+    #[test]
+    fn comments_are_skipped_and_paths_kept() {
+        let m = masker_with(&[
+            ("$.items[1].card", Action::Redact { placeholder: "[C]".into() }),
+            ("$..name", Action::Redact { placeholder: "[NAME]".into() }),
+        ]);
+        let body = "{\"name\": /* c */ \"Ann Lee\", // ann@example.org\n \"items\": [{}, /**/ {\"card\" /*k*/ : 42}]}";
+        let out = run_all_ways(&m, ContentKind::Json, body);
+        assert_eq!(
+            out,
+            "{\"name\": /* c */ \"[NAME]\", // [EMAIL]\n \"items\": [{}, /**/ {\"card\" /*k*/ : \"[C]\"}]}"
+        );
+        // The fast loop (no rules) hands comments over too; their text is scanned.
+        let plain = Arc::new(Masker::new(&default_config()).expect("builds"));
+        let out = run_all_ways(&plain, ContentKind::Json, "[1, /* ann@example.org */ \"x\"] // end");
+        assert_eq!(out, "[1, /* [EMAIL] */ \"x\"] // end");
+        // A slash that opens no comment: text from there, rules by key name.
+        let out = run_all_ways(&m, ContentKind::Json, "{\"a\": 1 / 2, \"name\": \"Ann\"}");
+        assert_eq!(out, "{\"a\": 1 / 2, \"name\": \"[NAME]\"}");
+        // NDJSON: a line comment ends with its line; RS before each text.
+        let out = run_all_ways(&m, ContentKind::Ndjson, "{\"name\":\"A\"} // x\n\u{1e}{\"name\":\"B\"}\n");
+        assert_eq!(out, "{\"name\":\"[NAME]\"} // x\n\u{1e}{\"name\":\"[NAME]\"}\n");
+    }
+
+    #[test]
+    fn guards_and_callbacks_before_the_document_keep_its_paths() {
+        let m = masker_with(&[("$.items[1].card", Action::Redact { placeholder: "[C]".into() })]);
+        for (before, after) in [
+            (")]}'\n", ""),
+            (")]}',\n", ""),
+            ("while(1);", ""),
+            ("for(;;);", ""),
+            ("cb(", ");"),
+            ("/**/ jQuery_1.x (", ")"),
+        ] {
+            let body = format!(
+                "{before}{{\"items\": [{{\"card\": 1}}, {{\"card\": 4111111111111111}}], \"e\": \"ann@example.org\"}}{after}"
+            );
+            let out = run_all_ways(&m, ContentKind::Json, &body);
+            assert_eq!(
+                out,
+                format!("{before}{{\"items\": [{{\"card\": 1}}, {{\"card\": \"[C]\"}}], \"e\": \"[EMAIL]\"}}{after}")
+            );
+        }
+        // Bodies too short to decide, and literals, are JSON as before.
+        for body in ["", " ", "true", "null", "12", "\"a@b.io\"", ")]}'"] {
+            let expected = if body.contains('@') { "\"[EMAIL]\"" } else { body };
+            assert_eq!(run_all_ways(&m, ContentKind::Json, body), expected);
+        }
+    }
+
+    #[test]
+    fn text_bodies_apply_rules_by_key_name() {
+        let m = names();
+        let body = "<p>cb({\"name\": \"Ann Lee\", \"e\": \"ann@example.org\"})</p> \"name\" /**/ : 'Jo' it's \"x\"";
+        let out = run_all_ways(&m, ContentKind::Text, body);
+        assert_eq!(out, "<p>cb({\"name\": \"[NAME]\", \"e\": \"[EMAIL]\"})</p> \"name\" /**/ : \"[NAME]\" it's \"x\"");
+        // Without such rules, text is read as it was.
+        let plain = Arc::new(Masker::new(&default_config()).expect("builds"));
+        assert_eq!(run_all_ways(&plain, ContentKind::Text, "{\"name\": \"Ann\"}"), "{\"name\": \"Ann\"}");
+    }
 }
