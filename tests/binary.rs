@@ -11,27 +11,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use piimask::devpki::ALLOWED_CLIENT_ID;
 use support::{App, Client, Http, PLANTED_TEXT, PLANTED_TEXT_MASKED, Pki, Proxy};
 
 const GRPC_REFUSED: &str = "piimask: application/grpc bodies cannot be masked yet; set binary: pass on this route to let them through unmasked\n";
 
 fn proxy_with(pki: &Pki, app: &App, route_extra: &str) -> Proxy {
-    let yaml = format!(
-        r#"
-tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
-inbound:
-  listen: 127.0.0.1:0
-  routes:
-    - {{ name: api, allow: ["{ALLOWED_CLIENT_ID}"], upstream: app, request_profile: default {route_extra} }}
-upstreams:
-  - {{ name: app, url: "{url}" }}
-"#,
-        url = app.url()
-    );
-    let config = support::write_file(&pki.dir, &format!("binary{}.yaml", route_extra.len()), &yaml);
-    let config = config.to_string_lossy().into_owned();
-    Proxy::start(&["run", "--config", &config, "--admin", "127.0.0.1:0"].map(String::from))
+    Proxy::one_route(pki, &app.url(), &format!("request_profile: default{route_extra}"), "")
 }
 
 fn metric(text: &str, name_and_labels: &str) -> f64 {

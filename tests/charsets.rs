@@ -207,21 +207,7 @@ async fn an_unknown_charset_or_a_malformed_body_is_refused() {
 async fn request_bodies_in_utf16_are_masked_before_the_app() {
     let app = App::start().await;
     let pki = Pki::new("charsets-requests");
-    let yaml = format!(
-        r#"
-tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
-inbound:
-  listen: 127.0.0.1:0
-  routes:
-    - {{ name: app, allow: ["{allowed}"], upstream: app, request_profile: default, response_profile: none }}
-upstreams:
-  - {{ name: app, url: "{url}" }}
-"#,
-        allowed = piimask::devpki::ALLOWED_CLIENT_ID,
-        url = app.url,
-    );
-    let config = support::write_file(&pki.dir, "piimask.yaml", &yaml);
-    let proxy = Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()]);
+    let proxy = Proxy::one_route(&pki, &app.url, "request_profile: default, response_profile: none", "");
     for http in [Http::H1, Http::H2] {
         let client = Client::new(&pki, Some("client"), http);
         for (ct, body, expected) in [
@@ -353,21 +339,7 @@ async fn documents_are_masked_in_the_charset_they_name_inside() {
 async fn request_documents_are_masked_in_their_own_charset_or_refused() {
     let app = App::start().await;
     let pki = Pki::new("charsets-document-requests");
-    let yaml = format!(
-        r#"
-tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
-inbound:
-  listen: 127.0.0.1:0
-  routes:
-    - {{ name: app, allow: ["{allowed}"], upstream: app, request_profile: default, response_profile: none }}
-upstreams:
-  - {{ name: app, url: "{url}" }}
-"#,
-        allowed = piimask::devpki::ALLOWED_CLIENT_ID,
-        url = app.url,
-    );
-    let config = support::write_file(&pki.dir, "piimask.yaml", &yaml);
-    let proxy = Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()]);
+    let proxy = Proxy::one_route(&pki, &app.url, "request_profile: default, response_profile: none", "");
     let client = Client::new(&pki, Some("client"), Http::H1);
     for (ct, body, encoding, expected) in documents() {
         let a = client.send(proxy.addr, post(ct, body)).await.expect("answer");

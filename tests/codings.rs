@@ -9,25 +9,12 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use piimask::devpki::{ALLOWED_CLIENT_ID, SERVER_ID};
+use piimask::devpki::SERVER_ID;
 use support::{App, Client, Http, PLANTED, Pki, Proxy, coding, planted_text};
 
 /// A route that masks request bodies and responses.
 fn masking_proxy(pki: &Pki, app: &App) -> Proxy {
-    let yaml = format!(
-        r#"
-tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
-inbound:
-  listen: 127.0.0.1:0
-  routes:
-    - {{ name: api, allow: ["{ALLOWED_CLIENT_ID}"], upstream: app, request_profile: default }}
-upstreams:
-  - {{ name: app, url: "{url}" }}
-"#,
-        url = app.url()
-    );
-    let config = support::write_file(&pki.dir, "codings.yaml", &yaml);
-    Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()])
+    Proxy::one_route(pki, &app.url(), "request_profile: default", "")
 }
 
 /// What a masked body must read: no planted value, the prose intact.

@@ -17,26 +17,17 @@ fn full(s: impl Into<String>) -> support::TestBody {
 async fn names_after_a_nan_are_still_redacted() {
     let app = App::start().await;
     let pki = Pki::new("lenient-json");
-    let yaml = format!(
-        r#"
-tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
-inbound:
-  listen: 127.0.0.1:0
-  routes:
-    - {{ name: api, allow: ["{allowed}"], upstream: app, response_profile: default, request_profile: none }}
-upstreams:
-  - {{ name: app, url: "{app}" }}
-profiles:
+    let proxy = Proxy::one_route(
+        &pki,
+        &app.url(),
+        "response_profile: default, request_profile: none",
+        r#"profiles:
   default:
     fields:
-      - {{ id: customer-name, path: "$..name", action: redact }}
-      - {{ id: dob, path: "$..date_of_birth", action: drop }}
+      - { id: customer-name, path: "$..name", action: redact }
+      - { id: dob, path: "$..date_of_birth", action: drop }
 "#,
-        allowed = piimask::devpki::ALLOWED_CLIENT_ID,
-        app = app.url(),
     );
-    let config = support::write_file(&pki.dir, "lenient.yaml", &yaml);
-    let proxy = Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()]);
     let client = Client::new(&pki, Some("client"), Http::H1);
     // The app answers `/echo` with the body it was sent (request bodies
     // pass on this route), so the response is the lenient body itself.
@@ -73,26 +64,17 @@ profiles:
 async fn both_ways(name: &str) -> (App, Pki, Proxy) {
     let app = App::start().await;
     let pki = Pki::new(name);
-    let yaml = format!(
-        r#"
-tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
-inbound:
-  listen: 127.0.0.1:0
-  routes:
-    - {{ name: api, allow: ["{allowed}"], upstream: app, response_profile: default, request_profile: default }}
-upstreams:
-  - {{ name: app, url: "{app}" }}
-profiles:
+    let proxy = Proxy::one_route(
+        &pki,
+        &app.url(),
+        "response_profile: default, request_profile: default",
+        r#"profiles:
   default:
     fields:
-      - {{ id: customer-name, path: "$..name", action: redact }}
-      - {{ id: second-code, path: "$.items[1].code", action: redact }}
+      - { id: customer-name, path: "$..name", action: redact }
+      - { id: second-code, path: "$.items[1].code", action: redact }
 "#,
-        allowed = piimask::devpki::ALLOWED_CLIENT_ID,
-        app = app.url(),
     );
-    let config = support::write_file(&pki.dir, "both.yaml", &yaml);
-    let proxy = Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()]);
     (app, pki, proxy)
 }
 

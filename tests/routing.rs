@@ -712,19 +712,7 @@ async fn xfcc_set_writes_envoys_sanitize_set_form() {
 // ---------------------------------------------------------------------
 
 fn proxy_to(pki: &Pki, upstream: SocketAddr, extra_route: &str) -> Proxy {
-    let yaml = format!(
-        r#"
-tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
-inbound:
-  listen: 127.0.0.1:0
-  routes:
-    - {{ name: api, allow: ["{ALLOWED_CLIENT_ID}"], upstream: app, response_profile: none {extra_route} }}
-upstreams:
-  - {{ name: app, url: "http://{upstream}" }}
-"#
-    );
-    let config = support::write_file(&pki.dir, "responses.yaml", &yaml);
-    Proxy::start(&["run".into(), "--config".into(), config.to_string_lossy().into()])
+    Proxy::one_route(pki, &format!("http://{upstream}"), &format!("response_profile: none{extra_route}"), "")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -24,6 +24,31 @@ impl Proxy {
         Proxy::start_until(args, "inbound listener ready")
     }
 
+    /// Starts `piimask` with one inbound route, `api`, admitting the
+    /// allowed client to `upstream`: `route` adds the route's own fields
+    /// (`request_profile: default, binary: pass`), `more` YAML after the
+    /// upstreams (`profiles: …`). The config is written into the PKI's
+    /// folder; the admin listener is on an ephemeral port.
+    pub fn one_route(pki: &super::Pki, upstream: &str, route: &str, more: &str) -> Proxy {
+        static CONFIGS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let route = if route.is_empty() { String::new() } else { format!(", {route}") };
+        let yaml = format!(
+            r#"
+tls: {{ cert: server.crt, key: server.key, ca: ca.crt }}
+inbound:
+  listen: 127.0.0.1:0
+  routes:
+    - {{ name: api, allow: ["{allowed}"], upstream: app{route} }}
+upstreams:
+  - {{ name: app, url: "{upstream}" }}
+{more}"#,
+            allowed = piimask::devpki::ALLOWED_CLIENT_ID,
+        );
+        let n = CONFIGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let config = super::write_file(&pki.dir, &format!("one-route-{n}.yaml"), &yaml);
+        Proxy::start(&["run", "--config", &config.to_string_lossy(), "--admin", "127.0.0.1:0"].map(String::from))
+    }
+
     /// Starts `piimask` and waits for the log line `ready` (which carries
     /// the bound address).
     pub fn start_until(args: &[String], ready_line: &'static str) -> Proxy {
