@@ -297,6 +297,38 @@ mod tests {
         }
     }
 
+    /// Digits of other scripts and forms, and lookalikes of `@` and `.`,
+    /// are read as a reader reads them; each whole spelling is replaced.
+    #[test]
+    fn digits_of_other_scripts_and_lookalikes_are_read() {
+        let m = masker();
+        for (text, expected) in [
+            ("call +٤٤ ٧٤٠٠ ١٢٣٤٥٦ now", "call [PHONE] now"),
+            ("card ٤١١١ ١١١١ ١١١١ ١١١١ ok", "card [CARD] ok"),
+            ("card ٤١١١٬١١١١٬١١١١٬١١١١ ok", "card [CARD] ok"),
+            ("card \u{200F}٤١١١ ١١١١ ١١١١ ١١١١\u{200F} ok", "card \u{200F}[CARD]\u{200F} ok"),
+            ("تلفن ۰۷۴۰۰ ۱۲۳۴۵۶ برای", "تلفن [PHONE] برای"),
+            ("card ४१११ ११११ ११११ ११११ ok", "card [CARD] ok"),
+            ("card ৪১১১ ১১১১ ১১১১ ১১১১ ok", "card [CARD] ok"),
+            ("card ๔๑๑๑ ๑๑๑๑ ๑๑๑๑ ๑๑๑๑ ok", "card [CARD] ok"),
+            ("card 𝟒𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 ok", "card [CARD] ok"),
+            ("card ④①①① ①①①① ①①①① ①①①① ok", "card [CARD] ok"),
+            ("card 4111 1111 ¹¹¹¹ 1111 ok", "card [CARD] ok"),
+            ("mail ana.lopez\u{FE6B}example.com now", "mail [EMAIL] now"),
+            ("mail ana.lopez@example\u{3002}com now", "mail [EMAIL] now"),
+            ("mail ana.lopez@example\u{FF61}com now", "mail [EMAIL] now"),
+            ("mail ana.lopez@example\u{2024}com now", "mail [EMAIL] now"),
+            ("mail ana.lopez@example\u{FE52}com now", "mail [EMAIL] now"),
+            ("メール taro@example.co.jp。よろしく", "メール [EMAIL]。よろしく"),
+        ] {
+            assert_eq!(masked(&m, text), expected, "{text:?}");
+        }
+        for text in ["٢٠٢٤/١١/٠٣ ٣٫٥ كغ", "第①章 ②節", "हिन्दी पाठ १२३", "x² + y² = z²", "ภาษาไทย ๑๒"]
+        {
+            assert_eq!(masked(&m, text), text, "{text:?}");
+        }
+    }
+
     #[test]
     fn markup_and_urls_without_pii_are_unchanged() {
         let m = masker();
