@@ -329,6 +329,37 @@ mod tests {
         }
     }
 
+    /// Script and style escapes, and markup between the characters of a
+    /// value: the whole spelled span is replaced, markup inside it too.
+    #[test]
+    fn script_escapes_and_markup_between_characters_are_read() {
+        let m = masker();
+        for (text, expected) in [
+            ("var e='ana.lopez\\u0040example.com';", "var e='[EMAIL]';"),
+            ("<script>var e='ana.lopez\\x40example.com'</script>", "<script>var e='[EMAIL]'</script>"),
+            ("var e=\"ana.lopez\\u{40}example\\u{2e}com\";", "var e=\"[EMAIL]\";"),
+            ("a::after{content:'ana.lopez\\40 example.com'}", "a::after{content:'[EMAIL]'}"),
+            ("a::after{content:'ana.lopez\\000040example.com'}", "a::after{content:'[EMAIL]'}"),
+            ("<p>ana.lopez<wbr>@example.com</p>", "<p>[EMAIL]</p>"),
+            ("<p>4111 <span>1111</span> 1111 1111</p>", "<p>[CARD]</p>"),
+            ("<p>4111<b>1111</b>1111<i>1111</i></p>", "<p>[CARD]</i></p>"),
+            ("ana.lopez<!-- -->@example.com", "[EMAIL]"),
+            ("<td>ana.lopez@<span class=\"d\">example.com</span></td>", "<td>[EMAIL]</span></td>"),
+            ("<a href=\"mailto:ana@example.com\">x</a>", "<a href=\"mailto:[EMAIL]\">x</a>"),
+            ("<!-- ana@example.com -->", "<!-- [EMAIL] -->"),
+        ] {
+            assert_eq!(masked(&m, text), expected, "{text:?}");
+        }
+        for text in [
+            "<p>Tom <b>and</b> Jerry</p><br><span class=\"x\">100</span>",
+            "if (a < b && c > d) { s = '\\n\\u00e9\\x41'; }",
+            "C:\\data\\4111 and \\1234 5678",
+            "<ul><li>2024</li><li>11</li></ul>",
+        ] {
+            assert_eq!(masked(&m, text), text, "{text:?}");
+        }
+    }
+
     #[test]
     fn markup_and_urls_without_pii_are_unchanged() {
         let m = masker();

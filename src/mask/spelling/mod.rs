@@ -5,7 +5,10 @@
 //! bidirectional marks and the soft hyphen, which show as nothing, the
 //! lookalikes of `@` and `.`, and every digit of other scripts and forms:
 //! Arabic-Indic, Devanagari, Thai, mathematical, superscript, circled…,
-//! see [`digits`]).
+//! see [`digits`]); the backslash escapes of scripts and styles
+//! (`\u0040`, `\x40`, `\40 `, see [`escapes`]); and markup a reader does
+//! not see between characters (`<wbr>`, `<span>`, `<!-- -->`, see
+//! [`markup`]).
 //!
 //! [`spelled_at`] reads one spelled character, and [`fold`] says what it
 //! stands for to a detector. Both decide from the bytes at hand and say
@@ -20,6 +23,8 @@
 
 mod digits;
 mod entities;
+mod escapes;
+mod markup;
 
 /// The longest spelling read as one character: a numeric reference with
 /// leading zeros, a named one, four percent-escapes of a UTF-8 sequence.
@@ -91,8 +96,8 @@ fn digit_value(c: char) -> Option<u8> {
     }
 }
 
-/// Whether `b` may start a spelling [`spelled_at`] decodes: `&`, `%`, or
-/// the lead byte of a UTF-8 sequence that [`fold`] changes.
+/// Whether `b` may start a spelling [`spelled_at`] decodes: `&`, `%`,
+/// `\`, `<`, or the lead byte of a UTF-8 sequence that [`fold`] changes.
 #[inline(always)]
 pub fn may_start_spelling(b: u8) -> bool {
     STARTS[b as usize]
@@ -115,6 +120,8 @@ static STARTS: [bool; 256] = {
     let mut t = [false; 256];
     t[b'&' as usize] = true;
     t[b'%' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'<' as usize] = true;
     t[0xC2] = true;
     t[0xD8] = true;
     t[0xD9] = true;
@@ -138,6 +145,8 @@ pub fn spelled_at(b: &[u8], at: usize, complete: bool) -> Spelled {
     match b[at] {
         b'&' => reference(b, at, complete),
         b'%' => percent(b, at, complete),
+        b'\\' => escapes::backslash(b, at, complete),
+        b'<' => markup::markup(b, at, complete),
         0x80.. => utf8(b, at, complete),
         _ => Spelled::Plain,
     }
@@ -286,9 +295,11 @@ pub fn needs_decoding(text: &[u8]) -> bool {
     if text.len() < 64 {
         return (0..text.len()).any(|i| may_start_spelling(text[i]) && spelled_at(text, i, false) != Spelled::Plain);
     }
-    // `&` or `%` anywhere sends the text to the decoded view (which
-    // reads a lone one as it is).
-    if memchr::memchr2(b'&', b'%', text).is_some() {
+    // `&`, `%` or `\` anywhere sends the text to the decoded view (which
+    // reads a lone one as it is); `<` only when it starts markup.
+    if memchr::memchr3(b'&', b'%', b'\\', text).is_some()
+        || memchr::memchr_iter(b'<', text).any(|p| spelled_at(text, p, false) != Spelled::Plain)
+    {
         return true;
     }
     let Some(first) = text.iter().position(|&b| b >= 0x80) else { return false };
