@@ -87,21 +87,32 @@ impl DecodedView {
         let buf = o.buf;
         let mut i = (self.decoded_to - o.base) as usize;
         while i < buf.len() {
-            let run_end = buf[i..].iter().position(|&b| may_start_spelling(b)).map_or(buf.len(), |p| i + p);
+            // The bytes up to the next spelling stand for themselves (a
+            // byte that may start one but does not, a Hindi letter's lead,
+            // is one of them).
+            let mut run_end = i;
+            let spelled = loop {
+                match buf[run_end..].iter().position(|&b| may_start_spelling(b)) {
+                    None => {
+                        run_end = buf.len();
+                        break Spelled::Plain;
+                    }
+                    Some(p) => run_end += p,
+                }
+                match spelled_at(buf, run_end, complete) {
+                    Spelled::Plain => run_end += 1,
+                    other => break other,
+                }
+            };
             if run_end > i {
                 self.push_plain(&buf[i..run_end], o.base + i as u64);
                 self.removed_run = 0;
                 i = run_end;
-                continue;
             }
             let at = o.base + i as u64;
-            match spelled_at(buf, i, complete) {
-                Spelled::NeedMore => break,
-                Spelled::Plain => {
-                    self.push_plain(&buf[i..i + 1], at);
-                    self.removed_run = 0;
-                    i += 1;
-                }
+            match spelled {
+                // `Plain`: the run reached the end of the bytes at hand.
+                Spelled::NeedMore | Spelled::Plain => break,
                 Spelled::Char { len, ch } => {
                     let end = at + len as u64;
                     match fold(ch) {

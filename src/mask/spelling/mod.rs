@@ -113,27 +113,67 @@ const fn utf8_lead(cp: u32) -> u8 {
     }
 }
 
+/// The non-ASCII characters [`fold`] changes, but digits ([`digits`]),
+/// as ranges (a few more may be listed: they only send a character to
+/// [`fold`]; a test checks every character against it).
+const FOLDED: &[(u32, u32)] = &[
+    (0xA0, 0xA0),
+    (0xAD, 0xAD),
+    (0x61C, 0x61C),
+    (0x66B, 0x66C),
+    (0x2000, 0x2013),
+    (0x2024, 0x2024),
+    (0x202A, 0x202F),
+    (0x205F, 0x2069),
+    (0x2212, 0x2212),
+    (0x3000, 0x3002),
+    (0xFE52, 0xFE52),
+    (0xFE63, 0xFE6B),
+    (0xFEFF, 0xFEFF),
+    (0xFF01, 0xFF61),
+];
+
+/// Characters past this never fold.
+const FOLD_LIMIT: u32 = 0x20000;
+
+/// One bit per character below [`FOLD_LIMIT`]: whether [`fold`] may change
+/// it. Asked of every character whose lead byte may start a spelling,
+/// before the character is decoded further.
+static MAY_FOLD: [u64; (FOLD_LIMIT / 64) as usize] = {
+    let mut t = [0u64; (FOLD_LIMIT / 64) as usize];
+    let mut i = 0;
+    while i < FOLDED.len() + digits::RUNS.len() {
+        let (first, last) = if i < FOLDED.len() {
+            FOLDED[i]
+        } else {
+            let (first, last, _) = digits::RUNS[i - FOLDED.len()];
+            (first, last)
+        };
+        let mut cp = first;
+        while cp <= last {
+            t[(cp / 64) as usize] |= 1 << (cp % 64);
+            cp += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
 /// [`may_start_spelling`] of each byte, looked up: asked of every byte
-/// of a short non-ASCII JSON value. The leads of the characters [`fold`]
-/// changes (a test checks every character against it).
+/// of a short non-ASCII JSON value. `&`, `%`, `\\`, `<` and the leads
+/// of the characters of [`MAY_FOLD`].
 static STARTS: [bool; 256] = {
     let mut t = [false; 256];
     t[b'&' as usize] = true;
     t[b'%' as usize] = true;
     t[b'\\' as usize] = true;
     t[b'<' as usize] = true;
-    t[0xC2] = true;
-    t[0xD8] = true;
-    t[0xD9] = true;
-    t[0xE2] = true;
-    t[0xE3] = true;
-    t[0xEF] = true;
-    let mut i = 0;
-    while i < digits::RUNS.len() {
-        let (first, last, _) = digits::RUNS[i];
-        t[utf8_lead(first) as usize] = true;
-        t[utf8_lead(last) as usize] = true;
-        i += 1;
+    let mut cp = 0x80;
+    while cp < FOLD_LIMIT {
+        if MAY_FOLD[(cp / 64) as usize] & (1 << (cp % 64)) != 0 {
+            t[utf8_lead(cp) as usize] = true;
+        }
+        cp += 1;
     }
     t
 };
@@ -157,10 +197,11 @@ pub fn spelled_at(b: &[u8], at: usize, complete: bool) -> Spelled {
 /// every `E3` lead of Japanese text and every `E0` of Hindi).
 #[inline]
 fn utf8(b: &[u8], at: usize, complete: bool) -> Spelled {
-    let len = match b[at] {
-        0xC2..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        0xF0..=0xF4 => 4,
+    let lead = b[at];
+    let (len, bits) = match lead {
+        0xC2..=0xDF => (2, lead & 0x1F),
+        0xE0..=0xEF => (3, lead & 0x0F),
+        0xF0..=0xF4 => (4, lead & 0x07),
         _ => return Spelled::Plain,
     };
     let Some(seq) = b.get(at..at + len) else {
@@ -168,12 +209,23 @@ fn utf8(b: &[u8], at: usize, complete: bool) -> Spelled {
         let have = &b[at + 1..];
         return if !complete && have.iter().all(|&c| c & 0xC0 == 0x80) { Spelled::NeedMore } else { Spelled::Plain };
     };
-    // Japanese text: only the ideographic space and full stop of its
-    // `E3` block fold.
-    if seq[0] == 0xE3 && !(seq[1] == 0x80 && matches!(seq[2], 0x80 | 0x82)) {
+    let mut cp = u32::from(bits);
+    for &c in &seq[1..] {
+        if c & 0xC0 != 0x80 {
+            return Spelled::Plain;
+        }
+        cp = cp << 6 | u32::from(c & 0x3F);
+    }
+    // Not a character fold changes, or an overlong form of one.
+    let shortest = match len {
+        2 => 0x80,
+        3 => 0x800,
+        _ => 0x10000,
+    };
+    if cp >= FOLD_LIMIT || cp < shortest || MAY_FOLD[(cp / 64) as usize] & (1 << (cp % 64)) == 0 {
         return Spelled::Plain;
     }
-    match std::str::from_utf8(seq).ok().and_then(|s| s.chars().next()) {
+    match char::from_u32(cp) {
         // A lookalike of `.` is read as one only where a domain goes on
         // after it: Japanese text ends its sentences with `。`.
         Some(ch @ ('\u{2024}' | '\u{3002}' | '\u{FE52}' | '\u{FF61}')) => match b.get(at + len) {
@@ -302,8 +354,24 @@ pub fn needs_decoding(text: &[u8]) -> bool {
     {
         return true;
     }
-    let Some(first) = text.iter().position(|&b| b >= 0x80) else { return false };
-    (first..text.len()).any(|i| may_start_spelling(text[i]) && spelled_at(text, i, false) != Spelled::Plain)
+    // What is left to find starts with a non-ASCII byte: eight ASCII
+    // bytes at a time are passed over.
+    let mut i = 0;
+    while i < text.len() {
+        if let Some(word) = text.get(i..i + 8) {
+            let word = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+            if word & 0x8080_8080_8080_8080 == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        let b = text[i];
+        if b >= 0x80 && may_start_spelling(b) && spelled_at(text, i, false) != Spelled::Plain {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 #[cfg(test)]
