@@ -192,6 +192,8 @@ impl JsonMasker {
         match kind {
             Scalar::Literal => false,
             _ if masker.detectors.has_custom() => true,
+            // Shorter, it has fewer digits before its point than a match.
+            Scalar::Fraction if token.len() <= NumericDetector::MIN_DIGITS => false,
             Scalar::Fraction => {
                 let mut buf = [0; MAX_INTEGRAL + 1];
                 match integral(token, &mut buf) {

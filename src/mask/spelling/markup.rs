@@ -58,7 +58,7 @@ pub fn markup(b: &[u8], at: usize, complete: bool) -> Spelled {
     if i == name_start {
         return Spelled::Plain;
     }
-    let name = rest[name_start..i].to_ascii_lowercase();
+    let name = &rest[name_start..i];
     // After the name: `>`, `/>`, or white space and attributes.
     if !matches!(rest[i], b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r') {
         return Spelled::Plain;
@@ -66,7 +66,8 @@ pub fn markup(b: &[u8], at: usize, complete: bool) -> Spelled {
     while i < rest.len() {
         match rest[i] {
             b'>' => {
-                let ch = if INLINE.contains(&name.as_slice()) { '\u{200B}' } else { ' ' };
+                let inline = INLINE.iter().any(|n| n.eq_ignore_ascii_case(name));
+                let ch = if inline { '\u{200B}' } else { ' ' };
                 return Spelled::Char { len: i + 1, ch };
             }
             c if inert(c) => i += 1,

@@ -26,8 +26,9 @@ mod entities;
 mod escapes;
 mod markup;
 
-/// The longest spelling read as one character: a numeric reference with
-/// leading zeros, a named one, four percent-escapes of a UTF-8 sequence.
+/// The longest reference or escape read as one character: a numeric
+/// reference with leading zeros, a named one, four percent-escapes of a
+/// UTF-8 sequence. Markup is read up to [`markup::MAX_MARKUP`].
 pub const MAX_SPELLING: usize = 32;
 
 /// What the bytes at a position spell.
@@ -209,6 +210,10 @@ fn utf8(b: &[u8], at: usize, complete: bool) -> Spelled {
         let have = &b[at + 1..];
         return if !complete && have.iter().all(|&c| c & 0xC0 == 0x80) { Spelled::NeedMore } else { Spelled::Plain };
     };
+    // Japanese text: of its `E3` block only U+3000–U+3002 may fold.
+    if lead == 0xE3 && seq[1] != 0x80 {
+        return Spelled::Plain;
+    }
     let mut cp = u32::from(bits);
     for &c in &seq[1..] {
         if c & 0xC0 != 0x80 {
@@ -354,22 +359,24 @@ pub fn needs_decoding(text: &[u8]) -> bool {
     {
         return true;
     }
-    // What is left to find starts with a non-ASCII byte: eight ASCII
-    // bytes at a time are passed over.
+    // What is left to find starts with a non-ASCII byte: 32 ASCII bytes
+    // at a time are passed over.
+    const BLOCK: usize = 32;
     let mut i = 0;
     while i < text.len() {
-        if let Some(word) = text.get(i..i + 8) {
-            let word = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
-            if word & 0x8080_8080_8080_8080 == 0 {
-                i += 8;
-                continue;
-            }
+        if let Some(block) = text.get(i..i + BLOCK)
+            && block.iter().fold(0, |a, &b| a | b) < 0x80
+        {
+            i += BLOCK;
+            continue;
         }
-        let b = text[i];
-        if b >= 0x80 && may_start_spelling(b) && spelled_at(text, i, false) != Spelled::Plain {
+        let end = text.len().min(i + BLOCK);
+        if (i..end)
+            .any(|k| text[k] >= 0x80 && may_start_spelling(text[k]) && spelled_at(text, k, false) != Spelled::Plain)
+        {
             return true;
         }
-        i += 1;
+        i = end;
     }
     false
 }
