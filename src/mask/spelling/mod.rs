@@ -359,27 +359,30 @@ pub fn needs_decoding(text: &[u8]) -> bool {
     {
         return true;
     }
-    // What is left to find starts with a non-ASCII byte: 32 ASCII bytes
-    // at a time are passed over.
-    const BLOCK: usize = 32;
-    let mut i = 0;
-    while i < text.len() {
-        if let Some(block) = text.get(i..i + BLOCK)
-            && block.iter().fold(0, |a, &b| a | b) < 0x80
-        {
-            i += BLOCK;
-            continue;
+    // What is left to find starts with the lead byte of a character that
+    // may fold: searched for three at a time (text without one, English
+    // with an `é`, passes each search in one go).
+    LEADS.chunks(3).any(|leads| {
+        let find = |from: usize| match *leads {
+            [a, b, c] => memchr::memchr3(a, b, c, &text[from..]),
+            [a, b] => memchr::memchr2(a, b, &text[from..]),
+            [a] => memchr::memchr(a, &text[from..]),
+            _ => None,
+        };
+        let mut from = 0;
+        while let Some(p) = find(from).map(|p| p + from) {
+            if spelled_at(text, p, false) != Spelled::Plain {
+                return true;
+            }
+            from = p + 1;
         }
-        let end = text.len().min(i + BLOCK);
-        if (i..end)
-            .any(|k| text[k] >= 0x80 && may_start_spelling(text[k]) && spelled_at(text, k, false) != Spelled::Plain)
-        {
-            return true;
-        }
-        i = end;
-    }
-    false
+        false
+    })
 }
+
+/// The non-ASCII bytes of [`STARTS`], the leads of the characters that
+/// may fold (a test checks the list against the table).
+const LEADS: &[u8] = &[0xC2, 0xD8, 0xD9, 0xDB, 0xDF, 0xE0, 0xE1, 0xE2, 0xE3, 0xEA, 0xEF, 0xF0];
 
 #[cfg(test)]
 mod tests {
@@ -580,5 +583,11 @@ mod tests {
         for s in ["हिन्दी पाठ", "ภาษาไทย", "العربية"] {
             assert!(!needs_decoding(s.repeat(20).as_bytes()), "{s:?}");
         }
+    }
+
+    #[test]
+    fn the_lead_list_is_the_non_ascii_starts() {
+        let leads: Vec<u8> = (0x80..=0xFF).filter(|&b| may_start_spelling(b)).collect();
+        assert_eq!(leads, LEADS);
     }
 }
