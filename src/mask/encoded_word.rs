@@ -7,10 +7,16 @@
 
 use base64::Engine as _;
 
-/// `input` with its encoded-words decoded, and for each decoded byte the
-/// span of `input` it came from (a whole word, for a word's bytes); `None`
-/// when there is no word.
-pub fn decode_words(input: &[u8]) -> Option<(Vec<u8>, Vec<(usize, usize)>)> {
+/// A value with its encoded-words decoded.
+pub struct Words {
+    pub bytes: Vec<u8>,
+    /// For each byte of `bytes`, the span of the value it came from (a
+    /// whole word, for a word's bytes).
+    pub spans: Vec<(usize, usize)>,
+}
+
+/// `input` with its encoded-words decoded; `None` when there is no word.
+pub fn decode_words(input: &[u8]) -> Option<Words> {
     let mut bytes = Vec::new();
     let mut spans = Vec::new();
     let mut found = false;
@@ -27,7 +33,7 @@ pub fn decode_words(input: &[u8]) -> Option<(Vec<u8>, Vec<(usize, usize)>)> {
             i += 1;
         }
     }
-    found.then_some((bytes, spans))
+    found.then_some(Words { bytes, spans })
 }
 
 /// The encoded-word at `input[at]`: where it ends and what it decodes to.
@@ -89,7 +95,7 @@ mod tests {
     use super::*;
 
     fn decoded(s: &str) -> Option<String> {
-        decode_words(s.as_bytes()).map(|(b, _)| String::from_utf8_lossy(&b).into_owned())
+        decode_words(s.as_bytes()).map(|w| String::from_utf8_lossy(&w.bytes).into_owned())
     }
 
     #[test]
@@ -110,7 +116,7 @@ mod tests {
     #[test]
     fn spans_cover_the_whole_word() {
         let raw = b"x =?utf-8?q?ab?= y";
-        let (bytes, spans) = decode_words(raw).expect("a word");
+        let Words { bytes, spans } = decode_words(raw).expect("a word");
         assert_eq!(bytes, b"x ab y");
         assert_eq!(spans[2], (2, 16));
         assert_eq!(spans[3], (2, 16));

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::Masker;
 use super::action::Action;
 use super::detect::{DetectorId, Found, Hay};
-use super::encoded_word::decode_words;
+use super::encoded_word::{Words, decode_words};
 use super::spelling::{Folded, Spelled, fold, may_start_spelling, spelled_at};
 use super::stream::Stats;
 
@@ -79,7 +79,7 @@ impl ValueMasker {
                 self.scan_reading(&twice.bytes, key, Some(&twice.spans), 2, &mut candidates);
             }
         }
-        if let Some((bytes, spans)) = decode_words(raw) {
+        if let Some(Words { bytes, spans }) = decode_words(raw) {
             self.scan_reading(&bytes, key, Some(&spans), 1, &mut candidates);
             if let Some(spelled) = spelled(&bytes, Some(&spans)) {
                 self.scan_reading(&spelled.bytes, key, Some(&spelled.spans), 2, &mut candidates);

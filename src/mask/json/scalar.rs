@@ -130,12 +130,7 @@ fn integral<'b>(token: &[u8], buf: &'b mut [u8; MAX_INTEGRAL + 1]) -> Option<&'b
         buf[0] = b'-';
         n = 1;
     }
-    let mut taken = 0i64;
-    for &d in digits.chain(std::iter::repeat(&b'0')) {
-        if taken == int_len {
-            break;
-        }
-        taken += 1;
+    for &d in digits.chain(std::iter::repeat(&b'0')).take(int_len as usize) {
         if d == b'0' && n == negative as usize {
             continue;
         }
