@@ -112,6 +112,72 @@ async fn a_folded_response_header_is_joined_and_masked() {
     proxy.assert_logs_clean();
 }
 
+/// Header values are read through the spellings a body is read through
+/// and through RFC 2047 encoded-words; values without personal data pass
+/// as they are.
+#[tokio::test(flavor = "multi_thread")]
+async fn spelled_and_encoded_header_values_reach_the_client_masked() {
+    let app = App::start().await;
+    let pki = Pki::new("spelled-headers");
+    let proxy = Proxy::start(&pki.args(&app.url(), &[]));
+    for http in [Http::H1, Http::H2] {
+        let a = Client::new(&pki, Some("client"), http).get(proxy.addr, "/spelled-headers").await.expect("answer");
+        assert_eq!(a.status, StatusCode::OK, "{http:?}");
+        let h = &a.headers;
+        for (name, value) in h {
+            let read = support::spelled::read(&support::reader::as_read(&String::from_utf8_lossy(value.as_bytes())));
+            let words = rfc2047_decoded(&read);
+            for planted in ["ana.lopez@example.com", "4111111111111111"] {
+                let squeezed: String = words.chars().filter(|c| !c.is_whitespace()).collect();
+                assert!(!squeezed.contains(planted), "{http:?}: {name}: {words}");
+            }
+        }
+        assert_eq!(h["x-ref"], "[EMAIL]");
+        assert_eq!(h["x-fullwidth"], "[EMAIL]");
+        assert_eq!(h["x-digits"], "card [CARD]");
+        assert_eq!(h["content-disposition"], "attachment; filename=\"[EMAIL]\"");
+        assert_eq!(h["x-from"], "=?utf-8?q?Ana_L=C3=B3pez?= <[EMAIL]>");
+        assert_eq!(h["x-plain"], "Tom &amp; Jerry =?utf-8?q?hello?=");
+    }
+    proxy.assert_logs_clean();
+}
+
+/// `s` with its `=?charset?B|Q?…?=` words decoded, a client's way.
+fn rfc2047_decoded(s: &str) -> String {
+    use base64::Engine as _;
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find("=?") {
+        out.push_str(&rest[..at]);
+        let word = &rest[at..];
+        let parts: Vec<&str> = word[2..].splitn(4, '?').collect();
+        let decoded = match parts.as_slice() {
+            [_, coding, text, tail] if tail.starts_with('=') => {
+                let bytes = match *coding {
+                    "B" | "b" => base64::engine::general_purpose::STANDARD.decode(text).ok(),
+                    _ => Some(percent_decode(text.replace('_', " ").replace('=', "%").as_bytes())),
+                };
+                bytes.map(|b| {
+                    (String::from_utf8_lossy(&b).into_owned(), 2 + parts[0].len() + coding.len() + text.len() + 4)
+                })
+            }
+            _ => None,
+        };
+        match decoded {
+            Some((text, used)) => {
+                out.push_str(&text);
+                rest = &word[used..];
+            }
+            None => {
+                out.push_str("=?");
+                rest = &word[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// An upstream that answers every request with a chunked JSON body and
 /// trailers that carry personal data.
 async fn trailer_upstream() -> SocketAddr {
@@ -125,13 +191,14 @@ async fn trailer_upstream() -> SocketAddr {
                     let mut answer = Vec::new();
                     answer.extend_from_slice(
                         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\
-                          trailer: x-user-email, grpc-message, grpc-status\r\n\r\n",
+                          trailer: x-user-email, grpc-message, grpc-status, x-ref, x-fullwidth\r\n\r\n",
                     );
                     answer.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
                     answer.extend_from_slice(body);
                     answer.extend_from_slice(
                         b"\r\n0\r\nx-user-email: ana.lopez@example.com\r\n\
-                          grpc-message: no card 4111%201111%201111%201111\r\ngrpc-status: 0\r\n\r\n",
+                          grpc-message: no card 4111%201111%201111%201111\r\ngrpc-status: 0\r\n\
+                          x-ref: ana.lopez&#64;example.com\r\nx-fullwidth: ana.lopez\xef\xbc\xa0example.com\r\n\r\n",
                     );
                     if tcp.write_all(&answer).await.is_err() {
                         return;
@@ -156,6 +223,8 @@ async fn http2_trailers_reach_the_client_masked() {
     assert_eq!(trailers["x-user-email"], "[EMAIL]");
     assert_eq!(trailers["grpc-message"], "no card %5BCARD%5D");
     assert_eq!(trailers["grpc-status"], "0");
+    assert_eq!(trailers["x-ref"], "[EMAIL]");
+    assert_eq!(trailers["x-fullwidth"], "[EMAIL]");
     support::eventually("audit events for the body and the trailers", Duration::from_secs(5), || {
         let parts: Vec<_> =
             proxy.audit_events().into_iter().filter(|e| e["event"] == "masked").map(|e| e["part"].clone()).collect();

@@ -87,21 +87,32 @@ impl DecodedView {
         let buf = o.buf;
         let mut i = (self.decoded_to - o.base) as usize;
         while i < buf.len() {
-            let run_end = buf[i..].iter().position(|&b| may_start_spelling(b)).map_or(buf.len(), |p| i + p);
+            // The bytes up to the next spelling stand for themselves (a
+            // byte that may start one but does not, a Hindi letter's lead,
+            // is one of them).
+            let mut run_end = i;
+            let spelled = loop {
+                match buf[run_end..].iter().position(|&b| may_start_spelling(b)) {
+                    None => {
+                        run_end = buf.len();
+                        break Spelled::Plain;
+                    }
+                    Some(p) => run_end += p,
+                }
+                match spelled_at(buf, run_end, complete) {
+                    Spelled::Plain => run_end += 1,
+                    other => break other,
+                }
+            };
             if run_end > i {
                 self.push_plain(&buf[i..run_end], o.base + i as u64);
                 self.removed_run = 0;
                 i = run_end;
-                continue;
             }
             let at = o.base + i as u64;
-            match spelled_at(buf, i, complete) {
-                Spelled::NeedMore => break,
-                Spelled::Plain => {
-                    self.push_plain(&buf[i..i + 1], at);
-                    self.removed_run = 0;
-                    i += 1;
-                }
+            match spelled {
+                // `Plain`: the run reached the end of the bytes at hand.
+                Spelled::NeedMore | Spelled::Plain => break,
                 Spelled::Char { len, ch } => {
                     let end = at + len as u64;
                     match fold(ch) {
@@ -294,6 +305,69 @@ mod tests {
             ("card 4111%201111%201111%201111 ok", "card [CARD] ok"),
         ] {
             assert_eq!(masked(&m, text), expected, "{text:?}");
+        }
+    }
+
+    /// Digits of other scripts and forms, and lookalikes of `@` and `.`,
+    /// are read as a reader reads them; each whole spelling is replaced.
+    #[test]
+    fn digits_of_other_scripts_and_lookalikes_are_read() {
+        let m = masker();
+        for (text, expected) in [
+            ("call +٤٤ ٧٤٠٠ ١٢٣٤٥٦ now", "call [PHONE] now"),
+            ("card ٤١١١ ١١١١ ١١١١ ١١١١ ok", "card [CARD] ok"),
+            ("card ٤١١١٬١١١١٬١١١١٬١١١١ ok", "card [CARD] ok"),
+            ("card \u{200F}٤١١١ ١١١١ ١١١١ ١١١١\u{200F} ok", "card \u{200F}[CARD]\u{200F} ok"),
+            ("تلفن ۰۷۴۰۰ ۱۲۳۴۵۶ برای", "تلفن [PHONE] برای"),
+            ("card ४१११ ११११ ११११ ११११ ok", "card [CARD] ok"),
+            ("card ৪১১১ ১১১১ ১১১১ ১১১১ ok", "card [CARD] ok"),
+            ("card ๔๑๑๑ ๑๑๑๑ ๑๑๑๑ ๑๑๑๑ ok", "card [CARD] ok"),
+            ("card 𝟒𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 ok", "card [CARD] ok"),
+            ("card ④①①① ①①①① ①①①① ①①①① ok", "card [CARD] ok"),
+            ("card 4111 1111 ¹¹¹¹ 1111 ok", "card [CARD] ok"),
+            ("mail ana.lopez\u{FE6B}example.com now", "mail [EMAIL] now"),
+            ("mail ana.lopez@example\u{3002}com now", "mail [EMAIL] now"),
+            ("mail ana.lopez@example\u{FF61}com now", "mail [EMAIL] now"),
+            ("mail ana.lopez@example\u{2024}com now", "mail [EMAIL] now"),
+            ("mail ana.lopez@example\u{FE52}com now", "mail [EMAIL] now"),
+            ("メール taro@example.co.jp。よろしく", "メール [EMAIL]。よろしく"),
+        ] {
+            assert_eq!(masked(&m, text), expected, "{text:?}");
+        }
+        for text in ["٢٠٢٤/١١/٠٣ ٣٫٥ كغ", "第①章 ②節", "हिन्दी पाठ १२३", "x² + y² = z²", "ภาษาไทย ๑๒"]
+        {
+            assert_eq!(masked(&m, text), text, "{text:?}");
+        }
+    }
+
+    /// Script and style escapes, and markup between the characters of a
+    /// value: the whole spelled span is replaced, markup inside it too.
+    #[test]
+    fn script_escapes_and_markup_between_characters_are_read() {
+        let m = masker();
+        for (text, expected) in [
+            ("var e='ana.lopez\\u0040example.com';", "var e='[EMAIL]';"),
+            ("<script>var e='ana.lopez\\x40example.com'</script>", "<script>var e='[EMAIL]'</script>"),
+            ("var e=\"ana.lopez\\u{40}example\\u{2e}com\";", "var e=\"[EMAIL]\";"),
+            ("a::after{content:'ana.lopez\\40 example.com'}", "a::after{content:'[EMAIL]'}"),
+            ("a::after{content:'ana.lopez\\000040example.com'}", "a::after{content:'[EMAIL]'}"),
+            ("<p>ana.lopez<wbr>@example.com</p>", "<p>[EMAIL]</p>"),
+            ("<p>4111 <span>1111</span> 1111 1111</p>", "<p>[CARD]</p>"),
+            ("<p>4111<b>1111</b>1111<i>1111</i></p>", "<p>[CARD]</i></p>"),
+            ("ana.lopez<!-- -->@example.com", "[EMAIL]"),
+            ("<td>ana.lopez@<span class=\"d\">example.com</span></td>", "<td>[EMAIL]</span></td>"),
+            ("<a href=\"mailto:ana@example.com\">x</a>", "<a href=\"mailto:[EMAIL]\">x</a>"),
+            ("<!-- ana@example.com -->", "<!-- [EMAIL] -->"),
+        ] {
+            assert_eq!(masked(&m, text), expected, "{text:?}");
+        }
+        for text in [
+            "<p>Tom <b>and</b> Jerry</p><br><span class=\"x\">100</span>",
+            "if (a < b && c > d) { s = '\\n\\u00e9\\x41'; }",
+            "C:\\data\\4111 and \\1234 5678",
+            "<ul><li>2024</li><li>11</li></ul>",
+        ] {
+            assert_eq!(masked(&m, text), text, "{text:?}");
         }
     }
 

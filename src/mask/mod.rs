@@ -19,6 +19,7 @@ pub mod charset;
 pub mod content_type;
 mod decoded_view;
 pub mod detect;
+mod encoded_word;
 pub mod form;
 pub mod json;
 pub mod multipart;

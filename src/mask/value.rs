@@ -1,8 +1,11 @@
 //! Masking one short value held whole: a header, a trailer, a path, a
 //! query key or value. Unlike a body, such a value is often
 //! percent-encoded (`Location: /u/ana%40example.com`, `filename*=UTF-8''…`,
-//! a form-encoded query, `%2540` encoded twice), so it is scanned three
-//! ways: as sent, percent-decoded once, and decoded twice. A match in a
+//! a form-encoded query, `%2540` encoded twice), so it is scanned as sent,
+//! percent-decoded once, and decoded twice; it is also read through the
+//! spellings a body is read through (`&#64;`, fullwidth forms, digits of
+//! other scripts: [`super::spelling`]), as sent and once decoded, and
+//! through its RFC 2047 encoded-words (`=?UTF-8?B?…?=`). A match in a
 //! decoded reading replaces the whole span of the original bytes it came
 //! from, escapes included, and a replacement is written so that it stays
 //! a valid part of the value (see [`Form`]). Bytes outside every match are
@@ -13,6 +16,8 @@ use std::sync::Arc;
 use super::Masker;
 use super::action::Action;
 use super::detect::{DetectorId, Found, Hay};
+use super::encoded_word::{Words, decode_words};
+use super::spelling::{Folded, Spelled, fold, may_start_spelling, spelled_at};
 use super::stream::Stats;
 
 /// Where a value sits, which decides how a replacement is written.
@@ -62,10 +67,22 @@ impl ValueMasker {
         let plus_is_space = matches!(form, Form::Uri { plus_is_space: true });
         let mut candidates: Vec<(Finding, usize)> = Vec::new();
         self.scan_reading(raw, key, None, 0, &mut candidates);
+        if let Some(spelled) = spelled(raw, None) {
+            self.scan_reading(&spelled.bytes, key, Some(&spelled.spans), 1, &mut candidates);
+        }
         if let Some(once) = decode(raw, plus_is_space, None) {
             self.scan_reading(&once.bytes, key, Some(&once.spans), 1, &mut candidates);
+            if let Some(spelled) = spelled(&once.bytes, Some(&once.spans)) {
+                self.scan_reading(&spelled.bytes, key, Some(&spelled.spans), 2, &mut candidates);
+            }
             if let Some(twice) = decode(&once.bytes, false, Some(&once.spans)) {
                 self.scan_reading(&twice.bytes, key, Some(&twice.spans), 2, &mut candidates);
+            }
+        }
+        if let Some(Words { bytes, spans }) = decode_words(raw) {
+            self.scan_reading(&bytes, key, Some(&spans), 1, &mut candidates);
+            if let Some(spelled) = spelled(&bytes, Some(&spans)) {
+                self.scan_reading(&spelled.bytes, key, Some(&spelled.spans), 2, &mut candidates);
             }
         }
         // Earliest first, then longest, then the deepest reading (whose
@@ -252,6 +269,49 @@ fn decode(input: &[u8], plus_is_space: bool, outer: Option<&[(usize, usize)]>) -
     Some(Decoded { bytes, spans })
 }
 
+/// `input` read through its spellings ([`super::spelling`]: HTML
+/// references, percent-escapes, fullwidth forms, other digits, invisible
+/// characters), one layer; `None` when it has none. `outer` as in
+/// [`decode`].
+fn spelled(input: &[u8], outer: Option<&[(usize, usize)]>) -> Option<Decoded> {
+    if !(0..input.len()).any(|i| may_start_spelling(input[i]) && spelled_at(input, i, true) != Spelled::Plain) {
+        return None;
+    }
+    let span_of = |from: usize, to: usize| match outer {
+        None => (from, to),
+        Some(o) => (o[from].0, o[to - 1].1),
+    };
+    let mut bytes = Vec::with_capacity(input.len());
+    let mut spans = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let spelling = if may_start_spelling(input[i]) { spelled_at(input, i, true) } else { Spelled::Plain };
+        let Spelled::Char { len, ch } = spelling else {
+            bytes.push(input[i]);
+            spans.push(span_of(i, i + 1));
+            i += 1;
+            continue;
+        };
+        let span = span_of(i, i + len);
+        match fold(ch) {
+            Folded::Ascii(a) => {
+                bytes.push(a);
+                spans.push(span);
+            }
+            Folded::Removed => {}
+            Folded::Char(c) => {
+                let mut utf8 = [0; 4];
+                for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                    bytes.push(b);
+                    spans.push(span);
+                }
+            }
+        }
+        i += len;
+    }
+    Some(Decoded { bytes, spans })
+}
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -344,6 +404,27 @@ mod tests {
     }
 
     #[test]
+    fn values_are_read_through_spellings_and_encoded_words() {
+        assert_eq!(header("ana.lopez&#64;example.com"), "[EMAIL]");
+        assert_eq!(header("to ana.lopez\u{FF20}example.com now"), "to [EMAIL] now");
+        assert_eq!(header("ana.lopez%26%2364%3Bexample.com"), "%5BEMAIL%5D");
+        assert_eq!(header("card ٤١١١ ١١١١ ١١١١ ١١١١"), "card [CARD]");
+        assert_eq!(header("+1\u{A0}415\u{A0}555\u{A0}2671"), "[PHONE]");
+        assert_eq!(
+            header("attachment; filename=\"=?UTF-8?B?YW5hLmxvcGV6QGV4YW1wbGUuY29tLnBkZg==?=\""),
+            "attachment; filename=\"[EMAIL]\""
+        );
+        assert_eq!(
+            header("=?utf-8?q?Ana_L=C3=B3pez?= <=?utf-8?q?ana=40example.com?=>"),
+            "=?utf-8?q?Ana_L=C3=B3pez?= <[EMAIL]>"
+        );
+        assert_eq!(uri("/u/ana.lopez&#64;example.com"), "/u/%5BEMAIL%5D");
+        for plain in ["Tom &amp; Jerry", "&#64; alone", "=?utf-8?q?hello?=", "100% &nbsp; x"] {
+            assert_eq!(header(plain), plain);
+        }
+    }
+
+    #[test]
     fn form_encoding_reads_plus_as_space() {
         assert_eq!(uri("%2B44+20+7946+0958"), "%5BPHONE%5D");
         assert_eq!(uri("shoes+red"), "shoes+red");
@@ -389,9 +470,17 @@ mod tests {
     /// would find (what was found is gone, escapes and all).
     #[test]
     fn masked_values_are_valid_and_leave_nothing_to_find() {
-        const PIECES: &[u8] =
-            b"ana.lopez|@|%40|%2540|%25|%|example.com|/|:|#|+|+1415555|2671|4111| |%20|1111|tel:|;|=|%2B|\xe9|a|%zz|%4";
-        let pieces: Vec<&[u8]> = PIECES.split(|&b| b == b'|').collect();
+        masked_mixes_are_valid_and_leave_nothing_to_find(
+            b"ana.lopez|@|%40|%2540|%25|%|example.com|/|:|#|+|+1415555|2671|4111| |%20|1111|tel:|;|=|%2B|\xe9|a|%zz|%4",
+        );
+        // Spellings and encoded-words.
+        masked_mixes_are_valid_and_leave_nothing_to_find(
+            b"ana.lopez|@|&#64;|&#|&|;|\xef\xbc\xa0|\xef\xbc\x8e|=?utf-8?q?|?=|=?utf-8?b?YUBiLmNvbQ==?=|=40|example.com|\xd9\xa4|\xd9\xa1|4111| |%40|\xe2\x80\x8b|\xe9|a|\"",
+        );
+    }
+
+    fn masked_mixes_are_valid_and_leave_nothing_to_find(pieces: &[u8]) {
+        let pieces: Vec<&[u8]> = pieces.split(|&b| b == b'|').collect();
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = || {
             state ^= state << 13;

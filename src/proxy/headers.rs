@@ -1,9 +1,11 @@
 //! Personal data in header fields. A response forwarded under a masking
 //! profile has its header values masked with that profile, and so do the
 //! trailers of every body a rule masks, except the structural fields the
-//! policy lists (`policy::headers`). Values are read as sent and
-//! percent-decoded (`Location`, `Link`, `Set-Cookie`, `filename*=`), and a
-//! masked value stays a valid header value. A value that is not UTF-8 is
+//! policy lists (`policy::headers`). Values are read as sent,
+//! percent-decoded (`Location`, `Link`, `Set-Cookie`, `filename*=`),
+//! through the spellings a body is read through (`&#64;`, fullwidth
+//! forms) and through RFC 2047 encoded-words, and a masked value stays a
+//! valid header value. A value that is not UTF-8 is
 //! scanned and masked as bytes, never passed unscanned.
 
 use std::pin::Pin;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
@@ -214,6 +214,29 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
             let mib: usize = query.strip_prefix("mib=").and_then(|n| n.parse().ok()).unwrap_or(1);
             json(big_json(mib))
         }
+        // A body of `support::spelled`, in frames of `split` bytes.
+        spelled if spelled.starts_with("/spelled/") => {
+            let name = &spelled["/spelled/".len()..];
+            let Some(b) = super::spelled::BODIES.iter().find(|b| b.name == name) else {
+                return Ok(Response::builder().status(404).body(full("")).expect("response"));
+            };
+            let split: usize = query.strip_prefix("split=").and_then(|n| n.parse().ok()).unwrap_or(b.body.len());
+            let frames: Vec<Result<Frame<Bytes>, std::io::Error>> =
+                b.body.as_bytes().chunks(split).map(|c| Ok(Frame::data(Bytes::copy_from_slice(c)))).collect();
+            Response::builder()
+                .header("content-type", b.content_type)
+                .body(StreamBody::new(futures_iter(frames.into_iter())).boxed())
+        }
+        // Personal data in header values, in other spellings.
+        "/spelled-headers" => Response::builder()
+            .header("content-type", "text/plain")
+            .header("x-ref", "ana.lopez&#64;example.com")
+            .header("x-fullwidth", HeaderValue::from_bytes("ana.lopez\u{FF20}example.com".as_bytes()).expect("value"))
+            .header("x-digits", HeaderValue::from_bytes("card ٤١١١ ١١١١ ١١١١ ١١١١".as_bytes()).expect("value"))
+            .header("content-disposition", "attachment; filename=\"=?UTF-8?B?YW5hLmxvcGV6QGV4YW1wbGUuY29tLnBkZg==?=\"")
+            .header("x-from", "=?utf-8?q?Ana_L=C3=B3pez?= <=?utf-8?q?ana.lopez=40example.com?=>")
+            .header("x-plain", "Tom &amp; Jerry =?utf-8?q?hello?=")
+            .body(full("ok")),
         // Personal data in response headers, as sent and percent-encoded.
         "/headers" => Response::builder()
             .header("content-type", "application/json")

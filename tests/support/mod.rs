@@ -11,6 +11,7 @@ pub mod coding;
 mod pki;
 mod proxy;
 pub mod reader;
+pub mod spelled;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

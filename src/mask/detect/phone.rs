@@ -95,7 +95,7 @@ impl PhoneDetector {
             return false;
         }
         if s.plus {
-            return self.plan.is_valid_international(digits);
+            return self.plan.is_valid_international(digits) || valid_without_bracketed_trunk(self, hay, s);
         }
         // Asked last: it reads furthest back, and in a run of digit groups
         // most candidates fail the plan first.
@@ -153,6 +153,20 @@ impl PhoneDetector {
 }
 
 /// The part of `text` after the last sentence or clause end.
+/// Whether `s`, written `+44 (0)20 7946 0958`, is valid without the
+/// trunk prefix in parentheses, which a caller from abroad leaves out.
+fn valid_without_bracketed_trunk(p: &PhoneDetector, hay: &Hay, s: &Number) -> bool {
+    let Some(text) = hay.bytes.get(s.start..s.end) else { return false };
+    let Some(at) = text.windows(3).position(|w| w == b"(0)") else { return false };
+    let before = text[..at].iter().filter(|b| b.is_ascii_digit()).count();
+    let digits = s.digits();
+    if digits.get(before) != Some(&b'0') {
+        return false;
+    }
+    let without: Vec<u8> = digits[..before].iter().chain(&digits[before + 1..]).copied().collect();
+    p.plan.is_valid_international(&without)
+}
+
 fn same_clause(text: &[u8]) -> &[u8] {
     match text.iter().rposition(|&b| matches!(b, b'.' | b';' | b'!' | b'?' | b'\n')) {
         Some(i) => &text[i + 1..],
@@ -258,6 +272,14 @@ mod tests {
         };
         let det = NumericDetector { phone: Some(PhoneDetector::new(0, &settings).unwrap()), ..Default::default() };
         matches(Engine::Numeric(Box::new(det)), text, key)
+    }
+
+    #[test]
+    fn a_trunk_prefix_in_parentheses_after_the_country_code_is_read_through() {
+        for text in ["tel +44 (0)7400 123456", "tel +44 (0)20 7946 0958", "Tel. +44 (0) 20 7946 0958"] {
+            assert_eq!(phones(text, "").len(), 1, "{text}");
+        }
+        assert!(phones("tel +44 (0)1234", "").is_empty());
     }
 
     #[test]

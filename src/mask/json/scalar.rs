@@ -86,6 +86,63 @@ fn number_end(t: &[u8], mut i: usize) -> Option<(usize, Scalar)> {
     Some((i, kind))
 }
 
+/// The longest integer part [`integral`] writes: longer runs of digits
+/// hold no card or phone number.
+const MAX_INTEGRAL: usize = 40;
+
+/// The integer a number with a fraction or an exponent stands for, as a
+/// reader writes it (`4111111111111111.0`, `4.111111111111111e15` and
+/// `41111111111111110e-1` are all `4111111111111111`): its sign and the
+/// digits before the point, in `buf`; `None` when that is shorter than
+/// [`NumericDetector::MIN_DIGITS`] (no detector matches it) or longer than
+/// [`MAX_INTEGRAL`]. The fraction is dropped: a card written
+/// `4111111111111111.5` is still a card to a reader.
+fn integral<'b>(token: &[u8], buf: &'b mut [u8; MAX_INTEGRAL + 1]) -> Option<&'b [u8]> {
+    let negative = token.first() == Some(&b'-');
+    let body = &token[negative as usize..];
+    let mantissa_end = body.iter().position(|&b| matches!(b, b'e' | b'E')).unwrap_or(body.len());
+    let (mantissa, exponent) = body.split_at(mantissa_end);
+    let exponent: i64 = match exponent.get(1..) {
+        None => 0,
+        Some(e) => {
+            let (sign, digits) = match e.first() {
+                Some(b'-') => (-1, &e[1..]),
+                Some(b'+') => (1, &e[1..]),
+                _ => (1, e),
+            };
+            // Past this the number is far too long or too small.
+            if digits.len() > 4 {
+                return None;
+            }
+            sign * digits.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'))
+        }
+    };
+    let point = mantissa.iter().position(|&b| b == b'.').unwrap_or(mantissa.len());
+    let digits = mantissa.iter().filter(|b| b.is_ascii_digit());
+    // The integer part has `point + exponent` digits, leading zeros
+    // included; they are dropped as they come.
+    let int_len = point as i64 + exponent;
+    if int_len < NumericDetector::MIN_DIGITS as i64 {
+        return None;
+    }
+    let mut n = 0;
+    if negative {
+        buf[0] = b'-';
+        n = 1;
+    }
+    for &d in digits.chain(std::iter::repeat(&b'0')).take(int_len as usize) {
+        if d == b'0' && n == negative as usize {
+            continue;
+        }
+        if n > MAX_INTEGRAL {
+            return None;
+        }
+        buf[n] = d;
+        n += 1;
+    }
+    (n - negative as usize >= NumericDetector::MIN_DIGITS).then_some(&buf[..n])
+}
+
 /// The non-finite numbers lenient writers emit (JavaScript's and
 /// Python's spelling): read as literals, which no detector matches.
 #[cold]
@@ -130,7 +187,18 @@ impl JsonMasker {
         match kind {
             Scalar::Literal => false,
             _ if masker.detectors.has_custom() => true,
-            Scalar::Fraction => false,
+            // Shorter, it has fewer digits before its point than a match.
+            Scalar::Fraction if token.len() <= NumericDetector::MIN_DIGITS => false,
+            Scalar::Fraction => {
+                let mut buf = [0; MAX_INTEGRAL + 1];
+                match integral(token, &mut buf) {
+                    Some(int) => {
+                        let digits = int.strip_prefix(b"-").unwrap_or(int);
+                        self.long_integer_may_match(masker, digits, unsaved_key)
+                    }
+                    None => false,
+                }
+            }
             Scalar::Integer => {
                 // Cheapest first: most integers are short (ids, counts).
                 let digits = token.strip_prefix(b"-").unwrap_or(token);
@@ -183,6 +251,18 @@ impl JsonMasker {
         match plan {
             Plan::Scan if !self.scalar_may_match(masker, token, kind, None) => TokenOut::Unchanged,
             Plan::Scan => {
+                let mut buf = [0; MAX_INTEGRAL + 1];
+                // A fraction is read as the integer it stands for; a match
+                // there replaces the whole number.
+                let read = match kind {
+                    Scalar::Fraction => integral(token, &mut buf),
+                    _ => None,
+                };
+                if let Some(int) = read
+                    && self.replace_read_number(masker, int, counters)
+                {
+                    return TokenOut::Replaced;
+                }
                 let key = context_key(&self.frames, &self.keys);
                 let hay = Hay::whole(token, key);
                 let out = &mut self.token_out;
@@ -212,6 +292,35 @@ impl JsonMasker {
                 }
             },
         }
+    }
+}
+
+impl JsonMasker {
+    /// Scans `read`, the integer a number stands for; with a match,
+    /// leaves it masked in `token_out` as a quoted string.
+    #[cold]
+    fn replace_read_number(&mut self, masker: &Masker, read: &[u8], counters: &mut Counters) -> bool {
+        let key = context_key(&self.frames, &self.keys);
+        let hay = Hay::whole(read, key);
+        let out = &mut self.token_out;
+        out.clear();
+        out.push(b'"');
+        let mut emitted = 0;
+        let mut any = false;
+        let enc = Encoding::JsonString;
+        for_each_match(masker, &hay, 0, None, enc, counters, &mut self.scratch, &mut |mt, replacement| {
+            write_json_escaped(&read[emitted..mt.start], out);
+            out.extend_from_slice(replacement);
+            emitted = mt.end;
+            any = true;
+        });
+        if !any {
+            out.clear();
+            return false;
+        }
+        write_json_escaped(&read[emitted..], out);
+        out.push(b'"');
+        true
     }
 }
 
@@ -263,5 +372,30 @@ mod tests {
         }
         let overlong = format!("{},", "7".repeat(MAX_TOKEN + 1));
         assert_eq!(scalar_end(overlong.as_bytes(), 0), None);
+    }
+
+    fn read(t: &str) -> Option<String> {
+        let mut buf = [0; MAX_INTEGRAL + 1];
+        integral(t.as_bytes(), &mut buf).map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    #[test]
+    fn a_fraction_or_exponent_reads_as_its_integer() {
+        for (t, want) in [
+            ("4111111111111111.0", "4111111111111111"),
+            ("4.111111111111111e15", "4111111111111111"),
+            ("4111111111111111E0", "4111111111111111"),
+            ("41111111111111110e-1", "4111111111111111"),
+            ("4111111111111111.5", "4111111111111111"),
+            ("0.4111111111111111e16", "4111111111111111"),
+            ("4.1111111111111e15", "4111111111111100"),
+            ("-1.4155552671e10", "-14155552671"),
+            ("1e21", "1000000000000000000000"),
+        ] {
+            assert_eq!(read(t).as_deref(), Some(want), "{t}");
+        }
+        for t in ["1.5", "96.18", "52.520008", "1e5", "1.7e-3", "0.0", "1e99999", "1e50", "123456.7"] {
+            assert_eq!(read(t), None, "{t}");
+        }
     }
 }

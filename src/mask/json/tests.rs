@@ -762,3 +762,28 @@ mod lenient {
         assert_eq!(run_all_ways(&plain, ContentKind::Text, "{\"name\": \"Ann\"}"), "{\"name\": \"Ann\"}");
     }
 }
+
+/// A number a reader reads as a card or phone number is masked whatever
+/// its spelling, as the plain integer is: replaced by a string.
+#[test]
+fn numbers_with_a_fraction_or_exponent_are_read_as_their_integer() {
+    let m = masker_with(&[]);
+    for body in [
+        r#"{"card":4111111111111111}"#,
+        r#"{"card":4111111111111111.0}"#,
+        r#"{"card":4.111111111111111e15}"#,
+        r#"{"card":4111111111111111E0}"#,
+        r#"{"card":41111111111111110e-1}"#,
+        r#"[4111111111111111.0,1.5]"#,
+    ] {
+        let out = run_every_split(&m, ContentKind::Json, body);
+        let bytes: Vec<usize> = (0..=body.len()).collect();
+        assert_eq!(String::from_utf8(run_cut(&m, ContentKind::Json, body.as_bytes(), &bytes)).expect("utf-8"), out);
+        assert!(out.contains("\"[CARD]\""), "{body} -> {out}");
+        assert!(!out.contains("4111"), "{body} -> {out}");
+        serde_json::from_str::<serde_json::Value>(&out).expect("valid JSON");
+    }
+    let body = r#"{"phone":1.4155552671e10,"price":96.18,"lat":52.520008,"ts":1.7e9,"big":1e21,"id":12345678.5}"#;
+    let out = run_every_split(&m, ContentKind::Json, body);
+    assert_eq!(out, r#"{"phone":"[PHONE]","price":96.18,"lat":52.520008,"ts":1.7e9,"big":1e21,"id":12345678.5}"#);
+}

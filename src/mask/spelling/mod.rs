@@ -1,8 +1,14 @@
 //! Other spellings of the characters PII is written with: HTML character
 //! references (`&#64;`, `&#x40;`, `&commat;`), percent-escapes (`%40`,
 //! `%C2%A0`), and Unicode forms a reader sees as ASCII (no-break and thin
-//! spaces, fullwidth forms, non-ASCII hyphens, zero-width characters and
-//! the soft hyphen, which show as nothing).
+//! spaces, fullwidth forms, non-ASCII hyphens, zero-width characters,
+//! bidirectional marks and the soft hyphen, which show as nothing, the
+//! lookalikes of `@` and `.`, and every digit of other scripts and forms:
+//! Arabic-Indic, Devanagari, Thai, mathematical, superscript, circled…,
+//! see [`digits`]); the backslash escapes of scripts and styles
+//! (`\u0040`, `\x40`, `\40 `, see [`escapes`]); and markup a reader does
+//! not see between characters (`<wbr>`, `<span>`, `<!-- -->`, see
+//! [`markup`]).
 //!
 //! [`spelled_at`] reads one spelled character, and [`fold`] says what it
 //! stands for to a detector. Both decide from the bytes at hand and say
@@ -15,10 +21,14 @@
 //! all, so text without one is scanned as it is. Must not depend on
 //! anything outside `mask`.
 
+mod digits;
 mod entities;
+mod escapes;
+mod markup;
 
-/// The longest spelling read as one character: a numeric reference with
-/// leading zeros, a named one, four percent-escapes of a UTF-8 sequence.
+/// The longest reference or escape read as one character: a numeric
+/// reference with leading zeros, a named one, four percent-escapes of a
+/// UTF-8 sequence. Markup is read up to [`markup::MAX_MARKUP`].
 pub const MAX_SPELLING: usize = 32;
 
 /// What the bytes at a position spell.
@@ -50,32 +60,122 @@ pub enum Folded {
 #[inline]
 pub fn fold(ch: char) -> Folded {
     match ch {
+        c if c.is_ascii() => Folded::Ascii(c as u8),
         '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => Folded::Ascii(b' '),
-        '\u{AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' => Folded::Removed,
+        '\u{AD}'
+        | '\u{61C}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}' => Folded::Removed,
         '\u{2010}'..='\u{2013}' | '\u{2212}' | '\u{FE63}' => Folded::Ascii(b'-'),
         '\u{FF01}'..='\u{FF5E}' => Folded::Ascii((ch as u32 - 0xFEE0) as u8),
-        c if c.is_ascii() => Folded::Ascii(c as u8),
-        c => Folded::Char(c),
+        // Small and halfwidth lookalikes of `@` and `.`, and the
+        // ideographic full stop a Japanese or Chinese writer types for one.
+        '\u{FE6B}' => Folded::Ascii(b'@'),
+        '\u{2024}' | '\u{3002}' | '\u{FE52}' | '\u{FF61}' => Folded::Ascii(b'.'),
+        // The Arabic decimal and thousands separators, between digits.
+        '\u{66B}' => Folded::Ascii(b'.'),
+        '\u{66C}' => Folded::Ascii(b' '),
+        c => match digit_value(c) {
+            Some(d) => Folded::Ascii(b'0' + d),
+            None => Folded::Char(c),
+        },
     }
 }
 
-/// Whether `b` may start a spelling [`spelled_at`] decodes: `&`, `%`, or
-/// the lead byte of a UTF-8 sequence that [`fold`] changes.
+/// The value of a digit of another script or form (see [`digits`]).
+#[inline]
+fn digit_value(c: char) -> Option<u8> {
+    let cp = c as u32;
+    let runs = digits::RUNS;
+    let i = runs.partition_point(|&(_, last, _)| last < cp);
+    match runs.get(i) {
+        Some(&(first, _, value)) if first <= cp => Some(value + (cp - first) as u8),
+        _ => None,
+    }
+}
+
+/// Whether `b` may start a spelling [`spelled_at`] decodes: `&`, `%`,
+/// `\`, `<`, or the lead byte of a UTF-8 sequence that [`fold`] changes.
 #[inline(always)]
 pub fn may_start_spelling(b: u8) -> bool {
     STARTS[b as usize]
 }
 
+/// The lead byte of `cp`'s UTF-8 sequence.
+const fn utf8_lead(cp: u32) -> u8 {
+    match cp {
+        0..0x80 => cp as u8,
+        0x80..0x800 => 0xC0 | (cp >> 6) as u8,
+        0x800..0x10000 => 0xE0 | (cp >> 12) as u8,
+        _ => 0xF0 | (cp >> 18) as u8,
+    }
+}
+
+/// The non-ASCII characters [`fold`] changes, but digits ([`digits`]),
+/// as ranges (a few more may be listed: they only send a character to
+/// [`fold`]; a test checks every character against it).
+const FOLDED: &[(u32, u32)] = &[
+    (0xA0, 0xA0),
+    (0xAD, 0xAD),
+    (0x61C, 0x61C),
+    (0x66B, 0x66C),
+    (0x2000, 0x2013),
+    (0x2024, 0x2024),
+    (0x202A, 0x202F),
+    (0x205F, 0x2069),
+    (0x2212, 0x2212),
+    (0x3000, 0x3002),
+    (0xFE52, 0xFE52),
+    (0xFE63, 0xFE6B),
+    (0xFEFF, 0xFEFF),
+    (0xFF01, 0xFF61),
+];
+
+/// Characters past this never fold.
+const FOLD_LIMIT: u32 = 0x20000;
+
+/// One bit per character below [`FOLD_LIMIT`]: whether [`fold`] may change
+/// it. Asked of every character whose lead byte may start a spelling,
+/// before the character is decoded further.
+static MAY_FOLD: [u64; (FOLD_LIMIT / 64) as usize] = {
+    let mut t = [0u64; (FOLD_LIMIT / 64) as usize];
+    let mut i = 0;
+    while i < FOLDED.len() + digits::RUNS.len() {
+        let (first, last) = if i < FOLDED.len() {
+            FOLDED[i]
+        } else {
+            let (first, last, _) = digits::RUNS[i - FOLDED.len()];
+            (first, last)
+        };
+        let mut cp = first;
+        while cp <= last {
+            t[(cp / 64) as usize] |= 1 << (cp % 64);
+            cp += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
 /// [`may_start_spelling`] of each byte, looked up: asked of every byte
-/// of a short non-ASCII JSON value.
+/// of a short non-ASCII JSON value. `&`, `%`, `\\`, `<` and the leads
+/// of the characters of [`MAY_FOLD`].
 static STARTS: [bool; 256] = {
     let mut t = [false; 256];
     t[b'&' as usize] = true;
     t[b'%' as usize] = true;
-    t[0xC2] = true;
-    t[0xE2] = true;
-    t[0xE3] = true;
-    t[0xEF] = true;
+    t[b'\\' as usize] = true;
+    t[b'<' as usize] = true;
+    let mut cp = 0x80;
+    while cp < FOLD_LIMIT {
+        if MAY_FOLD[(cp / 64) as usize] & (1 << (cp % 64)) != 0 {
+            t[utf8_lead(cp) as usize] = true;
+        }
+        cp += 1;
+    }
     t
 };
 
@@ -86,40 +186,61 @@ pub fn spelled_at(b: &[u8], at: usize, complete: bool) -> Spelled {
     match b[at] {
         b'&' => reference(b, at, complete),
         b'%' => percent(b, at, complete),
-        0xC2 | 0xE2 | 0xE3 | 0xEF => utf8(b, at, complete),
+        b'\\' => escapes::backslash(b, at, complete),
+        b'<' => markup::markup(b, at, complete),
+        0x80.. => utf8(b, at, complete),
         _ => Spelled::Plain,
     }
 }
 
 /// A UTF-8 sequence whose character [`fold`] changes, told from its
 /// bytes (most non-ASCII text is other characters: this is asked of
-/// every `E3` lead of Japanese text).
+/// every `E3` lead of Japanese text and every `E0` of Hindi).
 #[inline]
 fn utf8(b: &[u8], at: usize, complete: bool) -> Spelled {
-    let len = if b[at] == 0xC2 { 2 } else { 3 };
+    let lead = b[at];
+    let (len, bits) = match lead {
+        0xC2..=0xDF => (2, lead & 0x1F),
+        0xE0..=0xEF => (3, lead & 0x0F),
+        0xF0..=0xF4 => (4, lead & 0x07),
+        _ => return Spelled::Plain,
+    };
     let Some(seq) = b.get(at..at + len) else {
         // A continuation byte may still come.
         let have = &b[at + 1..];
         return if !complete && have.iter().all(|&c| c & 0xC0 == 0x80) { Spelled::NeedMore } else { Spelled::Plain };
     };
-    let folds = matches!(
-        *seq,
-        [0xC2, 0xA0 | 0xAD]
-            | [0xE2, 0x80, 0x80..=0x8D | 0x90..=0x93 | 0xAF]
-            | [0xE2, 0x81, 0x9F..=0xA4]
-            | [0xE2, 0x88, 0x92]
-            | [0xE3, 0x80, 0x80]
-            | [0xEF, 0xB9, 0xA3]
-            | [0xEF, 0xBB, 0xBF]
-            | [0xEF, 0xBC, 0x81..=0xBF]
-            | [0xEF, 0xBD, 0x80..=0x9E]
-    );
-    if !folds {
+    // Japanese text: of its `E3` block only U+3000–U+3002 may fold.
+    if lead == 0xE3 && seq[1] != 0x80 {
         return Spelled::Plain;
     }
-    match std::str::from_utf8(seq).ok().and_then(|s| s.chars().next()) {
-        Some(ch) => Spelled::Char { len, ch },
-        None => Spelled::Plain,
+    let mut cp = u32::from(bits);
+    for &c in &seq[1..] {
+        if c & 0xC0 != 0x80 {
+            return Spelled::Plain;
+        }
+        cp = cp << 6 | u32::from(c & 0x3F);
+    }
+    // Not a character fold changes, or an overlong form of one.
+    let shortest = match len {
+        2 => 0x80,
+        3 => 0x800,
+        _ => 0x10000,
+    };
+    if cp >= FOLD_LIMIT || cp < shortest || MAY_FOLD[(cp / 64) as usize] & (1 << (cp % 64)) == 0 {
+        return Spelled::Plain;
+    }
+    match char::from_u32(cp) {
+        // A lookalike of `.` is read as one only where a domain goes on
+        // after it: Japanese text ends its sentences with `。`.
+        Some(ch @ ('\u{2024}' | '\u{3002}' | '\u{FE52}' | '\u{FF61}')) => match b.get(at + len) {
+            Some(c) if c.is_ascii_alphanumeric() => Spelled::Char { len, ch },
+            Some(_) => Spelled::Plain,
+            None if complete => Spelled::Plain,
+            None => Spelled::NeedMore,
+        },
+        Some(ch) if !matches!(fold(ch), Folded::Char(_)) => Spelled::Char { len, ch },
+        _ => Spelled::Plain,
     }
 }
 
@@ -223,7 +344,7 @@ fn reference(b: &[u8], at: usize, complete: bool) -> Spelled {
 /// Whether `text` holds a spelling [`spelled_at`] decodes, or the start
 /// of one cut by its end. Text without one (most) is scanned as it is.
 /// `&` and `%` are found with `memchr`; only text with non-ASCII bytes is
-/// walked for the UTF-8 sequences.
+/// walked for the UTF-8 sequences, from its first one.
 #[inline]
 pub fn needs_decoding(text: &[u8]) -> bool {
     // A short text (a JSON string value) is walked once: the searches'
@@ -231,24 +352,37 @@ pub fn needs_decoding(text: &[u8]) -> bool {
     if text.len() < 64 {
         return (0..text.len()).any(|i| may_start_spelling(text[i]) && spelled_at(text, i, false) != Spelled::Plain);
     }
-    // Two searches of three bytes each; `&` or `%` anywhere sends the
-    // text to the decoded view (which reads a lone one as it is).
-    let mut from = 0;
-    while let Some(p) = memchr::memchr3(b'&', b'%', 0xC2, &text[from..]).map(|p| p + from) {
-        if text[p] != 0xC2 || spelled_at(text, p, false) != Spelled::Plain {
-            return true;
-        }
-        from = p + 1;
+    // `&`, `%` or `\` anywhere sends the text to the decoded view (which
+    // reads a lone one as it is); `<` only when it starts markup.
+    if memchr::memchr3(b'&', b'%', b'\\', text).is_some()
+        || memchr::memchr_iter(b'<', text).any(|p| spelled_at(text, p, false) != Spelled::Plain)
+    {
+        return true;
     }
-    let mut from = 0;
-    while let Some(p) = memchr::memchr3(0xE2, 0xE3, 0xEF, &text[from..]).map(|p| p + from) {
-        if spelled_at(text, p, false) != Spelled::Plain {
-            return true;
+    // What is left to find starts with the lead byte of a character that
+    // may fold: searched for three at a time (text without one, English
+    // with an `é`, passes each search in one go).
+    LEADS.chunks(3).any(|leads| {
+        let find = |from: usize| match *leads {
+            [a, b, c] => memchr::memchr3(a, b, c, &text[from..]),
+            [a, b] => memchr::memchr2(a, b, &text[from..]),
+            [a] => memchr::memchr(a, &text[from..]),
+            _ => None,
+        };
+        let mut from = 0;
+        while let Some(p) = find(from).map(|p| p + from) {
+            if spelled_at(text, p, false) != Spelled::Plain {
+                return true;
+            }
+            from = p + 1;
         }
-        from = p + 1;
-    }
-    false
+        false
+    })
 }
+
+/// The non-ASCII bytes of [`STARTS`], the leads of the characters that
+/// may fold (a test checks the list against the table).
+const LEADS: &[u8] = &[0xC2, 0xD8, 0xD9, 0xDB, 0xDF, 0xE0, 0xE1, 0xE2, 0xE3, 0xEA, 0xEF, 0xF0];
 
 #[cfg(test)]
 mod tests {
@@ -318,22 +452,32 @@ mod tests {
     }
 
     /// The UTF-8 sequences read as spellings are exactly the characters
-    /// [`fold`] changes.
+    /// [`fold`] changes (followed by a letter, which a lookalike of `.`
+    /// needs).
     #[test]
     fn every_character_fold_changes_is_read_from_its_bytes() {
-        for cp in 0x80..0x10000u32 {
+        for cp in 0x80..0x110000u32 {
             let Some(ch) = char::from_u32(cp) else { continue };
-            let mut buf = [0; 4];
-            let bytes = ch.encode_utf8(&mut buf).as_bytes();
+            let mut buf = [0; 5];
+            let len = ch.encode_utf8(&mut buf).len();
+            buf[len] = b'a';
             let changed = !matches!(fold(ch), Folded::Char(_));
-            let read = spelled_at(bytes, 0, true) == Spelled::Char { len: bytes.len(), ch };
+            let read = spelled_at(&buf[..len + 1], 0, true) == Spelled::Char { len, ch };
             assert_eq!(read, changed, "U+{cp:04X}");
+            if changed {
+                assert!(may_start_spelling(buf[0]), "U+{cp:04X}");
+            }
         }
+        // Before anything but a letter or digit, a `.` lookalike is itself.
+        for s in ["\u{3002}", "\u{3002}よ", "\u{FF61} ", "\u{2024}."] {
+            assert_eq!(whole(s), Spelled::Plain, "{s:?}");
+        }
+        assert_eq!(spelled_at("\u{3002}".as_bytes(), 0, false), Spelled::NeedMore);
     }
 
     #[test]
     fn needs_decoding_finds_every_spelling_and_nothing_else() {
-        for s in ["a&#64;b", "100%40", "a\u{A0}b", "x\u{2009}", "\u{FEFF}", "１", "\u{3000}", "&", "x%"] {
+        for s in ["a&#64;b", "100%40", "a\u{A0}b", "x\u{2009}", "\u{FEFF}", "１", "\u{3000}", "&", "x%", "x\u{3002}"] {
             assert!(needs_decoding(s.as_bytes()), "{s:?}");
         }
         for cut in [&[b'x', 0xE2, 0x80][..], &[b'x', 0xC2], &[0xE3, 0x80], &[0xEF]] {
@@ -350,5 +494,100 @@ mod tests {
         for s in ["a&b", "100%", "a\u{A0}b", "x\u{2009}", "\u{FEFF}", "１", "\u{3000}"] {
             assert!(needs_decoding(format!("{}{s}", "x".repeat(70)).as_bytes()), "{s:?}");
         }
+    }
+
+    #[test]
+    fn digits_of_every_script_and_form_fold_to_their_value() {
+        for (s, d) in [
+            ("٤", 4),
+            ("۴", 4),
+            ("߄", 4),
+            ("४", 4),
+            ("৪", 4),
+            ("๔", 4),
+            ("໔", 4),
+            ("၄", 4),
+            ("𝟒", 4),
+            ("𝟎", 0),
+            ("𝟿", 9),
+            ("④", 4),
+            ("⓪", 0),
+            ("❹", 4),
+            ("²", 2),
+            ("⁴", 4),
+            ("₄", 4),
+            ("４", 4),
+        ] {
+            let ch = s.chars().next().expect("one char");
+            assert_eq!(fold(ch), Folded::Ascii(b'0' + d), "{s:?}");
+            assert_eq!(whole(s), Spelled::Char { len: s.len(), ch }, "{s:?}");
+        }
+        for ch in ['⑩', '½', 'Ⅳ', '〇', '十', 'a', 'é'] {
+            assert!(!matches!(fold(ch), Folded::Ascii(b'0'..=b'9')), "{ch:?}");
+        }
+    }
+
+    /// The generated table (see `tests/unicode_digits.py`, which checks
+    /// it against Python's Unicode data) holds numeric characters only,
+    /// each with a value of one digit, in sorted runs that do not overlap.
+    #[test]
+    fn the_digit_table_is_sorted_numeric_and_of_single_digits() {
+        let mut last_end = 0x7F;
+        for &(first, last, value) in digits::RUNS {
+            assert!(first > last_end && first <= last, "U+{first:04X}");
+            assert!(u32::from(value) + (last - first) <= 9, "U+{first:04X}");
+            for cp in first..=last {
+                let ch = char::from_u32(cp).expect("a character");
+                assert!(ch.is_numeric(), "U+{cp:04X}");
+            }
+            last_end = last;
+        }
+        // Every run of ten decimal digits std knows of starts at a zero in
+        // the table (std's `is_numeric` also holds letters-as-numbers).
+        for (first, _, value) in digits::RUNS.iter().filter(|r| r.1 - r.0 == 9) {
+            assert_eq!(*value, 0, "U+{first:04X}");
+        }
+    }
+
+    #[test]
+    fn lookalikes_of_at_and_dot_and_arabic_separators_fold() {
+        for (ch, a) in [
+            ('\u{FE6B}', b'@'),
+            ('\u{FF20}', b'@'),
+            ('\u{3002}', b'.'),
+            ('\u{FF61}', b'.'),
+            ('\u{2024}', b'.'),
+            ('\u{FE52}', b'.'),
+            ('\u{FF0E}', b'.'),
+            ('\u{66B}', b'.'),
+            ('\u{66C}', b' '),
+        ] {
+            assert_eq!(fold(ch), Folded::Ascii(a), "{ch:?}");
+        }
+        for ch in ['\u{200E}', '\u{200F}', '\u{61C}', '\u{202B}', '\u{2067}'] {
+            assert_eq!(fold(ch), Folded::Removed, "{ch:?}");
+        }
+        // Japanese text around them is not read as spellings.
+        for s in ["日本語", "カタカナ", "、"] {
+            assert_eq!(whole(s), Spelled::Plain, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn long_texts_with_digits_of_other_scripts_need_decoding() {
+        let pad = "x".repeat(70);
+        for s in ["٤١١١", "४", "𝟒", "①", "\u{3002}com", "\u{200F}"] {
+            assert!(needs_decoding(format!("{pad}{s}").as_bytes()), "{s:?}");
+            assert!(needs_decoding(format!("{pad}é{s}").as_bytes()), "{s:?}");
+        }
+        for s in ["हिन्दी पाठ", "ภาษาไทย", "العربية"] {
+            assert!(!needs_decoding(s.repeat(20).as_bytes()), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn the_lead_list_is_the_non_ascii_starts() {
+        let leads: Vec<u8> = (0x80..=0xFF).filter(|&b| may_start_spelling(b)).collect();
+        assert_eq!(leads, LEADS);
     }
 }
