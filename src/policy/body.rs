@@ -6,12 +6,15 @@
 //! body with no type, or `application/octet-stream`, is judged by its
 //! first bytes. Other types follow the rule's `other_types`. Text is masked
 //! in its declared charset; a charset piimask cannot transcode is refused
-//! unless `other_types` passes what the engine cannot read.
+//! unless `other_types` passes what the engine cannot read. A multipart
+//! body whose boundary parameter a receiver could read otherwise is
+//! refused.
 
 use std::sync::Arc;
 
 use super::sniff::{Sniffed, sniff};
 use crate::mask::content_type::content_kind;
+use crate::mask::multipart::{Boundary, BoundaryParam, MultipartError};
 use crate::mask::{Charset, ContentKind, Masker};
 
 /// What to do with bodies whose type the engine does not parse and that
@@ -83,6 +86,9 @@ pub enum BodyPlan {
     BlockBinary(BinaryKind),
     /// Refused: the declared charset is one piimask cannot transcode.
     UnknownCharset,
+    /// Refused: a multipart body piimask cannot read as its receiver
+    /// would (its boundary parameter).
+    Multipart(MultipartError),
     /// No type, or `application/octet-stream`: the body's first bytes
     /// decide ([`BodyRule::plan_sniffed`]).
     Sniff,
@@ -130,6 +136,12 @@ impl BodyRule {
                 OtherTypes::Block | OtherTypes::Text => BodyPlan::UnknownCharset,
             };
         };
+        if let (TypeClass::Parsed(ContentKind::Text), Some(ct)) = (class, content_type)
+            && is_multipart(ct)
+            && Boundary::read(ct) == BoundaryParam::Unreadable
+        {
+            return BodyPlan::Multipart(MultipartError::Boundary);
+        }
         match class {
             TypeClass::Parsed(kind) => BodyPlan::Mask(masker.clone(), kind, Some(charset.unwrap_or(Charset::Utf8))),
             TypeClass::Binary(kind) => self.binary_plan(kind),
@@ -193,6 +205,12 @@ pub fn declared_charset(content_type: Option<&str>) -> Result<Option<Charset>, U
         None => Ok(None),
         Some(label) => Charset::from_label(&label).map(Some).ok_or(UnknownCharset),
     }
+}
+
+/// Whether a `Content-Type` names a `multipart/*` type.
+fn is_multipart(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.get(..10).is_some_and(|t| t.eq_ignore_ascii_case("multipart/"))
 }
 
 /// A `charset` parameter piimask cannot decode and encode again.

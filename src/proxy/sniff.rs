@@ -29,11 +29,16 @@ where
     B::Error: Into<BoxError>,
 {
     /// Reads from `inner` until [`SNIFF_BYTES`] have come or it ends.
-    pub async fn read(mut inner: B) -> Result<Replay<B>, BoxError> {
+    pub async fn read(inner: B) -> Result<Replay<B>, BoxError> {
+        Replay::read_up_to(inner, SNIFF_BYTES).await
+    }
+
+    /// Reads from `inner` until `window` bytes have come or it ends.
+    pub async fn read_up_to(mut inner: B, window: usize) -> Result<Replay<B>, BoxError> {
         let mut head = Vec::new();
         let mut trailers = None;
         let mut ended = inner.is_end_stream();
-        while !ended && head.len() < SNIFF_BYTES {
+        while !ended && head.len() < window {
             match inner.frame().await {
                 None => ended = true,
                 Some(Err(e)) => return Err(e.into()),
@@ -55,6 +60,11 @@ where
     /// The bytes read so far.
     pub fn head(&self) -> &[u8] {
         &self.head
+    }
+
+    /// Whether the head is the whole body.
+    pub fn is_whole(&self) -> bool {
+        self.inner.is_none()
     }
 }
 
