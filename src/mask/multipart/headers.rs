@@ -212,15 +212,9 @@ pub(super) fn parse_headers(block: &[u8]) -> Result<PartHeaders, MultipartError>
         }
         let value = value.trim_matches([' ', '\t']);
         match name.to_ascii_lowercase().as_str() {
-            "content-type" => {
-                if h.content_type.replace(value.to_string()).is_some() {
-                    return Err(MultipartError::Repeated("Content-Type"));
-                }
-            }
+            "content-type" => set_once(&mut h.content_type, value.to_string(), "Content-Type")?,
             "content-transfer-encoding" => {
-                if h.transfer.replace(value.to_ascii_lowercase()).is_some() {
-                    return Err(MultipartError::Repeated("Content-Transfer-Encoding"));
-                }
+                set_once(&mut h.transfer, value.to_ascii_lowercase(), "Content-Transfer-Encoding")?
             }
             "content-disposition" => {
                 if std::mem::replace(&mut disposition, true) {
@@ -232,6 +226,14 @@ pub(super) fn parse_headers(block: &[u8]) -> Result<PartHeaders, MultipartError>
         }
     }
     Ok(h)
+}
+
+/// Sets a header's value, an error if it was set before.
+fn set_once(slot: &mut Option<String>, value: String, header: &'static str) -> Result<(), MultipartError> {
+    match slot.replace(value) {
+        Some(_) => Err(MultipartError::Repeated(header)),
+        None => Ok(()),
+    }
 }
 
 /// The `name` of a `Content-Disposition` value: given once, as `name=`, or
