@@ -167,8 +167,10 @@ impl MultipartMasker {
             match self.state {
                 State::Preamble | State::Body => {
                     let found = memmem::find(&self.buf[from..], &self.delimiter).map(|p| from + p);
-                    let bare_cr = memmem::find(&self.buf[from..], &self.cr_delimiter).map(|p| from + p);
-                    if bare_cr.is_some_and(|cr| found.is_none_or(|at| cr < at)) {
+                    // Only up to the boundary found: each byte is searched once.
+                    let region = found.map_or(self.buf.len(), |at| at + self.cr_delimiter.len() - 1);
+                    let bare_cr = memmem::find(&self.buf[from..region], &self.cr_delimiter);
+                    if bare_cr.is_some() {
                         self.fail(MultipartError::BoundaryLine);
                         continue;
                     }

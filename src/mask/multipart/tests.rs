@@ -446,3 +446,15 @@ fn a_large_part_in_utf16_streams_with_bounded_memory() {
     let decoded = base64::engine::general_purpose::STANDARD.decode(b64).expect("base64");
     assert!(from_utf16(&decoded, false) == "lorem ipsum [EMAIL] dolor [PHONE]\r\n".repeat(20_000));
 }
+
+#[test]
+fn many_lines_that_only_look_like_boundaries_take_linear_time() {
+    let m = masker();
+    // One chunk of 200 000 near-boundaries: searching the rest of the
+    // chunk again after each would take minutes.
+    let body = format!("--b\r\n\r\n{} {EMAIL}\r\n--b--", "\n--bx".repeat(200_000));
+    let started = std::time::Instant::now();
+    let out = try_mask(&m, kind("b"), body.as_bytes(), body.len()).expect("masked");
+    assert_eq!(out, body.replace(EMAIL, "[EMAIL]").as_bytes());
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+}
