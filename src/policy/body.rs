@@ -142,6 +142,13 @@ impl BodyRule {
         {
             return BodyPlan::Multipart(MultipartError::Boundary);
         }
+        // A digest's parts are messages by default (RFC 2046 §5.1.5), whose
+        // own headers piimask does not read.
+        if let TypeClass::Parsed(ContentKind::Multipart(_)) = class
+            && content_type.is_some_and(is_digest)
+        {
+            return BodyPlan::Multipart(MultipartError::Message);
+        }
         match class {
             TypeClass::Parsed(kind) => BodyPlan::Mask(masker.clone(), kind, Some(charset.unwrap_or(Charset::Utf8))),
             TypeClass::Binary(kind) => self.binary_plan(kind),
@@ -211,6 +218,11 @@ pub fn declared_charset(content_type: Option<&str>) -> Result<Option<Charset>, U
 fn is_multipart(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     essence.get(..10).is_some_and(|t| t.eq_ignore_ascii_case("multipart/"))
+}
+
+/// Whether a `Content-Type` names `multipart/digest`.
+fn is_digest(content_type: &str) -> bool {
+    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("multipart/digest")
 }
 
 /// A `charset` parameter piimask cannot decode and encode again.

@@ -252,6 +252,8 @@ fn a_multipart_boundary_a_receiver_could_read_otherwise_is_refused() {
         );
     }
     assert!(matches!(rule.plan(Some("multipart/mixed; boundary=B")), BodyPlan::Mask(_, ContentKind::Multipart(_), _)));
+    let digest = rule.plan(Some("multipart/digest; boundary=B"));
+    assert!(matches!(digest, BodyPlan::Multipart(crate::mask::multipart::MultipartError::Message)), "{digest:?}");
     // Without a boundary a receiver finds no parts either: text.
     assert!(matches!(rule.plan(Some("multipart/mixed")), BodyPlan::Mask(_, ContentKind::Text, _)));
     assert!(matches!(BodyRule::passthrough().plan(Some("multipart/mixed; boundary*=x")), BodyPlan::Pass));

@@ -25,7 +25,7 @@ pub enum MultipartError {
     TransferEncoding,
     #[error("a part's name is given twice, or in an RFC 2231 form other than one UTF-8 name*= value")]
     Name,
-    #[error("a part is a message/* (an e-mail within the body), which piimask does not read")]
+    #[error("a part is a message/* (an e-mail within the body) or a multipart/digest, which piimask does not read")]
     Message,
     #[error("multipart parts are nested more than {MAX_DEPTH} deep")]
     TooDeep,
@@ -61,7 +61,7 @@ impl MultipartError {
                 "multipart body refused: a part's name is given twice, or in an RFC 2231 form other than one UTF-8 name*= value"
             }
             MultipartError::Message => {
-                "multipart body refused: a message/* part (an e-mail within the body) is not read by piimask"
+                "multipart body refused: a message/* part (an e-mail within the body) or a multipart/digest is not read by piimask"
             }
             MultipartError::TooDeep => "multipart body refused: parts are nested more than 4 deep",
             MultipartError::UnknownCharset => {

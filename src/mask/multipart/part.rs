@@ -270,7 +270,8 @@ impl Part {
             return Err(MultipartError::SeveralTypes);
         }
         let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if essence.starts_with("message/") {
+        // A digest's parts are messages by default (RFC 2046 §5.1.5).
+        if essence.starts_with("message/") || essence == "multipart/digest" {
             return Err(MultipartError::Message);
         }
         let charset = headers::charset(content_type)?;

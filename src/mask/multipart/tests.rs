@@ -385,6 +385,7 @@ fn what_a_receiver_could_read_otherwise_refuses_the_body() {
         (part("Content-Type: text/plain, image/png", NOTE), E::SeveralTypes),
         (part("Content-Type: message/rfc822", &format!("Content-Transfer-Encoding: base64\r\n\r\n{b64}")), E::Message),
         (part("Content-Disposition: form-data; name=\"x\"; name=\"name\"", NOTE), E::Name),
+        (part("Content-Type: multipart/digest; boundary=d", &format!("--d\r\n\r\n{NOTE}\r\n--d--")), E::Message),
         (part("Content-Disposition: form-data; name*0=na; name*1=me", NOTE), E::Name),
         (part("Content-Type: multipart/mixed; boundary*=us-ascii''n", NOTE), E::Boundary),
         (part("Content-Transfer-Encoding : base64", &b64), E::HeaderBlock),
