@@ -160,6 +160,9 @@ pub(super) fn charset(content_type: &str) -> Result<Option<Charset>, MultipartEr
     }
     match found {
         None => Ok(None),
+        // `file --mime` says a binary file's charset is `binary`, and
+        // uploads repeat it: no charset, the bytes decide.
+        Some(label) if label.trim().eq_ignore_ascii_case("binary") => Ok(None),
         Some(label) => Charset::from_label(&label).map(Some).ok_or(MultipartError::UnknownCharset),
     }
 }
@@ -353,6 +356,7 @@ mod tests {
         assert_eq!(charset("text/plain"), Ok(None));
         assert_eq!(charset("text/plain; charset=\"UTF-16LE\""), Ok(Some(Charset::Utf16Le)));
         assert_eq!(charset("text/plain; charset=klingon"), Err(MultipartError::UnknownCharset));
+        assert_eq!(charset("application/pdf; charset=binary"), Ok(None));
         assert_eq!(charset("text/plain; charset=utf-8; charset=utf-16"), Err(MultipartError::UnknownCharset));
         assert_eq!(charset("text/plain; charset*=utf-8''utf-16"), Err(MultipartError::UnknownCharset));
         assert!(lists_several_types("text/plain, image/png"));
