@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use encoding_rs::{DecoderResult, EncoderResult, Encoding};
 
+use super::multipart::MultipartError;
 use super::prescan::{DocumentCharset, InDocument, Markup, PRESCAN_BYTES};
 use super::{ContentKind, MaskStream, Masker, Stats};
 
@@ -60,6 +61,10 @@ pub enum CharsetError {
     UnknownInDocument,
     #[error("the document names a charset other than the one its Content-Type names")]
     Contradicted,
+    /// A multipart body refused for its framing or a part (no charset
+    /// problem of the whole body, but met on the same way through).
+    #[error("{0}")]
+    Multipart(MultipartError),
 }
 
 impl From<CharsetError> for std::io::Error {
@@ -114,7 +119,7 @@ impl Charset {
     }
 
     /// The byte order mark of this charset, empty where it has none.
-    fn bom(self) -> &'static [u8] {
+    pub(crate) fn bom(self) -> &'static [u8] {
         match self {
             Charset::Utf8 => b"\xEF\xBB\xBF",
             Charset::Utf16Le | Charset::Utf16 => b"\xFF\xFE",
@@ -129,7 +134,7 @@ impl Charset {
 /// Reads the start of a body: the charset it is in and the length of its
 /// byte order mark. `head` is the body's first four bytes, or all of it
 /// when shorter.
-fn sniff(declared: Charset, kind: ContentKind, head: &[u8]) -> (Charset, usize) {
+pub(crate) fn sniff(declared: Charset, kind: ContentKind, head: &[u8]) -> (Charset, usize) {
     let utf16 = matches!(declared, Charset::Utf16 | Charset::Utf16Le | Charset::Utf16Be);
     // UTF-32LE's mark starts with UTF-16LE's: a UTF-16 label keeps it UTF-16.
     let bom = match head {
@@ -236,7 +241,7 @@ struct Sniffing {
 }
 
 /// The bytes a body's first four decide from.
-const SNIFF_LEN: usize = 4;
+pub(crate) const SNIFF_LEN: usize = 4;
 
 impl TextStage {
     /// A stage for a body declared in `charset`; `None` scans the raw
@@ -269,7 +274,7 @@ impl TextStage {
         match &mut self.stage {
             Stage::Plain(stream) => {
                 stream.feed(input, out);
-                Ok(())
+                stream.error().map_or(Ok(()), |e| Err(CharsetError::Multipart(e)))
             }
             Stage::Transcode(t) => t.feed(input, out),
             Stage::Sniff(s) if s.document.is_some() => {
@@ -297,7 +302,7 @@ impl TextStage {
             self.settle(found, &[], out)?;
         }
         match self.stage {
-            Stage::Plain(stream) => Ok(stream.finish(out)),
+            Stage::Plain(stream) => stream.try_finish(out).map_err(CharsetError::Multipart),
             Stage::Transcode(t) => t.finish(out),
             Stage::Sniff(_) | Stage::Settling => Err(CharsetError::Unsettled),
         }
@@ -381,9 +386,11 @@ pub struct Transcoder {
     codec: Codec,
 }
 
-/// Both directions of one charset and the buffers between them.
+/// Both directions of one charset and the buffers between them: what a
+/// [`Transcoder`] runs a body through, and a multipart part in a charset
+/// of its own.
 #[derive(Debug)]
-struct Codec {
+pub(crate) struct Codec {
     charset: Charset,
     decoder: Decoder,
     encoder: Encoder,
@@ -414,6 +421,39 @@ enum Encoder {
 impl Transcoder {
     /// `charset` is settled: not `Utf16` or `Utf32` without an order.
     fn new(stream: MaskStream, charset: Charset) -> Transcoder {
+        Transcoder { stream, codec: Codec::new(charset) }
+    }
+
+    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CharsetError> {
+        let codec = &mut self.codec;
+        codec.bytes_in += input.len() as u64;
+        codec.decode(input, false)?;
+        self.stream.feed(codec.decoded.as_bytes(), &mut codec.masked);
+        if let Some(e) = self.stream.error() {
+            return Err(CharsetError::Multipart(e));
+        }
+        codec.encode(false, out)
+    }
+
+    fn finish(self, out: &mut Vec<u8>) -> Result<Stats, CharsetError> {
+        let Transcoder { mut stream, mut codec } = self;
+        codec.decode(&[], true)?;
+        stream.feed(codec.decoded.as_bytes(), &mut codec.masked);
+        let mut stats = stream.try_finish(&mut codec.masked).map_err(CharsetError::Multipart)?;
+        codec.encode(true, out)?;
+        (stats.bytes_in, stats.bytes_out) = (codec.bytes_in, codec.bytes_out);
+        Ok(stats)
+    }
+
+    /// Bytes held between calls.
+    fn held_bytes(&self) -> usize {
+        self.stream.held_bytes() + self.codec.masked.len()
+    }
+}
+
+impl Codec {
+    /// `charset` is settled: not `Utf16` or `Utf32` without an order.
+    pub(crate) fn new(charset: Charset) -> Codec {
         let legacy = |e: &'static Encoding| {
             (Decoder::Whatwg(e.new_decoder_without_bom_handling()), Encoder::Whatwg(e.new_encoder()))
         };
@@ -437,38 +477,22 @@ impl Transcoder {
             Charset::Utf8 => legacy(encoding_rs::UTF_8),
             Charset::Legacy(e) => legacy(e),
         };
-        let codec =
-            Codec { charset, decoder, encoder, decoded: String::new(), masked: Vec::new(), bytes_in: 0, bytes_out: 0 };
-        Transcoder { stream, codec }
+        Codec { charset, decoder, encoder, decoded: String::new(), masked: Vec::new(), bytes_in: 0, bytes_out: 0 }
     }
 
-    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CharsetError> {
-        let codec = &mut self.codec;
-        codec.bytes_in += input.len() as u64;
-        codec.decode(input, false)?;
-        self.stream.feed(codec.decoded.as_bytes(), &mut codec.masked);
-        codec.encode(false, out)
+    /// The text [`Codec::decode`] made, and the buffer masked text goes to
+    /// for [`Codec::encode`].
+    pub(crate) fn buffers(&mut self) -> (&[u8], &mut Vec<u8>) {
+        (self.decoded.as_bytes(), &mut self.masked)
     }
 
-    fn finish(self, out: &mut Vec<u8>) -> Result<Stats, CharsetError> {
-        let Transcoder { mut stream, mut codec } = self;
-        codec.decode(&[], true)?;
-        stream.feed(codec.decoded.as_bytes(), &mut codec.masked);
-        let mut stats = stream.finish(&mut codec.masked);
-        codec.encode(true, out)?;
-        (stats.bytes_in, stats.bytes_out) = (codec.bytes_in, codec.bytes_out);
-        Ok(stats)
+    /// Bytes held between calls: an incomplete masked character.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.masked.len()
     }
 
-    /// Bytes held between calls.
-    fn held_bytes(&self) -> usize {
-        self.stream.held_bytes() + self.codec.masked.len()
-    }
-}
-
-impl Codec {
     /// Decodes `input` into `self.decoded` (replacing what it held).
-    fn decode(&mut self, mut input: &[u8], last: bool) -> Result<(), CharsetError> {
+    pub(crate) fn decode(&mut self, mut input: &[u8], last: bool) -> Result<(), CharsetError> {
         self.decoded.clear();
         let malformed = CharsetError::Malformed { charset: self.charset.name(), offset: self.bytes_in };
         match &mut self.decoder {
@@ -501,7 +525,7 @@ impl Codec {
 
     /// Encodes the complete characters of `self.masked` into `out`; with
     /// `last`, all of it (an incomplete character left is an error).
-    fn encode(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CharsetError> {
+    pub(crate) fn encode(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CharsetError> {
         let charset = self.charset.name();
         let text = match std::str::from_utf8(&self.masked) {
             Ok(text) => text,

@@ -8,7 +8,8 @@
 //! NDJSON, a form, text, or multipart again (nested up to [`MAX_DEPTH`]).
 //! A `Content-Transfer-Encoding` of `base64` or `quoted-printable` is
 //! decoded for masking and encoded again; `7bit`, `8bit` and `binary` are
-//! read as they are; any other is scanned as text as it stands. A part's
+//! read as they are. A part's text is read in its own `charset` (decoded
+//! to UTF-8 for the engine and encoded back, as a whole body's is). A part's
 //! `name` (from `Content-Disposition`) is its body's context, as a form
 //! key is, and a field rule that matches it as a form key (`$.email`)
 //! acts on the whole decoded body. A part of a type the engine does not
@@ -18,22 +19,29 @@
 //!
 //! One concern per file: this file finds boundaries and header blocks as
 //! the body streams; [`headers`] reads them; [`part`] masks a part's body;
-//! [`transfer`] holds the base64 and quoted-printable codecs.
+//! [`transfer`] holds the base64 and quoted-printable codecs; [`error`]
+//! says why a body is refused.
 //!
-//! The preamble and epilogue are scanned as text. A header block longer
-//! than [`MAX_HEADERS`], or one the body ends in, turns the rest of the
-//! body into text scanning: nothing is passed because it could not be
-//! parsed. A body whose closing boundary never comes ends its last part as
-//! that part's masker ends it.
+//! The preamble and epilogue are scanned as text. Wherever a receiver
+//! could read the framing or a part otherwise than piimask (a header block
+//! longer than [`MAX_HEADERS`] or holding a line that is not a header, a
+//! header given twice, an unknown transfer encoding or charset, a boundary
+//! after a bare CR, a `message/*` part, parts nested deeper than
+//! [`MAX_DEPTH`]), the body is refused: [`MultipartMasker::error`] says
+//! why, and nothing more is written. A body that ends in a header block is
+//! scanned as text to its end. A body whose closing boundary never comes
+//! ends its last part as that part's masker ends it.
 
+mod error;
 mod headers;
 mod part;
 mod transfer;
 
 use memchr::memmem;
 
-pub use self::headers::Boundary;
+pub use self::error::MultipartError;
 use self::headers::parse_headers;
+pub use self::headers::{Boundary, BoundaryParam};
 pub use self::part::MAX_DEPTH;
 use self::part::Part;
 use super::detect::Hay;
@@ -44,7 +52,8 @@ use super::{Counters, Masker};
 pub const MAX_BOUNDARY: usize = 70;
 /// A part's header block longer than this is malformed.
 pub const MAX_HEADERS: usize = 16 * 1024;
-/// Transport padding accepted after a boundary, before its line break.
+/// Transport padding accepted after a boundary, before its line break;
+/// more is refused.
 const MAX_PADDING: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,8 +75,9 @@ enum After {
     NotBoundary,
     /// A part follows; the boundary line's rest is this long.
     Open(usize),
-    /// The closing boundary (`--` consumed).
-    Close,
+    /// The closing boundary, or the body's end: this much of the line's
+    /// rest (`--`) is consumed, the rest is the epilogue.
+    Close(usize),
 }
 
 /// The multipart half of a [`super::MaskStream`].
@@ -75,6 +85,10 @@ enum After {
 pub struct MultipartMasker {
     /// `\n--boundary`: a boundary line starts after a line break.
     delimiter: Vec<u8>,
+    /// `\r--boundary`: a boundary after a bare CR, which receivers that
+    /// split lines on CR see and piimask refuses.
+    cr_delimiter: Vec<u8>,
+    failed: Option<MultipartError>,
     depth: usize,
     state: State,
     /// Input not yet decided.
@@ -97,8 +111,12 @@ impl MultipartMasker {
     fn nested(boundary: Boundary, depth: usize) -> MultipartMasker {
         let mut delimiter = b"\n--".to_vec();
         delimiter.extend_from_slice(boundary.as_bytes());
+        let mut cr_delimiter = delimiter.clone();
+        cr_delimiter[0] = b'\r';
         MultipartMasker {
             delimiter,
+            cr_delimiter,
+            failed: None,
             depth,
             state: State::Preamble,
             buf: vec![b'\n'],
@@ -110,11 +128,26 @@ impl MultipartMasker {
         }
     }
 
+    /// Why the body is refused, once it is.
+    pub fn error(&self) -> Option<MultipartError> {
+        self.failed
+    }
+
+    /// Refuses the body: nothing more is read or written.
+    fn fail(&mut self, e: MultipartError) {
+        self.failed.get_or_insert(e);
+        self.buf.clear();
+        self.part = None;
+    }
+
     pub fn held_bytes(&self) -> usize {
         self.buf.len() + self.text.held() + self.part.as_ref().map_or(0, |p| p.held())
     }
 
     pub fn feed(&mut self, m: &Masker, input: &[u8], out: &mut Vec<u8>, c: &mut Counters) {
+        if self.failed.is_some() {
+            return;
+        }
         self.buf.extend_from_slice(input);
         self.run(m, false, out, c);
     }
@@ -127,9 +160,20 @@ impl MultipartMasker {
     fn run(&mut self, m: &Masker, last: bool, out: &mut Vec<u8>, c: &mut Counters) {
         let mut from = 0;
         loop {
+            if self.failed.is_some() {
+                self.buf.clear();
+                return;
+            }
             match self.state {
                 State::Preamble | State::Body => {
                     let found = memmem::find(&self.buf[from..], &self.delimiter).map(|p| from + p);
+                    // Only up to the boundary found: each byte is searched once.
+                    let region = found.map_or(self.buf.len(), |at| at + self.cr_delimiter.len() - 1);
+                    let bare_cr = memmem::find(&self.buf[from..region], &self.cr_delimiter);
+                    if bare_cr.is_some() {
+                        self.fail(MultipartError::BoundaryLine);
+                        continue;
+                    }
                     let Some(at) = found else {
                         // Everything but a tail that may start a boundary.
                         let keep = if last { 0 } else { self.delimiter.len() + 1 };
@@ -144,7 +188,14 @@ impl MultipartMasker {
                     let after = at + self.delimiter.len();
                     // A CR before the line break belongs to the boundary.
                     let end = if at > 0 && self.buf[at - 1] == b'\r' { at - 1 } else { at };
-                    let line_end = match self.after_boundary(after, last) {
+                    let after_line = match self.after_boundary(after, last) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            self.fail(e);
+                            continue;
+                        }
+                    };
+                    let line_end = match after_line {
                         After::NeedMore => {
                             self.content(m, end, out, c);
                             self.consume(end);
@@ -158,15 +209,18 @@ impl MultipartMasker {
                             self.state = State::Headers;
                             after + n
                         }
-                        After::Close => {
+                        After::Close(n) => {
                             self.state = State::Text;
-                            after + 2.min(self.buf.len() - after)
+                            after + n
                         }
                     };
                     let state = std::mem::replace(&mut self.state, State::Body);
                     self.content(m, end, out, c);
                     self.end_content(m, out, c);
                     self.state = state;
+                    if self.failed.is_some() {
+                        continue;
+                    }
                     // The boundary line as it came.
                     out.extend_from_slice(&self.buf[end.max(self.virtual_start as usize)..line_end]);
                     self.consume(line_end);
@@ -174,18 +228,33 @@ impl MultipartMasker {
                 }
                 State::Headers => {
                     let Some(end) = header_block_end(&self.buf, self.scanned).filter(|&e| e <= MAX_HEADERS) else {
-                        if self.buf.len() > MAX_HEADERS || last {
-                            self.state = State::Text;
-                            continue;
+                        if self.buf.len() > MAX_HEADERS {
+                            self.fail(MultipartError::HeaderBlock);
+                        } else if last {
+                            // The body ends in the headers: no part body
+                            // follows, and what there is reads as headers.
+                            match parse_headers(&self.buf) {
+                                Ok(_) => self.state = State::Text,
+                                Err(e) => self.fail(e),
+                            }
+                        } else {
+                            self.scanned = self.buf.len();
+                            return;
                         }
-                        self.scanned = self.buf.len();
-                        return;
+                        continue;
                     };
                     self.scanned = 0;
+                    let part = parse_headers(&self.buf[..end]).and_then(|h| Part::new(m, h, self.depth, c));
+                    let part = match part {
+                        Ok(part) => part,
+                        Err(e) => {
+                            self.fail(e);
+                            continue;
+                        }
+                    };
                     let hay = Hay::whole(&self.buf[..end], b"");
                     mask_segment(m, &hay, 0, Encoding::Raw, out, c, &mut self.scratch);
-                    let headers = parse_headers(&self.buf[..end]);
-                    self.part = Some(Box::new(Part::new(m, headers, self.depth, c)));
+                    self.part = Some(Box::new(part));
                     self.consume(end);
                     from = 0;
                     self.state = State::Body;
@@ -202,22 +271,32 @@ impl MultipartMasker {
         }
     }
 
-    /// What follows a `\n--boundary` found at `buf[..after]`.
-    fn after_boundary(&self, after: usize, last: bool) -> After {
+    /// What follows a `\n--boundary` found at `buf[..after]`, read as
+    /// receivers read a boundary line (`--boundary`, `--` to close, spaces
+    /// or tabs, a line break): a line break they read and piimask would not
+    /// (a bare CR, long padding) is an error.
+    fn after_boundary(&self, after: usize, last: bool) -> Result<After, MultipartError> {
         let rest = &self.buf[after..];
-        if rest.starts_with(b"--") {
-            return After::Close;
+        if rest == b"-" && !last {
+            return Ok(After::NeedMore);
         }
+        let close = rest.starts_with(b"--");
+        let dashes = if close { 2 } else { 0 };
+        let rest = &rest[dashes..];
         let pad = rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
-        match &rest[pad..] {
+        if pad > MAX_PADDING {
+            return Err(MultipartError::BoundaryLine);
+        }
+        Ok(match &rest[pad..] {
+            [b'\n', ..] | [b'\r', b'\n', ..] if close => After::Close(dashes),
             [b'\n', ..] => After::Open(pad + 1),
             [b'\r', b'\n', ..] => After::Open(pad + 2),
-            [] | [b'\r'] if !last && pad <= MAX_PADDING => After::NeedMore,
-            [b'-'] if !last && pad == 0 => After::NeedMore,
+            [] | [b'\r'] if !last => After::NeedMore,
+            [b'\r', ..] => return Err(MultipartError::BoundaryLine),
             // The body ends on the boundary: read as the closing one.
-            [] if last && pad == 0 => After::Close,
+            [] => After::Close(dashes),
             _ => After::NotBoundary,
-        }
+        })
     }
 
     /// Masks `buf[..cut]` as the preamble or the current part's body.
@@ -227,7 +306,11 @@ impl MultipartMasker {
             return;
         }
         match (self.state, self.part.as_mut()) {
-            (State::Body, Some(part)) => part.feed(m, &self.buf[start..cut], false, out, c),
+            (State::Body, Some(part)) => {
+                if let Err(e) = part.feed(m, &self.buf[start..cut], false, out, c) {
+                    self.fail(e);
+                }
+            }
             _ => {
                 self.text.push(&self.buf[start..cut]);
                 self.text.process(m, &[], false, Encoding::Raw, out, c, &mut self.scratch);
@@ -237,6 +320,8 @@ impl MultipartMasker {
 
     /// Drops `buf[..cut]`, decided.
     fn consume(&mut self, cut: usize) {
+        // A refused body has cleared its buffer.
+        let cut = cut.min(self.buf.len());
         self.buf.drain(..cut);
         if cut > 0 {
             self.virtual_start = false;
@@ -246,7 +331,11 @@ impl MultipartMasker {
     /// Ends the preamble or the current part.
     fn end_content(&mut self, m: &Masker, out: &mut Vec<u8>, c: &mut Counters) {
         match self.part.take() {
-            Some(mut part) => part.feed(m, &[], true, out, c),
+            Some(mut part) => {
+                if let Err(e) = part.feed(m, &[], true, out, c) {
+                    self.fail(e);
+                }
+            }
             None => self.text.process(m, &[], true, Encoding::Raw, out, c, &mut self.scratch),
         }
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::form::FormMasker;
 use super::json::JsonMasker;
-use super::multipart::{Boundary, MultipartMasker};
+use super::multipart::{Boundary, MultipartError, MultipartMasker};
 use super::segment::{Encoding, ScanScratch, Window};
 use super::{Counters, Masker};
 
@@ -106,8 +106,30 @@ impl MaskStream {
         self.bytes_out += (out.len() - before) as u64;
     }
 
-    /// Writes the rest and returns what the stream masked.
-    pub fn finish(mut self, out: &mut Vec<u8>) -> Stats {
+    /// Why the body is refused, once it is: a multipart body whose framing
+    /// or parts piimask cannot read as its receiver would. From then on the
+    /// stream writes nothing more.
+    pub fn error(&self) -> Option<MultipartError> {
+        match &self.inner {
+            Inner::Multipart(mp) => mp.error(),
+            _ => None,
+        }
+    }
+
+    /// [`MaskStream::finish`], or why the body is refused.
+    pub fn try_finish(self, out: &mut Vec<u8>) -> Result<Stats, MultipartError> {
+        self.finish_inner(out).map_err(|(e, _)| e)
+    }
+
+    /// Writes the rest and returns what the stream masked (a refused body
+    /// writes nothing more: see [`MaskStream::error`]).
+    pub fn finish(self, out: &mut Vec<u8>) -> Stats {
+        match self.finish_inner(out) {
+            Ok(stats) | Err((_, stats)) => stats,
+        }
+    }
+
+    fn finish_inner(mut self, out: &mut Vec<u8>) -> Result<Stats, (MultipartError, Stats)> {
         let before = out.len();
         let m = &*self.masker;
         match &mut self.inner {
@@ -124,11 +146,15 @@ impl MaskStream {
         let named = |names: &[Arc<str>], counts: &[u64]| {
             names.iter().zip(counts).filter(|(_, n)| **n > 0).map(|(name, n)| (name.clone(), *n)).collect()
         };
-        Stats {
+        let stats = Stats {
             bytes_in: self.bytes_in,
             bytes_out: self.bytes_out,
             detectors: named(&self.masker.detector_names, &self.counters.detectors),
             rules: named(&self.masker.rule_ids, &self.counters.rules),
+        };
+        match self.error() {
+            Some(e) => Err((e, stats)),
+            None => Ok(stats),
         }
     }
 

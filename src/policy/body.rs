@@ -7,12 +7,15 @@
 //! first bytes. Other types follow the rule's `other_types`. Text is masked
 //! in its declared charset (XML and HTML in the one their first bytes
 //! name, see [`DocumentCharset`]); a charset piimask cannot transcode is
-//! refused unless `other_types` passes what the engine cannot read.
+//! refused unless `other_types` passes what the engine cannot read. A
+//! multipart body whose boundary parameter a receiver could read otherwise
+//! is refused.
 
 use std::sync::Arc;
 
 use super::sniff::{Sniffed, sniff};
 use crate::mask::content_type::content_kind;
+use crate::mask::multipart::{Boundary, BoundaryParam, MultipartError};
 use crate::mask::prescan::DocumentCharset;
 use crate::mask::{Charset, ContentKind, Masker};
 
@@ -86,6 +89,9 @@ pub enum BodyPlan {
     BlockBinary(BinaryKind),
     /// Refused: the declared charset is one piimask cannot transcode.
     UnknownCharset,
+    /// Refused: a multipart body piimask cannot read as its receiver
+    /// would (its boundary parameter).
+    Multipart(MultipartError),
     /// No type, or `application/octet-stream`: the body's first bytes
     /// decide ([`BodyRule::plan_sniffed`]).
     Sniff,
@@ -133,6 +139,19 @@ impl BodyRule {
                 OtherTypes::Block | OtherTypes::Text => BodyPlan::UnknownCharset,
             };
         };
+        if let (TypeClass::Parsed(ContentKind::Text), Some(ct)) = (class, content_type)
+            && is_multipart(ct)
+            && Boundary::read(ct) == BoundaryParam::Unreadable
+        {
+            return BodyPlan::Multipart(MultipartError::Boundary);
+        }
+        // A digest's parts are messages by default (RFC 2046 §5.1.5), whose
+        // own headers piimask does not read.
+        if let TypeClass::Parsed(ContentKind::Multipart(_)) = class
+            && content_type.is_some_and(is_digest)
+        {
+            return BodyPlan::Multipart(MultipartError::Message);
+        }
         match class {
             TypeClass::Parsed(kind) => {
                 let document = DocumentCharset::of(content_type, charset.is_some());
@@ -199,6 +218,17 @@ pub fn declared_charset(content_type: Option<&str>) -> Result<Option<Charset>, U
         None => Ok(None),
         Some(label) => Charset::from_label(&label).map(Some).ok_or(UnknownCharset),
     }
+}
+
+/// Whether a `Content-Type` names a `multipart/*` type.
+fn is_multipart(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.get(..10).is_some_and(|t| t.eq_ignore_ascii_case("multipart/"))
+}
+
+/// Whether a `Content-Type` names `multipart/digest`.
+fn is_digest(content_type: &str) -> bool {
+    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("multipart/digest")
 }
 
 /// A `charset` parameter piimask cannot decode and encode again.

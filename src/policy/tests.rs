@@ -239,3 +239,30 @@ fn egress_peers_by_host() {
     assert!(e.allows_opaque("api.stripe.com:443"));
     assert!(!e.allows_opaque("api.stripe.com:8443"));
 }
+
+#[test]
+fn a_multipart_boundary_a_receiver_could_read_otherwise_is_refused() {
+    let rule = BodyRule::mask(masker());
+    for ct in [
+        format!("multipart/form-data; boundary={}", "Q".repeat(75)),
+        "multipart/mixed; boundary=\"B \"".into(),
+        "Multipart/Mixed; boundary*=us-ascii''B".into(),
+        "multipart/mixed; boundary*0=B; boundary*1=B".into(),
+        "multipart/mixed; boundary=a; boundary=b".into(),
+    ] {
+        let plan = rule.plan(Some(&ct));
+        assert!(
+            matches!(plan, BodyPlan::Multipart(crate::mask::multipart::MultipartError::Boundary)),
+            "{ct}: {plan:?}"
+        );
+    }
+    assert!(matches!(
+        rule.plan(Some("multipart/mixed; boundary=B")),
+        BodyPlan::Mask(_, ContentKind::Multipart(_), _, _)
+    ));
+    let digest = rule.plan(Some("multipart/digest; boundary=B"));
+    assert!(matches!(digest, BodyPlan::Multipart(crate::mask::multipart::MultipartError::Message)), "{digest:?}");
+    // Without a boundary a receiver finds no parts either: text.
+    assert!(matches!(rule.plan(Some("multipart/mixed")), BodyPlan::Mask(_, ContentKind::Text, _, _)));
+    assert!(matches!(BodyRule::passthrough().plan(Some("multipart/mixed; boundary*=x")), BodyPlan::Pass));
+}

@@ -15,12 +15,14 @@ use hyper::body::Incoming;
 use super::BoxError;
 use super::audit::Exchange;
 use super::body::{MaskBody, PrimeError};
+use super::framing;
 use super::headers::{MaskTrailers, mask_header_values};
 use super::idle::IdleTimeout;
 use super::pipeline::{CodingError, Codings, Pipeline};
 use super::respond::{ProxyBody, Refused, upstream_failure};
 use super::sniff::Replay;
 use super::upstream::HttpClient;
+use crate::mask::ContentKind;
 use crate::mask::charset::check_document;
 use crate::mask::prescan::PRESCAN_BYTES;
 use crate::policy::{BodyPlan, BodyRule, OtherTypes};
@@ -105,11 +107,22 @@ pub async fn request_body(
         }
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, true)),
         BodyPlan::UnknownCharset => Err(Refused::REQUEST_CHARSET_UNSUPPORTED),
+        BodyPlan::Multipart(e) => Err(Refused::multipart(e, true)),
         BodyPlan::Mask(masker, kind, charset, document) => {
             let codings = Codings::of_headers(headers).map_err(|e| match e {
                 CodingError::Unsupported => Refused::REQUEST_ENCODING_UNSUPPORTED,
                 CodingError::TooMany => Refused::REQUEST_ENCODING_TOO_DEEP,
             })?;
+            let body = if let ContentKind::Multipart(_) = kind {
+                let read = framing::read_ahead(masker.clone(), kind, charset, &codings, body).await;
+                let read = read.map_err(|e| match upstream_failure(&e) {
+                    Refused::REQUEST_TOO_LARGE => Refused::REQUEST_TOO_LARGE,
+                    _ => Refused::REQUEST_BODY_FAILED,
+                })?;
+                read.map_err(|e| Refused::multipart(e, true))?.boxed_unsync()
+            } else {
+                body
+            };
             let pipeline = Pipeline::with_document(masker, kind, charset, document, &codings)
                 .map_err(|_| Refused::REQUEST_ENCODING_UNSUPPORTED)?;
             headers.remove(header::CONTENT_LENGTH);
@@ -220,11 +233,21 @@ pub async fn response(
         }
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, false)),
         BodyPlan::UnknownCharset => Err(Refused::RESPONSE_CHARSET_UNSUPPORTED),
+        BodyPlan::Multipart(e) => Err(Refused::multipart(e, false)),
         BodyPlan::Mask(masker, kind, charset, document) => {
             let codings = Codings::of_headers(&parts.headers).map_err(|e| match e {
                 CodingError::Unsupported => Refused::RESPONSE_ENCODING_UNSUPPORTED,
                 CodingError::TooMany => Refused::RESPONSE_ENCODING_TOO_DEEP,
             })?;
+            let body = if let ContentKind::Multipart(_) = kind {
+                let read = framing::read_ahead(masker.clone(), kind, charset, &codings, body).await.map_err(|e| {
+                    tracing::warn!(upstream = %exchange.upstream, error = %e, "upstream response body failed");
+                    Refused::UPSTREAM_FAILED
+                })?;
+                read.map_err(|e| Refused::multipart(e, false))?.boxed_unsync()
+            } else {
+                body
+            };
             let pipeline = Pipeline::with_document(masker, kind, charset, document, &codings)
                 .map_err(|_| Refused::RESPONSE_ENCODING_UNSUPPORTED)?;
             parts.headers.remove(header::CONTENT_LENGTH);

@@ -6,6 +6,7 @@ mod audit;
 mod body;
 mod egress;
 mod forward;
+mod framing;
 mod headers;
 mod idle;
 mod inbound;

@@ -281,6 +281,24 @@ impl Refused {
         Refused::new(Outcome::Refused, StatusCode::FORBIDDEN, error.code(), error.reason())
     }
 
+    /// A multipart body refused for its framing or a part: 415 for a
+    /// request, 502 for a response; a part's unknown charset is refused
+    /// as a body's is.
+    pub fn multipart(error: crate::mask::multipart::MultipartError, request: bool) -> Refused {
+        use crate::mask::multipart::MultipartError;
+        let (status, code) = match (error, request) {
+            (MultipartError::UnknownCharset, true) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, Refused::REQUEST_CHARSET_UNSUPPORTED.code)
+            }
+            (MultipartError::UnknownCharset, false) => {
+                (StatusCode::BAD_GATEWAY, Refused::RESPONSE_CHARSET_UNSUPPORTED.code)
+            }
+            (_, true) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "request_multipart_refused"),
+            (_, false) => (StatusCode::BAD_GATEWAY, "response_multipart_refused"),
+        };
+        Refused::new(Outcome::Blocked, status, code, error.reason())
+    }
+
     /// The direction a blocked body travelled.
     pub fn direction(self) -> &'static str {
         if self.code.starts_with("request") { "request" } else { "response" }

@@ -78,6 +78,11 @@ where
     pub fn head(&self) -> &[u8] {
         &self.head
     }
+
+    /// Whether the head is the whole body.
+    pub fn is_whole(&self) -> bool {
+        self.inner.is_none()
+    }
 }
 
 impl<B> Body for Replay<B>

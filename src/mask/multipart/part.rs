@@ -1,19 +1,28 @@
-//! One part's body: decoded from its transfer encoding, masked by its
-//! type (or by a field rule on its name, or passed when binary), and
-//! encoded again.
+//! One part's body: decoded from its transfer encoding and from its
+//! charset, masked by its type (or by a field rule on its name, or passed
+//! when binary), and encoded again in both.
+//!
+//! A part's text is read in its own `charset` as a whole body's is
+//! ([`crate::mask::charset`]): a byte order mark overrides the label, JSON
+//! in UTF-16 or UTF-32 is recognised by its NUL bytes, and a charset
+//! piimask cannot decode, or bytes that are not valid in it, refuse the
+//! body. A part of a type the engine does not parse is read as text in its
+//! charset when it declares one other than UTF-8.
 
 use super::MultipartMasker;
-use super::headers::PartHeaders;
+use super::error::MultipartError;
+use super::headers::{self, Boundary, BoundaryParam, PartHeaders};
 use super::transfer::{Base64Decoder, Base64Encoder, QpDecoder, QpEncoder};
 use crate::mask::action::{Action, StreamingHash, StreamingMask};
+use crate::mask::charset::{Codec, SNIFF_LEN, sniff};
 use crate::mask::content_type::content_kind;
 use crate::mask::form::FormMasker;
 use crate::mask::json::JsonMasker;
 use crate::mask::json::path::Segment;
 use crate::mask::segment::{Encoding, ScanScratch, Window};
-use crate::mask::{ContentKind, Counters, Masker};
+use crate::mask::{Charset, ContentKind, Counters, Masker};
 
-/// Multipart parts nested deeper than this are scanned as text.
+/// Multipart parts nested deeper than this refuse the body.
 pub const MAX_DEPTH: usize = 4;
 /// Decoded bytes of a part of an unparsed type looked at to tell text from
 /// binary.
@@ -27,9 +36,6 @@ enum Transfer {
     AsIs,
     Base64,
     QuotedPrintable,
-    /// A coding piimask does not decode: the body is scanned as text as it
-    /// stands.
-    Unknown,
 }
 
 /// A part's body masker, by its type.
@@ -65,15 +71,14 @@ enum RuleBody {
 }
 
 impl Body {
+    /// `depth` is the nested body's; checked by the caller.
     fn new(masker: &Masker, kind: Option<ContentKind>, depth: usize) -> Body {
         match kind {
             Some(ContentKind::Json) => Body::Json(Box::new(JsonMasker::new(masker, false))),
             Some(ContentKind::Ndjson) => Body::Json(Box::new(JsonMasker::new(masker, true))),
             Some(ContentKind::Form) => Body::Form(Box::new(FormMasker::new(masker))),
-            Some(ContentKind::Multipart(b)) if depth < MAX_DEPTH => {
-                Body::Multipart(Box::new(MultipartMasker::nested(b, depth + 1)))
-            }
-            Some(ContentKind::Text | ContentKind::Multipart(_)) => Body::text(),
+            Some(ContentKind::Multipart(b)) => Body::Multipart(Box::new(MultipartMasker::nested(b, depth))),
+            Some(ContentKind::Text) => Body::text(),
             None => Body::Sniff { raw: Vec::new(), decoded: Vec::new() },
         }
     }
@@ -82,8 +87,17 @@ impl Body {
         Body::Text { window: Window::default(), scratch: ScanScratch::default() }
     }
 
-    /// Masks decoded bytes of a parsed type.
-    fn feed(&mut self, m: &Masker, key: &[u8], input: &[u8], last: bool, out: &mut Vec<u8>, c: &mut Counters) {
+    /// Masks decoded bytes of a parsed type; a nested multipart body may
+    /// be refused.
+    fn feed(
+        &mut self,
+        m: &Masker,
+        key: &[u8],
+        input: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> Result<(), MultipartError> {
         match self {
             Body::Json(j) => {
                 j.feed(m, input, out, c);
@@ -105,6 +119,9 @@ impl Body {
                 mp.feed(m, input, out, c);
                 if last {
                     mp.finish(m, out, c);
+                }
+                if let Some(e) = mp.error() {
+                    return Err(e);
                 }
             }
             Body::Sniff { .. } | Body::Pass => out.extend_from_slice(input),
@@ -133,6 +150,7 @@ impl Body {
                 }
             },
         }
+        Ok(())
     }
 
     fn held(&self) -> usize {
@@ -159,10 +177,13 @@ fn rule_for<'m>(masker: &'m Masker, name: &[u8], c: &mut Counters) -> Option<&'m
     Some(masker.rules.action(r))
 }
 
-/// Whether the start of an unparsed part is text: UTF-8 (perhaps cut in a
-/// character at the end) without NUL or other control bytes but tab and
-/// line breaks.
+/// Whether the start of an unparsed part is text: a UTF-16 or UTF-32 byte
+/// order mark, or UTF-8 (perhaps cut in a character at the end) without
+/// NUL or other control bytes but tab and line breaks.
 fn looks_like_text(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") || bytes.starts_with(b"\x00\x00\xFE\xFF") {
+        return true;
+    }
     let valid = match std::str::from_utf8(bytes) {
         Ok(_) => true,
         Err(e) => e.error_len().is_none() && bytes.len() - e.valid_up_to() < 4,
@@ -184,34 +205,97 @@ enum Encoder {
     Qp(QpEncoder),
 }
 
+/// A part's text in its own charset, between its transfer decoding and its
+/// body's masker.
+#[derive(Debug)]
+enum Chars {
+    /// As it is: UTF-8, or bytes not read as text.
+    Raw,
+    /// The first bytes, until a byte order mark (or none) settles the
+    /// charset.
+    Sniff {
+        declared: Charset,
+        kind: ContentKind,
+        head: Vec<u8>,
+    },
+    Codec(Box<Codec>),
+}
+
+impl Chars {
+    /// The stage for a body of `kind` declared in `charset`.
+    fn new(kind: Option<ContentKind>, charset: Option<Charset>) -> Chars {
+        let sniff = |declared, kind| Chars::Sniff { declared, kind, head: Vec::new() };
+        match (kind, charset) {
+            (Some(ContentKind::Multipart(_)), _) => Chars::Raw,
+            (Some(kind), charset) => sniff(charset.unwrap_or(Charset::Utf8), kind),
+            (None, Some(charset)) if charset != Charset::Utf8 => sniff(charset, ContentKind::Text),
+            (None, _) => Chars::Raw,
+        }
+    }
+
+    fn held(&self) -> usize {
+        match self {
+            Chars::Raw => 0,
+            Chars::Sniff { head, .. } => head.len(),
+            Chars::Codec(codec) => codec.held_bytes(),
+        }
+    }
+}
+
 /// One part's body on its way through.
 #[derive(Debug)]
 pub(super) struct Part {
     name: Vec<u8>,
     decoder: Decoder,
     encoder: Encoder,
+    chars: Chars,
     body: Body,
     decoded: Vec<u8>,
     masked: Vec<u8>,
 }
 
 impl Part {
-    pub(super) fn new(masker: &Masker, h: PartHeaders, depth: usize, c: &mut Counters) -> Part {
+    /// The part its headers describe, at `depth` in nested multipart
+    /// bodies; an error where a receiver could read it otherwise.
+    pub(super) fn new(masker: &Masker, h: PartHeaders, depth: usize, c: &mut Counters) -> Result<Part, MultipartError> {
         let transfer = match h.transfer.as_deref() {
             None | Some("7bit" | "8bit" | "binary") => Transfer::AsIs,
             Some("base64") => Transfer::Base64,
             Some("quoted-printable") => Transfer::QuotedPrintable,
-            Some(_) => Transfer::Unknown,
+            Some(_) => return Err(MultipartError::TransferEncoding),
         };
         // RFC 2046 §5.1: a part without a type is plain text.
-        let kind = match transfer {
-            Transfer::Unknown => Some(ContentKind::Text),
-            _ => content_kind(Some(h.content_type.as_deref().unwrap_or("text/plain"))),
+        let content_type = h.content_type.as_deref().unwrap_or("text/plain");
+        if headers::lists_several_types(content_type) {
+            return Err(MultipartError::SeveralTypes);
+        }
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        // A digest's parts are messages by default (RFC 2046 §5.1.5).
+        if essence.starts_with("message/") || essence == "multipart/digest" {
+            return Err(MultipartError::Message);
+        }
+        let charset = headers::charset(content_type)?;
+        let kind = if essence.starts_with("multipart/") {
+            match Boundary::read(content_type) {
+                BoundaryParam::Valid(b) if depth < MAX_DEPTH => Some(ContentKind::Multipart(b)),
+                BoundaryParam::Valid(_) => return Err(MultipartError::TooDeep),
+                BoundaryParam::Unreadable => return Err(MultipartError::Boundary),
+                // Without a boundary a receiver has no parts either: text.
+                BoundaryParam::Missing => Some(ContentKind::Text),
+            }
+        } else {
+            content_kind(Some(content_type))
+        };
+        let chars = Chars::new(kind, charset);
+        // A type the engine does not parse, in a charset of its own: text.
+        let kind = match (kind, &chars) {
+            (None, Chars::Sniff { .. }) => Some(ContentKind::Text),
+            (kind, _) => kind,
         };
         let (decoder, encoder) = match transfer {
             Transfer::Base64 => (Decoder::Base64(Base64Decoder::default()), Encoder::Base64(Base64Encoder::default())),
             Transfer::QuotedPrintable => (Decoder::Qp(QpDecoder::default()), Encoder::Qp(QpEncoder::default())),
-            Transfer::AsIs | Transfer::Unknown => (Decoder::AsIs, Encoder::AsIs),
+            Transfer::AsIs => (Decoder::AsIs, Encoder::AsIs),
         };
         let body = match rule_for(masker, &h.name, c) {
             Some(action) => Body::Rule(match action {
@@ -223,17 +307,24 @@ impl Part {
                     RuleBody::Hash(Some(Box::new(StreamingHash::new(key.clone(), label.clone()))))
                 }
             }),
-            None => Body::new(masker, kind, depth),
+            None => Body::new(masker, kind, depth + 1),
         };
-        Part { name: h.name, decoder, encoder, body, decoded: Vec::new(), masked: Vec::new() }
+        Ok(Part { name: h.name, decoder, encoder, chars, body, decoded: Vec::new(), masked: Vec::new() })
     }
 
     /// Masks the next bytes of the part's body as they came (`last` at its
     /// end).
-    pub(super) fn feed(&mut self, m: &Masker, raw: &[u8], last: bool, out: &mut Vec<u8>, c: &mut Counters) {
+    pub(super) fn feed(
+        &mut self,
+        m: &Masker,
+        raw: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> Result<(), MultipartError> {
         if let Body::Pass = self.body {
             out.extend_from_slice(raw);
-            return;
+            return Ok(());
         }
         if let Encoder::Base64(e) = &mut self.encoder {
             e.note_input(raw);
@@ -260,36 +351,80 @@ impl Part {
             // Bounded even when the input decodes to little (base64 of
             // mostly stray characters).
             if decoded.len() < SNIFF && held_raw.len() < 8 * SNIFF && !last {
-                return;
+                return Ok(());
             }
             if !looks_like_text(&decoded[..decoded.len().min(SNIFF)]) {
                 out.extend_from_slice(held_raw);
                 self.body = Body::Pass;
-                return;
+                return Ok(());
             }
             self.decoded = std::mem::take(decoded);
             self.body = Body::text();
+            // UTF-8, unless a byte order mark says otherwise.
+            self.chars = Chars::Sniff { declared: Charset::Utf8, kind: ContentKind::Text, head: Vec::new() };
         }
         let decoded = std::mem::take(&mut self.decoded);
-        match &mut self.encoder {
-            Encoder::AsIs => self.body.feed(m, &self.name, &decoded, last, out, c),
-            _ => {
-                self.masked.clear();
-                self.body.feed(m, &self.name, &decoded, last, &mut self.masked, c);
-                match &mut self.encoder {
-                    Encoder::Base64(e) => e.push(&self.masked, out),
-                    Encoder::Qp(e) => e.push(&self.masked, out),
-                    Encoder::AsIs => {}
-                }
+        let result = if let Encoder::AsIs = self.encoder {
+            self.mask_text(m, &decoded, last, out, c)
+        } else {
+            let mut masked = std::mem::take(&mut self.masked);
+            masked.clear();
+            let result = self.mask_text(m, &decoded, last, &mut masked, c);
+            match &mut self.encoder {
+                Encoder::Base64(e) => e.push(&masked, out),
+                Encoder::Qp(e) => e.push(&masked, out),
+                Encoder::AsIs => {}
             }
-        }
+            self.masked = masked;
+            result
+        };
         self.decoded = decoded;
+        result?;
         if last {
             match std::mem::replace(&mut self.encoder, Encoder::AsIs) {
                 Encoder::Base64(e) => e.finish(out),
                 Encoder::Qp(e) => e.finish(out),
                 Encoder::AsIs => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Masks transfer-decoded bytes in the part's charset: decoded to
+    /// UTF-8, masked by the body's masker, encoded back.
+    fn mask_text(
+        &mut self,
+        m: &Masker,
+        input: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+        c: &mut Counters,
+    ) -> Result<(), MultipartError> {
+        if let Chars::Sniff { head, .. } = &mut self.chars {
+            if head.len() + input.len() < SNIFF_LEN && !last {
+                head.extend_from_slice(input);
+                return Ok(());
+            }
+            let Chars::Sniff { declared, kind, mut head } = std::mem::replace(&mut self.chars, Chars::Raw) else {
+                return Ok(());
+            };
+            head.extend_from_slice(input);
+            let (charset, bom) = sniff(declared, kind, &head[..head.len().min(SNIFF_LEN)]);
+            // The mark is written again as it came and not masked.
+            out.extend_from_slice(&head[..bom]);
+            if charset != Charset::Utf8 {
+                self.chars = Chars::Codec(Box::new(Codec::new(charset)));
+            }
+            return self.mask_text(m, &head[bom..], last, out, c);
+        }
+        match &mut self.chars {
+            Chars::Codec(codec) => {
+                codec.decode(input, last).map_err(|_| MultipartError::Transcode)?;
+                let (decoded, masked) = codec.buffers();
+                self.body.feed(m, &self.name, decoded, last, masked, c)?;
+                codec.encode(last, out).map_err(|_| MultipartError::Transcode)
+            }
+            Chars::Raw | Chars::Sniff { .. } => self.body.feed(m, &self.name, input, last, out, c),
         }
     }
 
@@ -298,6 +433,6 @@ impl Part {
             Encoder::Base64(e) => e.held(),
             _ => 0,
         };
-        self.body.held() + encoder
+        self.body.held() + encoder + self.chars.held()
     }
 }
