@@ -37,6 +37,8 @@ enum Spelling {
     ZeroWidth(u8, u8),
     /// Separators as NBSP, narrow NBSP, thin space or `&nbsp;`.
     Space(u8),
+    /// Every digit in another script's decimal digits (of four).
+    ScriptDigits(u8),
 }
 
 #[derive(Debug, arbitrary::Arbitrary)]
@@ -57,7 +59,7 @@ enum Format {
     MultipartQuoted,
 }
 
-#[derive(Debug, arbitrary::Arbitrary, Clone, Copy)]
+#[derive(Debug, arbitrary::Arbitrary, Clone, Copy, PartialEq, Eq)]
 enum Charset {
     Utf8,
     Utf16Le,
@@ -85,6 +87,9 @@ struct Input {
 
 const ZERO_WIDTH: [char; 5] = ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{ad}'];
 const SPACES: [&str; 4] = ["\u{a0}", "\u{202f}", "\u{2009}", "&nbsp;"];
+/// The zeros of Arabic-Indic, Extended Arabic-Indic, Devanagari and Thai
+/// digits: each script's nine follow its zero.
+const SCRIPT_ZEROS: [u32; 4] = [0x0660, 0x06f0, 0x0966, 0x0e50];
 
 fn fullwidth(s: &str) -> String {
     s.chars()
@@ -114,6 +119,10 @@ fn spell(value: &str, at: Option<usize>, how: &Spelling) -> String {
             out
         }
         Spelling::Space(n) => value.replace(' ', SPACES[usize::from(*n) % SPACES.len()]),
+        Spelling::ScriptDigits(n) => {
+            let zero = SCRIPT_ZEROS[usize::from(*n) % SCRIPT_ZEROS.len()];
+            value.chars().map(|c| c.to_digit(10).and_then(|d| char::from_u32(zero + d)).unwrap_or(c)).collect()
+        }
     }
 }
 
@@ -188,6 +197,19 @@ fn encode_charset(text: &str, charset: Charset) -> Vec<u8> {
     }
 }
 
+/// The `charset` label of each charset, and back.
+const LABELS: [(Charset, &str); 5] = [
+    (Charset::Utf8, "utf-8"),
+    (Charset::Utf16Le, "utf-16le"),
+    (Charset::Utf16Be, "utf-16be"),
+    (Charset::Utf16Bom, "utf-16"),
+    (Charset::Utf32Be, "utf-32be"),
+];
+
+fn label(charset: Charset) -> &'static str {
+    LABELS.iter().find(|(c, _)| *c == charset).map_or("utf-8", |(_, l)| l)
+}
+
 fn decode_charset(bytes: &[u8], charset: Charset) -> String {
     let units = |be: bool| -> Vec<u16> {
         bytes.chunks(2).map(|p| if be { u16::from_be_bytes([p[0], *p.get(1).unwrap_or(&0)]) } else { u16::from_le_bytes([p[0], *p.get(1).unwrap_or(&0)]) }).collect()
@@ -256,6 +278,9 @@ fn reveal(text: &str) -> String {
         .filter_map(|c| match c {
             '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{ad}' | '\u{feff}' => None,
             '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xFF01 + 0x21),
+            c if SCRIPT_ZEROS.iter().any(|&z| (z..z + 10).contains(&(c as u32))) => {
+                SCRIPT_ZEROS.iter().find(|&&z| (z..z + 10).contains(&(c as u32))).and_then(|&z| char::from_digit(c as u32 - z, 10))
+            }
             c if c.is_whitespace() => None,
             c => Some(c),
         })
@@ -325,6 +350,14 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A part's decoded bytes read in the charset its headers name.
+fn part_text(headers: &str, bytes: &[u8]) -> String {
+    let named = headers.split("charset=").nth(1).and_then(|rest| rest.split(['\r', ';']).next()).unwrap_or("utf-8");
+    let charset = LABELS.iter().find(|(_, l)| *l == named).map_or(Charset::Utf8, |(c, _)| *c);
+    let text = decode_charset(bytes, charset);
+    text.strip_prefix('\u{feff}').unwrap_or(&text).to_string()
+}
+
 /// The text of a multipart body as its parts decode.
 fn multipart_text(body: &str) -> String {
     let mut out = String::new();
@@ -339,7 +372,7 @@ fn multipart_text(body: &str) -> String {
         if headers.contains("base64") {
             let clean: String = content.chars().filter(|c| !c.is_ascii_whitespace()).collect();
             let bytes = base64::engine::general_purpose::STANDARD.decode(clean).expect("piimask's base64 decodes");
-            out.push_str(&String::from_utf8_lossy(&bytes));
+            out.push_str(&part_text(headers, &bytes));
         } else if headers.contains("quoted-printable") {
             let joined = content.replace("=\r\n", "");
             let mut bytes = Vec::new();
@@ -356,7 +389,7 @@ fn multipart_text(body: &str) -> String {
                 bytes.push(raw[i]);
                 i += 1;
             }
-            out.push_str(&String::from_utf8_lossy(&bytes));
+            out.push_str(&part_text(headers, &bytes));
         } else {
             out.push_str(content);
         }
@@ -390,16 +423,19 @@ fuzz_target!(|input: Input| {
         Format::MultipartBase64 | Format::MultipartQuoted => {
             let mut body = String::new();
             for (i, v) in values.iter().enumerate() {
+                // Each part in the input's charset, named by its own label.
+                let bytes = encode_charset(v, input.charset);
                 let (coding, content) = if matches!(input.format, Format::MultipartBase64) {
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(v.as_bytes());
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
                     let lines: Vec<&str> =
                         encoded.as_bytes().chunks(76).map(|l| std::str::from_utf8(l).unwrap_or("")).collect();
                     ("base64", lines.join("\r\n"))
                 } else {
-                    ("quoted-printable", String::from_utf8_lossy(&quoted_printable(v.as_bytes())).into_owned())
+                    ("quoted-printable", String::from_utf8_lossy(&quoted_printable(&bytes)).into_owned())
                 };
                 body.push_str(&format!(
-                    "--b\r\nContent-Disposition: form-data; name=\"k{i}\"\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: {coding}\r\n\r\n{content}\r\n"
+                    "--b\r\nContent-Disposition: form-data; name=\"k{i}\"\r\nContent-Type: text/plain; charset={label}\r\nContent-Transfer-Encoding: {coding}\r\n\r\n{content}\r\n",
+                    label = label(input.charset)
                 ));
             }
             body.push_str("--b--\r\n");
@@ -407,7 +443,7 @@ fuzz_target!(|input: Input| {
         }
     };
     // A charset other than UTF-8 wraps the whole body, but a multipart
-    // body, whose parts carry their own.
+    // body, whose parts carry their own (above).
     let charset = if matches!(input.format, Format::MultipartBase64 | Format::MultipartQuoted) { Charset::Utf8 } else { input.charset };
     let mut body = encode_charset(&text, charset);
     let layers: Vec<Layer> = input.layers.iter().copied().take(3).collect();
