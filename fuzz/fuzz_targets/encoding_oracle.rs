@@ -1,7 +1,8 @@
 //! The encoding oracle: planted emails, phones and cards spelled as HTML
-//! references, percent-escapes, fullwidth forms, with NBSP or zero-width
-//! characters, inside text, HTML, JSON, form or multipart bodies (base64 or
-//! quoted-printable parts), in UTF-8, UTF-16 or UTF-32, under a random stack
+//! references, percent-escapes, fullwidth forms, digits of other scripts,
+//! with NBSP or zero-width characters, inside text, HTML, JSON, form or
+//! multipart bodies (base64 or quoted-printable parts), in UTF-8, UTF-16
+//! or UTF-32 (each multipart part in its own), under a random stack
 //! of content codings, fed through the proxy's body pipeline in random
 //! chunks. A reader that undoes every one of those layers must find none of
 //! the planted values.
