@@ -353,8 +353,14 @@ impl TextStage {
         let guessed = bom == 0
             && document.is_some_and(|d| d.markup == Markup::Html)
             && matches!(found, Some(InDocument::Unnamed | InDocument::Wait));
+        // A mark that overrides the label (or stands where there is none)
+        // is read as browsers read it, but a receiver that goes by the
+        // label or the bytes reads them otherwise: the output is masked in
+        // that reading too.
+        let overridden = bom > 0 && !same_family(charset, declared);
         self.stage = match charset {
             Charset::Utf8 if !guessed => Stage::Plain(stream),
+            _ if overridden => Stage::Transcode(Box::new(Transcoder::with_raw_view(stream, charset))),
             _ => Stage::Transcode(Box::new(Transcoder::new(stream, charset))),
         };
         for piece in [head_rest, input_rest] {
@@ -384,6 +390,19 @@ impl TextStage {
 pub struct Transcoder {
     stream: MaskStream,
     codec: Codec,
+    /// The encoded output read again as the bytes it is, for a body whose
+    /// byte order mark overrode its label (see [`TextStage`]).
+    raw_view: Option<RawView>,
+}
+
+/// A second reading of transcoded output: a receiver that ignores a byte
+/// order mark reads the bytes as ASCII-compatible text, and must find no
+/// value there either. Legitimate UTF-16 or UTF-32 text holds no ASCII
+/// run a detector matches (every other byte is a NUL or a high byte).
+#[derive(Debug)]
+struct RawView {
+    stream: MaskStream,
+    encoded: Vec<u8>,
 }
 
 /// Both directions of one charset and the buffers between them: what a
@@ -421,7 +440,13 @@ enum Encoder {
 impl Transcoder {
     /// `charset` is settled: not `Utf16` or `Utf32` without an order.
     fn new(stream: MaskStream, charset: Charset) -> Transcoder {
-        Transcoder { stream, codec: Codec::new(charset) }
+        Transcoder { stream, codec: Codec::new(charset), raw_view: None }
+    }
+
+    /// A transcoder whose output is also read as raw text (see [`RawView`]).
+    fn with_raw_view(stream: MaskStream, charset: Charset) -> Transcoder {
+        let raw = MaskStream::new(stream.masker().clone(), ContentKind::Text);
+        Transcoder { raw_view: Some(RawView { stream: raw, encoded: Vec::new() }), ..Transcoder::new(stream, charset) }
     }
 
     fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CharsetError> {
@@ -432,22 +457,37 @@ impl Transcoder {
         if let Some(e) = self.stream.error() {
             return Err(CharsetError::Multipart(e));
         }
-        codec.encode(false, out)
+        match &mut self.raw_view {
+            None => codec.encode(false, out),
+            Some(raw) => {
+                codec.encode(false, &mut raw.encoded)?;
+                raw.stream.feed(&raw.encoded, out);
+                raw.encoded.clear();
+                Ok(())
+            }
+        }
     }
 
     fn finish(self, out: &mut Vec<u8>) -> Result<Stats, CharsetError> {
-        let Transcoder { mut stream, mut codec } = self;
+        let Transcoder { mut stream, mut codec, raw_view } = self;
         codec.decode(&[], true)?;
         stream.feed(codec.decoded.as_bytes(), &mut codec.masked);
         let mut stats = stream.try_finish(&mut codec.masked).map_err(CharsetError::Multipart)?;
-        codec.encode(true, out)?;
+        match raw_view {
+            None => codec.encode(true, out)?,
+            Some(mut raw) => {
+                codec.encode(true, &mut raw.encoded)?;
+                raw.stream.feed(&raw.encoded, out);
+                stats.add_counts(&raw.stream.finish(out));
+            }
+        }
         (stats.bytes_in, stats.bytes_out) = (codec.bytes_in, codec.bytes_out);
         Ok(stats)
     }
 
     /// Bytes held between calls.
     fn held_bytes(&self) -> usize {
-        self.stream.held_bytes() + self.codec.masked.len()
+        self.stream.held_bytes() + self.codec.masked.len() + self.raw_view.as_ref().map_or(0, |r| r.stream.held_bytes())
     }
 }
 
@@ -913,5 +953,31 @@ mod tests {
         assert!(matches!(document(html, Charset::Utf8, &sjis), Err(CharsetError::Malformed { .. })));
         assert!(matches!(check_document(html, Charset::Utf8, &sjis, true), Err(CharsetError::Malformed { .. })));
         assert_eq!(check_document(html, Charset::Utf8, &late.as_bytes()[..1030], false), Ok(()));
+    }
+
+    /// A UTF-16 mark before ASCII text (an export that wrote a mark and
+    /// then UTF-8 rows): browsers read UTF-16, a receiver that goes by the
+    /// bytes or the label reads the ASCII. Neither reading finds a value;
+    /// real UTF-16 under the same mark is masked as UTF-16 and not broken.
+    #[test]
+    fn a_mark_that_overrides_the_label_is_masked_in_both_readings() {
+        let ascii = "mail ana.lopez@example.com card 4111 1111 1111 1111 call +14155552671\n";
+        for (mark, declared) in [(&[0xff, 0xfe][..], Charset::Utf8), (&[0xfe, 0xff][..], Charset::Utf8)] {
+            let body = [mark, ascii.as_bytes()].concat();
+            let out = transcode(declared, ContentKind::Text, &body).expect("masked");
+            let as_bytes = String::from_utf8_lossy(&out);
+            for value in PLANTED {
+                assert!(!as_bytes.contains(value), "{mark:?}: {value} readable in {as_bytes}");
+            }
+            assert!(as_bytes.contains("mail ") && as_bytes.contains(" card "), "{as_bytes}");
+        }
+        let utf16: Vec<u8> = [0xff, 0xfe].into_iter().chain(ascii.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let out = transcode(Charset::Utf8, ContentKind::Text, &utf16).expect("masked");
+        let units: Vec<u16> = out[2..].chunks(2).map(|p| u16::from_le_bytes([p[0], p[1]])).collect();
+        assert_eq!(
+            String::from_utf16(&units).expect("UTF-16 out"),
+            "mail [EMAIL] card [CARD] call [PHONE]\n",
+            "real UTF-16 under an overriding mark"
+        );
     }
 }

@@ -45,6 +45,19 @@ impl Stats {
         self.detectors.iter().chain(&self.rules).map(|(_, n)| n).sum()
     }
 
+    /// Adds another stream's counts over the same body (the same masker,
+    /// so the same names in the same order).
+    pub fn add_counts(&mut self, other: &Stats) {
+        for (mine, theirs) in [(&mut self.detectors, &other.detectors), (&mut self.rules, &other.rules)] {
+            for (name, n) in theirs {
+                match mine.iter_mut().find(|(m, _)| m == name) {
+                    Some((_, count)) => *count += n,
+                    None => mine.push((name.clone(), *n)),
+                }
+            }
+        }
+    }
+
     /// The count for one detector or rule, by name.
     pub fn count(&self, name: &str) -> u64 {
         self.detectors.iter().chain(&self.rules).filter(|(n, _)| **n == *name).map(|(_, c)| c).sum()
@@ -87,6 +100,11 @@ impl MaskStream {
         let counters =
             Counters { detectors: vec![0; masker.detector_names.len()], rules: vec![0; masker.rule_ids.len()] };
         MaskStream { masker, inner, counters, bytes_in: 0, bytes_out: 0 }
+    }
+
+    /// The masker this stream masks with.
+    pub fn masker(&self) -> &Arc<Masker> {
+        &self.masker
     }
 
     /// Masks `input`, appending what can already be written to `out`.
