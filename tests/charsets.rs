@@ -357,3 +357,40 @@ async fn request_documents_are_masked_in_their_own_charset_or_refused() {
     assert_eq!(app.seen.lock().expect("seen").len(), seen, "the app never saw it");
     proxy.assert_logs_clean();
 }
+
+/// What a receiver that ignores labels makes of the bytes: JSON readers
+/// decode UTF-16 by its NULs (RFC 4627), and a log shows the letters
+/// between them; a UTF-16 mark before ASCII text is noise to a reader
+/// that goes by the bytes. Both are masked whatever the type says, and
+/// an untyped body of such NULs is text, not binary.
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_read_otherwise_than_labelled_are_masked_in_every_reading() {
+    let json = r#"{"email":"ana.lopez@example.com","phone":"+14155552671","card":"4111 1111 1111 1111"}"#;
+    let wide = utf16(json, false, false);
+    // Even in length, so that it is also valid UTF-16 (an odd byte at the
+    // end is malformed UTF-16, and the body is refused).
+    let ascii = if json.len() % 2 == 1 { format!("{json} ") } else { json.to_string() };
+    let marked_ascii = [&[0xff, 0xfe][..], ascii.as_bytes()].concat();
+    let pki = Pki::new("charsets-readings");
+    for (what, content_type, body) in [
+        ("UTF-16 JSON as text/plain", "content-type: text/plain\r\n", wide.clone()),
+        ("UTF-16 JSON untyped", "", wide.clone()),
+        ("UTF-16 JSON as octet-stream", "content-type: application/octet-stream\r\n", wide),
+        ("a UTF-16 mark before ASCII", "content-type: text/plain; charset=utf-8\r\n", marked_ascii),
+    ] {
+        let head = format!("HTTP/1.1 200 OK\r\n{content_type}content-length: {}\r\n\r\n", body.len());
+        let answer: &'static [u8] = Box::leak([head.as_bytes(), &body].concat().into_boxed_slice());
+        let upstream = support::raw_upstream(answer).await;
+        let proxy = Proxy::start(&pki.args(&format!("http://{upstream}"), &[]));
+        let a = Client::new(&pki, Some("client"), Http::H1).get(proxy.addr, "/").await.expect("answer");
+        assert_eq!(a.status, StatusCode::OK, "{what}: {}", a.text());
+        let units: Vec<u16> =
+            a.body.chunks(2).map(|p| u16::from_le_bytes([p[0], p.get(1).copied().unwrap_or(0)])).collect();
+        for reading in [String::from_utf16_lossy(&units), String::from_utf8_lossy(&a.body).replace('\0', "")] {
+            for value in PII {
+                assert!(!reading.contains(value), "{what}: {value} readable in {reading}");
+            }
+        }
+        proxy.assert_logs_clean();
+    }
+}

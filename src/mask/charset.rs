@@ -158,9 +158,17 @@ pub(crate) fn sniff(declared: Charset, kind: ContentKind, head: &[u8]) -> (Chars
             [a, 0, 0, 0] if nonzero(a) => Charset::Utf32Le,
             _ => Charset::Utf32Be,
         },
+        // Text opening with ASCII in UTF-16 or UTF-32 and no mark: a JSON
+        // reader takes it so whatever its label (RFC 4627 §3), and a log
+        // or terminal shows its letters between NULs.
+        // Four bytes tell UTF-16 (two units) but not UTF-32 (one unit,
+        // which text with a NUL in it may be as well).
+        Charset::Utf8 if kind == ContentKind::Text => {
+            wide_ascii(head).filter(|c| matches!(c, Charset::Utf16Le | Charset::Utf16Be)).unwrap_or(Charset::Utf8)
+        }
         // JSON opens with ASCII: NULs around it reveal UTF-16 or UTF-32
         // (RFC 4627 §3), which a UTF-8 reading would leave unmasked.
-        Charset::Utf8 if kind != ContentKind::Text => match head {
+        Charset::Utf8 => match head {
             [0, 0, 0, d] if nonzero(d) => Charset::Utf32Be,
             [a, 0, 0, 0] if nonzero(a) => Charset::Utf32Le,
             [0, b, ..] if nonzero(b) => Charset::Utf16Be,
@@ -170,6 +178,25 @@ pub(crate) fn sniff(declared: Charset, kind: ContentKind, head: &[u8]) -> (Chars
         other => other,
     };
     (charset, 0)
+}
+
+/// The UTF-16 or UTF-32 whose code units `head` spells as ASCII text
+/// (printable, tab, line feed, carriage return), read from its first 16
+/// bytes: at least two UTF-16 units or one UTF-32 unit, and every whole
+/// unit there ASCII text. `None` for anything else, UTF-8 included.
+pub fn wide_ascii(head: &[u8]) -> Option<Charset> {
+    let head = &head[..head.len().min(16)];
+    let text = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
+    let spells = |width: usize, at: usize| {
+        let units: Vec<&[u8]> = head.chunks_exact(width).collect();
+        !units.is_empty()
+            && units.len() * width >= 4
+            && units.iter().all(|u| u.iter().enumerate().all(|(i, &b)| if i == at { text(b) } else { b == 0 }))
+    };
+    [(4, 0, Charset::Utf32Le), (4, 3, Charset::Utf32Be), (2, 0, Charset::Utf16Le), (2, 1, Charset::Utf16Be)]
+        .into_iter()
+        .find(|&(width, at, _)| spells(width, at))
+        .map(|(_, _, charset)| charset)
 }
 
 /// What [`TextStage::with_document`] will make of a body that starts with
@@ -738,7 +765,8 @@ mod tests {
             let out = transcode(Charset::Utf8, ContentKind::Ndjson, &utf32(json, big, false)).expect("utf-32");
             assert_eq!(out, utf32(&expected, big, false), "UTF-32, big-endian {big}");
         }
-        // Text is not sniffed: NUL bytes may be what it is.
+        // Text whose first four bytes are not two UTF-16 units of ASCII
+        // is not sniffed: NUL bytes may be what it is.
         let raw = utf16("a\0b", false, false);
         assert_eq!(transcode(Charset::Utf8, ContentKind::Text, &raw), Ok(raw));
     }
@@ -979,5 +1007,33 @@ mod tests {
             "mail [EMAIL] card [CARD] call [PHONE]\n",
             "real UTF-16 under an overriding mark"
         );
+    }
+
+    #[test]
+    fn ascii_in_wide_units_is_told_from_its_nuls() {
+        let utf16le: Vec<u8> = "{\"a\":1}".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf16be: Vec<u8> = "hi there".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let utf32le: Vec<u8> = "ok".chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+        let utf32be: Vec<u8> = "ok".chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
+        assert_eq!(wide_ascii(&utf16le), Some(Charset::Utf16Le));
+        assert_eq!(wide_ascii(&utf16be), Some(Charset::Utf16Be));
+        assert_eq!(wide_ascii(&utf32le), Some(Charset::Utf32Le));
+        assert_eq!(wide_ascii(&utf32be), Some(Charset::Utf32Be));
+        for other in [&b"plain text"[..], b"\x89PNG\r\n\x1a\n", b"\x00\x01\x00\x00", b"a\x00", b"", "日本".as_bytes()]
+        {
+            assert_eq!(wide_ascii(other), None, "{other:?}");
+        }
+    }
+
+    /// UTF-16 text with no mark and no label, under a text type: read as
+    /// UTF-16 (a JSON reader would, and a log shows its letters), masked,
+    /// and written back in UTF-16.
+    #[test]
+    fn unmarked_utf16_text_is_masked_as_utf16() {
+        let text = "mail ana.lopez@example.com card 4111 1111 1111 1111\n";
+        let body: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let out = transcode(Charset::Utf8, ContentKind::Text, &body).expect("masked");
+        let units: Vec<u16> = out.chunks(2).map(|p| u16::from_le_bytes([p[0], p[1]])).collect();
+        assert_eq!(String::from_utf16(&units).expect("UTF-16 out"), "mail [EMAIL] card [CARD]\n");
     }
 }

@@ -99,6 +99,11 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     if BOMS.iter().any(|bom| head.starts_with(bom)) {
         return Sniffed::Text;
     }
+    // ASCII in UTF-16 or UTF-32 without a mark: NULs, but text a JSON
+    // reader decodes (RFC 4627 §3), so masked rather than passed.
+    if crate::mask::charset::wide_ascii(head).is_some() {
+        return Sniffed::Text;
+    }
     if head.iter().copied().any(is_binary_byte) { Sniffed::Binary } else { Sniffed::Text }
 }
 
