@@ -363,6 +363,38 @@ async fn request_documents_are_masked_in_their_own_charset_or_refused() {
 /// between them; a UTF-16 mark before ASCII text is noise to a reader
 /// that goes by the bytes. Both are masked whatever the type says, and
 /// an untyped body of such NULs is text, not binary.
+/// Every way a receiver may read bytes whatever their label: UTF-8 with
+/// NULs dropped (as an HTML tree builder and a terminal show them), and
+/// UTF-16 and UTF-32 in both orders, from every alignment.
+fn readings(body: &[u8]) -> Vec<String> {
+    let mut all = vec![String::from_utf8_lossy(body).replace('\0', "")];
+    for skip in 0..4 {
+        let b = body.get(skip..).unwrap_or_default();
+        let units = |big: bool| -> Vec<u16> {
+            b.chunks_exact(2)
+                .map(|p| if big { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) })
+                .collect()
+        };
+        all.push(String::from_utf16_lossy(&units(false)));
+        all.push(String::from_utf16_lossy(&units(true)));
+        for big in [false, true] {
+            let utf32: String = b
+                .chunks_exact(4)
+                .filter_map(|p| {
+                    let u = if big {
+                        u32::from_be_bytes([p[0], p[1], p[2], p[3]])
+                    } else {
+                        u32::from_le_bytes([p[0], p[1], p[2], p[3]])
+                    };
+                    char::from_u32(u)
+                })
+                .collect();
+            all.push(utf32);
+        }
+    }
+    all
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bodies_read_otherwise_than_labelled_are_masked_in_every_reading() {
     let json = r#"{"email":"ana.lopez@example.com","phone":"+14155552671","card":"4111 1111 1111 1111"}"#;
@@ -371,12 +403,37 @@ async fn bodies_read_otherwise_than_labelled_are_masked_in_every_reading() {
     // end is malformed UTF-16, and the body is refused).
     let ascii = if json.len() % 2 == 1 { format!("{json} ") } else { json.to_string() };
     let marked_ascii = [&[0xff, 0xfe][..], ascii.as_bytes()].concat();
+    let text = "call +14155552671 or write ana.lopez@example.com, card 4111 1111 1111 1111";
+    let utf32be: Vec<u8> = text.chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
+    // A UTF-16 value pasted into a UTF-8 page: browsers drop the NULs.
+    let page = [&b"<p>"[..], &utf16(text, false, false), b"</p>"].concat();
+    let multipart = [
+        &b"--B\r\nContent-Disposition: form-data; name=\"j\"; filename=\"a.json\"\r\n\
+           Content-Type: application/octet-stream\r\n\r\n"[..],
+        &wide,
+        b"\r\n--B--\r\n",
+    ]
+    .concat();
     let pki = Pki::new("charsets-readings");
     for (what, content_type, body) in [
         ("UTF-16 JSON as text/plain", "content-type: text/plain\r\n", wide.clone()),
         ("UTF-16 JSON untyped", "", wide.clone()),
-        ("UTF-16 JSON as octet-stream", "content-type: application/octet-stream\r\n", wide),
+        ("UTF-16 JSON as octet-stream", "content-type: application/octet-stream\r\n", wide.clone()),
         ("a UTF-16 mark before ASCII", "content-type: text/plain; charset=utf-8\r\n", marked_ascii),
+        ("UTF-16 JSON labelled windows-1252", "content-type: application/json; charset=windows-1252\r\n", wide.clone()),
+        (
+            "UTF-16BE JSON labelled UTF-16LE",
+            "content-type: application/json; charset=utf-16le\r\n",
+            utf16(json, true, false),
+        ),
+        ("UTF-32BE text unlabelled", "content-type: text/plain\r\n", utf32be),
+        ("UTF-16 inside a UTF-8 page", "content-type: text/html; charset=utf-8\r\n", page),
+        (
+            "NULs between a value's characters",
+            "content-type: text/html\r\n",
+            b"<td>4111\x001111\x001111\x001111 ana.lopez\x00@example.com</td>".to_vec(),
+        ),
+        ("a UTF-16 JSON file in a multipart part", "content-type: multipart/form-data; boundary=B\r\n", multipart),
     ] {
         let head = format!("HTTP/1.1 200 OK\r\n{content_type}content-length: {}\r\n\r\n", body.len());
         let answer: &'static [u8] = Box::leak([head.as_bytes(), &body].concat().into_boxed_slice());
@@ -384,13 +441,86 @@ async fn bodies_read_otherwise_than_labelled_are_masked_in_every_reading() {
         let proxy = Proxy::start(&pki.args(&format!("http://{upstream}"), &[]));
         let a = Client::new(&pki, Some("client"), Http::H1).get(proxy.addr, "/").await.expect("answer");
         assert_eq!(a.status, StatusCode::OK, "{what}: {}", a.text());
-        let units: Vec<u16> =
-            a.body.chunks(2).map(|p| u16::from_le_bytes([p[0], p.get(1).copied().unwrap_or(0)])).collect();
-        for reading in [String::from_utf16_lossy(&units), String::from_utf8_lossy(&a.body).replace('\0', "")] {
+        for reading in readings(&a.body) {
             for value in PII {
                 assert!(!reading.contains(value), "{what}: {value} readable in {reading}");
             }
         }
         proxy.assert_logs_clean();
     }
+}
+
+/// A form's `charset` names the charset of its percent-decoded bytes, as
+/// Tomcat and Jetty read them: values in Shift_JIS or UTF-16 are masked
+/// before the app, and a rule on a key written in UTF-16 applies.
+#[tokio::test(flavor = "multi_thread")]
+async fn form_values_are_read_in_the_charset_the_form_names() {
+    let app = App::start().await;
+    let pki = Pki::new("charsets-forms");
+    let fields = "profiles:\n  default:\n    fields: [{ path: \"$..name\", action: redact }]\n";
+    let proxy = Proxy::one_route(&pki, &app.url, "request_profile: default, response_profile: none", fields);
+    let escaped = |bytes: &[u8]| bytes.iter().map(|b| format!("%{b:02X}")).collect::<String>();
+    let utf16 = |s: &str| escaped(&utf16(s, false, false));
+    let sjis = |s: &str| escaped(&shift_jis(s));
+    let client = Client::new(&pki, Some("client"), Http::H1);
+    for (label, body, readable) in [
+        (
+            "shift_jis",
+            format!(
+                "e={}&c={}",
+                sjis("ａｎａ．ｌｏｐｅｚ＠ｅｘａｍｐｌｅ．ｃｏｍ"),
+                sjis("４１１１ １１１１ １１１１ １１１１")
+            ),
+            &["ａｎａ．ｌｏｐｅｚ", "４１１１"][..],
+        ),
+        (
+            "utf-16le",
+            format!("{}={}&e={}", utf16("name"), utf16("Ana Lopez"), utf16("ana.lopez@example.com")),
+            &["Ana Lopez", "ana.lopez"][..],
+        ),
+    ] {
+        let ct = format!("application/x-www-form-urlencoded; charset={label}");
+        let a = client.send(proxy.addr, post(&ct, body.into_bytes())).await.expect("answer");
+        assert_eq!(a.status, StatusCode::OK, "{label}");
+        let seen = app.last_seen();
+        let encoding = Encoding::for_label(label.as_bytes()).expect("label");
+        // What the app's form parser reads: every value percent-decoded,
+        // then decoded from the form's charset.
+        let values: Vec<String> = String::from_utf8_lossy(&seen)
+            .split(['&', '='])
+            .map(|v| {
+                let bytes: Vec<u8> = percent_decode(v);
+                encoding.decode_without_bom_handling(&bytes).0.into_owned()
+            })
+            .collect();
+        for value in readable {
+            assert!(!values.iter().any(|v| v.contains(value)), "{label}: {value} reached the app in {values:?}");
+        }
+        assert!(values.iter().any(|v| v == "[EMAIL]"), "{label}: {values:?}");
+        assert!(label != "utf-16le" || values.iter().any(|v| v == "[REDACTED]"), "{label}: {values:?}");
+    }
+    proxy.assert_logs_clean();
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], b.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
 }

@@ -118,6 +118,18 @@ impl Charset {
         }
     }
 
+    /// The decoder that reads bytes in this charset, for a form's
+    /// percent-decoded bytes; `None` for UTF-8, and for UTF-32, whose
+    /// ASCII NULs around it already show to a detector.
+    fn decoder_for_bytes(self) -> Option<&'static Encoding> {
+        match self {
+            Charset::Utf8 | Charset::Utf32 | Charset::Utf32Le | Charset::Utf32Be => None,
+            Charset::Utf16Le | Charset::Utf16 => Some(encoding_rs::UTF_16LE),
+            Charset::Utf16Be => Some(encoding_rs::UTF_16BE),
+            Charset::Legacy(encoding) => Some(encoding),
+        }
+    }
+
     /// The byte order mark of this charset, empty where it has none.
     pub(crate) fn bom(self) -> &'static [u8] {
         match self {
@@ -160,24 +172,32 @@ pub(crate) fn sniff(declared: Charset, kind: ContentKind, head: &[u8]) -> (Chars
         },
         // Text opening with ASCII in UTF-16 or UTF-32 and no mark: a JSON
         // reader takes it so whatever its label (RFC 4627 §3), and a log
-        // or terminal shows its letters between NULs.
-        // Four bytes tell UTF-16 (two units) but not UTF-32 (one unit,
-        // which text with a NUL in it may be as well).
-        Charset::Utf8 if kind == ContentKind::Text => {
-            wide_ascii(head).filter(|c| matches!(c, Charset::Utf16Le | Charset::Utf16Be)).unwrap_or(Charset::Utf8)
-        }
+        // or terminal shows its letters between NULs. (Four bytes are one
+        // UTF-32 unit: text that only looks so fails to decode further on,
+        // and is refused rather than passed.)
+        Charset::Utf8 if kind == ContentKind::Text => wide_ascii(head).unwrap_or(Charset::Utf8),
         // JSON opens with ASCII: NULs around it reveal UTF-16 or UTF-32
-        // (RFC 4627 §3), which a UTF-8 reading would leave unmasked.
-        Charset::Utf8 => match head {
-            [0, 0, 0, d] if nonzero(d) => Charset::Utf32Be,
-            [a, 0, 0, 0] if nonzero(a) => Charset::Utf32Le,
-            [0, b, ..] if nonzero(b) => Charset::Utf16Be,
-            [a, 0, ..] if nonzero(a) => Charset::Utf16Le,
-            _ => Charset::Utf8,
-        },
+        // (RFC 4627 §3), which a UTF-8 reading would leave unmasked. JSON
+        // readers go by them whatever the label says (Python's
+        // `json.loads` of bytes, `requests`' `.json()`), so under a JSON
+        // type they decide against any label.
+        Charset::Utf8 => json_units(head).unwrap_or(Charset::Utf8),
+        other if matches!(kind, ContentKind::Json | ContentKind::Ndjson) => json_units(head).unwrap_or(other),
         other => other,
     };
     (charset, 0)
+}
+
+/// The UTF-16 or UTF-32 that NULs around a JSON text's first ASCII
+/// character reveal (RFC 4627 §3), or `None` where there are none.
+fn json_units(head: &[u8]) -> Option<Charset> {
+    match *head {
+        [0, 0, 0, d, ..] if d != 0 => Some(Charset::Utf32Be),
+        [a, 0, 0, 0, ..] if a != 0 => Some(Charset::Utf32Le),
+        [0, b, ..] if b != 0 => Some(Charset::Utf16Be),
+        [a, 0, ..] if a != 0 => Some(Charset::Utf16Le),
+        _ => None,
+    }
 }
 
 /// The UTF-16 or UTF-32 whose code units `head` spells as ASCII text
@@ -288,6 +308,13 @@ impl TextStage {
         charset: Option<Charset>,
         document: Option<DocumentCharset>,
     ) -> TextStage {
+        // A form's charset is that of its percent-decoded bytes, not of
+        // the body, which serializers write in ASCII.
+        if kind == ContentKind::Form
+            && let Some(encoding) = charset.and_then(Charset::decoder_for_bytes)
+        {
+            return TextStage { stage: Stage::Plain(MaskStream::form_in(masker, encoding)) };
+        }
         let stream = MaskStream::new(masker, kind);
         let stage = match charset {
             None => Stage::Plain(stream),
@@ -353,6 +380,10 @@ impl TextStage {
         first[..from_head].copy_from_slice(&head[..from_head]);
         first[from_head..from_head + from_input].copy_from_slice(&input[..from_input]);
         let (mut charset, bom) = sniff(declared, kind, &first[..from_head + from_input]);
+        // The bytes decided against a label that names a charset (a mark,
+        // or JSON's NULs): a receiver that goes by the label reads them
+        // otherwise, so the output is masked in that reading too.
+        let overridden = !same_family(charset, declared) && (bom > 0 || declared != Charset::Utf8);
         // A byte order mark decides before anything the document says.
         if bom == 0 {
             match found {
@@ -380,11 +411,6 @@ impl TextStage {
         let guessed = bom == 0
             && document.is_some_and(|d| d.markup == Markup::Html)
             && matches!(found, Some(InDocument::Unnamed | InDocument::Wait));
-        // A mark that overrides the label (or stands where there is none)
-        // is read as browsers read it, but a receiver that goes by the
-        // label or the bytes reads them otherwise: the output is masked in
-        // that reading too.
-        let overridden = bom > 0 && !same_family(charset, declared);
         self.stage = match charset {
             Charset::Utf8 if !guessed => Stage::Plain(stream),
             _ if overridden => Stage::Transcode(Box::new(Transcoder::with_raw_view(stream, charset))),
@@ -765,9 +791,15 @@ mod tests {
             let out = transcode(Charset::Utf8, ContentKind::Ndjson, &utf32(json, big, false)).expect("utf-32");
             assert_eq!(out, utf32(&expected, big, false), "UTF-32, big-endian {big}");
         }
-        // Text whose first four bytes are not two UTF-16 units of ASCII
-        // is not sniffed: NUL bytes may be what it is.
-        let raw = utf16("a\0b", false, false);
+        // Text opening with one UTF-32 unit of ASCII is read as UTF-32,
+        // and refused when the rest is not.
+        let text = "mail ana.lopez@example.com";
+        let out = transcode(Charset::Utf8, ContentKind::Text, &utf32(text, false, false)).expect("utf-32 text");
+        assert_eq!(out, utf32("mail [EMAIL]", false, false));
+        assert!(transcode(Charset::Utf8, ContentKind::Text, &utf16("a\0b", false, false)).is_err());
+        // Text whose first bytes are no such units is not sniffed: NUL
+        // bytes may be what it is.
+        let raw = b"ab\0\0cd".to_vec();
         assert_eq!(transcode(Charset::Utf8, ContentKind::Text, &raw), Ok(raw));
     }
 

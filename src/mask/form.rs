@@ -18,6 +18,12 @@
 //! text body (a value that long is not decoded a second time), so memory
 //! does not grow with the body.
 //!
+//! A form's `charset` parameter names the charset of its decoded bytes
+//! (the body itself is ASCII, as serializers write it): Tomcat and
+//! Jetty read `%82%81` under `charset=shift_jis` as `ａ`. Under such a
+//! label keys and values are also read in that charset for detection,
+//! and keys in it for rules.
+//!
 //! One concern per file: this file splits pairs and applies field rules;
 //! [`field`] masks one key or value; [`codec`] decodes and encodes.
 
@@ -26,7 +32,7 @@ mod field;
 
 pub use self::codec::{Decoder, write_form_encoded};
 use self::codec::{find1, find2};
-use self::field::{Field, Scratch};
+use self::field::{Field, Scratch, write_replacement};
 use super::action::{Action, StreamingHash, StreamingMask};
 use super::json::path::{Segment, States};
 use super::{Counters, Masker};
@@ -70,6 +76,12 @@ pub struct FormMasker {
 
 impl FormMasker {
     pub fn new(masker: &Masker) -> FormMasker {
+        FormMasker::in_charset(masker, None)
+    }
+
+    /// A form whose decoded bytes are in `charset` (UTF-8 when `None`).
+    pub fn in_charset(masker: &Masker, charset: Option<&'static encoding_rs::Encoding>) -> FormMasker {
+        let charset = charset.filter(|&c| c != encoding_rs::UTF_8);
         FormMasker {
             in_value: false,
             key: Field::default(),
@@ -78,7 +90,7 @@ impl FormMasker {
             target: Target::Scan,
             root: masker.rules.root(),
             next: States::new(),
-            scratch: Scratch::default(),
+            scratch: Scratch::in_charset(charset),
         }
     }
 
@@ -136,6 +148,10 @@ impl FormMasker {
         self.key_context.clear();
         if self.key.windowed || self.key.dec.len() > MAX_KEY {
             self.key_context.extend_from_slice(OVERLONG_KEY);
+        } else if let Some(charset) = self.scratch.charset
+            && let (key, false) = charset.decode_without_bom_handling(&self.key.dec)
+        {
+            self.key_context.extend_from_slice(key.as_bytes());
         } else {
             self.key_context.extend_from_slice(&self.key.dec);
         }
@@ -159,7 +175,7 @@ impl FormMasker {
             Some(Action::Keep) => Target::Keep,
             Some(Action::Drop) => Target::Drop,
             Some(Action::Redact { placeholder }) => {
-                write_form_encoded(placeholder.as_bytes(), out);
+                write_replacement(placeholder.as_bytes(), self.scratch.charset, out);
                 Target::Discard
             }
             Some(Action::Mask { keep_last }) => Target::Mask(StreamingMask::new(*keep_last), Decoder::default()),

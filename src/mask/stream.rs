@@ -102,6 +102,14 @@ impl MaskStream {
         MaskStream { masker, inner, counters, bytes_in: 0, bytes_out: 0 }
     }
 
+    /// A stream for a form whose decoded bytes are in `charset` (see
+    /// [`FormMasker::in_charset`]).
+    pub fn form_in(masker: Arc<Masker>, charset: &'static encoding_rs::Encoding) -> MaskStream {
+        let mut stream = MaskStream::new(masker, ContentKind::Form);
+        stream.inner = Inner::Form(Box::new(FormMasker::in_charset(&stream.masker, Some(charset))));
+        stream
+    }
+
     /// The masker this stream masks with.
     pub fn masker(&self) -> &Arc<Masker> {
         &self.masker

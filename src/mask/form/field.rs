@@ -50,6 +50,14 @@ pub(super) struct Scratch {
     pub(super) rendered: Vec<u8>,
     /// What recent keys say of numbers under them.
     contexts: KeyContexts,
+    /// The charset of decoded bytes, when not UTF-8 (see [`super`]).
+    pub(super) charset: Option<&'static encoding_rs::Encoding>,
+}
+
+impl Scratch {
+    pub(super) fn in_charset(charset: Option<&'static encoding_rs::Encoding>) -> Scratch {
+        Scratch { charset, ..Scratch::default() }
+    }
 }
 
 /// A key or value as it arrives: its input bytes not yet written, their
@@ -127,6 +135,10 @@ impl Field {
         counters: &mut Counters,
         s: &mut Scratch,
     ) {
+        // Bytes that read otherwise in the form's charset (all of UTF-16's
+        // have a NUL or a byte past ASCII).
+        let charset = s.charset;
+        let in_charset = |dec: &[u8]| charset.filter(|_| dec.iter().any(|&b| b == 0 || !b.is_ascii()));
         if complete {
             self.seal();
             // Most keys and values are short and hold no anchor: written
@@ -135,6 +147,7 @@ impl Field {
                 && !self.decoder.wrote_percent
                 && inert(masker, &self.dec, key, &mut s.contexts)
                 && !needs_decoding(&self.dec)
+                && in_charset(&self.dec).is_none()
             {
                 out.extend_from_slice(&self.raw);
                 self.clear();
@@ -157,12 +170,21 @@ impl Field {
         if complete && !self.windowed && self.decoder.wrote_percent && has_escape(&self.dec) {
             self.decode_again(Layer::Percent, masker, key, counters, s);
         }
-        if complete && !self.windowed && needs_decoding(&self.dec) {
+        // UTF-16 bytes are read as characters by the charset layer; the
+        // spelling layer would cut them between a unit's two bytes.
+        let utf16 = charset.is_some_and(is_utf16);
+        if complete && !self.windowed && !utf16 && needs_decoding(&self.dec) {
             self.decode_again(Layer::Spelling, masker, key, counters, s);
+        }
+        if complete
+            && !self.windowed
+            && let Some(charset) = in_charset(&self.dec)
+        {
+            self.decode_again(Layer::Charset(charset), masker, key, counters, s);
         }
         for span in &s.spans {
             self.copy_to(span.start, out);
-            write_form_encoded(&s.reps[span.rep.0..span.rep.1], out);
+            write_replacement(&s.reps[span.rep.0..span.rep.1], charset, out);
             self.skip_to(span.end);
         }
         if complete {
@@ -206,19 +228,7 @@ impl Field {
                 }
                 Layer::Spelling => match spelled_at(first, i, true) {
                     Spelled::Char { len, ch } => {
-                        match fold(ch) {
-                            Folded::Ascii(b) => {
-                                s.second_map.push(i);
-                                s.second.push(b);
-                            }
-                            Folded::Removed => {}
-                            Folded::Char(c) => {
-                                for &b in c.encode_utf8(&mut [0; 4]).as_bytes() {
-                                    s.second_map.push(i);
-                                    s.second.push(b);
-                                }
-                            }
-                        }
+                        push_folded(ch, i, s);
                         len
                     }
                     Spelled::Plain | Spelled::NeedMore => {
@@ -227,6 +237,11 @@ impl Field {
                         1
                     }
                 },
+                // Read whole, from the first byte.
+                Layer::Charset(charset) => {
+                    read_in_charset(first, charset, s);
+                    first.len()
+                }
             };
             i += n;
         }
@@ -254,6 +269,67 @@ impl Field {
     }
 }
 
+fn is_utf16(charset: &'static encoding_rs::Encoding) -> bool {
+    charset == encoding_rs::UTF_16LE || charset == encoding_rs::UTF_16BE
+}
+
+/// Writes a replacement (UTF-8) form-encoded in the form's charset: as is
+/// in the ASCII-compatible ones, as UTF-16 units in UTF-16, so the app
+/// reads `[EMAIL]` rather than what its bytes spell as UTF-16.
+pub(super) fn write_replacement(rep: &[u8], charset: Option<&'static encoding_rs::Encoding>, out: &mut Vec<u8>) {
+    match charset.filter(|&c| is_utf16(c)) {
+        Some(c) => {
+            let text = String::from_utf8_lossy(rep);
+            let big = c == encoding_rs::UTF_16BE;
+            let units: Vec<u8> =
+                text.encode_utf16().flat_map(|u| if big { u.to_be_bytes() } else { u.to_le_bytes() }).collect();
+            write_form_encoded(&units, out);
+        }
+        None => write_form_encoded(rep, out),
+    }
+}
+
+/// Appends what a reader takes `ch` (at `at` in the first decoding) for
+/// to the second reading.
+fn push_folded(ch: char, at: usize, s: &mut Scratch) {
+    match fold(ch) {
+        Folded::Ascii(b) => {
+            s.second_map.push(at);
+            s.second.push(b);
+        }
+        Folded::Removed => {}
+        Folded::Char(c) => {
+            for &b in c.encode_utf8(&mut [0; 4]).as_bytes() {
+                s.second_map.push(at);
+                s.second.push(b);
+            }
+        }
+    }
+}
+
+/// The second reading of `first` decoded from `charset`, a character at
+/// a time so each maps to the bytes it came from. A malformed sequence
+/// reads as nothing (the first reading has scanned its bytes).
+fn read_in_charset(first: &[u8], charset: &'static encoding_rs::Encoding, s: &mut Scratch) {
+    let mut decoder = charset.new_decoder_without_bom_handling();
+    let mut buf = [0u8; 16];
+    let mut start = 0;
+    for i in 0..first.len() {
+        let last = i + 1 == first.len();
+        let (result, _, written) = decoder.decode_to_utf8_without_replacement(&first[i..i + 1], &mut buf, last);
+        if let encoding_rs::DecoderResult::Malformed(..) = result {
+            start = i + 1;
+            continue;
+        }
+        if written > 0 {
+            for ch in std::str::from_utf8(&buf[..written]).unwrap_or_default().chars() {
+                push_folded(ch, start, s);
+            }
+            start = i + 1;
+        }
+    }
+}
+
 /// A second reading of a decoded key or value.
 #[derive(Clone, Copy, Debug)]
 enum Layer {
@@ -262,4 +338,7 @@ enum Layer {
     /// What a reader sees: HTML references, escapes, Unicode spaces,
     /// fullwidth forms, invisible characters (as text bodies are read).
     Spelling,
+    /// Its bytes in the form's charset (Shift_JIS, UTF-16…), folded as
+    /// [`Layer::Spelling`] folds characters.
+    Charset(&'static encoding_rs::Encoding),
 }

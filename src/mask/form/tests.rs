@@ -193,3 +193,34 @@ fn values_are_read_as_a_reader_sees_them_fullwidth_spaces_references_and_invisib
         }
     }
 }
+
+#[test]
+fn values_are_read_in_the_forms_charset() {
+    let m = masker_with(&[("$..name", Action::Redact { placeholder: "[REDACTED]".into() })]);
+    let run = |label: &str, body: &str| {
+        let encoding = encoding_rs::Encoding::for_label(label.as_bytes()).expect("label");
+        let mut stream = MaskStream::form_in(m.clone(), encoding);
+        let mut out = Vec::new();
+        stream.feed(body.as_bytes(), &mut out);
+        stream.finish(&mut out);
+        String::from_utf8(out).expect("ascii")
+    };
+    // What Tomcat's getParameter reads under each label.
+    let sjis = |s: &str| {
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(s);
+        bytes.iter().map(|b| format!("%{b:02X}")).collect::<String>()
+    };
+    let email = sjis("ａｎａ．ｌｏｐｅｚ＠ｅｘａｍｐｌｅ．ｃｏｍ");
+    assert_eq!(run("shift_jis", &format!("e={email}&x=1")), "e=%5BEMAIL%5D&x=1");
+    let card = sjis("４１１１ １１１１ １１１１ １１１１");
+    assert_eq!(run("shift_jis", &format!("c={card}")), "c=%5BCARD%5D");
+    let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).map(|b| format!("%{b:02X}")).collect::<String>();
+    assert_eq!(
+        run("utf-16le", &format!("{}={}&e={}", utf16("name"), utf16("Ana Lopez"), utf16("ana.lopez@example.com"))),
+        // The placeholders in UTF-16 too, so the app reads them.
+        format!("{}=%5B%00R%00E%00D%00A%00C%00T%00E%00D%00%5D%00&e=%5B%00E%00M%00A%00I%00L%00%5D%00", utf16("name"))
+    );
+    // Nothing to find: the bytes come back as they were.
+    let plain = format!("k={}", sjis("こんにちは"));
+    assert_eq!(run("shift_jis", &plain), plain);
+}

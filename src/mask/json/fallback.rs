@@ -304,7 +304,7 @@ impl JsonMasker {
             if !matches!(found, Found::Nothing) {
                 // The value starts: the text before it is decided first.
                 self.fallback.push(&input[from..at]);
-                self.fallback.process(masker, &[], true, Encoding::Raw, out, counters, &mut self.scratch);
+                self.fallback.process(masker, &self.text_key, true, Encoding::Raw, out, counters, &mut self.scratch);
                 from = at;
             }
             if let Some(rule) = rule {

@@ -897,7 +897,15 @@ impl JsonMasker {
         {
             let nl = i + nl;
             self.fallback.push(&input[i..nl]);
-            self.fallback.process(cx.masker, &[], true, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
+            self.fallback.process(
+                cx.masker,
+                &self.text_key,
+                true,
+                Encoding::Raw,
+                cx.out,
+                cx.counters,
+                &mut self.scratch,
+            );
             cx.out.push(b'\n');
             self.frames.clear();
             self.keys.clear();
@@ -907,7 +915,7 @@ impl JsonMasker {
             return nl + 1;
         }
         self.fallback.push(&input[i..]);
-        self.fallback.process(cx.masker, &[], false, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
+        self.fallback.process(cx.masker, &self.text_key, false, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
         input.len()
     }
 
@@ -928,7 +936,15 @@ impl JsonMasker {
             };
         }
         let Some(nl) = nl else {
-            self.fallback.process(cx.masker, &[], false, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
+            self.fallback.process(
+                cx.masker,
+                &self.text_key,
+                false,
+                Encoding::Raw,
+                cx.out,
+                cx.counters,
+                &mut self.scratch,
+            );
             return input.len();
         };
         self.end_text(cx);
@@ -948,6 +964,6 @@ impl JsonMasker {
             self.key_finder.end_token(cx.masker, r, cx.out, cx.counters);
         }
         self.key_finder.reset(false, b'"');
-        self.fallback.process(cx.masker, &[], true, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
+        self.fallback.process(cx.masker, &self.text_key, true, Encoding::Raw, cx.out, cx.counters, &mut self.scratch);
     }
 }

@@ -205,6 +205,9 @@ pub struct JsonMasker {
     held: Vec<u8>,
     holding: bool,
     fallback: Window,
+    /// The key text scanning runs under (a multipart part's name; empty
+    /// for a body).
+    text_key: Vec<u8>,
     /// Finds `"key": value` pairs in the text scan (see [`fallback`]).
     key_finder: fallback::KeyFinder,
     /// The current string is a value a rule took in the text scan.
@@ -274,6 +277,7 @@ impl JsonMasker {
             held: Vec::new(),
             holding: false,
             fallback: Window::default(),
+            text_key: Vec::new(),
             key_finder: fallback::KeyFinder::default(),
             text_value: false,
             scratch: ScanScratch::default(),
@@ -294,6 +298,12 @@ impl JsonMasker {
         text.key_finder.reset(false, b'"');
         text.state = State::Text;
         text
+    }
+
+    /// [`JsonMasker::for_text`] for text under `key` (a multipart part's
+    /// name), which detectors read as its context.
+    pub fn for_text_under(masker: &Masker, key: &[u8]) -> JsonMasker {
+        JsonMasker { text_key: key.to_vec(), ..JsonMasker::for_text(masker) }
     }
 
     /// See [`super::MaskStream::use_baseline_build`].

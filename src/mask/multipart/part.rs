@@ -14,7 +14,7 @@ use super::error::MultipartError;
 use super::headers::{self, Boundary, BoundaryParam, PartHeaders};
 use super::transfer::{Base64Decoder, Base64Encoder, QpDecoder, QpEncoder};
 use crate::mask::action::{Action, StreamingHash, StreamingMask};
-use crate::mask::charset::{Codec, SNIFF_LEN, sniff};
+use crate::mask::charset::{Codec, SNIFF_LEN, sniff, wide_ascii};
 use crate::mask::content_type::content_kind;
 use crate::mask::form::FormMasker;
 use crate::mask::json::JsonMasker;
@@ -72,18 +72,23 @@ enum RuleBody {
 
 impl Body {
     /// `depth` is the nested body's; checked by the caller.
-    fn new(masker: &Masker, kind: Option<ContentKind>, depth: usize) -> Body {
+    fn new(masker: &Masker, kind: Option<ContentKind>, name: &[u8], depth: usize) -> Body {
         match kind {
             Some(ContentKind::Json) => Body::Json(Box::new(JsonMasker::new(masker, false))),
             Some(ContentKind::Ndjson) => Body::Json(Box::new(JsonMasker::new(masker, true))),
             Some(ContentKind::Form) => Body::Form(Box::new(FormMasker::new(masker))),
             Some(ContentKind::Multipart(b)) => Body::Multipart(Box::new(MultipartMasker::nested(b, depth))),
-            Some(ContentKind::Text) => Body::text(),
+            Some(ContentKind::Text) => Body::text(masker, name),
             None => Body::Sniff { raw: Vec::new(), decoded: Vec::new() },
         }
     }
 
-    fn text() -> Body {
+    /// Text under the part's `name`; read for `"key": value` pairs when
+    /// rules apply by key name (JSON in a text part), as a text body is.
+    fn text(masker: &Masker, name: &[u8]) -> Body {
+        if masker.rules.has_last_keys() {
+            return Body::Json(Box::new(JsonMasker::for_text_under(masker, name)));
+        }
         Body::Text { window: Window::default(), scratch: ScanScratch::default() }
     }
 
@@ -178,10 +183,15 @@ fn rule_for<'m>(masker: &'m Masker, name: &[u8], c: &mut Counters) -> Option<&'m
 }
 
 /// Whether the start of an unparsed part is text: a UTF-16 or UTF-32 byte
-/// order mark, or UTF-8 (perhaps cut in a character at the end) without
-/// NUL or other control bytes but tab and line breaks.
+/// order mark, ASCII in UTF-16 or UTF-32 (NULs around it), or UTF-8
+/// (perhaps cut in a character at the end) without NUL or other control
+/// bytes but tab and line breaks.
 fn looks_like_text(bytes: &[u8]) -> bool {
-    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") || bytes.starts_with(b"\x00\x00\xFE\xFF") {
+    if bytes.starts_with(b"\xFF\xFE")
+        || bytes.starts_with(b"\xFE\xFF")
+        || bytes.starts_with(b"\x00\x00\xFE\xFF")
+        || wide_ascii(bytes).is_some()
+    {
         return true;
     }
     let valid = match std::str::from_utf8(bytes) {
@@ -307,7 +317,7 @@ impl Part {
                     RuleBody::Hash(Some(Box::new(StreamingHash::new(key.clone(), label.clone()))))
                 }
             }),
-            None => Body::new(masker, kind, depth + 1),
+            None => Body::new(masker, kind, &h.name, depth + 1),
         };
         Ok(Part { name: h.name, decoder, encoder, chars, body, decoded: Vec::new(), masked: Vec::new() })
     }
@@ -359,7 +369,7 @@ impl Part {
                 return Ok(());
             }
             self.decoded = std::mem::take(decoded);
-            self.body = Body::text();
+            self.body = Body::text(m, &self.name);
             // UTF-8, unless a byte order mark says otherwise.
             self.chars = Chars::Sniff { declared: Charset::Utf8, kind: ContentKind::Text, head: Vec::new() };
         }

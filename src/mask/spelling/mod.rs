@@ -2,7 +2,7 @@
 //! references (`&#64;`, `&#x40;`, `&commat;`), percent-escapes (`%40`,
 //! `%C2%A0`), and Unicode forms a reader sees as ASCII (no-break and thin
 //! spaces, fullwidth forms, non-ASCII hyphens, zero-width characters,
-//! bidirectional marks and the soft hyphen, which show as nothing, the
+//! bidirectional marks, the soft hyphen and NUL, which show as nothing, the
 //! lookalikes of `@` and `.`, and every digit of other scripts and forms:
 //! Arabic-Indic, Devanagari, Thai, mathematical, superscript, circled…,
 //! see [`digits`]); the backslash escapes of scripts and styles
@@ -50,7 +50,8 @@ pub enum Folded {
     /// An ASCII byte (a space for every kind of space, `-` for hyphens,
     /// the ASCII form of a fullwidth one).
     Ascii(u8),
-    /// Nothing: a character that shows as nothing (zero-width, soft hyphen).
+    /// Nothing: a character that shows as nothing (zero-width, soft
+    /// hyphen, NUL).
     Removed,
     /// The character itself.
     Char(char),
@@ -60,6 +61,10 @@ pub enum Folded {
 #[inline]
 pub fn fold(ch: char) -> Folded {
     match ch {
+        // NUL shows as nothing: an HTML tree builder drops it from text,
+        // and it pads every ASCII letter of UTF-16 or UTF-32 text read as
+        // bytes (a value pasted from a UTF-16 source into a UTF-8 page).
+        '\0' => Folded::Removed,
         c if c.is_ascii() => Folded::Ascii(c as u8),
         '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => Folded::Ascii(b' '),
         '\u{AD}'
@@ -98,7 +103,8 @@ fn digit_value(c: char) -> Option<u8> {
 }
 
 /// Whether `b` may start a spelling [`spelled_at`] decodes: `&`, `%`,
-/// `\`, `<`, or the lead byte of a UTF-8 sequence that [`fold`] changes.
+/// `\`, `<`, NUL, or the lead byte of a UTF-8 sequence that [`fold`]
+/// changes.
 #[inline(always)]
 pub fn may_start_spelling(b: u8) -> bool {
     STARTS[b as usize]
@@ -165,6 +171,7 @@ static MAY_FOLD: [u64; (FOLD_LIMIT / 64) as usize] = {
 /// of the characters of [`MAY_FOLD`].
 static STARTS: [bool; 256] = {
     let mut t = [false; 256];
+    t[0] = true;
     t[b'&' as usize] = true;
     t[b'%' as usize] = true;
     t[b'\\' as usize] = true;
@@ -188,6 +195,7 @@ pub fn spelled_at(b: &[u8], at: usize, complete: bool) -> Spelled {
         b'%' => percent(b, at, complete),
         b'\\' => escapes::backslash(b, at, complete),
         b'<' => markup::markup(b, at, complete),
+        0 => Spelled::Char { len: 1, ch: '\0' },
         0x80.. => utf8(b, at, complete),
         _ => Spelled::Plain,
     }
@@ -352,9 +360,10 @@ pub fn needs_decoding(text: &[u8]) -> bool {
     if text.len() < 64 {
         return (0..text.len()).any(|i| may_start_spelling(text[i]) && spelled_at(text, i, false) != Spelled::Plain);
     }
-    // `&`, `%` or `\` anywhere sends the text to the decoded view (which
-    // reads a lone one as it is); `<` only when it starts markup.
+    // `&`, `%`, `\` or NUL anywhere sends the text to the decoded view
+    // (which reads a lone one as it is); `<` only when it starts markup.
     if memchr::memchr3(b'&', b'%', b'\\', text).is_some()
+        || memchr::memchr(0, text).is_some()
         || memchr::memchr_iter(b'<', text).any(|p| spelled_at(text, p, false) != Spelled::Plain)
     {
         return true;
@@ -414,6 +423,7 @@ mod tests {
             ("＠", '＠', 3),
             ("\u{200B}", '\u{200B}', 3),
             ("\u{3000}", '\u{3000}', 3),
+            ("\0", '\0', 1),
         ] {
             assert_eq!(whole(s), Spelled::Char { len, ch }, "{s:?}");
         }
@@ -421,6 +431,7 @@ mod tests {
         assert_eq!(fold('７'), Folded::Ascii(b'7'));
         assert_eq!(fold('\u{202F}'), Folded::Ascii(b' '));
         assert_eq!(fold('\u{AD}'), Folded::Removed);
+        assert_eq!(fold('\0'), Folded::Removed);
         assert_eq!(fold('\u{2011}'), Folded::Ascii(b'-'));
         assert_eq!(fold('é'), Folded::Char('é'));
     }
