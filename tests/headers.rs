@@ -138,6 +138,11 @@ async fn spelled_and_encoded_header_values_reach_the_client_masked() {
         assert_eq!(h["content-disposition"], "attachment; filename=\"[EMAIL]\"");
         assert_eq!(h["x-from"], "=?utf-8?q?Ana_L=C3=B3pez?= <[EMAIL]>");
         assert_eq!(h["x-plain"], "Tom &amp; Jerry =?utf-8?q?hello?=");
+        assert_eq!(h["x-adjacent"], "[EMAIL]");
+        assert_eq!(h["x-utf16"], "[EMAIL]");
+        assert_eq!(h["x-quoted"], "\"[EMAIL]\"");
+        assert_eq!(h["x-cookie-octal"], "e=\"[EMAIL]\"");
+        assert_eq!(h["x-continued"], "attachment; filename*0=\"[EMAIL]\"");
     }
     proxy.assert_logs_clean();
 }
@@ -301,6 +306,23 @@ async fn egress_refuses_personal_data_in_the_request_head_unless_the_peer_says_m
         ("http://customers.svc/echo?ana.lopez%40example.com=1", &[], "its query keys (detector email)"),
         ("http://customers.svc/echo", &[("x-customer", "4111 1111 1111 1111")], "its headers (detector card)"),
         ("http://customers.svc/echo", &[("referer", "https://a.example/u/ana.lopez%40example.com")], "its headers"),
+        // Spellings a peer's header parser undoes.
+        (
+            "http://customers.svc/echo",
+            &[("x-owner", "=?utf-8?q?ana.lopez?= =?utf-8?q?=40example.com?=")],
+            "its headers",
+        ),
+        ("http://customers.svc/echo", &[("x-owner", "\"ana.lopez\\@example.com\"")], "its headers"),
+        (
+            "http://customers.svc/echo",
+            &[("x-owner", "=?utf-16le?B?YQBuAGEAQABlAHgAYQBtAHAAbABlAC4AYwBvAG0A?=")],
+            "its headers",
+        ),
+        (
+            "http://customers.svc/echo",
+            &[("x-file", "a; filename*0*=utf-8''ana.lopez%40ex; filename*1*=ample.com")],
+            "its headers",
+        ),
     ];
     for (url, headers, part) in cases {
         let (status, answer_headers, text) = egress_get(egress.addr, url, headers).await;
@@ -319,13 +341,16 @@ async fn egress_refuses_personal_data_in_the_request_head_unless_the_peer_says_m
     let (status, _, _) = egress_get(
         egress.addr,
         "http://customers.svc/echo?a=1;b=%7e&email=ana.lopez%2540example.com",
-        &[("cookie", "sid=abc123; email=ana.lopez%40example.com"), ("authorization", "Bearer 4111111111111111")],
+        &[
+            ("cookie", "sid=abc123; email=ana.lopez%40example.com; e=\"ana.lopez\\100example.com\""),
+            ("authorization", "Bearer 4111111111111111"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     let seen = peer_app.last_seen();
     assert_eq!(seen.uri, "/echo?a=1;b=%7e&email=%5BEMAIL%5D");
-    assert_eq!(seen.headers["cookie"], "sid=abc123; email=%5BEMAIL%5D");
+    assert_eq!(seen.headers["cookie"], "sid=abc123; email=%5BEMAIL%5D; e=\"[EMAIL]\"");
     assert_eq!(seen.headers["authorization"], "Bearer 4111111111111111");
 
     // The peer that opts in gets the head masked instead.

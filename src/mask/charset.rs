@@ -315,6 +315,13 @@ impl TextStage {
         {
             return TextStage { stage: Stage::Plain(MaskStream::form_in(masker, encoding)) };
         }
+        // A multipart body's charset is that of its text parts; its
+        // framing is ASCII.
+        if let ContentKind::Multipart(boundary) = &kind
+            && let Some(charset) = charset.filter(|&c| c != Charset::Utf8)
+        {
+            return TextStage { stage: Stage::Plain(MaskStream::multipart_in(masker, *boundary, charset)) };
+        }
         let stream = MaskStream::new(masker, kind);
         let stage = match charset {
             None => Stage::Plain(stream),

@@ -21,6 +21,7 @@ mod decoded_view;
 pub mod detect;
 mod encoded_word;
 pub mod form;
+mod header_params;
 pub mod json;
 pub mod multipart;
 pub mod prescan;

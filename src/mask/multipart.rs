@@ -44,8 +44,9 @@ use self::headers::parse_headers;
 pub use self::headers::{Boundary, BoundaryParam};
 pub use self::part::MAX_DEPTH;
 use self::part::Part;
-use super::detect::Hay;
-use super::segment::{Encoding, ScanScratch, Window, mask_segment};
+use super::charset::Charset;
+use super::segment::{Encoding, ScanScratch, Window};
+use super::value::{Form, find_in, replace};
 use super::{Counters, Masker};
 
 /// Longest boundary (RFC 2046 §5.1.1).
@@ -101,11 +102,21 @@ pub struct MultipartMasker {
     part: Option<Box<Part>>,
     /// Bytes of a header block already searched for its end.
     scanned: usize,
+    /// The charset of text parts that name none: the body's `charset`
+    /// parameter, then what a `_charset_` field names.
+    default_charset: Option<Charset>,
 }
 
 impl MultipartMasker {
     pub fn new(boundary: Boundary) -> MultipartMasker {
         MultipartMasker::nested(boundary, 0)
+    }
+
+    /// A body whose `charset` parameter names `charset`: the charset of
+    /// its text parts that name none (as Tomcat and Jetty read fields),
+    /// not of its framing.
+    pub fn in_charset(boundary: Boundary, charset: Charset) -> MultipartMasker {
+        MultipartMasker { default_charset: Some(charset), ..MultipartMasker::nested(boundary, 0) }
     }
 
     fn nested(boundary: Boundary, depth: usize) -> MultipartMasker {
@@ -125,6 +136,7 @@ impl MultipartMasker {
             scratch: ScanScratch::default(),
             part: None,
             scanned: 0,
+            default_charset: None,
         }
     }
 
@@ -244,7 +256,8 @@ impl MultipartMasker {
                         continue;
                     };
                     self.scanned = 0;
-                    let part = parse_headers(&self.buf[..end]).and_then(|h| Part::new(m, h, self.depth, c));
+                    let part = parse_headers(&self.buf[..end])
+                        .and_then(|h| Part::new(m, h, self.depth, self.default_charset, c));
                     let part = match part {
                         Ok(part) => part,
                         Err(e) => {
@@ -252,8 +265,7 @@ impl MultipartMasker {
                             continue;
                         }
                     };
-                    let hay = Hay::whole(&self.buf[..end], b"");
-                    mask_segment(m, &hay, 0, Encoding::Raw, out, c, &mut self.scratch);
+                    mask_header_block(m, &self.buf[..end], out, c);
                     self.part = Some(Box::new(part));
                     self.consume(end);
                     from = 0;
@@ -335,9 +347,44 @@ impl MultipartMasker {
                 if let Err(e) = part.feed(m, &[], true, out, c) {
                     self.fail(e);
                 }
+                if let Some(charset) = part.charset_named() {
+                    self.default_charset = Some(charset);
+                }
             }
             None => self.text.process(m, &[], true, Encoding::Raw, out, c, &mut self.scratch),
         }
+    }
+}
+
+/// Writes a part's header block with each header's value masked as an
+/// HTTP header value is (see [`super::value`]): through percent-escapes,
+/// quoted-pairs, RFC 2047 encoded-words and RFC 2231 continuations, as a
+/// receiver reads a file name. The header's name is the value's context.
+fn mask_header_block(m: &Masker, block: &[u8], out: &mut Vec<u8>, c: &mut Counters) {
+    let mut found = Vec::new();
+    for line in block.split_inclusive(|&b| b == b'\n') {
+        let body_end = line.len() - line.iter().rev().take_while(|&&b| b == b'\n' || b == b'\r').count();
+        let (text, ending) = line.split_at(body_end);
+        let colon = match text.first() {
+            Some(b' ' | b'\t') | None => None,
+            Some(_) => memchr::memchr(b':', text),
+        };
+        let (name, value) = match colon {
+            Some(colon) => text.split_at(colon + 1),
+            None => (&b""[..], text),
+        };
+        let key = name.strip_suffix(b":").unwrap_or(name).to_ascii_lowercase();
+        let findings = find_in(m, &mut found, value, &key, Form::Header);
+        out.extend_from_slice(name);
+        if findings.is_empty() {
+            out.extend_from_slice(value);
+        } else {
+            for f in &findings {
+                c.detectors[f.detector as usize] += 1;
+            }
+            out.extend_from_slice(&replace(value, &findings, Form::Header));
+        }
+        out.extend_from_slice(ending);
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::charset::Charset;
 use super::form::FormMasker;
 use super::json::JsonMasker;
 use super::multipart::{Boundary, MultipartError, MultipartMasker};
@@ -107,6 +108,14 @@ impl MaskStream {
     pub fn form_in(masker: Arc<Masker>, charset: &'static encoding_rs::Encoding) -> MaskStream {
         let mut stream = MaskStream::new(masker, ContentKind::Form);
         stream.inner = Inner::Form(Box::new(FormMasker::in_charset(&stream.masker, Some(charset))));
+        stream
+    }
+
+    /// A stream for a multipart body whose `charset` parameter names
+    /// `charset` (see [`MultipartMasker::in_charset`]).
+    pub fn multipart_in(masker: Arc<Masker>, boundary: Boundary, charset: Charset) -> MaskStream {
+        let mut stream = MaskStream::new(masker, ContentKind::Multipart(boundary));
+        stream.inner = Inner::Multipart(Box::new(MultipartMasker::in_charset(boundary, charset)));
         stream
     }
 

@@ -17,6 +17,7 @@ use super::Masker;
 use super::action::Action;
 use super::detect::{DetectorId, Found, Hay};
 use super::encoded_word::{Words, decode_words};
+use super::header_params::{Joined, join_continuations};
 use super::spelling::{Folded, Spelled, fold, may_start_spelling, spelled_at};
 use super::stream::Stats;
 
@@ -64,40 +65,7 @@ impl ValueMasker {
     /// under `key` (a header name or query key gives context, as a JSON
     /// key does). Detectors whose action is `keep` find nothing here.
     pub fn find(&mut self, raw: &[u8], key: &[u8], form: Form) -> Vec<Finding> {
-        let plus_is_space = matches!(form, Form::Uri { plus_is_space: true });
-        let mut candidates: Vec<(Finding, usize)> = Vec::new();
-        self.scan_reading(raw, key, None, 0, &mut candidates);
-        if let Some(spelled) = spelled(raw, None) {
-            self.scan_reading(&spelled.bytes, key, Some(&spelled.spans), 1, &mut candidates);
-        }
-        if let Some(once) = decode(raw, plus_is_space, None) {
-            self.scan_reading(&once.bytes, key, Some(&once.spans), 1, &mut candidates);
-            if let Some(spelled) = spelled(&once.bytes, Some(&once.spans)) {
-                self.scan_reading(&spelled.bytes, key, Some(&spelled.spans), 2, &mut candidates);
-            }
-            if let Some(twice) = decode(&once.bytes, false, Some(&once.spans)) {
-                self.scan_reading(&twice.bytes, key, Some(&twice.spans), 2, &mut candidates);
-            }
-        }
-        if let Some(Words { bytes, spans }) = decode_words(raw) {
-            self.scan_reading(&bytes, key, Some(&spans), 1, &mut candidates);
-            if let Some(spelled) = spelled(&bytes, Some(&spans)) {
-                self.scan_reading(&spelled.bytes, key, Some(&spelled.spans), 2, &mut candidates);
-            }
-        }
-        // Earliest first, then longest, then the deepest reading (whose
-        // replacement is rendered from the decoded value, so a hash is the
-        // same as the plain value's); overlapping spans merge into the
-        // first.
-        candidates.sort_by(|(a, da), (b, db)| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(db.cmp(da)));
-        let mut merged: Vec<Finding> = Vec::new();
-        for (candidate, _) in candidates {
-            match merged.last_mut() {
-                Some(last) if candidate.start < last.end => last.end = last.end.max(candidate.end),
-                _ => merged.push(candidate),
-            }
-        }
-        merged
+        find_in(&self.masker, &mut self.found, raw, key, form)
     }
 
     /// The name of the detector behind a finding.
@@ -118,17 +86,10 @@ impl ValueMasker {
     /// `raw` with `findings` (from [`ValueMasker::find`] on the same value)
     /// replaced; each is counted.
     pub fn apply(&mut self, raw: &[u8], findings: &[Finding], form: Form) -> Vec<u8> {
-        let mut out = Vec::with_capacity(raw.len() + 16);
-        let mut from = 0;
         for f in findings {
-            out.extend_from_slice(&raw[from..f.start]);
-            let escaped = raw[f.start..f.end].contains(&b'%');
-            write_replacement(&f.replacement, form, escaped, &mut out);
-            from = f.end;
             self.counts[f.detector as usize] += 1;
         }
-        out.extend_from_slice(&raw[from..]);
-        out
+        replace(raw, findings, form)
     }
 
     /// Counts a finding that was acted on another way (a refusal).
@@ -158,69 +119,141 @@ impl ValueMasker {
     pub fn is_empty(&self) -> bool {
         self.counts.iter().all(|n| *n == 0)
     }
+}
 
-    /// Scans one reading of the value whole, then each of its pieces
-    /// between URI delimiters (`/`, `:`, `#`) that starts like a number on
-    /// its own: the digit detectors do not start a number just after
-    /// those bytes (in text, `2024/11`, `10:30` and `#123` are no phone
-    /// numbers), but in a path or a `tel:` link a segment is a value of
-    /// its own. Other pieces were read whole already.
-    fn scan_reading(
-        &mut self,
-        view: &[u8],
-        key: &[u8],
-        spans: Option<&[(usize, usize)]>,
-        depth: usize,
-        out: &mut Vec<(Finding, usize)>,
-    ) {
-        let is_delimiter = |b: &u8| matches!(b, b'/' | b':' | b'#');
-        self.scan_view(view, 0..view.len(), key, spans, depth, out);
-        if !view.iter().any(is_delimiter) {
-            return;
+/// The spans of `raw` holding personal data (see [`ValueMasker::find`]),
+/// with `masker`; `found` is scratch space.
+pub fn find_in(masker: &Masker, found: &mut Vec<Found>, raw: &[u8], key: &[u8], form: Form) -> Vec<Finding> {
+    let plus_is_space = matches!(form, Form::Uri { plus_is_space: true });
+    let mut candidates: Vec<(Finding, usize)> = Vec::new();
+    let mut scan = |view: &[u8], spans: Option<&[(usize, usize)]>, depth: usize| {
+        scan_reading(masker, found, view, key, spans, depth, &mut candidates);
+    };
+    scan(raw, None, 0);
+    if let Some(spelled) = spelled(raw, None) {
+        scan(&spelled.bytes, Some(&spelled.spans), 1);
+    }
+    if let Some(once) = decode(raw, plus_is_space, None) {
+        scan(&once.bytes, Some(&once.spans), 1);
+        if let Some(spelled) = spelled(&once.bytes, Some(&once.spans)) {
+            scan(&spelled.bytes, Some(&spelled.spans), 2);
         }
-        let mut from = 0;
-        for piece in view.split(is_delimiter) {
-            if matches!(piece.first(), Some(b'0'..=b'9' | b'+' | b'(')) {
-                self.scan_view(view, from..from + piece.len(), key, spans, depth, out);
-            }
-            from += piece.len() + 1;
+        if let Some(twice) = decode(&once.bytes, false, Some(&once.spans)) {
+            scan(&twice.bytes, Some(&twice.spans), 2);
         }
     }
-
-    /// Scans `view[range]` as a whole value. `spans` maps each byte of
-    /// `view` to the span of the original it came from (`None`: it is the
-    /// original).
-    fn scan_view(
-        &mut self,
-        view: &[u8],
-        range: std::ops::Range<usize>,
-        key: &[u8],
-        spans: Option<&[(usize, usize)]>,
-        depth: usize,
-        out: &mut Vec<(Finding, usize)>,
-    ) {
-        let masker = &*self.masker;
-        let base = range.start;
-        let piece = &view[range];
-        let mut matches = Vec::new();
-        masker.detectors.scan(&Hay::whole(piece, key), 0, None, &mut self.found, &mut |m| matches.push(m));
-        for m in matches {
-            let action = &masker.detector_actions[m.detector as usize];
-            if matches!(action, Action::Keep) || m.end <= m.start {
-                continue;
-            }
-            let (first, last) = (base + m.start, base + m.end - 1);
-            let (start, end) = match spans {
-                None => (first, last + 1),
-                Some(spans) => (spans[first].0, spans[last].1),
-            };
-            let mut replacement = Vec::new();
-            match masker.plain_placeholder(m.detector) {
-                Some(p) => replacement.extend_from_slice(p),
-                None => action.render(&piece[m.start..m.end], &mut replacement),
-            }
-            out.push((Finding { start, end, detector: m.detector, replacement }, depth));
+    if let Some(Words { bytes, spans }) = decode_words(raw) {
+        scan(&bytes, Some(&spans), 1);
+        if let Some(spelled) = spelled(&bytes, Some(&spans)) {
+            scan(&spelled.bytes, Some(&spelled.spans), 2);
         }
+    }
+    // RFC 2231 continuations (`filename*0="ana.lopez@ex"; filename*1=…`)
+    // joined, as sent and once decoded (`filename*0*=utf-8''…%40…`).
+    if let Some(Joined { bytes, spans }) = join_continuations(raw) {
+        scan(&bytes, Some(&spans), 1);
+        if let Some(once) = decode(&bytes, false, Some(&spans)) {
+            scan(&once.bytes, Some(&once.spans), 2);
+            if let Some(spelled) = spelled(&once.bytes, Some(&once.spans)) {
+                scan(&spelled.bytes, Some(&spelled.spans), 3);
+            }
+        }
+        if let Some(spelled) = spelled(&bytes, Some(&spans)) {
+            scan(&spelled.bytes, Some(&spelled.spans), 2);
+        }
+    }
+    // Earliest first, then longest, then the deepest reading (whose
+    // replacement is rendered from the decoded value, so a hash is the
+    // same as the plain value's); overlapping spans merge into the
+    // first.
+    candidates.sort_by(|(a, da), (b, db)| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(db.cmp(da)));
+    let mut merged: Vec<Finding> = Vec::new();
+    for (candidate, _) in candidates {
+        match merged.last_mut() {
+            Some(last) if candidate.start < last.end => last.end = last.end.max(candidate.end),
+            _ => merged.push(candidate),
+        }
+    }
+    merged
+}
+
+/// `raw` with `findings` (from [`find_in`] on the same value) replaced.
+pub fn replace(raw: &[u8], findings: &[Finding], form: Form) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + 16);
+    let mut from = 0;
+    for f in findings {
+        out.extend_from_slice(&raw[from..f.start]);
+        let escaped = raw[f.start..f.end].contains(&b'%');
+        write_replacement(&f.replacement, form, escaped, &mut out);
+        from = f.end;
+    }
+    out.extend_from_slice(&raw[from..]);
+    out
+}
+
+/// Scans one reading of the value whole, then each of its pieces
+/// between URI delimiters (`/`, `:`, `#`) that starts like a number on
+/// its own: the digit detectors do not start a number just after
+/// those bytes (in text, `2024/11`, `10:30` and `#123` are no phone
+/// numbers), but in a path or a `tel:` link a segment is a value of
+/// its own. Other pieces were read whole already.
+fn scan_reading(
+    masker: &Masker,
+    found: &mut Vec<Found>,
+    view: &[u8],
+    key: &[u8],
+    spans: Option<&[(usize, usize)]>,
+    depth: usize,
+    out: &mut Vec<(Finding, usize)>,
+) {
+    let is_delimiter = |b: &u8| matches!(b, b'/' | b':' | b'#');
+    scan_view(masker, found, view, 0..view.len(), key, spans, depth, out);
+    if !view.iter().any(is_delimiter) {
+        return;
+    }
+    let mut from = 0;
+    for piece in view.split(is_delimiter) {
+        if matches!(piece.first(), Some(b'0'..=b'9' | b'+' | b'(')) {
+            scan_view(masker, found, view, from..from + piece.len(), key, spans, depth, out);
+        }
+        from += piece.len() + 1;
+    }
+}
+
+/// Scans `view[range]` as a whole value. `spans` maps each byte of
+/// `view` to the span of the original it came from (`None`: it is the
+/// original).
+#[allow(clippy::too_many_arguments)]
+fn scan_view(
+    masker: &Masker,
+    found: &mut Vec<Found>,
+    view: &[u8],
+    range: std::ops::Range<usize>,
+    key: &[u8],
+    spans: Option<&[(usize, usize)]>,
+    depth: usize,
+    out: &mut Vec<(Finding, usize)>,
+) {
+    let base = range.start;
+    let piece = &view[range];
+    let mut matches = Vec::new();
+    masker.detectors.scan(&Hay::whole(piece, key), 0, None, found, &mut |m| matches.push(m));
+    for m in matches {
+        let action = &masker.detector_actions[m.detector as usize];
+        if matches!(action, Action::Keep) || m.end <= m.start {
+            continue;
+        }
+        let (first, last) = (base + m.start, base + m.end - 1);
+        let (start, end) = match spans {
+            None => (first, last + 1),
+            Some(spans) => (spans[first].0, spans[last].1),
+        };
+        let mut replacement = Vec::new();
+        match masker.plain_placeholder(m.detector) {
+            Some(p) => replacement.extend_from_slice(p),
+            None => action.render(&piece[m.start..m.end], &mut replacement),
+        }
+        out.push((Finding { start, end, detector: m.detector, replacement }, depth));
     }
 }
 
@@ -401,6 +434,26 @@ mod tests {
         assert_eq!(header("/u/john.doe%2540example.com"), "/u/%5BEMAIL%5D");
         assert_eq!(uri("john.doe%2540example.com"), "%5BEMAIL%5D");
         assert_eq!(uri("%252B14155552671"), "%5BPHONE%5D");
+    }
+
+    /// The ways header syntaxes spell a value that their receivers undo:
+    /// quoted-pairs, Python's cookie octal escapes, adjacent encoded-words,
+    /// encoded-words in UTF-16, RFC 2231 continuations.
+    #[test]
+    fn values_are_read_as_header_parsers_read_them() {
+        assert_eq!(header("\"ana.lopez\\@example.com\""), "\"[EMAIL]\"");
+        assert_eq!(header("e=\"ana.lopez\\100example.com\""), "e=\"[EMAIL]\"");
+        assert_eq!(header("=?utf-8?q?ana.lopez?= =?utf-8?q?=40example.com?="), "[EMAIL]");
+        assert_eq!(header("=?utf-8?B?YW5hLmxvcGV6QA==?= =?utf-8?B?ZXhhbXBsZS5jb20=?= x"), "[EMAIL] x");
+        assert_eq!(header("=?utf-16le?B?YQBuAGEALgBsAG8AcABlAHoAQABlAHgAYQBtAHAAbABlAC4AYwBvAG0A?="), "[EMAIL]");
+        assert_eq!(
+            header("attachment; filename*0=\"ana.lopez@ex\"; filename*1=\"ample.com\""),
+            "attachment; filename*0=\"[EMAIL]\""
+        );
+        assert_eq!(
+            header("attachment; filename*0*=utf-8''ana.lopez%40ex; filename*1*=ample.com"),
+            "attachment; filename*0*=utf-8''%5BEMAIL%5D"
+        );
     }
 
     #[test]

@@ -236,6 +236,12 @@ async fn app_answer(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>) -> Resu
             .header("content-disposition", "attachment; filename=\"=?UTF-8?B?YW5hLmxvcGV6QGV4YW1wbGUuY29tLnBkZg==?=\"")
             .header("x-from", "=?utf-8?q?Ana_L=C3=B3pez?= <=?utf-8?q?ana.lopez=40example.com?=>")
             .header("x-plain", "Tom &amp; Jerry =?utf-8?q?hello?=")
+            // How header parsers join and unescape values.
+            .header("x-adjacent", "=?utf-8?q?ana.lopez?= =?utf-8?q?=40example.com?=")
+            .header("x-utf16", "=?utf-16le?B?YQBuAGEALgBsAG8AcABlAHoAQABlAHgAYQBtAHAAbABlAC4AYwBvAG0A?=")
+            .header("x-quoted", "\"ana.lopez\\@example.com\"")
+            .header("x-cookie-octal", "e=\"ana.lopez\\100example.com\"")
+            .header("x-continued", "attachment; filename*0=\"ana.lopez@ex\"; filename*1=\"ample.com\"")
             .body(full("ok")),
         // Personal data in response headers, as sent and percent-encoded.
         "/headers" => Response::builder()

@@ -262,12 +262,26 @@ pub(super) struct Part {
     body: Body,
     decoded: Vec<u8>,
     masked: Vec<u8>,
+    /// A `_charset_` field's value as it arrives (WHATWG forms fill it
+    /// with the form's encoding, and servers decode later fields by it).
+    charset_field: Option<Vec<u8>>,
 }
+
+/// The longest `_charset_` value read.
+const MAX_CHARSET_FIELD: usize = 64;
 
 impl Part {
     /// The part its headers describe, at `depth` in nested multipart
     /// bodies; an error where a receiver could read it otherwise.
-    pub(super) fn new(masker: &Masker, h: PartHeaders, depth: usize, c: &mut Counters) -> Result<Part, MultipartError> {
+    /// `default` is the charset of a text part that names none (the body's
+    /// `charset` parameter, or a `_charset_` field before it).
+    pub(super) fn new(
+        masker: &Masker,
+        h: PartHeaders,
+        depth: usize,
+        default: Option<Charset>,
+        c: &mut Counters,
+    ) -> Result<Part, MultipartError> {
         let transfer = match h.transfer.as_deref() {
             None | Some("7bit" | "8bit" | "binary") => Transfer::AsIs,
             Some("base64") => Transfer::Base64,
@@ -296,6 +310,11 @@ impl Part {
         } else {
             content_kind(Some(content_type))
         };
+        let charset = match (charset, kind) {
+            (Some(own), _) => Some(own),
+            (None, Some(ContentKind::Multipart(_)) | None) => None,
+            (None, Some(_)) => default,
+        };
         let chars = Chars::new(kind, charset);
         // A type the engine does not parse, in a charset of its own: text.
         let kind = match (kind, &chars) {
@@ -319,7 +338,14 @@ impl Part {
             }),
             None => Body::new(masker, kind, &h.name, depth + 1),
         };
-        Ok(Part { name: h.name, decoder, encoder, chars, body, decoded: Vec::new(), masked: Vec::new() })
+        let charset_field = (h.name == b"_charset_").then(Vec::new);
+        Ok(Part { name: h.name, decoder, encoder, chars, body, decoded: Vec::new(), masked: Vec::new(), charset_field })
+    }
+
+    /// The charset a `_charset_` field named, once the part has ended.
+    pub(super) fn charset_named(&self) -> Option<Charset> {
+        let label = std::str::from_utf8(self.charset_field.as_deref()?).ok()?;
+        Charset::from_label(label.trim())
     }
 
     /// Masks the next bytes of the part's body as they came (`last` at its
@@ -354,6 +380,10 @@ impl Part {
                     d.finish(&mut self.decoded);
                 }
             }
+        }
+        if let Some(field) = &mut self.charset_field {
+            let room = MAX_CHARSET_FIELD.saturating_sub(field.len());
+            field.extend_from_slice(&self.decoded[..room.min(self.decoded.len())]);
         }
         if let Body::Sniff { raw: held_raw, decoded } = &mut self.body {
             held_raw.extend_from_slice(raw);

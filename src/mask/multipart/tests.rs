@@ -459,3 +459,56 @@ fn many_lines_that_only_look_like_boundaries_take_linear_time() {
     assert_eq!(out, body.replace(EMAIL, "[EMAIL]").as_bytes());
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
 }
+
+/// A part's headers are read as header parsers read a file name:
+/// RFC 2231 extended values and continuations, quoted-pairs, adjacent
+/// and UTF-16 encoded-words.
+#[test]
+fn part_headers_are_read_through_header_syntax() {
+    let m = masker();
+    for disposition in [
+        "form-data; name=\"f\"; filename*=utf-8''john.doe%40example.com",
+        "form-data; name=\"f\"; filename*0=\"john.doe@ex\"; filename*1=\"ample.com\"",
+        "form-data; name=\"f\"; filename*0*=utf-8''john.doe%40ex; filename*1*=ample.com",
+        "form-data; name=\"f\"; filename=\"john.doe\\@example.com\"",
+        "form-data; name=\"f\"; filename=\"=?utf-8?q?john.doe?= =?utf-8?q?=40example.com?=\"",
+        "form-data; name=\"f\"; filename=\"=?utf-16le?B?agBvAGgAbgAuAGQAbwBlAEAAZQB4AGEAbQBwAGwAZQAuAGMAbwBtAA==?=\"",
+    ] {
+        let body = format!("--b\r\nContent-Disposition: {disposition}\r\n\r\nnothing here\r\n--b--\r\n");
+        let out = String::from_utf8(run_every_split(&m, kind("b"), body.as_bytes())).expect("utf-8");
+        let placeholder = out.contains("[EMAIL]") || out.contains("%5BEMAIL%5D");
+        assert!(placeholder && !out.contains("john.doe"), "{disposition}: {out}");
+        assert!(out.ends_with("\r\n\r\nnothing here\r\n--b--\r\n"), "{out}");
+    }
+}
+
+/// Text parts without a charset of their own are in the body's charset
+/// (`multipart/form-data; charset=utf-16le`), or in the one a `_charset_`
+/// field names before them, as Tomcat and Jetty decode fields.
+#[test]
+fn text_parts_take_the_body_charset_or_the_charset_field() {
+    let m = masker();
+    let boundary = Boundary::new(b"b").expect("boundary");
+    let mask_in = |charset: Option<crate::mask::charset::Charset>, body: &[u8]| {
+        let mut stream = match charset {
+            Some(c) => MaskStream::multipart_in(m.clone(), boundary, c),
+            None => MaskStream::new(m.clone(), ContentKind::Multipart(boundary)),
+        };
+        let mut out = Vec::new();
+        stream.feed(body, &mut out);
+        stream.finish(&mut out);
+        out
+    };
+    let field = |name: &str, value: &[u8]| {
+        [format!("--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(), value, b"\r\n"].concat()
+    };
+    let png = [&b"--b\r\nContent-Type: image/png\r\n\r\n"[..], PNG, b"\r\n"].concat();
+    let body = [field("contact", &utf16le(EMAIL)), png.clone(), b"--b--\r\n".to_vec()].concat();
+    let out = mask_in(crate::mask::charset::Charset::from_label("utf-16le"), &body);
+    assert_eq!(parts(&out, "b")[0].1, utf16le("[EMAIL]"));
+    assert_eq!(parts(&out, "b")[1].1, PNG, "a binary part keeps its bytes");
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("ｊｏｈｎ．ｄｏｅ＠ｅｘａｍｐｌｅ．ｃｏｍ");
+    let body = [field("_charset_", b"shift_jis"), field("contact", &sjis), b"--b--\r\n".to_vec()].concat();
+    let out = mask_in(None, &body);
+    assert_eq!(parts(&out, "b")[1].1, b"[EMAIL]");
+}

@@ -4,6 +4,13 @@
 //! A CSS escape counts only where it spells a character a detector reads
 //! as ASCII: `\1234 5678` in other text is not taken for U+1234 and a
 //! space, eating the digits of a number written after a backslash.
+//!
+//! Also the escapes every backslash syntax shares: a backslash before
+//! punctuation stands for it (`\@` in JavaScript, CSS, an HTTP
+//! quoted-string, a Python cookie), and three octal digits that CSS
+//! would not read as such a character are the octal escape of
+//! JavaScript's legacy strings and of Python's `http.cookies` (`\100`
+//! is `@`).
 
 use super::{Folded, Spelled, fold};
 
@@ -19,7 +26,31 @@ pub fn backslash(b: &[u8], at: usize, complete: bool) -> Spelled {
         b'u' if b.get(at + 2) == Some(&b'{') => braced(b, at, complete),
         b'u' => fixed(b, at, 4, complete),
         b'x' => fixed(b, at, 2, complete),
-        c if hex_digit(c).is_some() => css(b, at, complete),
+        c if hex_digit(c).is_some() => match css(b, at, complete) {
+            Spelled::Plain => octal(b, at),
+            spelled => spelled,
+        },
+        // Letters and digits escape something else (`\n`, `\1`).
+        b'@' | b'.' | b'-' | b'+' | b'(' | b')' | b'_' | b' ' | b'/' | b'\'' | b'"' | b'\\' => {
+            Spelled::Char { len: 2, ch: kind as char }
+        }
+        _ => Spelled::Plain,
+    }
+}
+
+/// `\ooo`: three octal digits, not followed by a fourth digit, for a
+/// printable ASCII character.
+fn octal(b: &[u8], at: usize) -> Spelled {
+    let digits = match b.get(at + 1..at + 4) {
+        Some(d) if d.iter().all(|c| (b'0'..=b'7').contains(c)) => d,
+        _ => return Spelled::Plain,
+    };
+    if b.get(at + 4).is_some_and(u8::is_ascii_digit) {
+        return Spelled::Plain;
+    }
+    let value = digits.iter().fold(0u32, |v, &c| v * 8 + u32::from(c - b'0'));
+    match u8::try_from(value) {
+        Ok(c) if c.is_ascii_graphic() => Spelled::Char { len: 4, ch: c as char },
         _ => Spelled::Plain,
     }
 }
@@ -118,6 +149,10 @@ mod tests {
             ("\\2e com", '.', 4),
             ("\\ff20 x", '＠', 6),
             ("\\200b x", '\u{200B}', 6),
+            ("\\@example.com", '@', 2),
+            ("\\.com", '.', 2),
+            ("\\100example", '@', 4),
+            ("\\056", '\u{56}', 4),
         ] {
             assert_eq!(whole(s), Spelled::Char { len, ch }, "{s:?}");
         }
@@ -140,6 +175,9 @@ mod tests {
             "\\1234 5678",
             "\\e9 ",
             "\\data",
+            "\\m",
+            "\\1001",
+            "\\400",
         ] {
             assert_eq!(whole(s), Spelled::Plain, "{s:?}");
         }
