@@ -56,6 +56,18 @@ async fn by_default_grpc_is_refused_and_media_pass_byte_for_byte_counted_and_aud
             .expect("request");
         let a = client.send(proxy.addr, request).await.expect("answer");
         assert_eq!((a.status, a.text().as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, GRPC_REFUSED), "{http:?}");
+
+        // An e-mail's own headers may encode its content (base64 here): it
+        // is refused rather than scanned as text.
+        let email = "Content-Transfer-Encoding: base64\r\n\r\nYW5hLmxvcGV6QGV4YW1wbGUuY29t\r\n";
+        let request = Request::post("/echo")
+            .header("host", "localhost")
+            .header("content-type", "message/rfc822")
+            .body(full(email))
+            .expect("request");
+        let a = client.send(proxy.addr, request).await.expect("answer");
+        assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{http:?}");
+        assert!(a.text().contains("message/* (an e-mail)"), "{http:?}: {}", a.text());
     }
     assert!(app.seen.lock().expect("seen").is_empty(), "no refused request body reached the app");
 

@@ -367,7 +367,8 @@ async fn request_documents_are_masked_in_their_own_charset_or_refused() {
 /// NULs dropped (as an HTML tree builder and a terminal show them), and
 /// UTF-16 and UTF-32 in both orders, from every alignment.
 fn readings(body: &[u8]) -> Vec<String> {
-    let mut all = vec![String::from_utf8_lossy(body).replace('\0', "")];
+    let utf8 = String::from_utf8_lossy(body).replace('\0', "");
+    let mut all = vec![String::from_utf8_lossy(&percent_decode(&utf8)).into_owned(), utf8];
     for skip in 0..4 {
         let b = body.get(skip..).unwrap_or_default();
         let units = |big: bool| -> Vec<u16> {
@@ -414,8 +415,19 @@ async fn bodies_read_otherwise_than_labelled_are_masked_in_every_reading() {
         b"\r\n--B--\r\n",
     ]
     .concat();
+    // Behind a UTF-16 mark, ASCII to a receiver that goes by the label.
+    let form =
+        [&[0xff, 0xfe][..], b"email=ana.lopez%40example.com&card=4111+1111+1111+1111&tel=%2B14155552671&"].concat();
+    let marked_field = [
+        &b"--B\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n\xff\xfe"[..],
+        ascii.as_bytes(),
+        b"\r\n--B--\r\n",
+    ]
+    .concat();
     let pki = Pki::new("charsets-readings");
     for (what, content_type, body) in [
+        ("a form behind a UTF-16 mark", "content-type: application/x-www-form-urlencoded\r\n", form),
+        ("a multipart field behind a UTF-16 mark", "content-type: multipart/form-data; boundary=B\r\n", marked_field),
         ("UTF-16 JSON as text/plain", "content-type: text/plain\r\n", wide.clone()),
         ("UTF-16 JSON untyped", "", wide.clone()),
         ("UTF-16 JSON as octet-stream", "content-type: application/octet-stream\r\n", wide.clone()),

@@ -251,7 +251,7 @@ pub fn check_document(
 
 /// Whether two charsets read bytes alike (UTF-16 named with and without
 /// its order, and so on).
-fn same_family(a: Charset, b: Charset) -> bool {
+pub(crate) fn same_family(a: Charset, b: Charset) -> bool {
     use Charset::*;
     a == b
         || matches!((a, b), (Utf16 | Utf16Le | Utf16Be, Utf16 | Utf16Le | Utf16Be))
@@ -420,7 +420,7 @@ impl TextStage {
             && matches!(found, Some(InDocument::Unnamed | InDocument::Wait));
         self.stage = match charset {
             Charset::Utf8 if !guessed => Stage::Plain(stream),
-            _ if overridden => Stage::Transcode(Box::new(Transcoder::with_raw_view(stream, charset))),
+            _ if overridden => Stage::Transcode(Box::new(Transcoder::with_raw_view(stream, charset, kind))),
             _ => Stage::Transcode(Box::new(Transcoder::new(stream, charset))),
         };
         for piece in [head_rest, input_rest] {
@@ -503,9 +503,11 @@ impl Transcoder {
         Transcoder { stream, codec: Codec::new(charset), raw_view: None }
     }
 
-    /// A transcoder whose output is also read as raw text (see [`RawView`]).
-    fn with_raw_view(stream: MaskStream, charset: Charset) -> Transcoder {
-        let raw = MaskStream::new(stream.masker().clone(), ContentKind::Text);
+    /// A transcoder whose output is also read as raw text (see
+    /// [`RawView`]); a form's as a form, so `+` between digits is a space.
+    fn with_raw_view(stream: MaskStream, charset: Charset, kind: ContentKind) -> Transcoder {
+        let raw_kind = if kind == ContentKind::Form { ContentKind::Form } else { ContentKind::Text };
+        let raw = MaskStream::new(stream.masker().clone(), raw_kind);
         Transcoder { raw_view: Some(RawView { stream: raw, encoded: Vec::new() }), ..Transcoder::new(stream, charset) }
     }
 

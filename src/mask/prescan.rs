@@ -211,7 +211,9 @@ fn html(head: &[u8], complete: bool) -> InDocument {
     while i < head.len() {
         let rest = &head[i..];
         if rest.starts_with(b"<!--") {
-            match find(head, i + 4, b"-->") {
+            // The comment ends at the first `>` after two `-` that follows
+            // the `<`: `<!-->` and `<!--->` are whole comments.
+            match find(head, i + 2, b"-->") {
                 Some(end) => i = end + 3,
                 None => return wait,
             }
@@ -483,6 +485,9 @@ mod tests {
             named(r#"<!-- <meta charset="koi8-r"> --><a title="<meta charset=koi8-r>"><meta charset=sjis>"#),
             sjis
         );
+        // `<!-->` and `<!--->` end where they stand, as browsers read them.
+        assert_eq!(named(r#"<!--><meta charset=sjis>"#), sjis);
+        assert_eq!(named(r#"<!---><meta charset=sjis>-->"#), sjis);
         // An unknown label is passed over; UTF-16 means UTF-8.
         assert_eq!(named(r#"<meta charset="ibm037"><meta charset="sjis">"#), sjis);
         assert_eq!(named(r#"<meta charset="utf-16le">"#), InDocument::Named(Charset::Utf8));

@@ -92,6 +92,10 @@ pub enum BodyPlan {
     /// Refused: a multipart body piimask cannot read as its receiver
     /// would (its boundary parameter).
     Multipart(MultipartError),
+    /// Refused: a `message/*` body (an e-mail), whose own headers may say
+    /// base64, quoted-printable or a charset; scanning it as text would
+    /// miss what they encode.
+    Message,
     /// No type, or `application/octet-stream`: the body's first bytes
     /// decide ([`BodyRule::plan_sniffed`]).
     Sniff,
@@ -164,6 +168,7 @@ impl BodyRule {
                 OtherTypes::Block => BodyPlan::Block,
                 // Raw bytes as they are, unless a charset other than UTF-8
                 // is declared: then as text in that charset.
+                OtherTypes::Text if content_type.is_some_and(is_message) => BodyPlan::Message,
                 OtherTypes::Text => {
                     BodyPlan::Mask(masker.clone(), ContentKind::Text, charset.filter(|c| *c != Charset::Utf8), None)
                 }
@@ -278,6 +283,12 @@ fn parameters(content_type: &str) -> Vec<(String, String)> {
         }
         params.push((name, value));
     }
+}
+
+/// Whether a `Content-Type` is `message/*` (`message/rfc822`,
+/// `message/global`, …).
+fn is_message(content_type: &str) -> bool {
+    content_type.trim_start().get(..8).is_some_and(|t| t.eq_ignore_ascii_case("message/"))
 }
 
 /// What a `Content-Type` says about a body. No type at all, or one

@@ -260,6 +260,9 @@ fn a_multipart_boundary_a_receiver_could_read_otherwise_is_refused() {
         rule.plan(Some("multipart/mixed; boundary=B")),
         BodyPlan::Mask(_, ContentKind::Multipart(_), _, _)
     ));
+    for ct in ["message/rfc822", "Message/Global; charset=utf-8"] {
+        assert!(matches!(rule.plan(Some(ct)), BodyPlan::Message), "{ct}");
+    }
     let digest = rule.plan(Some("multipart/digest; boundary=B"));
     assert!(matches!(digest, BodyPlan::Multipart(crate::mask::multipart::MultipartError::Message)), "{digest:?}");
     // Without a boundary a receiver finds no parts either: text.

@@ -108,6 +108,7 @@ pub async fn request_body(
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, true)),
         BodyPlan::UnknownCharset => Err(Refused::REQUEST_CHARSET_UNSUPPORTED),
         BodyPlan::Multipart(e) => Err(Refused::multipart(e, true)),
+        BodyPlan::Message => Err(Refused::REQUEST_MESSAGE_REFUSED),
         BodyPlan::Mask(masker, kind, charset, document) => {
             let codings = Codings::of_headers(headers).map_err(|e| match e {
                 CodingError::Unsupported => Refused::REQUEST_ENCODING_UNSUPPORTED,
@@ -234,6 +235,7 @@ pub async fn response(
         BodyPlan::BlockBinary(kind) => Err(Refused::binary(kind, false)),
         BodyPlan::UnknownCharset => Err(Refused::RESPONSE_CHARSET_UNSUPPORTED),
         BodyPlan::Multipart(e) => Err(Refused::multipart(e, false)),
+        BodyPlan::Message => Err(Refused::RESPONSE_MESSAGE_REFUSED),
         BodyPlan::Mask(masker, kind, charset, document) => {
             let codings = Codings::of_headers(&parts.headers).map_err(|e| match e {
                 CodingError::Unsupported => Refused::RESPONSE_ENCODING_UNSUPPORTED,

@@ -190,6 +190,18 @@ impl Refused {
         "request_charset_unsupported",
         "request charset cannot be masked (use UTF-8, UTF-16, UTF-32 or a charset of the WHATWG Encoding Standard)",
     );
+    pub const REQUEST_MESSAGE_REFUSED: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request_message_refused",
+        "request body is a message/* (an e-mail), whose own headers may encode its content: piimask does not read them; set other_types: pass on this route to let it through unmasked",
+    );
+    pub const RESPONSE_MESSAGE_REFUSED: Refused = Refused::new(
+        Outcome::Blocked,
+        StatusCode::BAD_GATEWAY,
+        "response_message_refused",
+        "response body is a message/* (an e-mail), whose own headers may encode its content: piimask does not read them; set other_types: pass on this route to let it through unmasked",
+    );
     pub const RESPONSE_TYPE_BLOCKED: Refused = Refused::new(
         Outcome::Blocked,
         StatusCode::BAD_GATEWAY,

@@ -14,7 +14,7 @@ use super::error::MultipartError;
 use super::headers::{self, Boundary, BoundaryParam, PartHeaders};
 use super::transfer::{Base64Decoder, Base64Encoder, QpDecoder, QpEncoder};
 use crate::mask::action::{Action, StreamingHash, StreamingMask};
-use crate::mask::charset::{Codec, SNIFF_LEN, sniff, wide_ascii};
+use crate::mask::charset::{Codec, SNIFF_LEN, same_family, sniff, wide_ascii};
 use crate::mask::content_type::content_kind;
 use crate::mask::form::FormMasker;
 use crate::mask::json::JsonMasker;
@@ -262,6 +262,10 @@ pub(super) struct Part {
     body: Body,
     decoded: Vec<u8>,
     masked: Vec<u8>,
+    /// The part's encoded text read again as bytes, when a byte order mark
+    /// overrode its charset: a receiver that goes by the label reads the
+    /// bytes after the mark as ASCII (see [`crate::mask::charset`]).
+    raw_view: Option<Box<(Window, ScanScratch)>>,
     /// A `_charset_` field's value as it arrives (WHATWG forms fill it
     /// with the form's encoding, and servers decode later fields by it).
     charset_field: Option<Vec<u8>>,
@@ -339,7 +343,17 @@ impl Part {
             None => Body::new(masker, kind, &h.name, depth + 1),
         };
         let charset_field = (h.name == b"_charset_").then(Vec::new);
-        Ok(Part { name: h.name, decoder, encoder, chars, body, decoded: Vec::new(), masked: Vec::new(), charset_field })
+        Ok(Part {
+            name: h.name,
+            decoder,
+            encoder,
+            chars,
+            body,
+            decoded: Vec::new(),
+            masked: Vec::new(),
+            raw_view: None,
+            charset_field,
+        })
     }
 
     /// The charset a `_charset_` field named, once the part has ended.
@@ -455,6 +469,9 @@ impl Part {
             if charset != Charset::Utf8 {
                 self.chars = Chars::Codec(Box::new(Codec::new(charset)));
             }
+            if bom > 0 && !same_family(charset, declared) {
+                self.raw_view = Some(Box::default());
+            }
             return self.mask_text(m, &head[bom..], last, out, c);
         }
         match &mut self.chars {
@@ -462,7 +479,15 @@ impl Part {
                 codec.decode(input, last).map_err(|_| MultipartError::Transcode)?;
                 let (decoded, masked) = codec.buffers();
                 self.body.feed(m, &self.name, decoded, last, masked, c)?;
-                codec.encode(last, out).map_err(|_| MultipartError::Transcode)
+                let Some(raw) = &mut self.raw_view else {
+                    return codec.encode(last, out).map_err(|_| MultipartError::Transcode);
+                };
+                let mut encoded = Vec::new();
+                codec.encode(last, &mut encoded).map_err(|_| MultipartError::Transcode)?;
+                let (window, scratch) = &mut **raw;
+                window.push(&encoded);
+                window.process(m, &self.name, last, Encoding::Raw, out, c, scratch);
+                Ok(())
             }
             Chars::Raw | Chars::Sniff { .. } => self.body.feed(m, &self.name, input, last, out, c),
         }
@@ -473,6 +498,7 @@ impl Part {
             Encoder::Base64(e) => e.held(),
             _ => 0,
         };
-        self.body.held() + encoder + self.chars.held()
+        let raw_view = self.raw_view.as_ref().map_or(0, |raw| raw.0.held());
+        self.body.held() + encoder + self.chars.held() + raw_view
     }
 }

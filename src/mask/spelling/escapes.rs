@@ -30,10 +30,22 @@ pub fn backslash(b: &[u8], at: usize, complete: bool) -> Spelled {
             Spelled::Plain => octal(b, at),
             spelled => spelled,
         },
-        // Letters and digits escape something else (`\n`, `\1`).
         b'@' | b'.' | b'-' | b'+' | b'(' | b')' | b'_' | b' ' | b'/' | b'\'' | b'"' | b'\\' => {
             Spelled::Char { len: 2, ch: kind as char }
         }
+        // A letter no escape starts stands for itself in JavaScript and
+        // CSS alike (`\m`); `\n`, `\t`, … and the hex digits (CSS) escape
+        // something else.
+        c if c.is_ascii_alphabetic() && !matches!(c.to_ascii_lowercase(), b'n' | b'r' | b't' | b'v' | b'u' | b'x') => {
+            Spelled::Char { len: 2, ch: c as char }
+        }
+        // A line continuation (JavaScript strings, CSS) reads as nothing.
+        b'\n' => Spelled::Char { len: 2, ch: '\u{200B}' },
+        b'\r' => match b.get(at + 2) {
+            Some(b'\n') => Spelled::Char { len: 3, ch: '\u{200B}' },
+            None if !complete => Spelled::NeedMore,
+            _ => Spelled::Char { len: 2, ch: '\u{200B}' },
+        },
         _ => Spelled::Plain,
     }
 }
@@ -76,14 +88,17 @@ fn fixed(b: &[u8], at: usize, n: usize, complete: bool) -> Spelled {
     char_of(value, 2 + n)
 }
 
-/// `\u{H…}`: one to six hex digits in braces.
+/// `\u{H…}`: hex digits in braces, any number of them leading zeros
+/// (up to the longest spelling read) and six more at most.
 fn braced(b: &[u8], at: usize, complete: bool) -> Spelled {
     let mut value = 0;
     let mut i = at + 3;
+    let zeros = b[i.min(b.len())..].iter().take(super::MAX_SPELLING).take_while(|&&c| c == b'0').count();
+    let digits_end = i + zeros + 6;
     loop {
         match b.get(i) {
             Some(b'}') if i > at + 3 => return char_of(value, i + 1 - at),
-            Some(&c) if i < at + 9 && hex_digit(c).is_some() => {
+            Some(&c) if i < digits_end && hex_digit(c).is_some() => {
                 value = value * 16 + hex_digit(c).unwrap_or(0);
                 i += 1;
             }
@@ -150,6 +165,10 @@ mod tests {
             ("\\ff20 x", '＠', 6),
             ("\\200b x", '\u{200B}', 6),
             ("\\@example.com", '@', 2),
+            ("\\m", 'm', 2),
+            ("\\u{0000040}", '@', 11),
+            ("\\\nx", '\u{200B}', 2),
+            ("\\\r\nx", '\u{200B}', 3),
             ("\\.com", '.', 2),
             ("\\100example", '@', 4),
             ("\\056", '\u{56}', 4),
@@ -175,7 +194,7 @@ mod tests {
             "\\1234 5678",
             "\\e9 ",
             "\\data",
-            "\\m",
+            "\\t",
             "\\1001",
             "\\400",
         ] {
