@@ -81,6 +81,30 @@ pub const BODIES: &[Spelled] = &[
         ),
     },
     Spelled {
+        name: "html-readers",
+        content_type: "text/html; charset=utf-8",
+        body: concat!(
+            "<p>Mail ana.lopez<wbr>@example.com or ana.lopez@example.com<foo>4111</foo>.</p>\n",
+            "<p>Or ana.lopez<?pi?>@example.com, ana.lopez<!x>@example.com, ana.lopez<!-->@example.com.</p>\n",
+            "<p>Card 4\u{FE0F}1\u{FE0F}11 1\u{301}111 1111 1111, mail ana.lopez\u{0}@example.com.</p>\n",
+            "<script>var e = 'ana.lopez\\@example.com', f = \"ana.lop\\ez@example.com\", g = 'ana.lopez\\\n@example.com';</script>\n",
+            "<p>Kept: <td>2024</td><td>11</td>, a ]] b, <x-a>x</x-a>.</p>\n",
+        ),
+        masked: concat!(
+            "<p>Mail [EMAIL] or [EMAIL]<foo>4111</foo>.</p>\n",
+            "<p>Or [EMAIL], [EMAIL], [EMAIL].</p>\n",
+            "<p>Card [CARD], mail [EMAIL].</p>\n",
+            "<script>var e = '[EMAIL]', f = \"[EMAIL]\", g = '[EMAIL]';</script>\n",
+            "<p>Kept: <td>2024</td><td>11</td>, a ]] b, <x-a>x</x-a>.</p>\n",
+        ),
+    },
+    Spelled {
+        name: "xml-readers",
+        content_type: "application/xml",
+        body: "<r><e>ana.lopez<![CDATA[@]]>example.com</e><id>4111</id><c>4111 <![CDATA[1111]]> 1111 1111</c></r>",
+        masked: "<r><e>[EMAIL]</e><id>4111</id><c>[CARD]</c></r>",
+    },
+    Spelled {
         name: "numbers",
         content_type: "application/json",
         body: r#"{"a":4111111111111111.0,"b":4.111111111111111e15,"c":4111111111111111E0,"d":41111111111111110e-1,"price":96.18,"ts":1.7e9}"#,
@@ -96,7 +120,9 @@ pub fn read(s: &str) -> String {
     let s = unescaped(s);
     let s = without_markup(&s);
     let mut out = String::new();
-    for c in s.chars() {
+    // What shows as nothing: NUL, variation selectors, combining marks.
+    let invisible = |c: char| matches!(c, '\0' | '\u{FE00}'..='\u{FE0F}' | '\u{300}'..='\u{36F}');
+    for c in s.chars().filter(|&c| !invisible(c)) {
         let digit = [('٠', 0), ('۰', 0), ('०', 0), ('๐', 0), ('𝟎', 0), ('①', 1)]
             .iter()
             .find(|(first, _)| (*first as u32..*first as u32 + 10).contains(&(c as u32)))
@@ -140,6 +166,15 @@ fn unescaped(s: &str) -> String {
             (u.get(..4).and_then(hex), 5)
         } else if let Some(x) = after.strip_prefix('x') {
             (x.get(..2).and_then(hex), 3)
+        } else if let Some(continued) = after.strip_prefix('\n') {
+            // A line continuation: nothing.
+            rest = continued;
+            continue;
+        } else if after.starts_with(|c: char| {
+            c.is_ascii_punctuation() || (c.is_ascii_alphabetic() && !c.is_ascii_hexdigit() && !"nrtvux".contains(c))
+        }) {
+            // An identity escape: the character itself.
+            (after.chars().next(), 1)
         } else {
             let n = after.chars().take_while(char::is_ascii_hexdigit).take(6).count();
             let space = usize::from(after[n..].starts_with(' '));
@@ -161,15 +196,19 @@ fn unescaped(s: &str) -> String {
 }
 
 fn without_markup(s: &str) -> String {
+    let s = s.replace("<![CDATA[", "").replace("]]>", "");
     let mut out = String::new();
-    let mut rest = s;
+    let mut rest = s.as_str();
     while let Some(at) = rest.find('<') {
         out.push_str(&rest[..at]);
         let after = &rest[at..];
-        let end =
-            if after.starts_with("<!--") { after.find("-->").map(|e| e + 3) } else { after.find('>').map(|e| e + 1) };
+        let end = if after.starts_with("<!--") {
+            after[2..].find("-->").map(|e| e + 5)
+        } else {
+            after.find('>').map(|e| e + 1)
+        };
         match end {
-            Some(end) if after[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!') => {
+            Some(end) if after[1..].starts_with(|c: char| c.is_ascii_alphabetic() || "/!?".contains(c)) => {
                 rest = &after[end..];
             }
             _ => {

@@ -1,7 +1,7 @@
 //! The named HTML character references a reader may meet inside an email
 //! address, a phone number or a card number: the characters those are
 //! written with, the spaces, hyphens and invisible characters between
-//! them. Names are case-sensitive, as in HTML; other names are left as
+//! them, and letters in mathematical styles. Names are case-sensitive, as in HTML; other names are left as
 //! they are written.
 
 /// The character `name` (without `&` and `;`) stands for.
@@ -50,6 +50,11 @@ pub fn lookup(name: &[u8]) -> Option<char> {
         b"dollar" => '$',
         b"lsqb" | b"lbrack" => '[',
         b"rsqb" | b"rbrack" => ']',
+        // A letter in a mathematical style (`&eopf;` 𝕖, `&Ascr;` 𝒜,
+        // `&xfr;` 𝔵): a reader sees the letter.
+        [letter, style @ ..] if letter.is_ascii_alphabetic() && matches!(style, b"opf" | b"scr" | b"fr") => {
+            *letter as char
+        }
         _ => return None,
     };
     Some(ch)
@@ -64,5 +69,9 @@ mod tests {
         assert_eq!(lookup(b"commat"), Some('@'));
         assert_eq!(lookup(b"Commat"), None);
         assert_eq!(lookup(b"copy"), None);
+        assert_eq!(lookup(b"eopf"), Some('e'));
+        assert_eq!(lookup(b"Ascr"), Some('A'));
+        assert_eq!(lookup(b"xfr"), Some('x'));
+        assert_eq!(lookup(b"Eopfx"), None);
     }
 }

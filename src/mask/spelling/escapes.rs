@@ -28,6 +28,11 @@ pub fn backslash(b: &[u8], at: usize, complete: bool) -> Spelled {
         b'x' => fixed(b, at, 2, complete),
         c if hex_digit(c).is_some() => match css(b, at, complete) {
             Spelled::Plain => octal(b, at),
+            // CSS's reading of `\e` is a control character no style
+            // writes; JavaScript's is the letter.
+            Spelled::Char { ch, .. } if c.is_ascii_alphabetic() && (ch as u32) < 0x20 => {
+                Spelled::Char { len: 2, ch: c as char }
+            }
             spelled => spelled,
         },
         b'@' | b'.' | b'-' | b'+' | b'(' | b')' | b'_' | b' ' | b'/' | b'\'' | b'"' | b'\\' => {
@@ -166,6 +171,7 @@ mod tests {
             ("\\200b x", '\u{200B}', 6),
             ("\\@example.com", '@', 2),
             ("\\m", 'm', 2),
+            ("\\ez", 'e', 2),
             ("\\u{0000040}", '@', 11),
             ("\\\nx", '\u{200B}', 2),
             ("\\\r\nx", '\u{200B}', 3),

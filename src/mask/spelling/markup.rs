@@ -1,7 +1,9 @@
-//! HTML markup a reader does not see between the characters of a value:
-//! inline tags (`<wbr>`, `<span>`, `</b>`) read as nothing, other tags
-//! (`<br>`, `<p>`, `</div>`) as a space, and empty comments (`<!-- -->`)
-//! as nothing. Only markup that can hide no personal data itself is read
+//! HTML and XML markup a reader does not see between the characters of
+//! a value: inline tags (`<wbr>`, `<span>`, `</b>`) read as nothing, other
+//! tags (`<br>`, `<p>`, `</div>`, unknown and custom elements, every XML
+//! element) as a space; comments (`<!-- -->`, `<!-->`), bogus comments
+//! (`<!x>`, `<?x?>`), `</>` and CDATA's brackets (`<![CDATA[`, `]]>`) as
+//! nothing. Only markup that can hide no personal data itself is read
 //! so: a tag whose attributes hold no digit, `@`, `&`, `%`, `\` or
 //! non-ASCII byte, a comment of such bytes. Anything else is text, and is
 //! scanned as such.
@@ -11,11 +13,47 @@ use super::Spelled;
 /// The longest tag or comment read as one.
 pub const MAX_MARKUP: usize = 64;
 
-/// Elements that do not break a line of text.
+/// Elements that do not break a line of text. Other tags, unknown and
+/// custom elements included, read as a space: in XML every element is
+/// unknown, and `<email>…</email><id>4111</id>` must not join an address
+/// to the digits after it.
 const INLINE: &[&[u8]] = &[
-    b"a", b"abbr", b"b", b"bdi", b"bdo", b"big", b"cite", b"code", b"data", b"del", b"dfn", b"em", b"font", b"i",
-    b"ins", b"kbd", b"mark", b"nobr", b"q", b"s", b"samp", b"small", b"span", b"strike", b"strong", b"sub", b"sup",
-    b"time", b"tt", b"u", b"var", b"wbr",
+    b"a",
+    b"abbr",
+    b"b",
+    b"bdi",
+    b"bdo",
+    b"big",
+    b"cite",
+    b"code",
+    b"data",
+    b"del",
+    b"dfn",
+    b"em",
+    b"font",
+    b"i",
+    b"ins",
+    b"kbd",
+    b"mark",
+    b"nobr",
+    b"q",
+    b"s",
+    b"samp",
+    b"small",
+    b"span",
+    b"strike",
+    b"strong",
+    b"sub",
+    b"sup",
+    b"time",
+    b"tt",
+    b"u",
+    b"var",
+    b"wbr",
+    b"ruby",
+    b"rt",
+    b"rp",
+    b"template",
 ];
 
 /// Whether `c` may stand in a tag's attributes or a comment read as
@@ -26,30 +64,66 @@ fn inert(c: u8) -> bool {
         && !matches!(c, b'@' | b'&' | b'%' | b'\\' | b'<')
 }
 
-/// The markup at `b[at]`, a `<`.
+/// `len` bytes that read as nothing (as a zero-width space does).
+fn nothing(len: usize) -> Spelled {
+    Spelled::Char { len, ch: '\u{200B}' }
+}
+
+/// Markup of inert bytes from `from` up to and including the first
+/// `close` in `rest`: read as nothing, or `NeedMore`/`Plain` when it does
+/// not end within [`MAX_MARKUP`].
+fn up_to(rest: &[u8], from: usize, close: &[u8], open_end: bool) -> Spelled {
+    let mut i = from;
+    while i < rest.len() {
+        if rest[i..].starts_with(close) {
+            return nothing(i + close.len());
+        }
+        if !inert(rest[i]) && rest[i] != b'-' {
+            return Spelled::Plain;
+        }
+        i += 1;
+    }
+    if open_end && rest.len() < MAX_MARKUP { Spelled::NeedMore } else { Spelled::Plain }
+}
+
+/// The markup at `b[at]`, a `<` (or the `]` of a CDATA section's end).
 pub fn markup(b: &[u8], at: usize, complete: bool) -> Spelled {
     let more = if complete { Spelled::Plain } else { Spelled::NeedMore };
     let end = b.len().min(at + MAX_MARKUP);
     let rest = &b[at..end];
-    if rest.len() < 4 && b"<!--".starts_with(rest) && rest.len() > 1 {
-        return if end == b.len() { more } else { Spelled::Plain };
-    }
-    if rest.starts_with(b"<!--") {
-        let mut i = 4;
-        while i < rest.len() {
-            if rest[i..].starts_with(b"-->") {
-                return Spelled::Char { len: i + 3, ch: '\u{200B}' };
-            }
-            if !inert(rest[i]) && rest[i] != b'-' {
-                return Spelled::Plain;
-            }
-            i += 1;
+    let open_end = end == b.len() && !complete;
+    // A prefix of one of the fixed openings, cut by the end of the text.
+    for opening in [&b"<!--"[..], b"<![CDATA[", b"]]>", b"</>"] {
+        if rest.len() < opening.len() && opening.starts_with(rest) && (rest.len() > 1 || rest == b"]") {
+            return if end == b.len() { more } else { Spelled::Plain };
         }
-        return if end == b.len() && rest.len() < MAX_MARKUP { more } else { Spelled::Plain };
+    }
+    if rest.starts_with(b"]]>") {
+        return nothing(3);
+    }
+    if rest.first() != Some(&b'<') {
+        return Spelled::Plain;
+    }
+    if rest.starts_with(b"<![CDATA[") {
+        return nothing(9);
+    }
+    if rest.starts_with(b"</>") {
+        return nothing(3);
+    }
+    // A comment ends at the first `-->` after `<!` (so `<!-->` is one).
+    if rest.starts_with(b"<!--") {
+        return up_to(rest, 2, b"-->", open_end);
+    }
+    // Bogus comments: `<!x>`, `<?x?>`, which a browser drops.
+    if rest.len() >= 2 && matches!(rest[1], b'!' | b'?') {
+        return up_to(rest, 2, b">", open_end);
     }
     let mut i = 1 + usize::from(rest.get(1) == Some(&b'/'));
     let name_start = i;
-    while i < rest.len() && rest[i].is_ascii_alphanumeric() && (i > name_start || rest[i].is_ascii_alphabetic()) {
+    while i < rest.len()
+        && (rest[i].is_ascii_alphanumeric() || (i > name_start && rest[i] == b'-'))
+        && (i > name_start || rest[i].is_ascii_alphabetic())
+    {
         i += 1;
     }
     if i == rest.len() {
@@ -67,8 +141,7 @@ pub fn markup(b: &[u8], at: usize, complete: bool) -> Spelled {
         match rest[i] {
             b'>' => {
                 let inline = INLINE.iter().any(|n| n.eq_ignore_ascii_case(name));
-                let ch = if inline { '\u{200B}' } else { ' ' };
-                return Spelled::Char { len: i + 1, ch };
+                return if inline { nothing(i + 1) } else { Spelled::Char { len: i + 1, ch: ' ' } };
             }
             c if inert(c) => i += 1,
             _ => return Spelled::Plain,
@@ -101,6 +174,18 @@ mod tests {
             ("<p class=x>", ' ', 11),
             ("</div>", ' ', 6),
             ("<h1>", ' ', 4),
+            ("<td>", ' ', 4),
+            ("<foo>", ' ', 5),
+            ("<x-a>", ' ', 5),
+            ("</x >", ' ', 5),
+            // Bogus comments, `</>` and CDATA's brackets show nothing.
+            ("</>", '\u{200B}', 3),
+            ("<!-->", '\u{200B}', 5),
+            ("<!--->", '\u{200B}', 6),
+            ("<!x>", '\u{200B}', 4),
+            ("<?x?>", '\u{200B}', 5),
+            ("<![CDATA[", '\u{200B}', 9),
+            ("]]>", '\u{200B}', 3),
         ] {
             assert_eq!(whole(s), Spelled::Char { len, ch }, "{s:?}");
         }
@@ -131,7 +216,7 @@ mod tests {
 
     #[test]
     fn markup_cut_short_waits_for_the_rest() {
-        for s in ["<wbr>", "</span>", "<!-- -->", "<span class=\"x\">"] {
+        for s in ["<wbr>", "</span>", "<!-- -->", "<span class=\"x\">", "<![CDATA[", "]]>", "<?x?>"] {
             let b = s.as_bytes();
             for cut in 1..b.len() {
                 assert_eq!(markup(&b[..cut], 0, false), Spelled::NeedMore, "{s:?} cut at {cut}");

@@ -73,7 +73,18 @@ pub fn fold(ch: char) -> Folded {
         | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}'
         | '\u{2066}'..='\u{2069}'
-        | '\u{FEFF}' => Folded::Removed,
+        | '\u{FEFF}'
+        // Marks drawn on the character before them, and selectors of its
+        // glyph: a reader sees the letter or digit under them (`4\u{20E3}`
+        // is a keycap 4, `e\u{301}` an é).
+        | '\u{300}'..='\u{36F}'
+        | '\u{180E}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FE20}'..='\u{FE2F}'
+        | '\u{E0000}'..='\u{E007F}'
+        | '\u{E0100}'..='\u{E01EF}' => Folded::Removed,
         '\u{2010}'..='\u{2013}' | '\u{2212}' | '\u{FE63}' => Folded::Ascii(b'-'),
         '\u{FF01}'..='\u{FF5E}' => Folded::Ascii((ch as u32 - 0xFEE0) as u8),
         // Small and halfwidth lookalikes of `@` and `.`, and the
@@ -103,8 +114,8 @@ fn digit_value(c: char) -> Option<u8> {
 }
 
 /// Whether `b` may start a spelling [`spelled_at`] decodes: `&`, `%`,
-/// `\`, `<`, NUL, or the lead byte of a UTF-8 sequence that [`fold`]
-/// changes.
+/// `\`, `<`, `]` (of `]]>`), NUL, or the lead byte of a UTF-8 sequence
+/// that [`fold`] changes.
 #[inline(always)]
 pub fn may_start_spelling(b: u8) -> bool {
     STARTS[b as usize]
@@ -126,9 +137,13 @@ const fn utf8_lead(cp: u32) -> u8 {
 const FOLDED: &[(u32, u32)] = &[
     (0xA0, 0xA0),
     (0xAD, 0xAD),
+    (0x300, 0x36F),
     (0x61C, 0x61C),
     (0x66B, 0x66C),
+    (0x180E, 0x180E),
+    (0x1AB0, 0x1AFF),
     (0x2000, 0x2013),
+    (0x20D0, 0x20FF),
     (0x2024, 0x2024),
     (0x202A, 0x202F),
     (0x205F, 0x2069),
@@ -136,6 +151,8 @@ const FOLDED: &[(u32, u32)] = &[
     (0x3000, 0x3002),
     (0xFE52, 0xFE52),
     (0xFE63, 0xFE6B),
+    (0xFE00, 0xFE0F),
+    (0xFE20, 0xFE2F),
     (0xFEFF, 0xFEFF),
     (0xFF01, 0xFF61),
 ];
@@ -167,7 +184,7 @@ static MAY_FOLD: [u64; (FOLD_LIMIT / 64) as usize] = {
 };
 
 /// [`may_start_spelling`] of each byte, looked up: asked of every byte
-/// of a short non-ASCII JSON value. `&`, `%`, `\\`, `<` and the leads
+/// of a short non-ASCII JSON value. `&`, `%`, `\\`, `<`, `]`, NUL and the leads
 /// of the characters of [`MAY_FOLD`].
 static STARTS: [bool; 256] = {
     let mut t = [false; 256];
@@ -176,6 +193,8 @@ static STARTS: [bool; 256] = {
     t[b'%' as usize] = true;
     t[b'\\' as usize] = true;
     t[b'<' as usize] = true;
+    // The end of a CDATA section, `]]>`.
+    t[b']' as usize] = true;
     let mut cp = 0x80;
     while cp < FOLD_LIMIT {
         if MAY_FOLD[(cp / 64) as usize] & (1 << (cp % 64)) != 0 {
@@ -183,6 +202,8 @@ static STARTS: [bool; 256] = {
         }
         cp += 1;
     }
+    // Tag characters and supplementary variation selectors (U+E0000…).
+    t[0xF3] = true;
     t
 };
 
@@ -194,7 +215,7 @@ pub fn spelled_at(b: &[u8], at: usize, complete: bool) -> Spelled {
         b'&' => reference(b, at, complete),
         b'%' => percent(b, at, complete),
         b'\\' => escapes::backslash(b, at, complete),
-        b'<' => markup::markup(b, at, complete),
+        b'<' | b']' => markup::markup(b, at, complete),
         0 => Spelled::Char { len: 1, ch: '\0' },
         0x80.. => utf8(b, at, complete),
         _ => Spelled::Plain,
@@ -235,7 +256,10 @@ fn utf8(b: &[u8], at: usize, complete: bool) -> Spelled {
         3 => 0x800,
         _ => 0x10000,
     };
-    if cp >= FOLD_LIMIT || cp < shortest || MAY_FOLD[(cp / 64) as usize] & (1 << (cp % 64)) == 0 {
+    // Tag characters and the supplementary variation selectors are past
+    // the table, in their own plane.
+    let past_table = (0xE0000..=0xE01EF).contains(&cp);
+    if cp < shortest || !past_table && (cp >= FOLD_LIMIT || MAY_FOLD[(cp / 64) as usize] & (1 << (cp % 64)) == 0) {
         return Spelled::Plain;
     }
     match char::from_u32(cp) {
@@ -391,7 +415,7 @@ pub fn needs_decoding(text: &[u8]) -> bool {
 
 /// The non-ASCII bytes of [`STARTS`], the leads of the characters that
 /// may fold (a test checks the list against the table).
-const LEADS: &[u8] = &[0xC2, 0xD8, 0xD9, 0xDB, 0xDF, 0xE0, 0xE1, 0xE2, 0xE3, 0xEA, 0xEF, 0xF0];
+const LEADS: &[u8] = &[0xC2, 0xCC, 0xCD, 0xD8, 0xD9, 0xDB, 0xDF, 0xE0, 0xE1, 0xE2, 0xE3, 0xEA, 0xEF, 0xF0, 0xF3];
 
 #[cfg(test)]
 mod tests {
