@@ -10,9 +10,12 @@ upstream on 127.0.0.1 serves the item (responses) or receives it (request
 bodies); piimask sits in front with mTLS and its default profile plus a
 `$..name` field rule. The client then decodes what it got as a careful
 reader would: every Content-Encoding layer, the declared charset and BOM,
-form and multipart encodings (base64, quoted-printable), HTML references,
-percent-escapes (twice), Unicode compatibility forms, zero-width characters.
-A planted value it can still read has leaked.
+form and multipart encodings (base64, quoted-printable), a form's own
+charset as Tomcat reads it, JSON by its NUL bytes whatever its label, HTML
+references, percent-escapes (twice), Unicode compatibility forms, zero-width
+characters and NUL (which browsers drop from HTML), and header values as
+mail parsers read them (encoded-words, quoted-pairs, RFC 2231
+continuations). A planted value it can still read has leaked.
 
 Per class it reports values planted, leaked, items served and refused, and
 the share of non-personal values that survived. Refusing is not leaking, but
@@ -23,11 +26,14 @@ leaked/planted) and served share, per class, and negatives kept.
         [--min-recall 0.99] [--min-served 0.99] [--min-kept 0.99]
 
 The generator is seeded: `--seed` picks the data; classes are dealt round
-robin so every class gets items/len(CLASSES) of them.
+robin so every class gets items/len(CLASSES) of them. Seed 7 is the data
+the engine was tuned on; CI gates seed 11, held out.
 """
 
 import argparse
 import base64
+import email.header
+import email.message
 import email.parser
 import email.policy
 import gzip
@@ -188,11 +194,38 @@ def decompress(name, data):
     raise ValueError(f"unknown coding {name}")
 
 
-def form_body(values, negs, rng):
+def form_body(values, negs, rng, encoding="utf-8"):
     pairs = [("order", negs[0]), ("email", values["email"]), ("phone", values["phone"]), ("note", negs[3]),
              ("card", values["card"]), ("date", negs[1]), ("total", negs[2]), ("id", negs[4])]
     rng.shuffle(pairs)
-    return urllib.parse.urlencode(pairs).encode()
+    return urllib.parse.urlencode(pairs, encoding=encoding, errors="xmlcharrefreplace").encode()
+
+
+def whatwg_encode(text, codec):
+    """`text` in `codec` as a browser's (WHATWG) encoder writes it: what
+    the charset lacks as a numeric reference. Python's EUC-JP also encodes
+    JIS X 0212 (three bytes after 0x8F), which WHATWG's encoder does not."""
+    if codec != "euc-jp":
+        return text.encode(codec, errors="xmlcharrefreplace")
+    out = bytearray()
+    for c in text:
+        b = c.encode(codec, errors="xmlcharrefreplace")
+        if b.startswith(b"\x8f"):
+            b = f"&#{ord(c)};".encode()
+        out += b
+    return bytes(out)
+
+
+def fullwidth(s):
+    """`s` in fullwidth forms, where Shift_JIS has them."""
+    def wide(c):
+        w = chr(ord(c) + 0xFEE0)
+        try:
+            w.encode("shift_jis")
+            return w
+        except UnicodeEncodeError:
+            return c
+    return "".join(wide(c) if "!" <= c <= "~" else c for c in s)
 
 
 def multipart_body(values, negs, rng, encoding):
@@ -243,7 +276,7 @@ def make(cls, rng, values, negs):
         if charset in ("gbk", "big5"):
             text = "訂單確認。" + text
         # Words a legacy charset lacks are written as references, as browsers do.
-        return f"{kind}; charset={charset}", [], text.encode(codec, errors="xmlcharrefreplace"), {}
+        return f"{kind}; charset={charset}", [], whatwg_encode(text, codec), {}
     if cls == "form":
         return "application/x-www-form-urlencoded", [], form_body(values, negs, rng), {}
     if cls in ("multipart-base64", "multipart-qp"):
@@ -268,6 +301,37 @@ def make(cls, rng, values, negs):
             "X-Card": values["card"],
         }
         return "text/plain", [], f"order {negs[0]} ok\n".encode(), headers
+    if cls == "nul-utf16-in-page":
+        # UTF-16 values pasted into a UTF-8 page: browsers drop the NULs.
+        wide = {k: v.encode("utf-16-le") for k, v in values.items()}
+        body = (f"<p>Order {negs[0]} placed on {negs[1]} for {negs[2]}.</p>\n<p>Contact: ".encode() + wide["email"]
+                + b", phone " + wide["phone"] + b".</p>\n<p>Paid with card " + wide["card"]
+                + f"; ref {negs[3]} / {negs[4]}.</p>\n".encode())
+        return "text/html; charset=utf-8", [], b"<html><body>" + body + b"</body></html>", {}
+    if cls == "label-mismatch":
+        # UTF-16 JSON under a label naming another charset: JSON readers
+        # go by the NULs (RFC 4627), not the label.
+        codec, label = rng.choice([("utf-16-le", "windows-1252"), ("utf-16-be", "utf-16le"), ("utf-16-le", "utf-8")])
+        return f"application/json; charset={label}", [], json_body(values, negs).encode(codec), {}
+    if cls == "form-sjis":
+        # Fullwidth values in a Shift_JIS form, as a Japanese browser sends
+        # them; Tomcat and Jetty decode them by the charset parameter.
+        wide = {k: fullwidth(v) for k, v in values.items()}
+        return ("application/x-www-form-urlencoded; charset=shift_jis", [],
+                form_body(wide, negs, rng, encoding="shift_jis"), {})
+    if cls == "headers-syntax":
+        # What header parsers join and unescape: adjacent encoded-words
+        # cut inside the value, quoted-pairs, RFC 2231 continuations.
+        mail, phone = values["email"], values["phone"]
+        cut = rng.randint(1, len(mail) - 1)
+        words = " ".join(f"=?utf-8?b?{base64.b64encode(p.encode()).decode()}?=" for p in (mail[:cut], mail[cut:]))
+        quoted = mail.replace("@", "\\@") if rng.random() < 0.5 else mail.replace(".", "\\.", 1)
+        pcut = rng.randint(1, len(phone) - 1)
+        disposition = (f"attachment; filename*0*=utf-8''{urllib.parse.quote(phone[:pcut])}; "
+                       f"filename*1*={urllib.parse.quote(phone[pcut:])}")
+        headers = {"X-Owner": words, "X-Contact": f'"{quoted}"', "Content-Disposition": disposition,
+                   "X-Card": "=?utf-16le?B?" + base64.b64encode(values["card"].encode("utf-16-le")).decode() + "?="}
+        return "text/plain", [], f"order {negs[0]} ok\n".encode(), headers
     if cls == "stack":
         # A random stack: a spelling, maybe a charset, one or two codings.
         spell = rng.choice(["html-ref", "percent", "unicode-space", "fullwidth", "zero-width", "tel-link"])
@@ -288,11 +352,12 @@ CLASSES = (["control-text", "control-json"]
            + ["form", "multipart-base64", "multipart-qp"]
            + [f"markup-{s}" for s in ("html-ref", "percent", "fullwidth", "zero-width", "unicode-space",
                                       "html-nbsp", "tel-link")]
-           + ["json-malformed", "headers", "stack"])
-NAME_CLASSES = ["control-json", "json-malformed"]
+           + ["json-malformed", "headers", "stack"]
+           + ["nul-utf16-in-page", "label-mismatch", "form-sjis", "headers-syntax"])
+NAME_CLASSES = ["control-json", "json-malformed", "label-mismatch"]
 # Request bodies go through the same decoding on the way to the app.
 REQUEST_CLASSES = ["coding-gzip", "coding-br", "charset-utf-16le", "form", "multipart-base64", "multipart-qp",
-                   "markup-html-ref"]
+                   "markup-html-ref", "form-sjis", "label-mismatch"]
 
 
 # ---------------------------------------------------------------- reading back
@@ -318,8 +383,16 @@ def reveal_text(raw, content_type):
         text = raw.decode("utf-8", errors="replace")
     views = [text]
     ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype == "application/json" and b"\0" in raw[:4]:
+        # A JSON reader decodes bytes by their NULs (RFC 4627), whatever
+        # the label says.
+        views.append(raw.decode(json.detect_encoding(raw), errors="replace"))
     if ctype == "application/x-www-form-urlencoded":
-        views.append(" ".join(f"{k} {v}" for k, v in urllib.parse.parse_qsl(text, keep_blank_values=True)))
+        try:
+            pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset, errors="replace")
+        except LookupError:
+            pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
+        views.append(" ".join(f"{k} {v}" for k, v in pairs))
     if ctype.startswith("multipart/"):
         msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(
             f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
@@ -333,10 +406,30 @@ def reveal_text(raw, content_type):
         v = html.unescape(v)
         v = urllib.parse.unquote(urllib.parse.unquote(v))
         v = unicodedata.normalize("NFKC", v)
-        for z in ZERO_WIDTH + ["\ufeff"]:
+        # Browsers drop NUL from HTML text.
+        for z in ZERO_WIDTH + ["\ufeff", "\0"]:
             v = v.replace(z, "")
         out.append(v)
     return "\n".join(out)
+
+
+def reveal_headers(headers):
+    """Header values as mail-style parsers read them: encoded-words
+    decoded (adjacent ones joined), quoted-pairs unescaped, RFC 2231
+    continuations joined."""
+    lines = []
+    for k, v in headers:
+        lines.append(f"{k}: {v}")
+        try:
+            lines.append(str(email.header.make_header(email.header.decode_header(v))))
+        except Exception:  # a value no parser reads as words
+            pass
+        lines.append(re.sub(r"\\(.)", r"\1", v))
+        if k.lower() == "content-disposition":
+            m = email.message.Message()
+            m["Content-Disposition"] = v
+            lines.append(str(m.get_filename() or ""))
+    return "\n".join(lines)
 
 
 def compact(s):
@@ -464,7 +557,7 @@ upstreams:
             # they sit under a `name` key of a JSON body.
             if not (cls in NAME_CLASSES or cls.startswith("coding-")):
                 values = {k: v for k, v in values.items() if k != "name"}
-            if cls == "headers":
+            if cls in ("headers", "headers-syntax"):
                 negs = negs[:1]
             s = stats[key]
             s["items"] += 1
@@ -506,7 +599,7 @@ upstreams:
                         print(f"BROKEN {cls}: {e}", file=sys.stderr)
                         stats[f"response {cls}"]["broken"] += 1
                         raw = body
-                    header_text = "\n".join(f"{k}: {v}" for k, v in resp.headers.items())
+                    header_text = reveal_headers(resp.headers.items())
                     revealed = reveal_text(raw, resp.headers.get("content-type")) + "\n" + \
                         reveal_text(header_text.encode(), "text/plain")
                 note("response", cls, values, negs, resp.status, revealed)
