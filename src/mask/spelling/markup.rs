@@ -92,31 +92,27 @@ pub fn markup(b: &[u8], at: usize, complete: bool) -> Spelled {
     let end = b.len().min(at + MAX_MARKUP);
     let rest = &b[at..end];
     let open_end = end == b.len() && !complete;
-    // A prefix of one of the fixed openings, cut by the end of the text.
-    for opening in [&b"<!--"[..], b"<![CDATA[", b"]]>", b"</>"] {
-        if rest.len() < opening.len() && opening.starts_with(rest) && (rest.len() > 1 || rest == b"]") {
-            return if end == b.len() { more } else { Spelled::Plain };
+    // A prefix of one of the fixed openings, cut by the end of the text
+    // (only a text's last few bytes can be).
+    if rest.len() < b"<![CDATA[".len() {
+        for opening in [&b"<!--"[..], b"<![CDATA[", b"]]>", b"</>"] {
+            if rest.len() < opening.len() && opening.starts_with(rest) && (rest.len() > 1 || rest == b"]") {
+                return if end == b.len() { more } else { Spelled::Plain };
+            }
         }
     }
-    if rest.starts_with(b"]]>") {
-        return nothing(3);
+    if rest[0] == b']' {
+        return if rest.starts_with(b"]]>") { nothing(3) } else { Spelled::Plain };
     }
-    if rest.first() != Some(&b'<') {
-        return Spelled::Plain;
-    }
-    if rest.starts_with(b"<![CDATA[") {
-        return nothing(9);
-    }
-    if rest.starts_with(b"</>") {
-        return nothing(3);
-    }
-    // A comment ends at the first `-->` after `<!` (so `<!-->` is one).
-    if rest.starts_with(b"<!--") {
-        return up_to(rest, 2, b"-->", open_end);
-    }
-    // Bogus comments: `<!x>`, `<?x?>`, which a browser drops.
-    if rest.len() >= 2 && matches!(rest[1], b'!' | b'?') {
-        return up_to(rest, 2, b">", open_end);
+    match rest.get(1) {
+        // A comment ends at the first `-->` after `<!` (so `<!-->` is one);
+        // other `<!…>` are bogus comments, as `<?…>` are, which a browser
+        // drops; `<![CDATA[` opens a section whose text is read on.
+        Some(b'!') if rest.starts_with(b"<!--") => return up_to(rest, 2, b"-->", open_end),
+        Some(b'!') if rest.starts_with(b"<![CDATA[") => return nothing(9),
+        Some(b'!' | b'?') => return up_to(rest, 2, b">", open_end),
+        Some(b'/') if rest.get(2) == Some(&b'>') => return nothing(3),
+        _ => {}
     }
     let mut i = 1 + usize::from(rest.get(1) == Some(&b'/'));
     let name_start = i;

@@ -386,6 +386,8 @@ pub fn needs_decoding(text: &[u8]) -> bool {
     }
     // `&`, `%`, `\` or NUL anywhere sends the text to the decoded view
     // (which reads a lone one as it is); `<` only when it starts markup.
+    // `]` is not searched for: a CDATA section's `]]>` follows its
+    // `<![CDATA[`, which sends the text there.
     if memchr::memchr3(b'&', b'%', b'\\', text).is_some()
         || memchr::memchr(0, text).is_some()
         || memchr::memchr_iter(b'<', text).any(|p| spelled_at(text, p, false) != Spelled::Plain)
@@ -393,8 +395,11 @@ pub fn needs_decoding(text: &[u8]) -> bool {
         return true;
     }
     // What is left to find starts with the lead byte of a character that
-    // may fold: searched for three at a time (text without one, English
-    // with an `é`, passes each search in one go).
+    // may fold: none in ASCII text (most), told 64 bytes at a time; from
+    // the first non-ASCII byte on, searched for three at a time (English
+    // with an `é` passes each search in one go).
+    let Some(chunk) = text.chunks(64).position(|c| !c.is_ascii()) else { return false };
+    let text = &text[chunk * 64..];
     LEADS.chunks(3).any(|leads| {
         let find = |from: usize| match *leads {
             [a, b, c] => memchr::memchr3(a, b, c, &text[from..]),
@@ -617,6 +622,34 @@ mod tests {
         }
         for s in ["हिन्दी पाठ", "ภาษาไทย", "العربية"] {
             assert!(!needs_decoding(s.repeat(20).as_bytes()), "{s:?}");
+        }
+    }
+
+    /// The searches agree with reading every byte, wherever the first
+    /// non-ASCII byte and the spelling fall against the 64-byte chunks.
+    #[test]
+    fn needs_decoding_agrees_with_a_byte_by_byte_reading() {
+        let naive =
+            |t: &[u8]| (0..t.len()).any(|i| may_start_spelling(t[i]) && spelled_at(t, i, false) != Spelled::Plain);
+        for first in [None, Some("é"), Some("日")] {
+            for spelling in ["\u{A0}", "\u{301}", "\u{FE0F}", "\u{E0020}", "٤", "x"] {
+                for at in 0..140 {
+                    for gap in [0, 1, 63, 64, 65] {
+                        let mut t = "a".repeat(at);
+                        if let Some(f) = first {
+                            t.push_str(f);
+                        }
+                        t.push_str(&"b".repeat(gap));
+                        t.push_str(spelling);
+                        t.push('c');
+                        assert_eq!(
+                            needs_decoding(t.as_bytes()),
+                            naive(t.as_bytes()),
+                            "{first:?} {spelling:?} at {at}+{gap}"
+                        );
+                    }
+                }
+            }
         }
     }
 
