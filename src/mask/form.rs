@@ -34,7 +34,7 @@ pub use self::codec::{Decoder, write_form_encoded};
 use self::codec::{find1, find2};
 use self::field::{Field, Scratch, write_replacement};
 use super::action::{Action, StreamingHash, StreamingMask};
-use super::json::path::{Segment, States};
+use super::json::path::States;
 use super::{Counters, Masker};
 
 /// Decoded bytes of a key or value held whole; longer ones are scanned
@@ -156,7 +156,7 @@ impl FormMasker {
             self.key_context.extend_from_slice(&self.key.dec);
         }
         let rule = (!masker.rules.is_empty() && self.key_context != OVERLONG_KEY)
-            .then(|| masker.rules.step(&self.root, Segment::Key(&self.key_context), &mut self.next))
+            .then(|| masker.rules.step_field_name(&self.root, &self.key_context, &mut self.next))
             .flatten();
         if let Some(r) = rule {
             counters.rules[r] += 1;

@@ -224,3 +224,14 @@ fn values_are_read_in_the_forms_charset() {
     let plain = format!("k={}", sjis("こんにちは"));
     assert_eq!(run("shift_jis", &plain), plain);
 }
+
+/// Field names nested as PHP, Rails, `qs` and Spring nest them fall under
+/// the rule of their last key.
+#[test]
+fn rules_apply_to_nested_field_names() {
+    let m = masker_with(&[("$..name", Action::Redact { placeholder: "[REDACTED]".into() })]);
+    let out = run_every_split(&m, "user%5Bname%5D=Ana+Lopez&tags[]=x&user.name=Ana&names[]=Bo&username=ana1");
+    assert_eq!(out, "user%5Bname%5D=%5BREDACTED%5D&tags[]=x&user.name=%5BREDACTED%5D&names[]=Bo&username=ana1");
+    let out = run_every_split(&m, "name[]=Ana&name[]=Bo");
+    assert_eq!(out, "name[]=%5BREDACTED%5D&name[]=%5BREDACTED%5D");
+}

@@ -213,6 +213,58 @@ impl FieldRules {
         }
         accepted
     }
+
+    /// The rule a form field or multipart part named `key` falls under:
+    /// the key as it is, else as the frameworks that nest such names read
+    /// it (PHP, Rails, `qs`, Spring): `user[name]` is `user` then `name`,
+    /// `tags[]` is `tags`, `items[0][sku]` and `items[0].sku` are `items`,
+    /// index 0, `sku`. `to` is scratch space.
+    pub fn step_field_name(&self, root: &[u64], key: &[u8], to: &mut States) -> Option<usize> {
+        if let Some(rule) = self.step(root, Segment::Key(key), to) {
+            return Some(rule);
+        }
+        let segments = nested_name(key)?;
+        let mut states = root.to_vec();
+        let mut rule = None;
+        for seg in segments {
+            rule = self.step(&states, seg, to);
+            states.clone_from(to);
+        }
+        rule
+    }
+}
+
+/// A field name read as a path (see [`FieldRules::step_field_name`]), or
+/// `None` when it has no brackets or dots, or they do not nest.
+fn nested_name(key: &[u8]) -> Option<Vec<Segment<'_>>> {
+    let first = key.iter().position(|&b| b == b'[' || b == b'.')?;
+    if first == 0 {
+        return None;
+    }
+    let mut segments = vec![Segment::Key(&key[..first])];
+    let mut i = first;
+    while i < key.len() {
+        let (name, next) = match key[i] {
+            b'[' => {
+                let close = i + 1 + key[i + 1..].iter().position(|&b| b == b']')?;
+                (&key[i + 1..close], close + 1)
+            }
+            b'.' => {
+                let end = key[i + 1..].iter().position(|&b| b == b'[' || b == b'.').map_or(key.len(), |p| i + 1 + p);
+                (&key[i + 1..end], end)
+            }
+            _ => return None,
+        };
+        match std::str::from_utf8(name).ok().and_then(|n| n.parse::<u64>().ok()) {
+            Some(index) => segments.push(Segment::Index(index)),
+            // `tags[]`: the next element of the list.
+            None if name.is_empty() && key[i] == b'[' => {}
+            None if name.is_empty() => return None,
+            None => segments.push(Segment::Key(name)),
+        }
+        i = next;
+    }
+    Some(segments)
 }
 
 #[cfg(test)]
@@ -225,6 +277,30 @@ mod tests {
             .map(|p| FieldRuleConfig { id: p.to_string(), path: p.to_string(), action: Action::Keep })
             .collect();
         FieldRules::new(&cfg).unwrap()
+    }
+
+    #[test]
+    fn nested_field_names_are_read_as_paths() {
+        let r = rules(&["$..name", "$.items[*].sku", "$.card"]);
+        let mut next = Vec::new();
+        let hit = |key: &str, next: &mut States| r.step_field_name(&r.root(), key.as_bytes(), next);
+        for (key, rule) in [
+            ("name", Some(0)),
+            ("user[name]", Some(0)),
+            ("user.name", Some(0)),
+            ("name[]", Some(0)),
+            ("a[b][name]", Some(0)),
+            ("items[0][sku]", Some(1)),
+            ("items[0].sku", Some(1)),
+            ("card", Some(2)),
+            ("user[card]", None),
+            ("username", None),
+            ("user[name", None),
+            ("[name]", None),
+            ("user..name", None),
+        ] {
+            assert_eq!(hit(key, &mut next), rule, "{key}");
+        }
     }
 
     fn walk(r: &FieldRules, path: &[Segment]) -> Option<usize> {

@@ -18,7 +18,6 @@ use crate::mask::charset::{Codec, SNIFF_LEN, same_family, sniff, wide_ascii};
 use crate::mask::content_type::content_kind;
 use crate::mask::form::FormMasker;
 use crate::mask::json::JsonMasker;
-use crate::mask::json::path::Segment;
 use crate::mask::segment::{Encoding, ScanScratch, Window};
 use crate::mask::{Charset, ContentKind, Counters, Masker};
 
@@ -177,7 +176,7 @@ fn rule_for<'m>(masker: &'m Masker, name: &[u8], c: &mut Counters) -> Option<&'m
         return None;
     }
     let mut next = Vec::new();
-    let r = masker.rules.step(&masker.rules.root(), Segment::Key(name), &mut next)?;
+    let r = masker.rules.step_field_name(&masker.rules.root(), name, &mut next)?;
     c.rules[r] += 1;
     Some(masker.rules.action(r))
 }
