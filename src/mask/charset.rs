@@ -309,9 +309,14 @@ impl TextStage {
         document: Option<DocumentCharset>,
     ) -> TextStage {
         // A form's charset is that of its percent-decoded bytes, not of
-        // the body, which serializers write in ASCII.
+        // the body, which serializers write in ASCII (Tomcat and Jetty read
+        // values so). In an ASCII-compatible charset both readings agree;
+        // under UTF-16 or UTF-32 the body's first bytes decide (see
+        // `settle`): a receiver that decodes the body before parsing it
+        // (Node's body-parser) reads a body that is itself UTF-16.
         if kind == ContentKind::Form
-            && let Some(encoding) = charset.and_then(Charset::decoder_for_bytes)
+            && let Some(encoding) =
+                charset.filter(|c| matches!(c, Charset::Legacy(_))).and_then(Charset::decoder_for_bytes)
         {
             return TextStage { stage: Stage::Plain(MaskStream::form_in(masker, encoding)) };
         }
@@ -418,7 +423,18 @@ impl TextStage {
         let guessed = bom == 0
             && document.is_some_and(|d| d.markup == Markup::Html)
             && matches!(found, Some(InDocument::Unnamed | InDocument::Wait));
+        // A form labelled UTF-16 or UTF-32 whose body is ASCII: its values'
+        // bytes are in that charset, the body is not.
+        let ascii_form = kind == ContentKind::Form
+            && bom == 0
+            && !matches!(charset, Charset::Utf8 | Charset::Legacy(_))
+            && wide_ascii(&first[..from_head + from_input]).is_none();
         self.stage = match charset {
+            _ if ascii_form => match charset.decoder_for_bytes() {
+                Some(encoding) => Stage::Plain(MaskStream::form_in(stream.masker().clone(), encoding)),
+                // UTF-32 values: their ASCII shows between NULs.
+                None => Stage::Plain(stream),
+            },
             Charset::Utf8 if !guessed => Stage::Plain(stream),
             _ if overridden => Stage::Transcode(Box::new(Transcoder::with_raw_view(stream, charset, kind))),
             _ => Stage::Transcode(Box::new(Transcoder::new(stream, charset))),
@@ -810,6 +826,26 @@ mod tests {
         // bytes may be what it is.
         let raw = b"ab\0\0cd".to_vec();
         assert_eq!(transcode(Charset::Utf8, ContentKind::Text, &raw), Ok(raw));
+    }
+
+    /// A form labelled UTF-16 is read both ways a receiver reads one: a
+    /// body that is itself UTF-16 (decoded before it is parsed, as Node's
+    /// body-parser does), and an ASCII body whose escaped bytes are UTF-16
+    /// (as Tomcat reads values).
+    #[test]
+    fn a_form_labelled_utf16_is_read_as_its_bytes_say() {
+        let form = "email=ana.lopez%40example.com&card=4111+1111+1111+1111&x=1";
+        let out = transcode(Charset::Utf16Le, ContentKind::Form, &utf16(form, false, false)).expect("utf-16 body");
+        assert_eq!(out, utf16("email=%5BEMAIL%5D&card=%5BCARD%5D&x=1", false, false));
+        let escaped: String =
+            utf16("ana.lopez@example.com", false, false).iter().map(|b| format!("%{b:02X}")).collect();
+        let out =
+            transcode(Charset::Utf16Le, ContentKind::Form, format!("e={escaped}&x=1").as_bytes()).expect("ascii body");
+        let placeholder: String = utf16("[EMAIL]", false, false)
+            .iter()
+            .map(|&b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        assert_eq!(String::from_utf8(out).expect("ascii"), format!("e={placeholder}&x=1"));
     }
 
     #[test]
