@@ -211,20 +211,79 @@ impl Region {
         })
     }
 
-    /// Whether some number of `digits` digits (the trunk prefix included
-    /// as written) can be written in `n` groups by one of this region's
-    /// formats; false rules out [`Region::writes_as`] for any such
-    /// grouping. The phone detector asks it once per (groups, digits) when
-    /// it is built, so that in a run of digit groups most candidates find
-    /// no region to try.
-    pub fn may_write(&self, n: usize, digits: usize) -> bool {
-        let prefix = self.data.national_prefix.map_or(0, str::len);
-        self.formats.iter().any(|f| {
-            let nsn_fits = |nsn: usize| (f.fewest_digits..=f.most_digits).contains(&nsn);
-            // A trunk prefix standing alone is a group more.
-            n <= f.groups.len() + (prefix > 0) as usize
-                && (nsn_fits(digits) || (prefix > 0 && digits > prefix && nsn_fits(digits - prefix)))
-        })
+    /// Whether a number written nationally that starts with the digit
+    /// `lead` may be valid ([`Region::is_valid_national`]): where the
+    /// trunk prefix is printed, only one that starts with it is.
+    pub fn may_start_with(&self, lead: u8) -> bool {
+        match self.data.national_prefix {
+            Some(prefix) if self.data.prefix_printed => prefix.as_bytes().first().is_none_or(|&p| p == lead),
+            _ => true,
+        }
+    }
+}
+
+impl Region {
+    /// Calls `emit` with every grouping (digits per group) in which a
+    /// national number of at most `max_digits` digits, in at most
+    /// `max_groups` groups, can be written so that [`Region::writes_as`]
+    /// holds for it: each format's groups merged in every way, each merged
+    /// group any length its parts allow, with the trunk prefix leading the
+    /// first group, standing alone, or left out. A superset of what
+    /// `writes_as` accepts for any digits, so a grouping not emitted is
+    /// refused without reading them.
+    pub fn each_written_grouping(&self, max_digits: usize, max_groups: usize, emit: &mut dyn FnMut(&[u8])) {
+        let prefix = self.data.national_prefix.map_or(0, str::len) as u8;
+        for f in &self.formats {
+            let parts = f.groups.len();
+            if parts == 0 {
+                continue;
+            }
+            // Bit i of `merges`: part i+1 joins part i's group.
+            for merges in 0..1u32 << (parts - 1) {
+                let mut blocks: Vec<(u8, u8)> = vec![f.groups[0]];
+                for (i, &(lo, hi)) in f.groups[1..].iter().enumerate() {
+                    match merges & (1 << i) {
+                        0 => blocks.push((lo, hi)),
+                        _ => {
+                            let last = blocks.last_mut().expect("one block at least");
+                            *last = (last.0 + lo, last.1 + hi);
+                        }
+                    }
+                }
+                each_length_choice(&blocks, &mut Vec::new(), max_digits, &mut |groups| {
+                    let mut written = |g: &[u8]| {
+                        let digits: usize = g.iter().map(|&n| n as usize).sum();
+                        if g.len() <= max_groups && digits <= max_digits {
+                            emit(g)
+                        }
+                    };
+                    written(groups);
+                    if prefix > 0 {
+                        let mut leading = groups.to_vec();
+                        leading[0] += prefix;
+                        written(&leading);
+                        written(&[&[prefix][..], groups].concat());
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Calls `emit` with each choice of one length per block, within its
+/// bounds, of at most `max_digits` digits in all.
+fn each_length_choice(blocks: &[(u8, u8)], chosen: &mut Vec<u8>, max_digits: usize, emit: &mut dyn FnMut(&[u8])) {
+    let Some((&(lo, hi), rest)) = blocks.split_first() else {
+        return emit(chosen);
+    };
+    let used: usize = chosen.iter().map(|&n| n as usize).sum();
+    for len in lo.max(1)..=hi {
+        if used + len as usize > max_digits {
+            break;
+        }
+        chosen.push(len);
+        each_length_choice(rest, chosen, max_digits, emit);
+        chosen.pop();
     }
 }
 
@@ -478,35 +537,45 @@ mod tests {
         out
     }
 
-    /// The format bounds and the phone detector's `may_write` filter are
-    /// shortcuts: neither may turn away a grouping a region writes, with
-    /// its trunk prefix leading the first group, standing alone, or left out.
+    /// The format bounds and the groupings a region says it writes (the
+    /// phone detector's table) are shortcuts: neither may turn away a
+    /// grouping a region writes, with its trunk prefix leading the first
+    /// group, standing alone, or left out.
     #[test]
     fn the_grouping_shortcuts_admit_every_grouping_a_region_writes() {
         let plan = NumberingPlan::get();
         let mut checked = 0;
         for id in ["US", "CA", "GB", "FR", "DE", "JP", "IN", "AU", "ES", "NL", "BR", "MX"] {
             let r = plan.region(id).expect("in metadata");
+            let mut written = std::collections::HashSet::new();
+            r.each_written_grouping(15, 8, &mut |g| {
+                written.insert(g.to_vec());
+            });
             let prefix = r.data.national_prefix.map_or(0, str::len) as u8;
             for f in &r.formats {
                 for groups in groupings_of(f.groups) {
-                    let n = groups.len();
                     let nsn: usize = groups.iter().map(|&g| g as usize).sum();
                     assert!(coarsens(&groups, f.groups), "{id} {groups:?} of {:?}", f.groups);
                     assert!(f.shape_fits(&groups, nsn), "{id}: {groups:?} of {:?}", f.groups);
-                    assert!(r.may_write(n, nsn), "{id}: {groups:?} without its prefix");
+                    let mut forms = vec![groups.clone()];
                     if prefix > 0 {
-                        assert!(r.may_write(n, nsn + prefix as usize), "{id}: prefix leading {groups:?}");
-                        assert!(r.may_write(n + 1, nsn + prefix as usize), "{id}: prefix, then {groups:?}");
+                        let mut leading = groups.clone();
+                        leading[0] += prefix;
+                        forms.push(leading);
+                        forms.push([&[prefix][..], &groups].concat());
+                    }
+                    for form in
+                        forms.iter().filter(|g| g.len() <= 8 && g.iter().map(|&n| n as usize).sum::<usize>() <= 15)
+                    {
+                        assert!(written.contains(form), "{id}: {form:?} (from {groups:?})");
                     }
                     checked += 1;
                 }
             }
+            // And they turn some away: no region writes eight groups of one digit.
+            assert!(!written.contains(&vec![1; 8]), "{id}");
         }
         assert!(checked > 1000, "{checked} groupings");
-        // And they do turn some away: GB writes no number in eight groups.
-        let gb = plan.region("GB").expect("in metadata");
-        assert!(!gb.may_write(8, 11) && !gb.may_write(3, 4));
     }
 
     #[test]

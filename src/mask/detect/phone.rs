@@ -34,12 +34,19 @@ pub struct PhoneDetector {
     context_words: WordList,
     negative_keys: WordList,
     negative_words: WordList,
-    /// The configured regions that may accept a national number, by how
-    /// it is written: `fitting[n][d]` lists those whose numbers can have `d`
-    /// digits and be written in `n` groups (`n` = 0: in any number of
-    /// groups). Most candidates in a run of digit groups find no region
-    /// here, and the rest walk only the plans of the regions that fit.
-    fitting: Vec<[Vec<&'static Region>; MAX_PHONE_DIGITS + 1]>,
+    /// The configured regions, and which of them write a national
+    /// number in a given grouping: a candidate inside a run is refused
+    /// from its group lengths alone unless one of them writes it so, and
+    /// only those that do walk their plans.
+    regions: Vec<&'static Region>,
+    written: GroupingTable,
+    /// `by_digits[d]`: the regions (bits, as in `written`) whose national
+    /// numbers can have `d` digits as written.
+    by_digits: [u64; MAX_PHONE_DIGITS + 1],
+    /// `by_lead[c]`: the regions whose national numbers can start with
+    /// the digit `c` as written (a region that prints its trunk prefix
+    /// starts with the prefix: GB's, FR's and JP's with `0`).
+    by_lead: [u64; 10],
 }
 
 /// What a phone detector is built from (read from `patterns/phone.yaml`,
@@ -53,31 +60,131 @@ pub struct PhoneSettings {
     pub negative_words: Vec<String>,
 }
 
+/// Which regions write a national number in a grouping (digits per
+/// group, at most [`MAX_PHONE_DIGITS`] digits): a bit per region, the
+/// 64th standing for every region past the 63rd. Each grouping is a
+/// distinct number below 2^16 (see [`GroupingTable::key`]); a bit per
+/// number says whether any region writes it, so most groupings of a run
+/// of digit groups are refused with one load, and the few that some
+/// region writes find their regions by a binary search.
+#[derive(Debug)]
+struct GroupingTable {
+    any: Box<[u64]>,
+    regions: Vec<(u32, u64)>,
+}
+
+impl GroupingTable {
+    const KEYS: usize = 1 << (MAX_PHONE_DIGITS + 1);
+
+    fn new(regions: &[&Region]) -> GroupingTable {
+        let mut by_key = std::collections::BTreeMap::<u32, u64>::new();
+        for (i, r) in regions.iter().enumerate() {
+            r.each_written_grouping(MAX_PHONE_DIGITS, MAX_GROUPS, &mut |g| {
+                if let Some(k) = Self::key(g) {
+                    *by_key.entry(k as u32).or_default() |= region_bit(i);
+                }
+            });
+        }
+        let mut any = vec![0u64; Self::KEYS / 64].into_boxed_slice();
+        for &k in by_key.keys() {
+            any[k as usize / 64] |= 1 << (k % 64);
+        }
+        GroupingTable { any, regions: by_key.into_iter().collect() }
+    }
+
+    /// A leading 1, then for each group its length in bits, the last of
+    /// them set: `[3, 3, 4]` is `1_001_001_0001`. Distinct groupings give
+    /// distinct keys; `None` past [`MAX_PHONE_DIGITS`] digits.
+    #[inline(always)]
+    fn key(groups: &[u8]) -> Option<usize> {
+        let mut key = 1usize;
+        let mut digits = 0;
+        for &g in groups {
+            digits += g as usize;
+            if digits > MAX_PHONE_DIGITS {
+                return None;
+            }
+            key = (key << g) | 1;
+        }
+        Some(key)
+    }
+
+    /// The regions that write a number grouped as `groups`, of at most
+    /// [`MAX_PHONE_DIGITS`] digits (the caller has counted them).
+    #[inline(always)]
+    fn regions(&self, groups: &[u8]) -> u64 {
+        debug_assert!(Self::key(groups).is_some());
+        let k = groups.iter().fold(1usize, |key, &g| (key << g) | 1) & (Self::KEYS - 1);
+        if self.any[k / 64] & (1 << (k % 64)) == 0 {
+            return 0;
+        }
+        self.regions.binary_search_by_key(&(k as u32), |&(key, _)| key).map_or(0, |i| self.regions[i].1)
+    }
+}
+
+/// Region `i`'s bit in a [`GroupingTable`] mask.
+fn region_bit(i: usize) -> u64 {
+    1 << i.min(63)
+}
+
 impl PhoneDetector {
     /// Fails with the first region id the numbering plan does not know.
     pub fn new(id: DetectorId, s: &PhoneSettings) -> Result<PhoneDetector, String> {
         let plan = NumberingPlan::get();
         let regions =
             s.regions.iter().map(|r| plan.region(r).ok_or_else(|| r.clone())).collect::<Result<Vec<_>, _>>()?;
-        let fitting = (0..=MAX_GROUPS)
-            .map(|n| {
-                std::array::from_fn(|digits| {
-                    let fits = |r: &&&Region| {
-                        (n == 0 || r.may_write(n, digits)) && r.national_digit_counts() & (1 << digits) != 0
-                    };
-                    regions.iter().filter(fits).copied().collect()
-                })
-            })
-            .collect();
+        let written = GroupingTable::new(&regions);
+        let by_digits = std::array::from_fn(|d| {
+            regions
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.national_digit_counts() & (1 << d) != 0)
+                .fold(0, |m, (i, _)| m | region_bit(i))
+        });
+        let by_lead = std::array::from_fn(|c| {
+            let lead = b'0' + c as u8;
+            regions.iter().enumerate().filter(|(_, r)| r.may_start_with(lead)).fold(0, |m, (i, _)| m | region_bit(i))
+        });
         Ok(PhoneDetector {
             id,
-            fitting,
+            by_lead,
+            regions,
+            written,
+            by_digits,
             plan,
             context_keys: WordList::new(&s.context_keys),
             context_words: WordList::new(&s.context_words),
             negative_keys: WordList::new(&s.negative_keys),
             negative_words: WordList::new(&s.negative_words),
         })
+    }
+
+    /// Whether `digits` is a valid national number of a region in `mask`,
+    /// grouped as that region writes it where `strict`. Out of line: most
+    /// candidates never get here, and inlined it made every caller save
+    /// registers.
+    #[inline(never)]
+    fn valid_national_in(&self, mask: u64, digits: &[u8], g: &[u8], strict: bool) -> bool {
+        self.any_region(mask, |r| r.is_valid_national(digits) && (!strict || r.writes_as(digits, g)))
+    }
+
+    /// Whether `accepts` holds for a region in `mask` (bits as in
+    /// [`GroupingTable`]; the last bit stands for every region from the
+    /// 64th on).
+    #[inline(always)]
+    fn any_region(&self, mut mask: u64, accepts: impl Fn(&Region) -> bool) -> bool {
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let found = match i {
+                63 => self.regions[63..].iter().any(|r| accepts(r)),
+                _ => accepts(self.regions[i]),
+            };
+            if found {
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether a JSON key admits bare numbers as phones.
@@ -111,7 +218,7 @@ impl PhoneDetector {
         // tells them apart.
         let g = s.groups();
         let strict = in_run || g.iter().all(|&g| g <= 2);
-        let fitting = &self.fitting[if strict { g.len() } else { 0 }][digits.len()];
+        let fitting = self.by_digits[digits.len()] & self.by_lead[(digits[0] - b'0') as usize];
         // `00 CC …` is the international form dialled from most countries:
         // validated like `+`, written with at least one separator, the `00`
         // inside the first group and a last group of two digits or more
@@ -124,7 +231,15 @@ impl PhoneDetector {
         {
             return true;
         }
-        let national = || fitting.iter().any(|r| r.is_valid_national(digits) && (!strict || r.writes_as(digits, g)));
+        // The regions that may take it as a national number: by digit
+        // count and lead, and in a run by grouping too (cheap tests,
+        // before any plan is walked).
+        let candidates = match fitting {
+            0 => 0,
+            _ if strict => self.written.regions(g) & fitting,
+            _ => fitting,
+        };
+        let national = || candidates != 0 && self.valid_national_in(candidates, digits, g, strict);
         // Inside a run only a national number can match, and a run offers
         // a candidate for every group, most of which no region fits or
         // whose plan fails: test that before the words around, which cost
@@ -272,6 +387,49 @@ mod tests {
         };
         let det = NumericDetector { phone: Some(PhoneDetector::new(0, &settings).unwrap()), ..Default::default() };
         matches(Engine::Numeric(Box::new(det)), text, key)
+    }
+
+    /// Every grouping of up to 15 digits in up to 8 groups, with digits
+    /// drawn to start with each lead: wherever a region accepts a number
+    /// so written, the shortcuts (grouping table, digit count, lead) name
+    /// that region. They only refuse what no region would accept.
+    #[test]
+    fn the_grouping_table_names_every_region_that_writes_a_number_so() {
+        let regions = ["US", "CA", "GB", "FR", "DE", "JP", "IN", "AU", "ES", "NL", "BR", "MX"];
+        let settings = PhoneSettings { regions: regions.map(String::from).to_vec(), ..Default::default() };
+        let p = PhoneDetector::new(0, &settings).expect("known regions");
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut digit = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            b'0' + (state % 10) as u8
+        };
+        let (mut groupings, mut accepted) = (0, 0);
+        let mut stack: Vec<Vec<u8>> = (1..=MAX_PHONE_DIGITS as u8).map(|g| vec![g]).collect();
+        while let Some(groups) = stack.pop() {
+            let n: usize = groups.iter().map(|&g| g as usize).sum();
+            if groups.len() < MAX_GROUPS {
+                stack.extend((1..=(MAX_PHONE_DIGITS - n) as u8).map(|g| [&groups[..], &[g]].concat()));
+            }
+            if n < 7 {
+                continue;
+            }
+            groupings += 1;
+            for lead in [b'0', b'1', b'2', b'5', b'9'] {
+                let digits: Vec<u8> = std::iter::once(lead).chain((1..n).map(|_| digit())).collect();
+                let named = p.written.regions(&groups) & p.by_digits[n] & p.by_lead[(lead - b'0') as usize];
+                for (i, r) in p.regions.iter().enumerate() {
+                    if r.is_valid_national(&digits) && r.writes_as(&digits, &groups) {
+                        accepted += 1;
+                        assert!(named & region_bit(i) != 0, "{} {groups:?} {:?}", regions[i], digits);
+                    }
+                }
+            }
+        }
+        assert!(groupings > 10_000 && accepted > 100, "{groupings} groupings, {accepted} accepted");
+        // And they refuse most: eight groups of one digit, no region writes.
+        assert_eq!(p.written.regions(&[1; 8]), 0);
     }
 
     #[test]
