@@ -144,6 +144,11 @@ impl NumericDetector {
         let n = span.n_groups;
         let keeps_head = span.keeps_head();
         for a in (0..n).filter(|&a| a == 0 || (!keeps_head && span.cut_ok(a))) {
+            // Every cut from here on is a number of fewer digits than
+            // groups `a..n` hold (only the whole span may be shorter).
+            if a > 0 && span.digits_in(a, n) < Self::MIN_DIGITS {
+                break;
+            }
             for k in (a + 1..=n).rev().filter(|&k| k == n || span.cut_ok(k)) {
                 // A cut is a number of seven digits or more (IPv4's four
                 // come only whole), and shorter ones follow.
