@@ -19,6 +19,7 @@ use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use support::reader::percent_decode;
 use support::{Client, Http, Pki, Proxy};
 use tokio::net::TcpListener;
 
@@ -368,7 +369,7 @@ async fn request_documents_are_masked_in_their_own_charset_or_refused() {
 /// UTF-16 and UTF-32 in both orders, from every alignment.
 fn readings(body: &[u8]) -> Vec<String> {
     let utf8 = String::from_utf8_lossy(body).replace('\0', "");
-    let mut all = vec![String::from_utf8_lossy(&percent_decode(&utf8)).into_owned(), utf8];
+    let mut all = vec![String::from_utf8_lossy(&percent_decode(utf8.as_bytes(), true)).into_owned(), utf8];
     for skip in 0..4 {
         let b = body.get(skip..).unwrap_or_default();
         let units = |big: bool| -> Vec<u16> {
@@ -501,7 +502,7 @@ async fn form_values_are_read_in_the_charset_the_form_names() {
         let values: Vec<String> = String::from_utf8_lossy(&seen)
             .split(['&', '='])
             .map(|v| {
-                let bytes: Vec<u8> = percent_decode(v);
+                let bytes: Vec<u8> = percent_decode(v.as_bytes(), true);
                 encoding.decode_without_bom_handling(&bytes).0.into_owned()
             })
             .collect();
@@ -512,27 +513,4 @@ async fn form_values_are_read_in_the_charset_the_form_names() {
         assert!(label != "utf-16le" || values.iter().any(|v| v == "[REDACTED]"), "{label}: {values:?}");
     }
     proxy.assert_logs_clean();
-}
-
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match (b[i], b.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+use support::reader::percent_decode;
 use support::{App, CUSTOMER_MASKED, Client, Http, Pki, Proxy};
 use tokio::io::AsyncWriteExt;
 
@@ -19,27 +20,8 @@ const PLANTED: &[&str] = &["ana.lopez@example.com", "+14155552671", "4111 1111 1
 
 /// A value percent-decoded twice, as a lenient client may read it.
 fn decoded(value: &[u8]) -> String {
-    let once: Vec<u8> = percent_decode(value);
-    String::from_utf8_lossy(&percent_decode(&once)).into_owned()
-}
-
-fn percent_decode(value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while i < value.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (value[i], value.get(i + 1).copied().and_then(hex), value.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
+    let once: Vec<u8> = percent_decode(value, false);
+    String::from_utf8_lossy(&percent_decode(&once, false)).into_owned()
 }
 
 /// No planted value in any header but `etag`, which is structural and
@@ -160,7 +142,7 @@ fn rfc2047_decoded(s: &str) -> String {
             [_, coding, text, tail] if tail.starts_with('=') => {
                 let bytes = match *coding {
                     "B" | "b" => base64::engine::general_purpose::STANDARD.decode(text).ok(),
-                    _ => Some(percent_decode(text.replace('_', " ").replace('=', "%").as_bytes())),
+                    _ => Some(percent_decode(text.replace('_', " ").replace('=', "%").as_bytes(), false)),
                 };
                 bytes.map(|b| {
                     (String::from_utf8_lossy(&b).into_owned(), 2 + parts[0].len() + coding.len() + text.len() + 4)

@@ -78,24 +78,33 @@ fn unescaped(s: &str) -> String {
 }
 
 fn percent_decoded(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
+    String::from_utf8_lossy(&percent_decode(s.as_bytes(), false)).into_owned()
+}
+
+/// `value` with its `%XX` escapes decoded (a `%` without two hex digits
+/// after it stays), and with `plus_is_space` each `+` read as a space, as
+/// a form parser reads a value.
+pub fn percent_decode(value: &[u8], plus_is_space: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
     let mut i = 0;
-    while i < b.len() {
-        let hex =
-            b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b[i], hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
+    while i < value.len() {
+        let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
+        match (value[i], hex(value.get(i + 1)), hex(value.get(i + 2))) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
                 i += 3;
             }
-            (c, _) => {
+            (b'+', _, _) if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _, _) => {
                 out.push(c);
                 i += 1;
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 fn fold(s: &str) -> String {
