@@ -306,3 +306,91 @@ pub fn digit_runs(bytes: usize, seed: u64) -> String {
     }
     out
 }
+
+/// A corpus generator: about `bytes` bytes from a seed.
+pub type Generator = fn(usize, u64) -> String;
+
+/// The adversarial shapes: text built to cost the detectors the most per
+/// byte, each a name, and a generator of about `bytes` bytes. The
+/// worst-case benchmark and `bench/worst_case.sh` both read them from
+/// here.
+pub const ADVERSARIAL: &[(&str, Generator)] = &[
+    ("digit_runs", digit_runs),
+    ("digit_groups", digit_groups),
+    ("single_digits", single_digits),
+    ("dotted_numbers", dotted_numbers),
+    ("at_runs", at_runs),
+    ("at_pairs", at_pairs),
+    ("found_digit_groupings", found_digit_groupings),
+];
+
+/// An input the slow-input fuzz target found (`bench/slow_inputs/`),
+/// read as UTF-8 (a stray byte as U+FFFD) and repeated to `bytes`.
+fn repeated(found: &[u8], bytes: usize) -> String {
+    let text = String::from_utf8_lossy(found);
+    let mut out = String::with_capacity(bytes + text.len());
+    while out.len() < bytes {
+        out.push_str(&text);
+    }
+    out
+}
+
+/// Groups that many regions' formats fit (`8 025 8 025 888 8888 8 888`),
+/// found by the slow-input fuzz target: 1.5 times the bytes read again
+/// of any shape above when it was found.
+pub fn found_digit_groupings(bytes: usize, _seed: u64) -> String {
+    repeated(include_bytes!("slow_inputs/digit_groupings.txt"), bytes)
+}
+
+/// Lines of `count` pieces from `piece`, separated by `sep`, to `bytes`.
+fn lines_of(bytes: usize, seed: u64, count: usize, sep: &str, piece: impl Fn(&mut Rng) -> String) -> String {
+    let mut rng = Rng::new(seed);
+    let mut out = String::with_capacity(bytes + 1024);
+    while out.len() < bytes {
+        for i in 0..count {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            out.push_str(&piece(&mut rng));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Space-separated groups of one to four digits, zero-padded at random
+/// (`0079 16 03 021`): every group can start a number, and many
+/// groupings are ones a region writes.
+pub fn digit_groups(bytes: usize, seed: u64) -> String {
+    lines_of(bytes, seed, 40, " ", |rng| {
+        let width = 1 + rng.below(4) as usize;
+        let digits = 1 + rng.below(4) as u32;
+        let value = rng.below(10u64.pow(digits));
+        format!("{value:0width$}")
+    })
+}
+
+/// `1 1 1 1 …`: the most candidates a byte can start.
+pub fn single_digits(bytes: usize, seed: u64) -> String {
+    lines_of(bytes, seed, 300, " ", |_| "1".into())
+}
+
+/// Dotted numbers (`248.11.9180 901.74.7963 …`): spans that join across
+/// dots and spaces, shaped like SSNs, IPv4 addresses and phones.
+pub fn dotted_numbers(bytes: usize, seed: u64) -> String {
+    lines_of(bytes, seed, 20, " ", |rng| format!("{}.{}.{}", rng.below(1000), rng.below(100), rng.below(10_000)))
+}
+
+/// Runs of `@` between short words of word characters and dots
+/// (`xa.@-@.z_xz1@-y@…`): every `@` is an email candidate.
+pub fn at_runs(bytes: usize, seed: u64) -> String {
+    const CHARS: &[u8] = b"abcxyz019._-";
+    lines_of(bytes, seed, 30, "@", |rng| {
+        (0..1 + rng.below(6)).map(|_| CHARS[rng.below(CHARS.len() as u64) as usize] as char).collect()
+    })
+}
+
+/// `a@a@a@…`: an `@` every other byte.
+pub fn at_pairs(bytes: usize, seed: u64) -> String {
+    lines_of(bytes, seed, 200, "@", |_| "a".into())
+}
