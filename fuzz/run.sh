@@ -23,7 +23,7 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(engine_chunking leak_oracle encoding_oracle config_parse k8s_parsers route_target)
+[ ${#targets[@]} -gt 0 ] || targets=(engine_chunking leak_oracle encoding_oracle config_parse k8s_parsers route_target slow_input)
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
 sanitizer=${FUZZ_SANITIZER:-address}

@@ -7,7 +7,7 @@
 //! top-level domain: letters, `xn--…`, or Unicode letters, and not one of the
 //! file extensions that make `icon@2x.png` look like an address.
 
-use super::{DetectorId, Hay, Match};
+use super::{DetectorId, Hay, Match, work};
 use crate::mask::bytes::{char_at, char_before};
 
 const MAX_LOCAL: usize = 64;
@@ -149,6 +149,7 @@ impl EmailDetector {
             let label_start = i;
             let mut tld_like = Tld::Letters;
             while i < cap {
+                work::charge(1);
                 let b = bytes[i];
                 let class = CLASS[b as usize];
                 if class & LETTER != 0 {
@@ -241,6 +242,7 @@ fn local_part_start(bytes: &[u8], at: usize, floor: usize) -> Option<usize> {
     let mut i = at;
     let mut prev_dot = false;
     while i > lowest {
+        work::charge(1);
         let b = bytes[i - 1];
         if b < 0x80 {
             if CLASS[b as usize] & LOCAL == 0 {

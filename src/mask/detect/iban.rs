@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::DetectorId;
+use super::{DetectorId, work};
 use crate::mask::bytes::byte_before;
 
 #[derive(Debug)]
@@ -35,6 +35,7 @@ impl IbanDetector {
             return None;
         }
         let want = *self.lengths.get(&cc)? as usize;
+        work::charge(want);
         let mut chars = [0u8; 34];
         let mut n = 0;
         let mut i = s;

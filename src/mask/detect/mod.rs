@@ -42,6 +42,7 @@ pub mod numeric;
 pub mod phone;
 pub mod ssn;
 pub mod words;
+pub mod work;
 
 use self::custom::{KeywordDetector, RegexDetector};
 use self::email::EmailDetector;

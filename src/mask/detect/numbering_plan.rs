@@ -20,6 +20,8 @@ use regex_automata::util::primitives::StateID;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
+use super::work;
+
 /// One region as `build.rs` extracted it.
 #[derive(Debug)]
 pub struct RegionData {
@@ -142,6 +144,7 @@ impl Region {
     /// Whether `nsn` (national significant number, digits only) is a valid
     /// number of this region.
     pub fn is_valid(&self, nsn: &[u8]) -> bool {
+        work::charge(nsn.len());
         if self.nsn_lengths & bit(nsn.len()) == 0 {
             return false;
         }
@@ -190,6 +193,7 @@ impl Region {
                 groups = &mut groups[1..];
             }
         }
+        work::charge(self.formats.len());
         self.formats.iter().any(|f| f.fits(groups, nsn))
     }
 }

@@ -19,8 +19,12 @@ use super::iban::IbanDetector;
 use super::ipv4::Ipv4Detector;
 use super::phone::PhoneDetector;
 use super::ssn::SsnDetector;
-use super::{DetectorId, Hay, Match};
+use super::{DetectorId, Hay, Match, work};
 use crate::mask::bytes::{byte_at, digit_run_end, find_digit};
+
+/// The most bytes `continues_run` reads before a candidate (a group of
+/// up to 19 digits and its separators), counted as work.
+const MAX_DIGITS_BEFORE: usize = 22;
 
 #[derive(Debug, Default)]
 pub struct NumericDetector {
@@ -107,6 +111,8 @@ impl NumericDetector {
             let run_before = continues_run(b, parsed.as_ref(), digit, hay.matched_to, last.as_ref());
             last = parsed;
             let Some(span) = &last else { continue };
+            // The span's bytes, and those `continues_run` read before it.
+            work::charge(span.end - span.start + MAX_DIGITS_BEFORE);
             if run_before {
                 continue;
             }
@@ -159,6 +165,7 @@ impl NumericDetector {
                     break;
                 }
                 let number = span.number(a, k);
+                work::charge(number.end - number.start);
                 if let Some(detector) = self.classify(hay, &number, joined_to_digits(hay, &number)) {
                     return Some(Match { start: number.start, end: number.end, detector });
                 }

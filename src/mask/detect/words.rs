@@ -4,6 +4,8 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
+use super::work;
+
 /// A list of words, such as the phone detector's context words.
 #[derive(Debug)]
 pub struct WordList {
@@ -84,6 +86,7 @@ impl WordList {
         let Some(ac) = &self.automaton else {
             return false;
         };
+        work::charge(text.len());
         // A window of digits and spaces (a run of digit groups) has no
         // letters, so it holds none of the usual words: the set test
         // costs a few instructions a byte, the automaton ~20.
