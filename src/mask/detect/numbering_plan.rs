@@ -54,6 +54,33 @@ pub struct Region {
     nsn_lengths: u64,
     /// Each of `data.groupings`, with what a grouping must satisfy to fit it.
     formats: Vec<Format>,
+    /// Which formats each grouping of a national significant number fits
+    /// (by [`grouping_key`], sorted; bit `i` for format `i`, the 64th for
+    /// every format from there on), built on first use: [`Region::writes_as`]
+    /// then looks its grouping up instead of testing every format.
+    shapes: OnceLock<Vec<(u32, u64)>>,
+}
+
+/// The most digits a grouping in [`Region`]'s shape table has (the
+/// longest national significant number, 15 by ITU E.164, and a margin).
+const MAX_SHAPE_DIGITS: usize = 17;
+
+/// A grouping (digits per group) as a number: a leading 1, then each
+/// group's length in bits, the last of them set (`[3, 3, 4]` is
+/// `1_001_001_0001`). Distinct groupings give distinct keys; `None` past
+/// 30 digits.
+#[inline(always)]
+pub fn grouping_key(groups: &[u8]) -> Option<u32> {
+    let mut key = 1u32;
+    let mut digits = 0;
+    for &g in groups {
+        digits += g as usize;
+        if digits > 30 {
+            return None;
+        }
+        key = (key << g) | 1;
+    }
+    Some(key)
 }
 
 /// One of a region's national formats, with the bounds any grouping that
@@ -85,13 +112,40 @@ impl Format {
     /// Whether `groups` (of the national significant number `nsn`) is this
     /// format, or coarser, and `nsn` starts as the format requires.
     fn fits(&self, groups: &[u8], nsn: &[u8]) -> bool {
-        self.shape_fits(groups, nsn.len())
-            && (self.lead.is_empty()
-                || self
-                    .lead_dfa
-                    .get_or_init(|| digit_dfa(self.lead))
-                    .as_ref()
-                    .is_some_and(|d| dfa_matches(d, nsn, false)))
+        self.shape_fits(groups, nsn.len()) && self.lead_fits(nsn)
+    }
+
+    /// Whether `nsn` starts as this format requires.
+    fn lead_fits(&self, nsn: &[u8]) -> bool {
+        self.lead.is_empty()
+            || self.lead_dfa.get_or_init(|| digit_dfa(self.lead)).as_ref().is_some_and(|d| dfa_matches(d, nsn, false))
+    }
+
+    /// Calls `emit` with every grouping that [`coarsens`] this format, of
+    /// at most `max_digits` digits in at most `max_groups` groups: its
+    /// groups merged in every way, each merged group any length its parts
+    /// allow.
+    fn each_grouping(&self, max_digits: usize, max_groups: usize, emit: &mut dyn FnMut(&[u8])) {
+        let parts = self.groups.len();
+        if parts == 0 {
+            return;
+        }
+        // Bit i of `merges`: part i+1 joins part i's group.
+        for merges in 0..1u32 << (parts - 1) {
+            let mut blocks: Vec<(u8, u8)> = vec![self.groups[0]];
+            for (i, &(lo, hi)) in self.groups[1..].iter().enumerate() {
+                match merges & (1 << i) {
+                    0 => blocks.push((lo, hi)),
+                    _ => {
+                        let last = blocks.last_mut().expect("one block at least");
+                        *last = (last.0 + lo, last.1 + hi);
+                    }
+                }
+            }
+            if blocks.len() <= max_groups {
+                each_length_choice(&blocks, &mut Vec::new(), max_digits, emit);
+            }
+        }
     }
 
     /// Whether `groups`, of `nsn_len` digits in all, is this format or
@@ -193,8 +247,42 @@ impl Region {
                 groups = &mut groups[1..];
             }
         }
-        work::charge(self.formats.len());
-        self.formats.iter().any(|f| f.fits(groups, nsn))
+        let shapes = self.shapes.get_or_init(|| self.shape_table());
+        let Some(fitting) = grouping_key(groups)
+            .filter(|_| nsn.len() <= MAX_SHAPE_DIGITS)
+            .and_then(|k| shapes.binary_search_by_key(&k, |&(key, _)| key).ok().map(|i| shapes[i].1))
+        else {
+            // Longer than the table holds: every format, as the table was built.
+            work::charge(self.formats.len());
+            return self.formats.iter().any(|f| f.fits(groups, nsn));
+        };
+        let mut mask = fitting;
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            work::charge(1);
+            let found = match i {
+                63 => self.formats[63..].iter().any(|f| f.fits(groups, nsn)),
+                _ => self.formats[i].lead_fits(nsn),
+            };
+            if found {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The shape table (see `shapes`): every grouping of every format.
+    fn shape_table(&self) -> Vec<(u32, u64)> {
+        let mut by_key = std::collections::BTreeMap::<u32, u64>::new();
+        for (i, f) in self.formats.iter().enumerate() {
+            f.each_grouping(MAX_SHAPE_DIGITS, usize::MAX, &mut |g| {
+                if let Some(k) = grouping_key(g) {
+                    *by_key.entry(k).or_default() |= 1 << i.min(63);
+                }
+            });
+        }
+        by_key.into_iter().collect()
     }
 }
 
@@ -238,38 +326,21 @@ impl Region {
     pub fn each_written_grouping(&self, max_digits: usize, max_groups: usize, emit: &mut dyn FnMut(&[u8])) {
         let prefix = self.data.national_prefix.map_or(0, str::len) as u8;
         for f in &self.formats {
-            let parts = f.groups.len();
-            if parts == 0 {
-                continue;
-            }
-            // Bit i of `merges`: part i+1 joins part i's group.
-            for merges in 0..1u32 << (parts - 1) {
-                let mut blocks: Vec<(u8, u8)> = vec![f.groups[0]];
-                for (i, &(lo, hi)) in f.groups[1..].iter().enumerate() {
-                    match merges & (1 << i) {
-                        0 => blocks.push((lo, hi)),
-                        _ => {
-                            let last = blocks.last_mut().expect("one block at least");
-                            *last = (last.0 + lo, last.1 + hi);
-                        }
+            f.each_grouping(max_digits, max_groups, &mut |groups| {
+                let mut written = |g: &[u8]| {
+                    let digits: usize = g.iter().map(|&n| n as usize).sum();
+                    if g.len() <= max_groups && digits <= max_digits {
+                        emit(g)
                     }
+                };
+                written(groups);
+                if prefix > 0 {
+                    let mut leading = groups.to_vec();
+                    leading[0] += prefix;
+                    written(&leading);
+                    written(&[&[prefix][..], groups].concat());
                 }
-                each_length_choice(&blocks, &mut Vec::new(), max_digits, &mut |groups| {
-                    let mut written = |g: &[u8]| {
-                        let digits: usize = g.iter().map(|&n| n as usize).sum();
-                        if g.len() <= max_groups && digits <= max_digits {
-                            emit(g)
-                        }
-                    };
-                    written(groups);
-                    if prefix > 0 {
-                        let mut leading = groups.to_vec();
-                        leading[0] += prefix;
-                        written(&leading);
-                        written(&[&[prefix][..], groups].concat());
-                    }
-                });
-            }
+            });
         }
     }
 }
@@ -357,6 +428,7 @@ impl NumberingPlan {
                     lengths => lengths.iter().fold(0, |set, &n| set | bit(n as usize)),
                 },
                 formats: data.groupings.iter().map(Format::new).collect(),
+                shapes: OnceLock::new(),
             })
             .collect();
         let mut by_code: Vec<Vec<usize>> = vec![Vec::new(); CALLING_CODES];
@@ -580,6 +652,47 @@ mod tests {
             assert!(!written.contains(&vec![1; 8]), "{id}");
         }
         assert!(checked > 1000, "{checked} groupings");
+    }
+
+    /// `writes_as` looks a grouping up in the region's shape table; for
+    /// every grouping of up to 13 digits in up to 8 groups, written with
+    /// and without the trunk prefix, it must answer as testing every
+    /// format does.
+    #[test]
+    fn the_shape_table_answers_as_every_format_does() {
+        let plan = NumberingPlan::get();
+        let mut stack: Vec<Vec<u8>> = (1..=13).map(|g| vec![g]).collect();
+        let (mut asked, mut written) = (0, 0);
+        while let Some(groups) = stack.pop() {
+            let n: usize = groups.iter().map(|&g| g as usize).sum();
+            if groups.len() < 8 {
+                stack.extend((1..=(13 - n) as u8).map(|g| [&groups[..], &[g]].concat()));
+            }
+            for id in ["US", "GB", "FR", "DE", "JP", "IN", "AU", "BR", "MX"] {
+                let r = plan.region(id).expect("in metadata");
+                for lead in [b'0', b'1', b'2', b'7', b'9'] {
+                    let digits: Vec<u8> =
+                        std::iter::once(lead).chain((1..n).map(|i| b'0' + (i * 7 % 10) as u8)).collect();
+                    let mut national = groups.clone();
+                    let mut nsn = &digits[..];
+                    if let Some(prefix) = r.data.national_prefix
+                        && starts_with_prefix(&digits, prefix)
+                        && national[0] as usize >= prefix.len()
+                    {
+                        nsn = &digits[prefix.len()..];
+                        national[0] -= prefix.len() as u8;
+                        if national[0] == 0 {
+                            national.remove(0);
+                        }
+                    }
+                    let every_format = r.formats.iter().any(|f| f.fits(&national, nsn));
+                    assert_eq!(r.writes_as(&digits, &groups), every_format, "{id} {groups:?} {digits:?}");
+                    asked += 1;
+                    written += every_format as usize;
+                }
+            }
+        }
+        assert!(asked > 100_000 && written > 300, "{asked} asked, {written} written");
     }
 
     #[test]
