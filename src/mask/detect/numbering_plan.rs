@@ -58,7 +58,7 @@ pub struct Region {
     /// (by [`grouping_key`], sorted; bit `i` for format `i`, the 64th for
     /// every format from there on), built on first use: [`Region::writes_as`]
     /// then looks its grouping up instead of testing every format.
-    shapes: OnceLock<Vec<(u32, u64)>>,
+    shapes: OnceLock<GroupingMasks>,
 }
 
 /// The most digits a grouping in [`Region`]'s shape table has (the
@@ -71,16 +71,67 @@ const MAX_SHAPE_DIGITS: usize = 17;
 /// 30 digits.
 #[inline(always)]
 pub fn grouping_key(groups: &[u8]) -> Option<u32> {
-    let mut key = 1u32;
-    let mut digits = 0;
-    for &g in groups {
-        digits += g as usize;
-        if digits > 30 {
-            return None;
-        }
-        key = (key << g) | 1;
+    // Tested once, after the loop (it runs on every candidate of a run):
+    // up to 30 digits no shift loses a bit; past them the key is dropped.
+    let (key, digits) = groups
+        .iter()
+        .fold((1u64, 0usize), |(key, digits), &g| (key.wrapping_shl(u32::from(g)) | 1, digits + g as usize));
+    (digits <= 30).then_some(key as u32)
+}
+
+/// A bit mask per grouping (which formats, or which regions, write it),
+/// sorted by [`grouping_key`] for a binary search.
+#[derive(Debug, Default)]
+pub struct GroupingMasks(Vec<(u32, u64)>);
+
+impl GroupingMasks {
+    /// The table of what `fill` adds: each grouping it is called with,
+    /// its mask or-ed into that grouping's (a grouping past
+    /// [`grouping_key`]'s 30 digits is left out).
+    pub fn build(fill: impl FnOnce(&mut dyn FnMut(&[u8], u64))) -> GroupingMasks {
+        let mut by_key = std::collections::BTreeMap::<u32, u64>::new();
+        fill(&mut |groups, mask| {
+            if let Some(k) = grouping_key(groups) {
+                *by_key.entry(k).or_default() |= mask;
+            }
+        });
+        GroupingMasks(by_key.into_iter().collect())
     }
-    Some(key)
+
+    /// The mask of the grouping whose key is `key` (0 when none).
+    #[inline(always)]
+    pub fn get(&self, key: u32) -> u64 {
+        self.0.binary_search_by_key(&key, |&(k, _)| k).map_or(0, |i| self.0[i].1)
+    }
+
+    /// The keys that have a mask, in order.
+    pub fn keys(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().map(|&(k, _)| k)
+    }
+}
+
+/// Item `i`'s bit in a mask of up to 64 items: the 64th stands for every
+/// item from there on.
+pub fn mask_bit(i: usize) -> u64 {
+    1 << i.min(63)
+}
+
+/// Whether `test` holds for an item of `items` whose bit ([`mask_bit`])
+/// is set in `mask`, tried in order; `test` is given the item's index.
+#[inline(always)]
+pub fn any_in_mask<T>(items: &[T], mut mask: u64, test: impl Fn(usize, &T) -> bool) -> bool {
+    while mask != 0 {
+        let i = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        let found = match i {
+            63 => items.iter().enumerate().skip(63).any(|(i, item)| test(i, item)),
+            _ => test(i, &items[i]),
+        };
+        if found {
+            return true;
+        }
+    }
+    false
 }
 
 /// One of a region's national formats, with the bounds any grouping that
@@ -231,58 +282,52 @@ impl Region {
     /// region's formats (`020 79460958` is GB's `20 7946 0958`, coarser).
     pub fn writes_as(&self, digits: &[u8], groups: &[u8]) -> bool {
         let mut national = [0u8; 16];
-        if groups.len() > national.len() {
+        let Some((groups, nsn)) = self.national_significant(digits, groups, &mut national) else {
             return false;
-        }
-        national[..groups.len()].copy_from_slice(groups);
-        let mut groups = &mut national[..groups.len()];
-        let mut nsn = digits;
-        if let Some(prefix) = self.data.national_prefix
-            && starts_with_prefix(digits, prefix)
-            && (groups[0] as usize) >= prefix.len()
-        {
-            nsn = &digits[prefix.len()..];
-            groups[0] -= prefix.len() as u8;
-            if groups[0] == 0 {
-                groups = &mut groups[1..];
-            }
-        }
-        let shapes = self.shapes.get_or_init(|| self.shape_table());
-        let Some(fitting) = grouping_key(groups)
-            .filter(|_| nsn.len() <= MAX_SHAPE_DIGITS)
-            .and_then(|k| shapes.binary_search_by_key(&k, |&(key, _)| key).ok().map(|i| shapes[i].1))
-        else {
-            // Longer than the table holds: every format, as the table was built.
+        };
+        let Some(key) = grouping_key(groups).filter(|_| nsn.len() <= MAX_SHAPE_DIGITS) else {
+            // Longer than the shape table holds: every format.
             work::charge(self.formats.len());
             return self.formats.iter().any(|f| f.fits(groups, nsn));
         };
-        let mut mask = fitting;
-        while mask != 0 {
-            let i = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
+        let shapes = self.shapes.get_or_init(|| {
+            GroupingMasks::build(|add| {
+                for (i, f) in self.formats.iter().enumerate() {
+                    f.each_grouping(MAX_SHAPE_DIGITS, usize::MAX, &mut |g| add(g, mask_bit(i)));
+                }
+            })
+        });
+        any_in_mask(&self.formats, shapes.get(key), |i, f| {
             work::charge(1);
-            let found = match i {
-                63 => self.formats[63..].iter().any(|f| f.fits(groups, nsn)),
-                _ => self.formats[i].lead_fits(nsn),
-            };
-            if found {
-                return true;
-            }
-        }
-        false
+            // The table says the shape fits, but for the formats from the
+            // 64th on, which share a bit.
+            (i < 63 || f.shape_fits(groups, nsn.len())) && f.lead_fits(nsn)
+        })
     }
 
-    /// The shape table (see `shapes`): every grouping of every format.
-    fn shape_table(&self) -> Vec<(u32, u64)> {
-        let mut by_key = std::collections::BTreeMap::<u32, u64>::new();
-        for (i, f) in self.formats.iter().enumerate() {
-            f.each_grouping(MAX_SHAPE_DIGITS, usize::MAX, &mut |g| {
-                if let Some(k) = grouping_key(g) {
-                    *by_key.entry(k).or_default() |= 1 << i.min(63);
-                }
-            });
+    /// The grouping and digits of the national significant number in a
+    /// number written nationally as `digits` in `groups`: the trunk prefix
+    /// taken off where the digits start with it and the first group holds
+    /// it (`None` for more groups than `buf` holds).
+    fn national_significant<'d, 'b>(
+        &self,
+        digits: &'d [u8],
+        groups: &[u8],
+        buf: &'b mut [u8; 16],
+    ) -> Option<(&'b [u8], &'d [u8])> {
+        let national = buf.get_mut(..groups.len())?;
+        national.copy_from_slice(groups);
+        match self.data.national_prefix {
+            Some(prefix)
+                if starts_with_prefix(digits, prefix)
+                    && national.first().is_some_and(|&g| g as usize >= prefix.len()) =>
+            {
+                national[0] -= prefix.len() as u8;
+                let national = if national[0] == 0 { &national[1..] } else { &national[..] };
+                Some((national, &digits[prefix.len()..]))
+            }
+            _ => Some((national, digits)),
         }
-        by_key.into_iter().collect()
     }
 }
 
@@ -369,6 +414,22 @@ fn each_length_choice(blocks: &[(u8, u8)], chosen: &mut Vec<u8>, max_digits: usi
 fn starts_with_prefix(digits: &[u8], prefix: &str) -> bool {
     let prefix = prefix.as_bytes();
     digits.len() >= prefix.len() && digits.iter().zip(prefix).all(|(d, p)| d == p)
+}
+
+/// Every grouping of at most `max_digits` digits in at most `max_groups`
+/// groups, for tests that walk them all.
+#[cfg(test)]
+pub(super) fn every_grouping(max_digits: usize, max_groups: usize) -> Vec<Vec<u8>> {
+    let mut all = Vec::new();
+    let mut stack: Vec<Vec<u8>> = (1..=max_digits as u8).map(|g| vec![g]).collect();
+    while let Some(groups) = stack.pop() {
+        let n: usize = groups.iter().map(|&g| g as usize).sum();
+        if groups.len() < max_groups {
+            stack.extend((1..=(max_digits - n) as u8).map(|g| [&groups[..], &[g]].concat()));
+        }
+        all.push(groups);
+    }
+    all
 }
 
 /// Bit `n` of a digit-count set (none past 63 digits).
@@ -661,31 +722,17 @@ mod tests {
     #[test]
     fn the_shape_table_answers_as_every_format_does() {
         let plan = NumberingPlan::get();
-        let mut stack: Vec<Vec<u8>> = (1..=13).map(|g| vec![g]).collect();
         let (mut asked, mut written) = (0, 0);
-        while let Some(groups) = stack.pop() {
+        for groups in every_grouping(13, 8) {
             let n: usize = groups.iter().map(|&g| g as usize).sum();
-            if groups.len() < 8 {
-                stack.extend((1..=(13 - n) as u8).map(|g| [&groups[..], &[g]].concat()));
-            }
             for id in ["US", "GB", "FR", "DE", "JP", "IN", "AU", "BR", "MX"] {
                 let r = plan.region(id).expect("in metadata");
                 for lead in [b'0', b'1', b'2', b'7', b'9'] {
                     let digits: Vec<u8> =
                         std::iter::once(lead).chain((1..n).map(|i| b'0' + (i * 7 % 10) as u8)).collect();
-                    let mut national = groups.clone();
-                    let mut nsn = &digits[..];
-                    if let Some(prefix) = r.data.national_prefix
-                        && starts_with_prefix(&digits, prefix)
-                        && national[0] as usize >= prefix.len()
-                    {
-                        nsn = &digits[prefix.len()..];
-                        national[0] -= prefix.len() as u8;
-                        if national[0] == 0 {
-                            national.remove(0);
-                        }
-                    }
-                    let every_format = r.formats.iter().any(|f| f.fits(&national, nsn));
+                    let mut buf = [0; 16];
+                    let (national, nsn) = r.national_significant(&digits, &groups, &mut buf).expect("8 groups fit");
+                    let every_format = r.formats.iter().any(|f| f.fits(national, nsn));
                     assert_eq!(r.writes_as(&digits, &groups), every_format, "{id} {groups:?} {digits:?}");
                     asked += 1;
                     written += every_format as usize;

@@ -14,7 +14,7 @@
 
 use super::digits::{MAX_GROUPS, Number, SEP_DOT, before};
 use super::link::scheme_before;
-use super::numbering_plan::{NumberingPlan, Region};
+use super::numbering_plan::{GroupingMasks, NumberingPlan, Region, any_in_mask, grouping_key, mask_bit};
 use super::words::WordList;
 use super::{DetectorId, Hay};
 
@@ -61,70 +61,43 @@ pub struct PhoneSettings {
 }
 
 /// Which regions write a national number in a grouping (digits per
-/// group, at most [`MAX_PHONE_DIGITS`] digits): a bit per region, the
-/// 64th standing for every region past the 63rd. Each grouping is a
-/// distinct number below 2^16 (see [`GroupingTable::key`]); a bit per
-/// number says whether any region writes it, so most groupings of a run
-/// of digit groups are refused with one load, and the few that some
-/// region writes find their regions by a binary search.
+/// group, at most [`MAX_PHONE_DIGITS`] digits), as a mask of region bits
+/// ([`mask_bit`]). Each such grouping's [`grouping_key`] is below 2^16,
+/// and a bit per key says whether any region writes it, so most
+/// groupings of a run of digit groups are refused with one load, and the
+/// few that some region writes find their regions by a binary search.
 #[derive(Debug)]
 struct GroupingTable {
     any: Box<[u64]>,
-    regions: Vec<(u32, u64)>,
+    regions: GroupingMasks,
 }
 
 impl GroupingTable {
     const KEYS: usize = 1 << (MAX_PHONE_DIGITS + 1);
 
     fn new(regions: &[&Region]) -> GroupingTable {
-        let mut by_key = std::collections::BTreeMap::<u32, u64>::new();
-        for (i, r) in regions.iter().enumerate() {
-            r.each_written_grouping(MAX_PHONE_DIGITS, MAX_GROUPS, &mut |g| {
-                if let Some(k) = Self::key(g) {
-                    *by_key.entry(k as u32).or_default() |= region_bit(i);
-                }
-            });
-        }
+        let regions = GroupingMasks::build(|add| {
+            for (i, r) in regions.iter().enumerate() {
+                r.each_written_grouping(MAX_PHONE_DIGITS, MAX_GROUPS, &mut |g| add(g, mask_bit(i)));
+            }
+        });
         let mut any = vec![0u64; Self::KEYS / 64].into_boxed_slice();
-        for &k in by_key.keys() {
+        for k in regions.keys() {
             any[k as usize / 64] |= 1 << (k % 64);
         }
-        GroupingTable { any, regions: by_key.into_iter().collect() }
+        GroupingTable { any, regions }
     }
 
-    /// A leading 1, then for each group its length in bits, the last of
-    /// them set: `[3, 3, 4]` is `1_001_001_0001`. Distinct groupings give
-    /// distinct keys; `None` past [`MAX_PHONE_DIGITS`] digits.
-    #[inline(always)]
-    fn key(groups: &[u8]) -> Option<usize> {
-        let mut key = 1usize;
-        let mut digits = 0;
-        for &g in groups {
-            digits += g as usize;
-            if digits > MAX_PHONE_DIGITS {
-                return None;
-            }
-            key = (key << g) | 1;
-        }
-        Some(key)
-    }
-
-    /// The regions that write a number grouped as `groups`, of at most
-    /// [`MAX_PHONE_DIGITS`] digits (the caller has counted them).
+    /// The regions that write a number grouped as `groups`.
     #[inline(always)]
     fn regions(&self, groups: &[u8]) -> u64 {
-        debug_assert!(Self::key(groups).is_some());
-        let k = groups.iter().fold(1usize, |key, &g| (key << g) | 1) & (Self::KEYS - 1);
-        if self.any[k / 64] & (1 << (k % 64)) == 0 {
-            return 0;
+        match grouping_key(groups) {
+            Some(k) if (k as usize) < Self::KEYS && self.any[k as usize / 64] & (1 << (k % 64)) != 0 => {
+                self.regions.get(k)
+            }
+            _ => 0,
         }
-        self.regions.binary_search_by_key(&(k as u32), |&(key, _)| key).map_or(0, |i| self.regions[i].1)
     }
-}
-
-/// Region `i`'s bit in a [`GroupingTable`] mask.
-fn region_bit(i: usize) -> u64 {
-    1 << i.min(63)
 }
 
 impl PhoneDetector {
@@ -139,11 +112,11 @@ impl PhoneDetector {
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.national_digit_counts() & (1 << d) != 0)
-                .fold(0, |m, (i, _)| m | region_bit(i))
+                .fold(0, |m, (i, _)| m | mask_bit(i))
         });
         let by_lead = std::array::from_fn(|c| {
             let lead = b'0' + c as u8;
-            regions.iter().enumerate().filter(|(_, r)| r.may_start_with(lead)).fold(0, |m, (i, _)| m | region_bit(i))
+            regions.iter().enumerate().filter(|(_, r)| r.may_start_with(lead)).fold(0, |m, (i, _)| m | mask_bit(i))
         });
         Ok(PhoneDetector {
             id,
@@ -159,32 +132,13 @@ impl PhoneDetector {
         })
     }
 
-    /// Whether `digits` is a valid national number of a region in `mask`,
-    /// grouped as that region writes it where `strict`. Out of line: most
-    /// candidates never get here, and inlined it made every caller save
-    /// registers.
+    /// Whether `digits` is a valid national number of a region in `mask`
+    /// ([`mask_bit`]), grouped as that region writes it where `strict`.
+    /// Out of line: most candidates never get here, and inlined it made
+    /// every caller save registers.
     #[inline(never)]
     fn valid_national_in(&self, mask: u64, digits: &[u8], g: &[u8], strict: bool) -> bool {
-        self.any_region(mask, |r| r.is_valid_national(digits) && (!strict || r.writes_as(digits, g)))
-    }
-
-    /// Whether `accepts` holds for a region in `mask` (bits as in
-    /// [`GroupingTable`]; the last bit stands for every region from the
-    /// 64th on).
-    #[inline(always)]
-    fn any_region(&self, mut mask: u64, accepts: impl Fn(&Region) -> bool) -> bool {
-        while mask != 0 {
-            let i = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            let found = match i {
-                63 => self.regions[63..].iter().any(|r| accepts(r)),
-                _ => accepts(self.regions[i]),
-            };
-            if found {
-                return true;
-            }
-        }
-        false
+        any_in_mask(&self.regions, mask, |_, r| r.is_valid_national(digits) && (!strict || r.writes_as(digits, g)))
     }
 
     /// Whether a JSON key admits bare numbers as phones.
@@ -395,6 +349,7 @@ mod tests {
     /// that region. They only refuse what no region would accept.
     #[test]
     fn the_grouping_table_names_every_region_that_writes_a_number_so() {
+        use crate::mask::detect::numbering_plan::every_grouping;
         let regions = ["US", "CA", "GB", "FR", "DE", "JP", "IN", "AU", "ES", "NL", "BR", "MX"];
         let settings = PhoneSettings { regions: regions.map(String::from).to_vec(), ..Default::default() };
         let p = PhoneDetector::new(0, &settings).expect("known regions");
@@ -406,12 +361,8 @@ mod tests {
             b'0' + (state % 10) as u8
         };
         let (mut groupings, mut accepted) = (0, 0);
-        let mut stack: Vec<Vec<u8>> = (1..=MAX_PHONE_DIGITS as u8).map(|g| vec![g]).collect();
-        while let Some(groups) = stack.pop() {
+        for groups in every_grouping(MAX_PHONE_DIGITS, MAX_GROUPS) {
             let n: usize = groups.iter().map(|&g| g as usize).sum();
-            if groups.len() < MAX_GROUPS {
-                stack.extend((1..=(MAX_PHONE_DIGITS - n) as u8).map(|g| [&groups[..], &[g]].concat()));
-            }
             if n < 7 {
                 continue;
             }
@@ -422,7 +373,7 @@ mod tests {
                 for (i, r) in p.regions.iter().enumerate() {
                     if r.is_valid_national(&digits) && r.writes_as(&digits, &groups) {
                         accepted += 1;
-                        assert!(named & region_bit(i) != 0, "{} {groups:?} {:?}", regions[i], digits);
+                        assert!(named & mask_bit(i) != 0, "{} {groups:?} {:?}", regions[i], digits);
                     }
                 }
             }
