@@ -41,7 +41,7 @@ instructions() {
 }
 
 failed=0
-printf '%-16s %18s %10s\n' shape "instructions/byte" ceiling
+printf '%-22s %18s %10s\n' shape "instructions/byte" ceiling
 for f in "$dir"/large/*.txt; do
   name=$(basename "$f" .txt)
   small="$dir/small/$name.txt"
@@ -50,7 +50,7 @@ for f in "$dir"/large/*.txt; do
   [ -n "$limit" ] || { echo "worst_case.sh: no ceiling for shape $name" >&2; exit 2; }
   mark=""
   if [ "$per_byte" -gt "$limit" ]; then mark="  ABOVE THE CEILING"; failed=1; fi
-  printf '%-16s %18d %10d%s\n' "$name" "$per_byte" "$limit" "$mark"
+  printf '%-22s %18d %10d%s\n' "$name" "$per_byte" "$limit" "$mark"
 done
 if $check && [ "$failed" = 1 ]; then
   echo "worst_case.sh: a shape costs more instructions per byte than its ceiling" >&2
