@@ -7,10 +7,14 @@ import json
 import statistics
 from collections import defaultdict
 
-PROXIES = ["piimask", "piimask-pass", "envoy", "envoy+lua"]
+PROXIES = ["piimask", "piimask-pass", "envoy", "envoy+lua", "envoy+wasm"]
 LABELS = {"piimask": "piimask (masking)", "piimask-pass": "piimask (no masking)", "envoy": "Envoy (no masking)",
-          "envoy+lua": "Envoy + Lua masking"}
-COLOURS = {"piimask": "#2b8a3e", "piimask-pass": "#8ce99a", "envoy": "#868e96", "envoy+lua": "#c92a2a"}
+          "envoy+lua": "Envoy + Lua masking", "envoy+wasm": "Envoy + wasm masking"}
+COLOURS = {"piimask": "#2b8a3e", "piimask-pass": "#8ce99a", "envoy": "#868e96", "envoy+lua": "#c92a2a",
+           "envoy+wasm": "#e8590c"}
+SIZES = ["1k", "64k", "users-1k", "users-64k"]
+TITLES = {"1k": "1 KB orders", "64k": "64 KB orders", "users-1k": "1 KB user directory",
+          "users-64k": "64 KB user directory"}
 
 
 def summarise(rows):
@@ -49,8 +53,8 @@ def per_round(rows):
 
 
 def svg(summary, note, machine):
-    sizes = [s for s in ["1k", "64k"] if s in summary]
-    width, height, top, bottom, left = 900, 376, 76, 70, 70
+    sizes = [s for s in SIZES if s in summary]
+    width, height, top, bottom, left = 300 + 300 * len(sizes), 376, 76, 70, 70
     panel = (width - left - 20) / len(sizes)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
              '<rect width="100%" height="100%" fill="white"/>',
@@ -64,7 +68,7 @@ def svg(summary, note, machine):
         x0 = left + i * panel
         plot_h = height - top - bottom
         parts.append(f'<text x="{x0 + panel / 2}" y="{height - 20}" text-anchor="middle" font-weight="bold">'
-                     f'{size} JSON responses</text>')
+                     f'{TITLES[size]}</text>')
         bar_w = panel / (len(PROXIES) + 1)
         for j, proxy in enumerate(p for p in PROXIES if p in data):
             d = data[proxy]
@@ -80,7 +84,7 @@ def svg(summary, note, machine):
         parts.append(f'<line x1="{x0}" y1="{top + plot_h}" x2="{x0 + panel - 10}" y2="{top + plot_h}" stroke="#333"/>')
     shown = [p for p in PROXIES if any(p in summary[size] for size in sizes)]
     for k, proxy in enumerate(shown):
-        x = left + k * 170
+        x = left + k * 180
         parts.append(f'<rect x="{x}" y="{height - 48}" width="12" height="12" fill="{COLOURS[proxy]}"/>')
         parts.append(f'<text x="{x + 18}" y="{height - 38}">{LABELS[proxy]}</text>')
     parts.append("</svg>")
@@ -97,12 +101,12 @@ def main():
     a = ap.parse_args()
     rows = [json.loads(line) for line in open(a.rounds) if line.strip()]
     summary = summarise(rows)
-    print(f"\n{'size':5} {'proxy':20} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'non-200':>8}")
+    print(f"\n{'body':9} {'proxy':20} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'non-200':>8}")
     for size, data in summary.items():
         for proxy in PROXIES:
             if proxy in data:
                 d = data[proxy]
-                print(f"{size:5} {LABELS[proxy]:20} {d['rps']:10,.0f} {d['p50_ms']:8.2f} {d['p99_ms']:8.2f} "
+                print(f"{size:9} {LABELS[proxy]:20} {d['rps']:10,.0f} {d['p50_ms']:8.2f} {d['p99_ms']:8.2f} "
                       f"{d['cpu_us_per_request']:11,.0f} {d['non_200']:8}")
     print()
     ratios = {}
@@ -113,11 +117,14 @@ def main():
                 "p99_vs_envoy": data["piimask"]["p99_ms"] / data["envoy"]["p99_ms"],
                 "cpu_per_request_vs_envoy": data["piimask"]["cpu_us_per_request"] / data["envoy"]["cpu_us_per_request"],
             }
-            line = (f"{size:5} piimask/Envoy req/s {r['rps_vs_envoy']:.2f}x, p99 {r['p99_vs_envoy']:.2f}x, "
+            line = (f"{size:9} piimask/Envoy req/s {r['rps_vs_envoy']:.2f}x, p99 {r['p99_vs_envoy']:.2f}x, "
                     f"CPU per request {r['cpu_per_request_vs_envoy']:.2f}x")
             if "envoy+lua" in data:
                 r["rps_vs_envoy_lua"] = data["piimask"]["rps"] / data["envoy+lua"]["rps"]
                 line += f"; piimask/Envoy+Lua req/s {r['rps_vs_envoy_lua']:.2f}x"
+            if "envoy+wasm" in data:
+                r["rps_vs_envoy_wasm"] = data["piimask"]["rps"] / data["envoy+wasm"]["rps"]
+                line += f"; piimask/Envoy+wasm req/s {r['rps_vs_envoy_wasm']:.2f}x"
             if "piimask-pass" in data:
                 # The proxy's own cost against Envoy's, and what masking adds.
                 r["pass_cpu_per_request_vs_envoy"] = (data["piimask-pass"]["cpu_us_per_request"]
@@ -127,14 +134,14 @@ def main():
             ratios[size] = r
             print(line)
             if "masking_cpu_us_per_request" in r:
-                print(f"{'':5} piimask without masking/Envoy CPU per request {r['pass_cpu_per_request_vs_envoy']:.2f}x; "
+                print(f"{'':9} piimask without masking/Envoy CPU per request {r['pass_cpu_per_request_vs_envoy']:.2f}x; "
                       f"masking adds {r['masking_cpu_us_per_request']:,.0f} µs CPU per request")
     rounds = per_round(rows)
     for size, rs in rounds.items():
         n = len(rs)
         rps, p99, cpu = ([r[k] for r in rs] for k in ("rps", "p99", "cpu_per_request"))
         listed = " ".join(f"{x:.2f}" for x in rps)
-        print(f"{size:5} round by round, piimask/Envoy: req/s {listed} (median {statistics.median(rps):.2f}, "
+        print(f"{size:9} round by round, piimask/Envoy: req/s {listed} (median {statistics.median(rps):.2f}, "
               f"ahead in {sum(x >= 1 for x in rps)} of {n}); p99 lower in {sum(x < 1 for x in p99)} of {n} "
               f"(median {statistics.median(p99):.2f}); CPU per request median {statistics.median(cpu):.2f}")
     json.dump({"note": a.note, "machine": a.machine, "summary": summary, "ratios": ratios, "per_round": rounds, "rounds": rows},
