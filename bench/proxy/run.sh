@@ -167,5 +167,5 @@ done
 # chart and results.json name it.
 cpu=$(awk -F': ' '/^model name/ { m = $2 } /^cpu family/ { f = $2 } /^model\t/ { n = $2 } END { printf "%s (family %s, model %s)", m, f, n }' /proc/cpuinfo)
 python3 "$here/report.py" "$results" "$out/results.json" "$out/proxy-vs-envoy.svg" \
-  --note "$(date -u +%Y-%m-%d), ${seconds}s x ${rounds} rounds, ${connections} connections${rate[1]:+ at ${rate[1]} req/s}, HTTP/1.1 keep-alive, one worker each" \
+  --note "${seconds}s x ${rounds} rounds, ${connections} connections${rate[1]:+ at ${rate[1]} req/s}, HTTP/1.1 keep-alive, one worker each" \
   --machine "$(nproc) cores of an $cpu, shared with oha and nginx"

@@ -83,9 +83,17 @@ impl NumericDetector {
                 *best = Some((m, from));
             }
         };
-        while let Some(digit) = find_digit(b, next) {
-            // Every candidate anchored at `digit` starts at `digit - 2` or later.
-            if digit >= limit + 2 || best.is_some_and(|(m, _)| digit > m.start + 2) {
+        // Every candidate anchored at a digit at `next` or later starts at
+        // `next - 2` or later: none can start before `limit` or the match
+        // found once `next` is past them (asked before the next digit is
+        // looked for, which after a match is mostly inside it).
+        let past = |next: usize, best: &Option<(Match, usize)>| {
+            next >= limit + 2 || best.is_some_and(|(m, _)| next > m.start + 2)
+        };
+        while !past(next, &best)
+            && let Some(digit) = find_digit(b, next)
+        {
+            if past(digit, &best) {
                 break;
             }
             // An IBAN starts with two capital letters before its check digits.
