@@ -1,13 +1,26 @@
-//! `netpol connlist` at scale: 1,000 workloads in 20 namespaces and 500
-//! NetworkPolicies (selectors, namespace selectors, ports, ipBlocks),
-//! written as manifest files and analysed from disk, as CI would run it.
+//! `netpol connlist` at the size of a platform's policy repository:
+//! WORKLOADS Deployments in 40 namespaces, each namespace denying all
+//! traffic by default, and POLICIES NetworkPolicies in all (the default
+//! denies included) opening it again with pod, namespace and combined
+//! selectors, `matchExpressions`, named and numbered ports, and ipBlocks
+//! with exceptions. Every pod carries a template hash of its own, as
+//! Deployments' pods do, which no policy reads. Written as manifest files
+//! and analysed from disk, as CI would run it.
 //!
-//!     cargo bench --bench netpol_scale [-- WORKLOADS POLICIES]
+//!     cargo bench --bench netpol_scale [-- WORKLOADS POLICIES [--pairwise]]
+//!
+//! `--pairwise` also times the connection list decided pair by pair (the
+//! class-based one's test oracle) and checks that both give the same lines.
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use piimask::k8s::netpol::Cluster;
+
+/// Namespaces, and the app and tier labels the workloads draw from.
+const NAMESPACES: u64 = 40;
+const APPS: u64 = 50;
+const TIERS: u64 = 3;
 
 /// A small deterministic generator (xorshift), so every run sees the same
 /// manifests.
@@ -23,13 +36,15 @@ impl Rng {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let (workloads, policies) = (args.first().copied().unwrap_or(1000), args.get(1).copied().unwrap_or(500));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let numbers: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let (workloads, policies) = (numbers.first().copied().unwrap_or(1000), numbers.get(1).copied().unwrap_or(500));
+    let pairwise = args.iter().any(|a| a == "--pairwise");
     let dir = std::env::temp_dir().join(format!("piimask-netpol-scale-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut rng = Rng(0x9e3779b97f4a7c15);
     let mut text = String::new();
-    for ns in 0..20 {
+    for ns in 0..NAMESPACES {
         writeln!(
             text,
             "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns{ns}\n  labels:\n    team: t{}",
@@ -38,36 +53,49 @@ fn main() {
         .unwrap();
     }
     for w in 0..workloads {
-        let (ns, app, tier) = (rng.below(20), rng.below(50), rng.below(3));
+        let (ns, app, tier) = (rng.below(NAMESPACES), rng.below(APPS), rng.below(TIERS));
         write!(
             text,
-            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w{w}\n  namespace: ns{ns}\nspec:\n  template:\n    metadata:\n      labels:\n        app: a{app}\n        tier: t{tier}\n    spec:\n      containers:\n      - name: c\n        ports:\n        - {{containerPort: 8080, name: http}}\n        - {{containerPort: 9090, name: metrics}}\n"
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w{w}\n  namespace: ns{ns}\nspec:\n  template:\n    metadata:\n      labels:\n        app: a{app}\n        tier: t{tier}\n        pod-template-hash: h{w:x}\n    spec:\n      containers:\n      - name: c\n        ports:\n        - {{containerPort: 8080, name: http}}\n        - {{containerPort: 9090, name: metrics}}\n"
         )
         .unwrap();
     }
     std::fs::write(dir.join("workloads.yaml"), &text).expect("write");
     text.clear();
-    for p in 0..policies {
-        let ns = rng.below(20);
+    for ns in 0..NAMESPACES.min(policies as u64) {
+        write!(
+            text,
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: ns{ns}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress, Egress]\n"
+        )
+        .unwrap();
+    }
+    for p in 0..policies.saturating_sub(NAMESPACES as usize) {
+        let ns = rng.below(NAMESPACES);
         let sel = match rng.below(3) {
             0 => "{}".to_string(),
-            1 => format!("{{matchLabels: {{app: a{}}}}}", rng.below(50)),
-            _ => format!("{{matchExpressions: [{{key: tier, operator: In, values: [t{}]}}]}}", rng.below(3)),
+            1 => format!("{{matchLabels: {{app: a{}}}}}", rng.below(APPS)),
+            _ => format!("{{matchExpressions: [{{key: tier, operator: In, values: [t{}]}}]}}", rng.below(TIERS)),
         };
         let peer = match rng.below(4) {
-            0 => format!("podSelector: {{matchLabels: {{app: a{}}}}}", rng.below(50)),
+            0 => format!("podSelector: {{matchLabels: {{app: a{}}}}}", rng.below(APPS)),
             1 => format!("namespaceSelector: {{matchLabels: {{team: t{}}}}}", rng.below(5)),
             2 => format!(
                 "namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: ns{}}}}}\n      podSelector: {{matchLabels: {{tier: t{}}}}}",
-                rng.below(20),
-                rng.below(3)
+                rng.below(NAMESPACES),
+                rng.below(TIERS)
             ),
             _ => format!("ipBlock: {{cidr: 10.{}.0.0/16, except: [10.{}.1.0/24]}}", rng.below(200), rng.below(200)),
         };
         let port = if rng.below(2) == 0 { "http".to_string() } else { format!("{}", 8000 + rng.below(200)) };
+        // Each policy opens one direction, as teams write them.
+        let rule = if rng.below(2) == 0 {
+            format!("  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - {peer}\n    ports:\n    - port: {port}\n")
+        } else {
+            format!("  policyTypes: [Egress]\n  egress:\n  - to:\n    - {peer}\n    ports:\n    - port: {port}\n")
+        };
         write!(
             text,
-            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p{p}\n  namespace: ns{ns}\nspec:\n  podSelector: {sel}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from:\n    - {peer}\n    ports:\n    - port: {port}\n  egress:\n  - to:\n    - {peer}\n"
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p{p}\n  namespace: ns{ns}\nspec:\n  podSelector: {sel}\n{rule}"
         )
         .unwrap();
     }
@@ -84,5 +112,11 @@ fn main() {
         total.as_secs_f64(),
         loaded.as_secs_f64()
     );
+    if pairwise {
+        let started = Instant::now();
+        let oracle = cluster.connlist_pairwise();
+        println!("pair by pair: {:.2} s", started.elapsed().as_secs_f64());
+        assert!(oracle == connections, "the class-based connlist and the pairwise one differ");
+    }
     std::fs::remove_dir_all(&dir).expect("clean up");
 }

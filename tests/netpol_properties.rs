@@ -346,3 +346,49 @@ proptest! {
         prop_assert_eq!(np001, !holes.is_empty());
     }
 }
+
+/// A workload with labels no generated selector names, sometimes: a
+/// template hash (which only a presence selector reads) and an app outside
+/// `APPS`. Workloads that differ only there fall into one class.
+fn varied_workload() -> impl Strategy<Value = Value> {
+    (workload(), prop::option::of(0..3u8), 0..5usize).prop_map(|(mut w, hash, app)| {
+        let labels = &mut w["spec"]["template"]["metadata"]["labels"];
+        if let Some(h) = hash {
+            labels["hash"] = json!(format!("h{h}"));
+        }
+        if app >= APPS.len() {
+            labels["app"] = json!(format!("other{app}"));
+        }
+        w
+    })
+}
+
+/// A policy that tells workloads apart by a label's presence
+/// (`Exists` / `DoesNotExist` on the hash) and admits one hash value.
+fn presence_policy() -> impl Strategy<Value = Value> {
+    (0..3usize, any::<bool>(), 0..3u8, any::<u16>()).prop_map(|(ns, exists, h, id)| {
+        let operator = if exists { "Exists" } else { "DoesNotExist" };
+        json!({"kind": "NetworkPolicy", "metadata": {"name": format!("h{id}"), "namespace": NAMESPACES[ns]},
+            "spec": {"podSelector": {"matchExpressions": [{"key": "hash", "operator": operator}]},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"hash": format!("h{h}")}}}]}]}})
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// `connlist` decides once per pair of workload classes; deciding
+    /// every pair of workloads on its own must give the same lines.
+    #[test]
+    fn connlist_by_classes_answers_as_pair_by_pair(
+        workloads in prop::collection::vec(varied_workload(), 2..10),
+        policies in prop::collection::vec(policy(), 0..6),
+        presence in prop::collection::vec(presence_policy(), 0..3),
+        admin in prop::collection::vec(admin_policy(), 0..3),
+    ) {
+        let objects = [workloads, policies, presence, admin].concat();
+        let cluster = Cluster::from_objects(&objects);
+        prop_assert_eq!(cluster.connlist(), cluster.connlist_pairwise());
+    }
+}

@@ -150,6 +150,19 @@ impl AdminPolicy {
         })
     }
 
+    /// Every selector of pod labels in the policy: its subject's and its
+    /// rules' peers'.
+    pub fn pod_selectors(&self) -> impl Iterator<Item = &Selector> + '_ {
+        let peers = self.ingress.iter().chain(&self.egress).flat_map(|r| &r.peers).filter_map(|p| match p {
+            AdminPeer::Pods(pods) => Some(pods),
+            AdminPeer::Networks(_) => None,
+        });
+        std::iter::once(&self.subject).chain(peers).filter_map(|pods| match pods {
+            Pods::Pods { pods, .. } => Some(pods),
+            Pods::Namespaces(_) => None,
+        })
+    }
+
     pub fn applies_to(&self, w: &Workload, namespaces: &std::collections::BTreeMap<String, Namespace>) -> bool {
         self.subject.matches(w, namespaces)
     }

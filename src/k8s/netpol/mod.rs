@@ -5,6 +5,7 @@
 //! analysed with the namespaces' policies (`admin`).
 
 mod admin;
+mod classes;
 mod diff;
 mod drift;
 mod ingress;
@@ -332,42 +333,109 @@ impl Cluster {
 
     /// The connections with external peers cut at `cuts` (sorted, from 0
     /// to 2^32), merged where adjacent and equal only if `merge`.
+    ///
+    /// Decided once per pair of workload classes ([`classes`]: workloads
+    /// no policy can tell apart), on one member of each, and written out
+    /// for every pair of their members.
     pub fn connlist_cut(&self, cuts: &[u64], merge: bool) -> Vec<Connection> {
+        let classes = classes::classes(self);
+        let ids: Vec<String> = self.workloads.iter().map(Workload::id).collect();
+        let ranges = Self::ranges(cuts);
         let mut out = Vec::new();
-        let ranges: Vec<(u32, u32)> = cuts.windows(2).map(|w| (w[0] as u32, (w[1] - 1) as u32)).collect();
+        for dst_class in &classes {
+            let dst = &self.workloads[dst_class[0]];
+            for src_class in &classes {
+                let src = &self.workloads[src_class[0]];
+                let conns = self.between(src, dst);
+                if conns.is_empty() {
+                    continue;
+                }
+                for &d in dst_class {
+                    for &s in src_class.iter().filter(|&&s| s != d) {
+                        out.push(Connection { src: ids[s].clone(), dst: ids[d].clone(), conns: conns.clone() });
+                    }
+                }
+            }
+            let outside = self.external_of(dst, &ranges, merge);
+            for &d in dst_class {
+                for (inbound, lo, hi, conns) in &outside {
+                    let (src, dst) = if *inbound {
+                        (external(*lo, *hi), ids[d].clone())
+                    } else {
+                        (ids[d].clone(), external(*lo, *hi))
+                    };
+                    out.push(Connection { src, dst, conns: conns.clone() });
+                }
+            }
+        }
+        self.exposed(&mut out);
+        out.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
+        out
+    }
+
+    /// [`Cluster::connlist`] decided for every pair of workloads on its
+    /// own, without classes: slower, and kept as the class-based one's
+    /// oracle in tests.
+    #[doc(hidden)]
+    pub fn connlist_pairwise(&self) -> Vec<Connection> {
+        let ranges = Self::ranges(&self.cut_points());
+        let mut out = Vec::new();
         for dst in &self.workloads {
             for src in &self.workloads {
                 if std::ptr::eq(src, dst) {
                     continue;
                 }
-                let conns =
-                    self.egress(src, &Endpoint::Workload(dst)).intersect(&self.ingress(&Endpoint::Workload(src), dst));
+                let conns = self.between(src, dst);
                 if !conns.is_empty() {
                     out.push(Connection { src: src.id(), dst: dst.id(), conns });
                 }
             }
-            for (lo, hi, conns) in merge_ranges(&ranges, merge, |lo, hi| self.ingress(&Endpoint::Range(lo, hi), dst)) {
-                out.push(Connection { src: external(lo, hi), dst: dst.id(), conns });
-            }
-            for (lo, hi, conns) in merge_ranges(&ranges, merge, |lo, hi| self.egress(dst, &Endpoint::Range(lo, hi))) {
-                out.push(Connection { src: dst.id(), dst: external(lo, hi), conns });
+            for (inbound, lo, hi, conns) in self.external_of(dst, &ranges, true) {
+                let (src, dst) = if inbound { (external(lo, hi), dst.id()) } else { (dst.id(), external(lo, hi)) };
+                out.push(Connection { src, dst, conns });
             }
         }
-        if !self.exposures.is_empty() {
-            let controller = ingress::controller();
-            for dst in &self.workloads {
-                let exposed = ingress::exposed_ports(dst, &self.services, &self.exposures);
-                if exposed.is_empty() {
-                    continue;
-                }
-                let conns = exposed.intersect(&self.ingress(&Endpoint::Workload(&controller), dst));
-                if !conns.is_empty() {
-                    out.push(Connection { src: ingress::CONTROLLER.into(), dst: dst.id(), conns });
-                }
-            }
-        }
+        self.exposed(&mut out);
         out.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
         out
+    }
+
+    /// The ranges between consecutive cut points.
+    fn ranges(cuts: &[u64]) -> Vec<(u32, u32)> {
+        cuts.windows(2).map(|w| (w[0] as u32, (w[1] - 1) as u32)).collect()
+    }
+
+    /// What may flow from `src` to `dst`: what both ends' policies allow.
+    fn between(&self, src: &Workload, dst: &Workload) -> ConnSet {
+        self.egress(src, &Endpoint::Workload(dst)).intersect(&self.ingress(&Endpoint::Workload(src), dst))
+    }
+
+    /// `w`'s connections with external ranges: `(inbound, lo, hi, conns)`,
+    /// those from outside first.
+    fn external_of(&self, w: &Workload, ranges: &[(u32, u32)], merge: bool) -> Vec<(bool, u32, u32, ConnSet)> {
+        let inbound = merge_ranges(ranges, merge, |lo, hi| self.ingress(&Endpoint::Range(lo, hi), w));
+        let outbound = merge_ranges(ranges, merge, |lo, hi| self.egress(w, &Endpoint::Range(lo, hi)));
+        let tag = |inbound: bool| move |(lo, hi, c): (u32, u32, ConnSet)| (inbound, lo, hi, c);
+        inbound.into_iter().map(tag(true)).chain(outbound.into_iter().map(tag(false))).collect()
+    }
+
+    /// The ingress controller's connections to the workloads that Ingress
+    /// and Route objects expose.
+    fn exposed(&self, out: &mut Vec<Connection>) {
+        if self.exposures.is_empty() {
+            return;
+        }
+        let controller = ingress::controller();
+        for dst in &self.workloads {
+            let exposed = ingress::exposed_ports(dst, &self.services, &self.exposures);
+            if exposed.is_empty() {
+                continue;
+            }
+            let conns = exposed.intersect(&self.ingress(&Endpoint::Workload(&controller), dst));
+            if !conns.is_empty() {
+                out.push(Connection { src: ingress::CONTROLLER.into(), dst: dst.id(), conns });
+            }
+        }
     }
 }
 

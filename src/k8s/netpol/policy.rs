@@ -39,6 +39,20 @@ impl Selector {
         Selector { match_labels: labels_at(v, &["matchLabels"]), expressions }
     }
 
+    /// Adds the pod labels this selector reads to `uses`: each key, and
+    /// the values it compares that key's value with.
+    pub fn note_uses(&self, uses: &mut super::classes::LabelUses) {
+        for (k, v) in &self.match_labels {
+            uses.value(k, v);
+        }
+        for (k, _, values) in &self.expressions {
+            uses.key(k);
+            for v in values {
+                uses.value(k, v);
+            }
+        }
+    }
+
     pub fn matches(&self, labels: &Labels) -> bool {
         self.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
             && self.expressions.iter().all(|(k, op, values)| match op.as_str() {
@@ -128,6 +142,17 @@ impl Policy {
     /// `namespace/name`.
     pub fn id(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Every selector of pod labels in the policy: the pods it selects and
+    /// its rules' peers (namespace selectors read namespace labels).
+    pub fn pod_selectors(&self) -> impl Iterator<Item = &Selector> + '_ {
+        let peers =
+            [&self.ingress, &self.egress].into_iter().flatten().flatten().flat_map(|r| r.peers.iter().flatten());
+        std::iter::once(&self.selector).chain(peers.filter_map(|p| match p {
+            Peer::Pods { pods, .. } => pods.as_ref(),
+            Peer::Addresses(_) => None,
+        }))
     }
 
     pub fn selects(&self, w: &Workload) -> bool {
