@@ -9,13 +9,15 @@
 //!
 //!     cargo bench --bench netpol_scale [-- WORKLOADS POLICIES [--pairwise]]
 //!
-//! `--pairwise` also times the connection list decided pair by pair (the
+//! Times `connlist`, `lint`, and `diff` against a copy of the folder in
+//! which one allow policy selects other pods (the change a pull request
+//! to a policy repository makes). `--pairwise` also times the connection list decided pair by pair (the
 //! class-based one's test oracle) and checks that both give the same lines.
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use piimask::k8s::netpol::Cluster;
+use piimask::k8s::netpol::{Cluster, PiiLabel, diff, lint};
 
 /// Namespaces, and the app and tier labels the workloads draw from.
 const NAMESPACES: u64 = 40;
@@ -78,7 +80,11 @@ fn main() {
         };
         let peer = match rng.below(4) {
             0 => format!("podSelector: {{matchLabels: {{app: a{}}}}}", rng.below(APPS)),
-            1 => format!("namespaceSelector: {{matchLabels: {{team: t{}}}}}", rng.below(5)),
+            1 => format!(
+                "namespaceSelector: {{matchLabels: {{team: t{}}}}}\n      podSelector: {{matchLabels: {{app: a{}}}}}",
+                rng.below(5),
+                rng.below(APPS)
+            ),
             2 => format!(
                 "namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: ns{}}}}}\n      podSelector: {{matchLabels: {{tier: t{}}}}}",
                 rng.below(NAMESPACES),
@@ -112,6 +118,27 @@ fn main() {
         total.as_secs_f64(),
         loaded.as_secs_f64()
     );
+    let started = Instant::now();
+    let findings = lint(&cluster, &PiiLabel::default());
+    println!("netpol lint: {} findings in {:.2} s", findings.len(), started.elapsed().as_secs_f64());
+    // The same folder with one ingress rule's peers widened to every pod
+    // of every namespace, as a careless change to a policy would.
+    let changed_dir = dir.with_extension("changed");
+    std::fs::create_dir_all(&changed_dir).expect("temp dir");
+    std::fs::copy(dir.join("workloads.yaml"), changed_dir.join("workloads.yaml")).expect("copy");
+    let policies_text = std::fs::read_to_string(dir.join("policies.yaml")).expect("read");
+    let changed = policies_text.replacen(
+        "ingress:\n  - from:\n    - ",
+        "ingress:\n  - from:\n    - namespaceSelector: {}\n    - ",
+        1,
+    );
+    assert!(changed != policies_text, "an ingress rule is in the folder");
+    std::fs::write(changed_dir.join("policies.yaml"), changed).expect("write");
+    let started = Instant::now();
+    let new = Cluster::load(&changed_dir).expect("the changed manifests load");
+    let lines = diff(&cluster, &new);
+    println!("netpol diff (one policy changed): {} lines in {:.2} s", lines.len(), started.elapsed().as_secs_f64());
+    std::fs::remove_dir_all(&changed_dir).expect("clean up");
     if pairwise {
         let started = Instant::now();
         let oracle = cluster.connlist_pairwise();

@@ -5,6 +5,7 @@
 //! analysed with the namespaces' policies (`admin`).
 
 mod admin;
+mod class_matrix;
 mod classes;
 mod diff;
 mod drift;
@@ -336,26 +337,34 @@ impl Cluster {
     ///
     /// Decided once per pair of workload classes ([`classes`]: workloads
     /// no policy can tell apart), on one member of each, and written out
-    /// for every pair of their members.
+    /// for every pair of their members. Without admin tiers a source
+    /// class's connections are decided all at once ([`class_matrix`]).
     pub fn connlist_cut(&self, cuts: &[u64], merge: bool) -> Vec<Connection> {
         let classes = classes::classes(self);
         let ids: Vec<String> = self.workloads.iter().map(Workload::id).collect();
         let ranges = Self::ranges(cuts);
+        let rows = if self.admin.is_empty() && self.baseline.is_empty() {
+            class_matrix::rows(self, &classes)
+        } else {
+            let rep = |c: &Vec<usize>| &self.workloads[c[0]];
+            let row = |src: &Vec<usize>| {
+                let decided = classes.iter().enumerate().map(|(d, dst)| (d, self.between(rep(src), rep(dst))));
+                decided.filter(|(_, conns)| !conns.is_empty()).collect()
+            };
+            classes.iter().map(row).collect()
+        };
         let mut out = Vec::new();
-        for dst_class in &classes {
-            let dst = &self.workloads[dst_class[0]];
-            for src_class in &classes {
-                let src = &self.workloads[src_class[0]];
-                let conns = self.between(src, dst);
-                if conns.is_empty() {
-                    continue;
-                }
-                for &d in dst_class {
-                    for &s in src_class.iter().filter(|&&s| s != d) {
-                        out.push(Connection { src: ids[s].clone(), dst: ids[d].clone(), conns: conns.clone() });
+        for (src_class, row) in classes.iter().zip(&rows) {
+            for (d, conns) in row {
+                for &dst in &classes[*d] {
+                    for &src in src_class.iter().filter(|&&s| s != dst) {
+                        out.push(Connection { src: ids[src].clone(), dst: ids[dst].clone(), conns: conns.clone() });
                     }
                 }
             }
+        }
+        for dst_class in &classes {
+            let dst = &self.workloads[dst_class[0]];
             let outside = self.external_of(dst, &ranges, merge);
             for &d in dst_class {
                 for (inbound, lo, hi, conns) in &outside {
