@@ -7,7 +7,7 @@
 //! Deployments' pods do, which no policy reads. Written as manifest files
 //! and analysed from disk, as CI would run it.
 //!
-//!     cargo bench --bench netpol_scale [-- WORKLOADS POLICIES [--pairwise]]
+//!     cargo bench --bench netpol_scale [-- WORKLOADS POLICIES [--pairwise] [--keep DIR]]
 //!
 //! Times `connlist`, `lint`, and `diff` against a copy of the folder in
 //! which one allow policy selects other pods (the change a pull request
@@ -42,7 +42,13 @@ fn main() {
     let numbers: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let (workloads, policies) = (numbers.first().copied().unwrap_or(1000), numbers.get(1).copied().unwrap_or(500));
     let pairwise = args.iter().any(|a| a == "--pairwise");
-    let dir = std::env::temp_dir().join(format!("piimask-netpol-scale-{}", std::process::id()));
+    // `--keep DIR`: the folders are written to DIR/before and DIR/after
+    // and left there (for timing `piimask netpol` itself on them).
+    let keep = args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1)).map(std::path::PathBuf::from);
+    let dir = match &keep {
+        Some(k) => k.join("before"),
+        None => std::env::temp_dir().join(format!("piimask-netpol-scale-{}", std::process::id())),
+    };
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut rng = Rng(0x9e3779b97f4a7c15);
     let mut text = String::new();
@@ -123,7 +129,10 @@ fn main() {
     println!("netpol lint: {} findings in {:.2} s", findings.len(), started.elapsed().as_secs_f64());
     // The same folder with one ingress rule's peers widened to every pod
     // of every namespace, as a careless change to a policy would.
-    let changed_dir = dir.with_extension("changed");
+    let changed_dir = match &keep {
+        Some(k) => k.join("after"),
+        None => dir.with_extension("changed"),
+    };
     std::fs::create_dir_all(&changed_dir).expect("temp dir");
     std::fs::copy(dir.join("workloads.yaml"), changed_dir.join("workloads.yaml")).expect("copy");
     let policies_text = std::fs::read_to_string(dir.join("policies.yaml")).expect("read");
@@ -138,12 +147,16 @@ fn main() {
     let new = Cluster::load(&changed_dir).expect("the changed manifests load");
     let lines = diff(&cluster, &new);
     println!("netpol diff (one policy changed): {} lines in {:.2} s", lines.len(), started.elapsed().as_secs_f64());
-    std::fs::remove_dir_all(&changed_dir).expect("clean up");
+    if keep.is_none() {
+        std::fs::remove_dir_all(&changed_dir).expect("clean up");
+    }
     if pairwise {
         let started = Instant::now();
         let oracle = cluster.connlist_pairwise();
         println!("pair by pair: {:.2} s", started.elapsed().as_secs_f64());
         assert!(oracle == connections, "the class-based connlist and the pairwise one differ");
     }
-    std::fs::remove_dir_all(&dir).expect("clean up");
+    if keep.is_none() {
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
 }
