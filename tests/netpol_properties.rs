@@ -392,3 +392,21 @@ proptest! {
         prop_assert_eq!(cluster.connlist(), cluster.connlist_pairwise());
     }
 }
+
+/// Two workloads whose ids print alike (`n/x/y[Deployment]`: `x/y` in `n`
+/// and `y` in `n/x`, names the API would refuse but the loader reads) in
+/// different classes: their lines come out in one order whichever way
+/// they were decided.
+#[test]
+fn workloads_that_print_alike_give_lines_in_one_order() {
+    let deployment = |name: &str, namespace: &str| {
+        json!({"kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"template": {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c"}]}}}})
+    };
+    let policy = json!({"kind": "NetworkPolicy", "metadata": {"name": "np", "namespace": "n"},
+        "spec": {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}], "ports": [{"port": 80}]}]}});
+    let cluster = Cluster::from_objects(&[deployment("x/y", "n"), deployment("y", "n/x"), policy]);
+    let lines = cluster.connlist();
+    assert_eq!(lines.iter().filter(|c| c.src == "n/x/y[Deployment]" && c.dst == c.src).count(), 2, "{lines:?}");
+    assert_eq!(lines, cluster.connlist_pairwise());
+}

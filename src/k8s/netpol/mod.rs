@@ -378,7 +378,7 @@ impl Cluster {
             }
         }
         self.exposed(&mut out);
-        out.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
+        sort_connections(&mut out);
         out
     }
 
@@ -405,7 +405,7 @@ impl Cluster {
             }
         }
         self.exposed(&mut out);
-        out.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
+        sort_connections(&mut out);
         out
     }
 
@@ -446,6 +446,15 @@ impl Cluster {
             }
         }
     }
+}
+
+/// Sorts by source, then destination, then connections: a total order, so
+/// the lines do not depend on the order they were decided in (two
+/// workloads can print alike, `n/x/y` as `x/y` in `n` and `y` in `n/x`).
+fn sort_connections(out: &mut [Connection]) {
+    out.sort_by(|a, b| {
+        (&a.src, &a.dst).cmp(&(&b.src, &b.dst)).then_with(|| a.conns.to_string().cmp(&b.conns.to_string()))
+    });
 }
 
 fn external(lo: u32, hi: u32) -> String {
