@@ -26,13 +26,20 @@ use super::ports::ConnSet;
 /// what (non-empty), in class order.
 pub type Rows = Vec<Vec<(usize, ConnSet)>>;
 
-/// The classes each rule's peers admit, and the classes each policy
-/// selects, per direction.
+/// What each rule opens, on which classes, matched once: a class and
+/// what the rule opens on its ports.
+type Opens = Vec<(usize, ConnSet)>;
+
+/// Every rule matched against the classes, per direction.
 struct Reach {
-    /// `egress[p]`: for each egress rule of policy `p`, the classes it admits.
-    egress: Vec<Vec<Vec<usize>>>,
-    /// `ingress_from[s]`: the `(policy, rule)` ingress rules admitting class `s`.
-    ingress_from: Vec<Vec<(usize, usize)>>,
+    /// `egress[p]`: for each egress rule of policy `p`, what it opens
+    /// towards the classes it admits.
+    egress: Vec<Vec<Opens>>,
+    /// Each ingress rule: what it opens on the classes its policy selects.
+    ingress: Vec<Opens>,
+    /// `ingress_from[s]`: the ingress rules (indices into `ingress`)
+    /// admitting class `s`.
+    ingress_from: Vec<Vec<usize>>,
     /// `selected[p]`: the classes policy `p` selects.
     selected: Vec<Vec<usize>>,
 }
@@ -60,20 +67,16 @@ pub fn rows(cluster: &Cluster, classes: &[Vec<usize>]) -> Rows {
         egress.iter_mut().for_each(|c| *c = ConnSet::none());
         if egress_isolated[src] {
             for &p in &cluster.selecting[reps[src].index] {
-                let Some(rules) = &cluster.policies[p].egress else { continue };
-                for (rule, admitted) in rules.iter().zip(&reach.egress[p]) {
-                    for &dst in admitted {
-                        egress[dst] = egress[dst].union(&rule.conns(Some(&reps[dst].ports)));
-                    }
+                for (dst, conns) in reach.egress[p].iter().flatten() {
+                    egress[*dst] = egress[*dst].union(conns);
                 }
             }
         }
         // What the ingress policies of each class open to the source.
         ingress.iter_mut().for_each(|c| *c = ConnSet::none());
-        for &(p, r) in &reach.ingress_from[src] {
-            let Some(rule) = cluster.policies[p].ingress.as_ref().and_then(|rules| rules.get(r)) else { continue };
-            for &dst in &reach.selected[p] {
-                ingress[dst] = ingress[dst].union(&rule.conns(Some(&reps[dst].ports)));
+        for &rule in &reach.ingress_from[src] {
+            for (dst, conns) in &reach.ingress[rule] {
+                ingress[*dst] = ingress[*dst].union(conns);
             }
         }
         let all = ConnSet::all();
@@ -129,16 +132,22 @@ fn reach(cluster: &Cluster, reps: &[&Workload]) -> Reach {
         classes.dedup();
         classes
     };
+    // What a rule opens on a class: named ports resolve on its ports.
+    let opens = |rule: &Rule, classes: &[usize]| -> Opens {
+        classes.iter().map(|&c| (c, rule.conns(Some(&reps[c].ports)))).collect()
+    };
     let mut egress = Vec::with_capacity(cluster.policies.len());
+    let mut ingress = Vec::new();
     let mut ingress_from = vec![Vec::new(); n];
     for (p, policy) in cluster.policies.iter().enumerate() {
         let rules = policy.egress.iter().flatten();
-        egress.push(rules.map(|r| admitted(r, &policy.namespace)).collect());
-        for (r, rule) in policy.ingress.iter().flatten().enumerate() {
+        egress.push(rules.map(|r| opens(r, &admitted(r, &policy.namespace))).collect());
+        for rule in policy.ingress.iter().flatten() {
             for c in admitted(rule, &policy.namespace) {
-                ingress_from[c].push((p, r));
+                ingress_from[c].push(ingress.len());
             }
+            ingress.push(opens(rule, &selected[p]));
         }
     }
-    Reach { egress, ingress_from, selected }
+    Reach { egress, ingress, ingress_from, selected }
 }
